@@ -1,0 +1,12 @@
+import type { Command } from 'commander';
+
+/** A sub-command of `xcs`. */
+export interface CliModule {
+  register(program: Command): void;
+}
+
+import * as validate from './validate.ts';
+import * as schema from './schema.ts';
+import * as imageCommands from './image-commands.ts';
+
+export const commandModules: CliModule[] = [validate, schema, imageCommands];

@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import { XcsError } from '../../core/errors.ts';
+
+export function register(program: Command): void {
+  program
+    .command('schema')
+    .description('(not implemented yet)')
+    .action(() => {
+      throw new XcsError('cli.not-implemented', 'xcs schema is not implemented yet');
+    });
+}
