@@ -1,0 +1,246 @@
+/**
+ * The contract between the run engine and whatever runs containers (Docker now; Swarm and Kubernetes later).
+ *
+ * The run engine speaks only this interface. Everything engine-specific — how a command line becomes a
+ * process, how memory limits are expressed, how status changes are observed — stays inside a backend, so a
+ * new backend must fit without changing the run engine. `test/conformance/backend.case.ts` is the executable
+ * form of this contract: every backend runs it.
+ */
+
+export type BackendKind = 'docker' | 'swarm' | 'kubernetes';
+
+/** What a backend can and cannot do, so the run engine (and the conformance suite) can adapt instead of guess. */
+export interface BackendCapabilities {
+  /** stdout and stderr can be read apart (Kubernetes cannot: everything is stdout). */
+  readonly separateStderr: boolean;
+  /** The backend tells when a container was killed for exceeding its memory limit. */
+  readonly oomDetection: boolean;
+  /** Containers can join the host's network (needed by containers that call back to XCS on localhost). */
+  readonly hostNetwork: boolean;
+  /** `ulimits` in the spec are applied. */
+  readonly ulimits: boolean;
+  /** `resources.gpus` is applied (device requests). */
+  readonly gpus: boolean;
+  /** Log lines can carry the engine's timestamps (`logs({timestamps: true})`). */
+  readonly logTimestamps: boolean;
+}
+
+/** A host directory or file shown inside the container. */
+export interface MountSpec {
+  /** Path on the machine that runs the engine (already path-translated by the caller). */
+  hostPath: string;
+  /** Absolute path inside the container. */
+  containerPath: string;
+  writable: boolean;
+}
+
+/** Resource requests and limits, in XNAT's units. Unset means "engine default". */
+export interface ResourceSpec {
+  /** Soft reservation in MiB (XNAT `reserve-memory`). */
+  reserveMemoryMiB?: number;
+  /** Hard limit in MiB (XNAT `limit-memory`); exceeding it gets the container OOM-killed. */
+  limitMemoryMiB?: number;
+  /** CPU limit in cores, fractional allowed (XNAT `limit-cpu`). */
+  limitCpu?: number;
+  /** Size of /dev/shm in bytes (XNAT `shm-size`). */
+  shmSizeBytes?: number;
+  /** `name → "soft:hard"` or `name → "limit"` (both soft and hard), as in XNAT `ulimits`. */
+  ulimits?: Record<string, string>;
+  /** OCI runtime, e.g. `nvidia` (XNAT `runtime`). */
+  runtime?: string;
+  /** IPC namespace mode, e.g. `host`, `shareable` (XNAT `ipc-mode`). */
+  ipcMode?: string;
+  /** GPUs: `all`, a count (`"2"`), or device ids (`"device=0,1"` / `"0,1"`). XNAT only echoes this; we apply it. */
+  gpus?: string;
+  /** Named resources (XNAT `generic-resources`); Swarm and Kubernetes use them, Docker container mode cannot. */
+  genericResources?: Record<string, string>;
+}
+
+/** Everything needed to create one container. Built by the run engine from a resolved command. */
+export interface ContainerSpec {
+  /**
+   * Container name. The run engine names containers deterministically from the run id so that after a crash it
+   * can find them again with `findByName`. When absent the engine picks one.
+   */
+  name?: string;
+  /** Image reference, e.g. `xnat/dcm2niix:latest`. Never pulled implicitly. */
+  image: string;
+  /** The resolved XNAT command line. How it becomes a process is the backend's job (see `command-line.ts`). */
+  commandLine: string;
+  /** true: run `commandLine` with `/bin/sh -c`, ignoring the image's entrypoint; false: split it into arguments for the entrypoint. */
+  overrideEntrypoint: boolean;
+  workingDirectory?: string;
+  /** Final environment, including `XNAT_HOST`, `XNAT_USER`, `XNAT_PASS` and secrets. */
+  environment: Record<string, string>;
+  mounts: MountSpec[];
+  /** `containerPort → hostPort` (TCP). */
+  ports?: Record<string, string>;
+  /** Labels to set; the backend adds `org.xcs.managed=true`. */
+  labels: Record<string, string>;
+  resources: ResourceSpec;
+  /** `none` (the default when absent), `host`, or a named network. */
+  network?: string;
+  /** User (and group) to run as, e.g. `1000` or `1000:1000` (server setting `container-user`). */
+  user?: string;
+  /** The engine deletes the container as soon as it exits (logs are lost with it). */
+  autoRemove?: boolean;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'missing';
+
+/** A container's state as the engine reports it now. */
+export interface ContainerState {
+  backendId: string;
+  status: ContainerStatus;
+  /** Process exit code once exited; null while created/running or when unknown. */
+  exitCode: number | null;
+  /** The kernel killed the process for exceeding its memory limit. */
+  oomKilled: boolean;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** An error the engine recorded for the container (e.g. the process could not be started). */
+  error?: string;
+}
+
+/** A container found by label or name; enough for reconciliation after a restart. */
+export interface ContainerSummary {
+  backendId: string;
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  status: ContainerStatus;
+}
+
+export interface ImageInfo {
+  id: string;
+  /** `repo:tag` references pointing at this image. */
+  tags: string[];
+  labels: Record<string, string>;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  workingDir: string | null;
+}
+
+export type BackendEventStatus = 'created' | 'started' | 'died' | 'oom' | 'killed' | 'removed';
+
+/** A status change of one container, as the engine pushed it. */
+export interface BackendEvent {
+  backendId: string;
+  name?: string;
+  status: BackendEventStatus;
+  /** Only on `died`: the exit code (null when the engine did not say). */
+  exitCode?: number | null;
+  /** Only on `killed`: the signal sent, e.g. `9`/`SIGKILL`. */
+  signal?: string;
+  time: Date;
+  /** Nanoseconds since the epoch when the engine gives them (dedup key; also XNAT's `external-timestamp`). */
+  timeNano?: bigint;
+  labels: Record<string, string>;
+  /** The engine's own event, for history and debugging. */
+  raw: unknown;
+}
+
+export interface LogOptions {
+  stream: 'stdout' | 'stderr';
+  /** Keep the iterable open and yield new output until the container exits (or `signal` aborts). */
+  follow?: boolean;
+  /** Only output written at or after this time. */
+  since?: Date;
+  /** Prefix each line with the engine's RFC 3339 timestamp and a space. */
+  timestamps?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface EventOptions {
+  /** Only containers carrying all these labels (the backend always adds `org.xcs.managed=true`). */
+  labels?: Record<string, string>;
+  /** Replay events from this time on (used to catch up after a restart). */
+  since?: Date;
+}
+
+/**
+ * A live, self-reconnecting subscription to status changes. Iterate it once; `close()` ends the iteration.
+ * After a dropped connection the backend reconnects and replays from the last event it delivered, so events
+ * are neither lost nor repeated.
+ */
+export interface EventSubscription extends AsyncIterable<BackendEvent> {
+  close(): void;
+}
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+}
+
+export interface ContainerBackend {
+  readonly kind: BackendKind;
+  readonly capabilities: BackendCapabilities;
+
+  /** Resolves when the engine answers; throws `backend.unavailable` otherwise. */
+  ping(): Promise<void>;
+  /** The image with this reference or id, or null when the engine does not have it. */
+  inspectImage(ref: string): Promise<ImageInfo | null>;
+  listImages(): Promise<ImageInfo[]>;
+
+  /**
+   * Creates (does not start) a container. Throws `backend.image-missing`, `backend.mount-missing`,
+   * `backend.mount-forbidden`, `backend.name-conflict`, `backend.invalid-spec` or `backend.create-failed`.
+   */
+  create(spec: ContainerSpec): Promise<{ backendId: string; name: string }>;
+  /** Starts a created container. Throws `backend.not-found`, `backend.mount-missing` or `backend.start-failed`. */
+  start(backendId: string): Promise<void>;
+  /**
+   * Resolves with the final state once the container is no longer running. Call it after `start`: a container
+   * that was never started is "not running" and resolves at once. A container removed meanwhile gives `missing`.
+   */
+  wait(backendId: string, options?: WaitOptions): Promise<ContainerState>;
+  /** The current state; `status: 'missing'` (never a throw) when the container does not exist. */
+  inspect(backendId: string): Promise<ContainerState>;
+  /** Sends SIGKILL (or `signal`). A container that already stopped is left alone. Throws `backend.not-found`. */
+  kill(backendId: string, signal?: string): Promise<void>;
+  /** Removes the container (killing it if running). Removing a container that is already gone is not an error. */
+  remove(backendId: string): Promise<void>;
+
+  /** One output stream of the container (stdout and stderr are never mixed). */
+  logs(backendId: string, options: LogOptions): AsyncIterable<Buffer>;
+  /** Pushed status changes of our containers (no polling). */
+  events(options?: EventOptions): EventSubscription;
+
+  /** Containers (running or not) carrying all these labels, plus `org.xcs.managed=true`. */
+  list(options?: { labels?: Record<string, string> }): Promise<ContainerSummary[]>;
+  /** Our container with exactly this name, or null. */
+  findByName(name: string): Promise<ContainerSummary | null>;
+
+  /** Releases connections; open event subscriptions end. */
+  close(): Promise<void>;
+}
+
+/** Labels XCS puts on the containers it creates. */
+export const XCS_LABELS = {
+  /** Set by every backend on every container it creates: the mark that a container is ours. */
+  managed: 'org.xcs.managed',
+  /** Set by the run engine. */
+  runId: 'org.xcs.run-id',
+  /** Set by the run engine: which XCS installation owns the container (several may share one engine). */
+  instance: 'org.xcs.instance',
+} as const;
+
+/** Stable codes of the errors backends throw (all are `XcsError`s). */
+export const BackendErrorCode = {
+  unavailable: 'backend.unavailable',
+  unsupportedEngine: 'backend.unsupported-engine',
+  imageMissing: 'backend.image-missing',
+  mountMissing: 'backend.mount-missing',
+  mountForbidden: 'backend.mount-forbidden',
+  invalidSpec: 'backend.invalid-spec',
+  nameConflict: 'backend.name-conflict',
+  createFailed: 'backend.create-failed',
+  startFailed: 'backend.start-failed',
+  notFound: 'backend.not-found',
+  requestFailed: 'backend.request-failed',
+  /** Exit causes, from `exitFailure()` in `failure.ts`. */
+  oomKilled: 'backend.oom-killed',
+  nonZeroExit: 'backend.non-zero-exit',
+  containerDead: 'backend.container-dead',
+  containerVanished: 'backend.container-vanished',
+} as const;
+export type BackendErrorCode = (typeof BackendErrorCode)[keyof typeof BackendErrorCode];
