@@ -117,9 +117,15 @@ export function readDicomBytes(bytes: Uint8Array, fileSize = bytes.length): Dico
   return { ok: true, header };
 }
 
+/** Reads the header from the complete bytes of a file. */
+export function readWholeDicom(bytes: Uint8Array): DicomReadResult {
+  // With the whole file there is nothing more to ask for, so the result is always defined.
+  return readDicomBytes(bytes, bytes.length) ?? { ok: false, reason: 'malformed DICOM: header could not be read' };
+}
+
 /** Reads the header of a file, reading only its first bytes when they hold the whole header. */
 export async function readDicomFile(path: string, knownSize?: number): Promise<DicomReadResult> {
-  if (knownSize !== undefined && knownSize <= HEAD_BYTES) return readDicomBytes(await readFile(path));
+  if (knownSize !== undefined && knownSize <= HEAD_BYTES) return readWholeDicom(await readFile(path));
   const fh = await open(path, 'r');
   try {
     const size = knownSize ?? (await fh.stat()).size;
@@ -127,7 +133,7 @@ export async function readDicomFile(path: string, knownSize?: number): Promise<D
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     const first = readDicomBytes(head.subarray(0, bytesRead), size);
     if (first !== undefined) return first;
-    return readDicomBytes(await fh.readFile(), size) ?? { ok: false, reason: 'malformed DICOM: header could not be read' };
+    return readWholeDicom(await fh.readFile());
   } finally {
     await fh.close();
   }
