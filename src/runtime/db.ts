@@ -1,0 +1,106 @@
+/**
+ * The run engine's SQLite database (`{dataDir}/runs.sqlite`): registered commands, runs, their history and
+ * the durable job queue. One file so that a status change and the job that follows it commit together.
+ * better-sqlite3 is used directly (not through kysely) because every state change must be one synchronous
+ * transaction: no await may split a read-check-write.
+ */
+import Database from 'better-sqlite3';
+
+export type RunDatabase = Database.Database;
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    image TEXT NOT NULL,
+    json TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX commands_name_version_image ON commands(name, version, image);
+  CREATE TABLE wrappers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id INTEGER NOT NULL REFERENCES commands(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 0,
+    UNIQUE(command_id, name)
+  );
+  CREATE TABLE wrapper_projects (
+    wrapper_id INTEGER NOT NULL REFERENCES wrappers(id) ON DELETE CASCADE,
+    project TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    PRIMARY KEY (wrapper_id, project)
+  );
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id INTEGER NOT NULL,
+    wrapper_id INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    project TEXT,
+    status TEXT NOT NULL,
+    status_time INTEGER NOT NULL,
+    spec TEXT NOT NULL,
+    container_id TEXT,
+    container_name TEXT NOT NULL,
+    exit_code TEXT,
+    oom_killed INTEGER NOT NULL DEFAULT 0,
+    kill_requested INTEGER NOT NULL DEFAULT 0,
+    failure_code TEXT,
+    failure_hint TEXT,
+    token_alias TEXT,
+    secrets TEXT NOT NULL DEFAULT '[]',
+    log_paths TEXT NOT NULL DEFAULT '[]',
+    created_outputs TEXT NOT NULL DEFAULT '{}',
+    build_dir TEXT,
+    cleaned_up INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX runs_status ON runs(status);
+  CREATE INDEX runs_container ON runs(container_id);
+  CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    status TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT,
+    time_recorded INTEGER NOT NULL,
+    external_timestamp TEXT,
+    message TEXT,
+    exit_code TEXT
+  );
+  CREATE INDEX history_run ON history(run_id);
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    run_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE(queue, run_id)
+  );
+  CREATE INDEX jobs_claim ON jobs(queue, state, run_at);
+  `,
+];
+
+export function openRunDatabase(file: string): RunDatabase {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // A crash may lose the last transactions with NORMAL but never corrupts; our steps are re-run idempotently.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}

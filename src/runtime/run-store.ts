@@ -1,0 +1,274 @@
+/**
+ * The one place where a run's state changes. Every change is a single SQLite transaction that reads the
+ * current status, checks the state machine (a terminal status is never overwritten) and writes the new
+ * status together with its history item — and, when asked, the queue job that follows from it.
+ */
+import { XcsError } from '../core/errors.ts';
+import type { RunDatabase } from './db.ts';
+import { canTransition, isTerminal, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
+import type { RunSpec } from './run-spec.ts';
+import type { JobQueue, QueueName } from './queue.ts';
+
+export interface HistoryItem {
+  id: number;
+  runId: number;
+  status: string;
+  entityType: HistorySource;
+  entityId: string | null;
+  timeRecorded: number;
+  externalTimestamp: string | null;
+  message: string | null;
+  exitCode: string | null;
+}
+
+export interface RunRecord {
+  id: number;
+  commandId: number;
+  wrapperId: number;
+  userId: string;
+  project: string | null;
+  status: string;
+  statusTime: number;
+  spec: RunSpec;
+  containerId: string | null;
+  containerName: string;
+  exitCode: string | null;
+  oomKilled: boolean;
+  killRequested: boolean;
+  failureCode: string | null;
+  failureHint: string | null;
+  tokenAlias: string | null;
+  /** Values to redact from saved logs and API responses (token secret, sensitive inputs). */
+  secrets: string[];
+  logPaths: string[];
+  /** Output name → URI of the archive object created for it. */
+  createdOutputs: Record<string, string>;
+  buildDir: string | null;
+  cleanedUp: boolean;
+  createdAt: number;
+}
+
+interface RunRow {
+  id: number; command_id: number; wrapper_id: number; user_id: string; project: string | null; status: string;
+  status_time: number; spec: string; container_id: string | null; container_name: string; exit_code: string | null;
+  oom_killed: number; kill_requested: number; failure_code: string | null; failure_hint: string | null;
+  token_alias: string | null; secrets: string; log_paths: string; created_outputs: string; build_dir: string | null;
+  cleaned_up: number; created_at: number;
+}
+
+interface HistoryRow {
+  id: number; run_id: number; status: string; entity_type: HistorySource; entity_id: string | null;
+  time_recorded: number; external_timestamp: string | null; message: string | null; exit_code: string | null;
+}
+
+export interface TransitionOptions {
+  source: HistorySource;
+  /** Login of the user, or the backend id for engine events. */
+  entityId?: string | null;
+  message?: string | null;
+  exitCode?: string | null;
+  externalTimestamp?: string | null;
+  /** Set with a terminal failure status: the cause code and its hint. */
+  failure?: { code: FailureCode; hint: string };
+  /** Enqueue this job in the same transaction when the transition applies. */
+  enqueue?: QueueName;
+}
+
+export interface NewRun {
+  spec: RunSpec;
+  userId: string;
+  project: string | null;
+  /** Deterministic container name; `{name}` gets the id substituted. */
+  containerNamePattern: string;
+}
+
+export interface RunFilter {
+  project?: string;
+  nonfinalized?: boolean;
+  statuses?: readonly string[];
+}
+
+/** Raised when a run id does not exist. */
+export function runNotFound(id: number | string): XcsError {
+  return new XcsError('run.not-found', `No container (run) with id ${id}`, { status: 404, path: String(id) });
+}
+
+export class RunStore {
+  private readonly db: RunDatabase;
+  private readonly queue: JobQueue;
+  private readonly now: () => number;
+  private readonly listeners = new Set<(run: RunRecord, item: HistoryItem) => void>();
+
+  constructor(db: RunDatabase, queue: JobQueue, now: () => number = Date.now) {
+    this.db = db;
+    this.queue = queue;
+    this.now = now;
+  }
+
+  /** Called after every committed status change (for live displays and waiting clients). */
+  onTransition(listener: (run: RunRecord, item: HistoryItem) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Records a launched run as `Queued` and enqueues its staging job, atomically. */
+  create(input: NewRun): RunRecord {
+    const t = this.now();
+    const id = this.db.transaction(() => {
+      const info = this.db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
+          spec, container_name, created_at) VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?)`)
+        .run(input.spec.commandId, input.spec.wrapperId, input.userId, input.project, t, JSON.stringify(input.spec), t);
+      const runId = Number(info.lastInsertRowid);
+      this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
+        .run(input.containerNamePattern.replace('{id}', String(runId)), runId);
+      this.insertHistory(runId, 'Queued', { source: 'user', entityId: input.userId, message: 'Queued for staging' }, t);
+      this.queue.enqueue('stage', runId);
+      return runId;
+    })();
+    const run = this.require(id);
+    this.emit(run);
+    return run;
+  }
+
+  get(id: number): RunRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  require(id: number): RunRecord {
+    const run = this.get(id);
+    if (!run) throw runNotFound(id);
+    return run;
+  }
+
+  /** By run id, container id (full or a prefix of at least 12 characters) or container name. */
+  find(key: string): RunRecord | undefined {
+    if (/^\d+$/.test(key)) {
+      const byId = this.get(Number(key));
+      if (byId) return byId;
+    }
+    const row = this.db.prepare(`SELECT * FROM runs WHERE container_id = ? OR container_name = ?
+        OR (length(?) >= 12 AND container_id LIKE ? || '%') ORDER BY id LIMIT 1`).get(key, key, key, key) as RunRow | undefined;
+    return row ? toRecord(row) : undefined;
+  }
+
+  list(filter: RunFilter = {}): RunRecord[] {
+    const rows = this.db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[];
+    return rows.map(toRecord).filter((r) => {
+      if (filter.project !== undefined && r.project !== filter.project) return false;
+      if (filter.statuses && !filter.statuses.includes(r.status)) return false;
+      if (filter.nonfinalized && (isTerminal(r.status) || r.status === 'Finalizing')) return false;
+      return true;
+    });
+  }
+
+  countInStatuses(statuses: readonly string[]): number {
+    if (statuses.length === 0) return 0;
+    const row = this.db.prepare(`SELECT count(*) AS n FROM runs WHERE status IN (${statuses.map(() => '?').join(',')})`)
+      .get(...statuses) as { n: number };
+    return row.n;
+  }
+
+  history(runId: number): HistoryItem[] {
+    const rows = this.db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY id').all(runId) as HistoryRow[];
+    return rows.map(toHistory);
+  }
+
+  /**
+   * Moves the run to `to` if the state machine allows it from its current status. Returns whether it did;
+   * a refused transition changes nothing (not even history), so repeated or late events are harmless.
+   */
+  transition(runId: number, to: RunStatus, opts: TransitionOptions): boolean {
+    const t = this.now();
+    const applied = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
+      if (!row) throw runNotFound(runId);
+      if (!canTransition(row.status, to)) return false;
+      this.db.prepare(`UPDATE runs SET status = ?, status_time = ?,
+          failure_code = COALESCE(?, failure_code), failure_hint = COALESCE(?, failure_hint),
+          exit_code = COALESCE(?, exit_code) WHERE id = ?`)
+        .run(to, t, opts.failure?.code ?? null, opts.failure?.hint ?? null, opts.exitCode ?? null, runId);
+      this.insertHistory(runId, to, opts, t);
+      if (opts.enqueue) this.queue.enqueue(opts.enqueue, runId);
+      if (isTerminal(to)) {
+        // Nothing more will happen to this run: drop its pending jobs.
+        this.queue.cancelRun(runId);
+      }
+      return true;
+    })();
+    if (applied) this.emit(this.require(runId));
+    return applied;
+  }
+
+  /** A history item that does not change the status (raw engine events, kill requests). */
+  note(runId: number, status: string, opts: Omit<TransitionOptions, 'failure' | 'enqueue'>): void {
+    this.insertHistory(runId, status, opts, this.now());
+  }
+
+  setContainer(runId: number, containerId: string): void {
+    this.db.prepare('UPDATE runs SET container_id = ? WHERE id = ?').run(containerId, runId);
+  }
+
+  /** Records the container's end; the first report wins (events and reconciliation may both report it). */
+  recordExit(runId: number, exitCode: number | null, oomKilled: boolean): void {
+    this.db.prepare(`UPDATE runs SET exit_code = COALESCE(exit_code, ?), oom_killed = MAX(oom_killed, ?)
+        WHERE id = ?`).run(exitCode === null ? null : String(exitCode), oomKilled ? 1 : 0, runId);
+  }
+
+  requestKill(runId: number): void {
+    this.db.prepare('UPDATE runs SET kill_requested = 1 WHERE id = ?').run(runId);
+  }
+
+  setCredentials(runId: number, tokenAlias: string, secrets: string[]): void {
+    this.db.prepare('UPDATE runs SET token_alias = ?, secrets = ? WHERE id = ?')
+      .run(tokenAlias, JSON.stringify(secrets), runId);
+  }
+
+  setBuildDir(runId: number, dir: string): void {
+    this.db.prepare('UPDATE runs SET build_dir = ? WHERE id = ?').run(dir, runId);
+  }
+
+  setLogPaths(runId: number, paths: string[]): void {
+    this.db.prepare('UPDATE runs SET log_paths = ? WHERE id = ?').run(JSON.stringify(paths), runId);
+  }
+
+  setCreatedOutputs(runId: number, created: Record<string, string>): void {
+    this.db.prepare('UPDATE runs SET created_outputs = ? WHERE id = ?').run(JSON.stringify(created), runId);
+  }
+
+  markCleanedUp(runId: number): void {
+    this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').run(runId);
+  }
+
+  private insertHistory(runId: number, status: string, opts: Omit<TransitionOptions, 'failure' | 'enqueue'>, t: number): void {
+    this.db.prepare(`INSERT INTO history (run_id, status, entity_type, entity_id, time_recorded, external_timestamp,
+        message, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(runId, status, opts.source, opts.entityId ?? null, t, opts.externalTimestamp ?? String(t),
+        opts.message ?? null, opts.exitCode ?? null);
+  }
+
+  private emit(run: RunRecord): void {
+    const items = this.history(run.id);
+    const last = items[items.length - 1];
+    for (const l of this.listeners) l(run, last);
+  }
+}
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id, commandId: r.command_id, wrapperId: r.wrapper_id, userId: r.user_id, project: r.project,
+    status: r.status, statusTime: r.status_time, spec: JSON.parse(r.spec) as RunSpec, containerId: r.container_id,
+    containerName: r.container_name, exitCode: r.exit_code, oomKilled: r.oom_killed === 1,
+    killRequested: r.kill_requested === 1, failureCode: r.failure_code, failureHint: r.failure_hint,
+    tokenAlias: r.token_alias, secrets: JSON.parse(r.secrets) as string[], logPaths: JSON.parse(r.log_paths) as string[],
+    createdOutputs: JSON.parse(r.created_outputs) as Record<string, string>, buildDir: r.build_dir,
+    cleanedUp: r.cleaned_up === 1, createdAt: r.created_at,
+  };
+}
+
+function toHistory(r: HistoryRow): HistoryItem {
+  return {
+    id: r.id, runId: r.run_id, status: r.status, entityType: r.entity_type, entityId: r.entity_id,
+    timeRecorded: r.time_recorded, externalTimestamp: r.external_timestamp, message: r.message, exitCode: r.exit_code,
+  };
+}
