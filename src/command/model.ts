@@ -13,7 +13,8 @@
  *   - the published JSON Schema of the INPUT form (`json-schema.ts` loosens these schemas the way XNAT's
  *     JSON mapper does: string booleans, numeric strings, nulls, legacy keys).
  *
- * Custom annotations: `x-xcs-aliases` lists legacy key spellings XNAT still reads for a field.
+ * Custom annotations: `x-xcs-aliases` lists legacy key spellings XNAT still reads for a field; `x-xcs-open`
+ * marks an enumeration whose unknown values XNAT stores as the default instead of rejecting them.
  */
 import { Type, type Static, type TLiteral, type TSchema } from 'typebox';
 
@@ -80,7 +81,7 @@ export const CommandInputSchema = Type.Object(
     label: optText('Label shown in the launch UI.'),
     description: optText('Help text shown in the launch UI.'),
     // Absent => string. On persistence XNAT stores any unknown type (e.g. "int") as string; `File` as file.
-    type: oneOf(COMMAND_INPUT_TYPES, 'Input type. `number` behaves like `string`.', 'string'),
+    type: { ...oneOf(COMMAND_INPUT_TYPES, 'Input type. `number` behaves like `string`.', 'string'), 'x-xcs-open': true },
     // Absent => false: command inputs are optional unless they say otherwise (unlike wrapper inputs).
     required: flag('Whether a value is required at launch. Default false.', false),
     matcher: optText('Stored and configurable, but never applied to command inputs by XNAT.'),
