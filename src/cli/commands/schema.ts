@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { XcsError } from '../../core/errors.ts';
 
 export function register(program: Command): void {
   program
     .command('schema')
-    .description('(not implemented yet)')
-    .action(() => {
-      throw new XcsError('cli.not-implemented', 'xcs schema is not implemented yet');
+    .description('print the JSON Schema (2020-12) of the command format, for editors and other tools')
+    .action(async () => {
+      const { commandJsonSchema } = await import('../../command/index.ts');
+      process.stdout.write(`${JSON.stringify(commandJsonSchema(), null, 2)}\n`);
     });
 }
