@@ -68,6 +68,10 @@ build_image() {
   echo "docker-harness: built $tag" >&2
 }
 
+# Several test processes (and engineers) may run this at once: one builds, the others then hit the cache.
+exec 9>"${TMPDIR:-/tmp}/xcs-docker-harness.lock"
+command -v flock >/dev/null 2>&1 && flock 9
+
 start_engine
 [ "$what" = engine ] && exit 0
 

@@ -111,11 +111,14 @@ export interface ContainerSummary {
   status: ContainerStatus;
 }
 
-export interface ImageInfo {
+export interface ImageSummary {
   id: string;
   /** `repo:tag` references pointing at this image. */
   tags: string[];
   labels: Record<string, string>;
+}
+
+export interface ImageInfo extends ImageSummary {
   entrypoint: string[] | null;
   cmd: string[] | null;
   workingDir: string | null;
@@ -179,7 +182,7 @@ export interface ContainerBackend {
   ping(): Promise<void>;
   /** The image with this reference or id, or null when the engine does not have it. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
-  listImages(): Promise<ImageInfo[]>;
+  listImages(): Promise<ImageSummary[]>;
 
   /**
    * Creates (does not start) a container. Throws `backend.image-missing`, `backend.mount-missing`,

@@ -1,0 +1,162 @@
+/**
+ * Follows Docker's `/events` stream (pushed by the engine; no polling), filtered by label, and turns it into
+ * `BackendEvent`s. The connection is re-opened after a drop, replaying from the last delivered event's time;
+ * events at that same instant are remembered so none is delivered twice.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BackendEvent, BackendEventStatus, EventSubscription } from '../types.ts';
+
+/** Opens one events connection from `since` (Docker's `seconds.nanoseconds` form). */
+export type OpenEventStream = (since: string, signal: AbortSignal) => Promise<AsyncIterable<Buffer | string>>;
+
+/** The subset of a Docker event we read. */
+interface DockerEvent {
+  Type?: string;
+  Action?: string;
+  status?: string;
+  id?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  time?: number;
+  timeNano?: number;
+}
+
+const ACTIONS: Record<string, BackendEventStatus> = {
+  create: 'created',
+  start: 'started',
+  die: 'died',
+  oom: 'oom',
+  kill: 'killed',
+  destroy: 'removed',
+};
+
+/** The engine-side filter: the actions we map, nothing else (exec, attach and resize events are noise). */
+export const EVENT_ACTIONS = Object.keys(ACTIONS);
+
+/** Attributes Docker mixes into the label map of an event. */
+const NON_LABEL_ATTRIBUTES = new Set(['name', 'image', 'exitCode', 'signal']);
+
+export function toBackendEvent(e: DockerEvent): BackendEvent | null {
+  if (e.Type !== undefined && e.Type !== 'container') return null;
+  const action = e.Action ?? e.status ?? '';
+  const status = ACTIONS[action];
+  const backendId = e.Actor?.ID ?? e.id;
+  if (status === undefined || backendId === undefined) return null;
+  const attributes = e.Actor?.Attributes ?? {};
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attributes)) if (!NON_LABEL_ATTRIBUTES.has(k)) labels[k] = v;
+  const timeNano = e.timeNano === undefined ? undefined : BigInt(e.timeNano);
+  const time = timeNano === undefined ? new Date((e.time ?? 0) * 1000) : new Date(Number(timeNano / 1_000_000n));
+  const event: BackendEvent = { backendId, status, time, labels, raw: e };
+  if (attributes.name !== undefined) event.name = attributes.name;
+  if (timeNano !== undefined) event.timeNano = timeNano;
+  if (status === 'died') {
+    const code = attributes.exitCode;
+    event.exitCode = code === undefined || code === '' || !/^-?\d+$/.test(code) ? null : Number(code);
+  }
+  if (status === 'killed' && attributes.signal !== undefined) event.signal = attributes.signal;
+  return event;
+}
+
+function dockerSince(nanos: bigint): string {
+  const s = nanos / 1_000_000_000n;
+  const ns = nanos % 1_000_000_000n;
+  return `${s}.${ns.toString().padStart(9, '0')}`;
+}
+
+async function* lines(source: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+  let rest = '';
+  for await (const chunk of source) {
+    rest += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    let nl = rest.indexOf('\n');
+    while (nl >= 0) {
+      const line = rest.slice(0, nl).trim();
+      rest = rest.slice(nl + 1);
+      if (line !== '') yield line;
+      nl = rest.indexOf('\n');
+    }
+  }
+  if (rest.trim() !== '') yield rest.trim();
+}
+
+export interface EventFollowerOptions {
+  since: Date;
+  /** Delay before the first reconnection; doubles up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** Told about each dropped connection (for logging); the follower keeps going. */
+  onDisconnect?: (error: unknown) => void;
+}
+
+export class DockerEventFollower implements EventSubscription {
+  private readonly abort = new AbortController();
+  private started = false;
+
+  constructor(
+    private readonly open: OpenEventStream,
+    private readonly options: EventFollowerOptions,
+  ) {}
+
+  close(): void {
+    this.abort.abort();
+  }
+
+  get closed(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<BackendEvent> {
+    if (this.started) throw new Error('An event subscription can be iterated only once');
+    this.started = true;
+    return this.follow();
+  }
+
+  private async *follow(): AsyncGenerator<BackendEvent> {
+    const signal = this.abort.signal;
+    let since = BigInt(this.options.since.getTime()) * 1_000_000n;
+    // Keys of events already delivered at time `since` (a reconnection replays that instant).
+    let seenAtSince = new Set<string>();
+    const baseRetry = this.options.retryMs ?? 100;
+    let retry = baseRetry;
+    try {
+      while (!signal.aborted) {
+        try {
+          const stream = await this.open(dockerSince(since), signal);
+          for await (const line of lines(stream)) {
+            retry = baseRetry;
+            let parsed: DockerEvent;
+            try {
+              parsed = JSON.parse(line) as DockerEvent;
+            } catch {
+              continue; // a torn line from a dropped connection; the replay brings the event again
+            }
+            const event = toBackendEvent(parsed);
+            if (event === null) continue;
+            const nanos = event.timeNano ?? BigInt(event.time.getTime()) * 1_000_000n;
+            const key = `${event.backendId}|${event.status}|${nanos}`;
+            if (nanos < since || (nanos === since && seenAtSince.has(key))) continue;
+            if (nanos > since) {
+              since = nanos;
+              seenAtSince = new Set();
+            }
+            seenAtSince.add(key);
+            yield event;
+            if (signal.aborted) return;
+          }
+          if (signal.aborted) return;
+          this.options.onDisconnect?.(new Error('the engine closed the events stream'));
+        } catch (e) {
+          if (signal.aborted) return;
+          this.options.onDisconnect?.(e);
+        }
+        try {
+          await sleep(retry, undefined, { signal });
+        } catch {
+          return;
+        }
+        retry = Math.min(retry * 2, this.options.maxRetryMs ?? 5000);
+      }
+    } finally {
+      this.abort.abort();
+    }
+  }
+}
