@@ -1,0 +1,58 @@
+/**
+ * Opening the embedded archive: the one place that knows the data-directory layout
+ * (`{dataDir}/xcs.db`, `{dataDir}/archive/`, `{dataDir}/staging/`), runs migrations and creates the
+ * first site administrator.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Kysely } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import { applyMigrations, archiveMigrations, openDatabase, type ArchiveDb } from './db.ts';
+import { EmbeddedArchive } from './embedded.ts';
+import { UserStore } from './users.ts';
+
+export interface EmbeddedOptions {
+  maxUploadBytes?: number;
+  /** Admin login/password for the first start (default: `XCS_ADMIN_USER`/`XCS_ADMIN_PASSWORD` or generated). */
+  admin?: { login?: string; password?: string };
+}
+
+export interface OpenedArchive {
+  dataDir: string;
+  archive: EmbeddedArchive;
+  users: UserStore;
+  /** The shared database, for modules that add their own tables (see `applyMigrations`). */
+  db: Kysely<ArchiveDb>;
+  sqlite: SQLite.Database;
+  /** Set on the first start when the admin password was generated: print it once. */
+  generatedAdmin?: { login: string; password: string };
+  close(): Promise<void>;
+}
+
+/** The data directory when none is given: `$XCS_HOME`, else `./xcs-data`. */
+export function defaultDataDir(): string {
+  return resolve(process.env.XCS_HOME || 'xcs-data');
+}
+
+export async function openEmbeddedArchive(dataDir: string, opts: EmbeddedOptions = {}): Promise<OpenedArchive> {
+  const dir = resolve(dataDir);
+  await mkdir(dir, { recursive: true });
+  const { db, sqlite } = openDatabase(join(dir, 'xcs.db'));
+  await applyMigrations(db, 'archive', archiveMigrations);
+  const archive = new EmbeddedArchive(db, { dataDir: dir, maxUploadBytes: opts.maxUploadBytes });
+  await archive.init();
+  const users = new UserStore(db);
+  let generatedAdmin: OpenedArchive['generatedAdmin'];
+  if ((await users.countUsers()) === 0) {
+    const login = opts.admin?.login ?? process.env.XCS_ADMIN_USER ?? 'admin';
+    const given = opts.admin?.password ?? process.env.XCS_ADMIN_PASSWORD;
+    const password = given || randomBytes(12).toString('base64url');
+    await users.addUser({ login, password, siteAdmin: true, firstName: 'Site', lastName: 'Administrator' });
+    if (!given) generatedAdmin = { login, password };
+  }
+  return {
+    dataDir: dir, archive, users, db, sqlite, generatedAdmin,
+    close: () => archive.close(),
+  };
+}

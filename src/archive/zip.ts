@@ -1,0 +1,77 @@
+/**
+ * Reading uploaded zips safely: every entry is checked (no `..`, no absolute paths, no links, total
+ * size within the limit) before anything is extracted, so a bad zip changes nothing.
+ */
+import type { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import { XcsError } from '../core/errors.ts';
+import { checkFilePath } from './names.ts';
+
+export interface ZipEntry {
+  /** Normalised path inside the resource. */
+  name: string;
+  uncompressedSize: number;
+  entry: yauzl.Entry;
+}
+
+export interface OpenZip {
+  entries: ZipEntry[];
+  open(e: ZipEntry): Promise<Readable>;
+  close(): void;
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+function badZip(message: string, path?: string, cause?: unknown): XcsError {
+  return new XcsError('archive.zip.invalid', message, { status: 400, path, cause });
+}
+
+export async function openZip(zipPath: string, maxBytes: number): Promise<OpenZip> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    yauzl.open(zipPath, { lazyEntries: true, autoClose: false, strictFileNames: false, validateEntrySizes: true },
+      (err, z) => (err ? reject(badZip(`not a readable zip: ${err.message}`, undefined, err)) : resolve(z)));
+  });
+  const entries: ZipEntry[] = [];
+  let total = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', (e: Error) => reject(badZip(`corrupt zip: ${e.message}`, undefined, e)));
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: yauzl.Entry) => {
+        try {
+          const raw = entry.fileName;
+          if (raw.endsWith('/')) {
+            checkFilePath(raw.slice(0, -1) || '.');
+            zip.readEntry();
+            return;
+          }
+          const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
+          if (mode === S_IFLNK) throw badZip(`zip entry "${raw}" is a symbolic link; links are refused`, raw);
+          const name = checkFilePath(raw.replace(/\\/g, '/'));
+          total += entry.uncompressedSize;
+          if (total > maxBytes) {
+            throw new XcsError('archive.upload.too-large', `zip content is larger than the limit of ${maxBytes} bytes`,
+              { status: 413, path: raw });
+          }
+          entries.push({ name, uncompressedSize: entry.uncompressedSize, entry });
+          zip.readEntry();
+        } catch (e) {
+          reject(e instanceof XcsError && e.code !== 'archive.bad-file-name' ? e
+            : badZip(`zip entry "${entry.fileName}" is not a safe path inside the resource`, entry.fileName, e));
+        }
+      });
+      zip.readEntry();
+    });
+  } catch (e) {
+    zip.close();
+    throw e;
+  }
+  return {
+    entries,
+    open: (e) => new Promise<Readable>((resolve, reject) => {
+      zip.openReadStream(e.entry, (err, s) => (err ? reject(badZip(`cannot read "${e.name}": ${err.message}`, e.name, err)) : resolve(s)));
+    }),
+    close: () => zip.close(),
+  };
+}
