@@ -46,6 +46,7 @@ function codeOf(e: unknown, fallback: FailureCode): FailureCode {
   if (isXcsError(e)) {
     if (KNOWN_FAILURES.has(e.code)) return e.code as FailureCode;
     if (e.status === 403) return 'permission-denied';
+    if (e.status === 404) return 'parent-missing';
     if (e.status === 507) return 'disk-full';
   }
   return fallback;
@@ -231,7 +232,7 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
           return undefined;
         }
       } catch (e) {
-        failWith(output, e, 'permission-denied');
+        failWith(output, e, 'parent-missing');
         return undefined;
       }
     }

@@ -30,7 +30,8 @@ export { finalizeOutputs, outputKind, resourceMeta } from './finalize.ts';
 export { collectOutput, safeSegments, type Collected, type CollectedFile, type CollectRequest } from './collect.ts';
 export { handlerName, orderOutputs, type OutputOrder } from './order.ts';
 export { copyIsolated, linkOrCopy } from './stage.ts';
-export { DirectorySink } from './directory-sink.ts';
+export { DirectorySink, type DirectorySinkOptions } from './directory-sink.ts';
+export { archiveSink, editPermission, type ArchiveSinkOptions, type EditPermissionSource } from './archive-sink.ts';
 export type {
   Committed, CommitKey, CopyFn, CreatedOutput, FailureCode, FinalizeArgs, FinalizeFailure, FinalizeResult,
   FinalizeWarning, OutputKind, OutputSink, ResolvedMount, ResolvedOutput, ResourceMeta,
