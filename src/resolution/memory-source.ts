@@ -30,6 +30,10 @@ export function uriKey(uri: string): string {
   return subj ? subj[1] : u;
 }
 
+function text(v: JsonValue | undefined): string {
+  return v === undefined || v === null ? 'null' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
 function isRecord(v: unknown): v is Record<string, JsonValue> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -61,7 +65,8 @@ export class MemoryObjectSource implements XnatObjectSource {
     }
     const object: XnatObject = { ...shallow({ ...(raw as Record<string, JsonValue>), type: t }) };
     if (t === 'Resource' && object.id === undefined && object.label !== undefined) object.id = object.label;
-    if (t === 'File' && object.label === undefined && object.name !== undefined) object.label = object.name;
+    if (t === 'File' && object.label === undefined && typeof object.name === 'string') object.label = object.name;
+    if (t === 'Scan' && object.label === undefined && object.id !== undefined) object.label = `${object.id} - ${text(object['scan-type'])}`;
     if (object.uri === undefined) object.uri = this.makeUri(object, parent);
     const entry: Entry = { object, parent, children: {} };
     for (const kind of CHILD_KINDS) {
@@ -77,7 +82,7 @@ export class MemoryObjectSource implements XnatObjectSource {
   }
 
   private makeUri(o: XnatObject, parent: Entry | null): string {
-    const key = o.type === 'Resource' ? o.label ?? o.id : o.type === 'File' ? (o.name as string | undefined) ?? o.label : o.id;
+    const key = o.type === 'Resource' ? o.label ?? o.id : o.type === 'File' ? (typeof o.name === 'string' ? o.name : o.label) : o.id;
     if (o.type === 'Project') return `/archive/projects/${o.id ?? o.label ?? 'unknown'}`;
     const segment = URI_SEGMENT[o.type] as string;
     if (parent === null || o.type === 'Session' || o.type === 'Subject') return `/archive/${segment}/${key ?? 'unknown'}`;

@@ -8,5 +8,6 @@ export interface CliModule {
 import * as validate from './validate.ts';
 import * as schema from './schema.ts';
 import * as imageCommands from './image-commands.ts';
+import * as resolve from './resolve.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve];

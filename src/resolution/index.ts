@@ -1,0 +1,14 @@
+/**
+ * Public API of command resolution. See resolve.ts (the algorithm), source.ts (how the archive is
+ * read), xnat-model.ts (the objects matchers see) and types.ts (the resolved command).
+ */
+export { resolveCommand, resolveWithExplanation, preResolve, ResolutionError } from './resolve.ts';
+export type { ResolveArgs, PreResolvedInput } from './resolve.ts';
+export type { XnatObjectSource } from './source.ts';
+export { MemoryObjectSource, uriKey } from './memory-source.ts';
+export * from './xnat-model.ts';
+export type * from './types.ts';
+export { parseImageCommandRef, type ImageCommandRef } from './image-ref.ts';
+export { ILLEGAL_STRINGS } from './format.ts';
+export { commandsFromText } from './load-command.ts';
+export { explanationText } from './explain.ts';
