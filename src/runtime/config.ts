@@ -1,0 +1,60 @@
+/** Settings of the run engine, with their defaults, and the test hook that pauses a phase. */
+
+export interface EngineConfig {
+  /** Holds `runs.sqlite` and `runs/{id}/` (build directories and saved logs). */
+  dataDir: string;
+  /** Marks this installation's containers (label `org.xcs.instance`); several may share one engine. */
+  instanceId: string;
+  /** `XNAT_HOST` given to containers: the server's own URL, known once it listens. */
+  serverUrl: () => string;
+  /** Runs that may be staging, created or running at once. */
+  maxRunning: number;
+  /** Runs that may be finalizing at once. */
+  maxFinalizing: number;
+  /** Remove a run's container (and build directory) once it is terminal. */
+  autoCleanup: boolean;
+  /** How long a claimed job stays ours without a heartbeat. */
+  leaseMs: number;
+  /** Period of the reconciliation against the engine's containers (besides the one at start-up). */
+  reconcileIntervalMs: number;
+  /**
+   * Network for containers whose command does not name one: `none` (default). The command's own `network`
+   * wins; a command that calls back to XCS on this machine asks for `host`.
+   */
+  defaultNetwork: string;
+  /** Lifetime of the `XNAT_USER`/`XNAT_PASS` token; it is also invalidated when the run finalizes. */
+  tokenTtlSeconds: number;
+  /** Test hook (`XCS_TEST_PAUSE_AT`): stop in this phase forever so a test can kill the process there. */
+  pauseAt: string | null;
+}
+
+export const ENGINE_DEFAULTS = {
+  maxRunning: 4,
+  maxFinalizing: 2,
+  autoCleanup: true,
+  leaseMs: 30_000,
+  reconcileIntervalMs: 60_000,
+  defaultNetwork: 'none',
+  tokenTtlSeconds: 48 * 3600,
+} as const;
+
+export type EngineOptions = Pick<EngineConfig, 'dataDir' | 'instanceId' | 'serverUrl'> &
+  Partial<Omit<EngineConfig, 'dataDir' | 'instanceId' | 'serverUrl'>>;
+
+export function engineConfig(opts: EngineOptions): EngineConfig {
+  return {
+    ...ENGINE_DEFAULTS,
+    pauseAt: process.env.XCS_TEST_PAUSE_AT ?? null,
+    ...opts,
+  };
+}
+
+/** The pause points a test can name in `XCS_TEST_PAUSE_AT`. */
+export type PausePoint = 'staging' | 'running' | 'finalizing';
+
+/** Never resolves when the hook names this point: the process then waits to be killed. */
+export async function pausePoint(config: EngineConfig, point: PausePoint): Promise<void> {
+  if (config.pauseAt !== point) return;
+  process.stdout.write(`xcs: paused at ${point} (XCS_TEST_PAUSE_AT)\n`);
+  await new Promise<never>(() => { /* wait for the test to kill us */ });
+}

@@ -1,0 +1,188 @@
+/**
+ * The run engine: launches resolved commands through a durable queue, follows their containers, saves
+ * their logs, finalizes their outputs, and survives restarts. See ARCHITECTURE.md ("Run engine").
+ *
+ * Public API: `RunEngine.open(...)`, then `start()`; `submit()` records a resolved run, `kill()`,
+ * `finalize()`, `get()/find()/list()/history()`, log access, `waitForEnd()`; `stop()` at shutdown.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ContainerBackend } from '../backends/types.ts';
+import { XcsError } from '../core/errors.ts';
+import { cleanupRun } from './cleanup.ts';
+import { engineConfig, type EngineConfig, type EngineOptions } from './config.ts';
+import { openRunDatabase, type RunDatabase } from './db.ts';
+import { EventFollower } from './event-follower.ts';
+import { describe } from './failures.ts';
+import { runFinalizeJob } from './finalizer-orchestration.ts';
+import { killRun } from './killer.ts';
+import { followLog, logSince, readLog, type LogSince, type LogStream } from './logs.ts';
+import type { CredentialPort, OutputFinalizerPort } from './ports.ts';
+import { JobQueue } from './queue.ts';
+import { reconcile, type ReconcileReport } from './reconciler.ts';
+import { consoleLogger, type EngineLogger, type EngineResources } from './resources.ts';
+import type { RunSpec } from './run-spec.ts';
+import { runNotFound, RunStore, type HistoryItem, type RunFilter, type RunRecord } from './run-store.ts';
+import { runStagingJob } from './starter.ts';
+import { isTerminal } from './state-machine.ts';
+import { Dispatcher, stagingCapacity } from './workers.ts';
+
+export interface EngineDeps {
+  backend: ContainerBackend;
+  credentials: CredentialPort;
+  outputs: OutputFinalizerPort;
+  log?: EngineLogger;
+}
+
+export class RunEngine {
+  readonly config: EngineConfig;
+  readonly store: RunStore;
+  readonly queue: JobQueue;
+  private readonly db: RunDatabase;
+  private readonly res: EngineResources;
+  private readonly follower: EventFollower;
+  private readonly staging: Dispatcher;
+  private readonly finalizing: Dispatcher;
+  private readonly unsubscribe: Array<() => void> = [];
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private reaperTimer: NodeJS.Timeout | null = null;
+  private started = false;
+
+  private constructor(config: EngineConfig, deps: EngineDeps) {
+    this.config = config;
+    mkdirSync(join(config.dataDir, 'runs'), { recursive: true });
+    this.db = openRunDatabase(join(config.dataDir, 'runs.sqlite'));
+    this.queue = new JobQueue(this.db);
+    this.store = new RunStore(this.db, this.queue);
+    this.res = {
+      config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
+      outputs: deps.outputs, log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
+    };
+    this.follower = new EventFollower(this.res);
+    this.staging = new Dispatcher(this.res, 'stage', runStagingJob, stagingCapacity(this.res));
+    this.finalizing = new Dispatcher(this.res, 'finalize', runFinalizeJob,
+      () => this.finalizing.activeCount < config.maxFinalizing);
+  }
+
+  static open(options: EngineOptions, deps: EngineDeps): RunEngine {
+    return new RunEngine(engineConfig(options), deps);
+  }
+
+  get resources(): EngineResources {
+    return this.res;
+  }
+
+  /** Takes over from a previous process, follows the engine's events, reconciles, then starts the workers. */
+  async start(): Promise<ReconcileReport> {
+    if (this.started) throw new XcsError('engine.started', 'The run engine is already started');
+    this.started = true;
+    this.queue.releaseForeignLeases(this.res.owner);
+    // Subscribe before reconciling so that nothing happening in between is missed.
+    this.follower.start();
+    const report = await reconcile(this.res);
+    this.unsubscribe.push(this.queue.onEnqueue((q) => (q === 'stage' ? this.staging : this.finalizing).pump()));
+    this.unsubscribe.push(this.store.onTransition((run) => {
+      if (isTerminal(run.status)) void cleanupRun(this.res, run);
+      // A run leaving the active statuses frees a slot.
+      this.staging.pump();
+      this.finalizing.pump();
+    }));
+    this.reconcileTimer = setInterval(() => {
+      reconcile(this.res).catch((e: unknown) => this.res.log.warn(`reconciliation failed: ${describe(e)}`));
+    }, this.config.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+    this.reaperTimer = setInterval(() => this.queue.reapExpired(), Math.max(100, Math.floor(this.config.leaseMs / 2)));
+    this.reaperTimer.unref();
+    this.staging.pump();
+    this.finalizing.pump();
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.reaperTimer) clearInterval(this.reaperTimer);
+    for (const u of this.unsubscribe.splice(0)) u();
+    await this.staging.stop();
+    await this.finalizing.stop();
+    await this.follower.stop();
+    this.db.close();
+  }
+
+  /** Records a resolved run (`Queued`) and queues it for staging. */
+  submit(spec: RunSpec, userId: string, project: string | null): RunRecord {
+    return this.store.create({
+      spec, userId, project, containerNamePattern: `xcs-${this.config.instanceId}-run-{id}`,
+    });
+  }
+
+  get(id: number): RunRecord | undefined {
+    return this.store.get(id);
+  }
+
+  /** By run id, container id or container name; 404 when none. */
+  find(key: string): RunRecord {
+    const run = this.store.find(key);
+    if (!run) throw runNotFound(key);
+    return run;
+  }
+
+  list(filter?: RunFilter): RunRecord[] {
+    return this.store.list(filter);
+  }
+
+  history(id: number): HistoryItem[] {
+    return this.store.history(id);
+  }
+
+  kill(id: number, user: string): Promise<RunRecord> {
+    return killRun(this.res, id, user);
+  }
+
+  /** Forced (re-)finalization: queues the run's finalization again if it is not terminal. */
+  finalize(id: number): RunRecord {
+    const run = this.store.require(id);
+    if (isTerminal(run.status)) {
+      throw new XcsError('run.already-finished', `Run ${id} already ended (${run.status})`, { status: 409, path: String(id) });
+    }
+    if (run.status === 'Created' || run.status === 'Running') {
+      this.store.transition(id, 'Waiting', { source: 'user', message: 'Finalization forced', enqueue: 'finalize' });
+    } else {
+      this.queue.enqueue('finalize', id);
+    }
+    return this.store.require(id);
+  }
+
+  readLog(run: RunRecord, stream: LogStream): Promise<string> {
+    return readLog(this.res, run, stream);
+  }
+
+  followLog(run: RunRecord, stream: LogStream, signal?: AbortSignal): AsyncGenerator<string> {
+    return followLog(this.res, run, stream, signal);
+  }
+
+  logSince(run: RunRecord, stream: LogStream, since: Date | null): Promise<LogSince> {
+    return logSince(this.res, run, stream, since);
+  }
+
+  /** Resolves with the run once it is terminal. */
+  waitForEnd(id: number, signal?: AbortSignal): Promise<RunRecord> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const run = this.store.get(id);
+        if (!run) { reject(runNotFound(id)); return true; }
+        if (isTerminal(run.status)) { resolve(run); return true; }
+        return false;
+      };
+      if (check()) return;
+      const off = this.store.onTransition((run) => {
+        if (run.id === id && check()) off();
+      });
+      signal?.addEventListener('abort', () => { off(); reject(signal.reason); }, { once: true });
+    });
+  }
+
+  reconcileNow(): Promise<ReconcileReport> {
+    return reconcile(this.res);
+  }
+}

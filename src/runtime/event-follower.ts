@@ -1,0 +1,60 @@
+/**
+ * Follows the backend's pushed status changes of this installation's containers (no polling): a start
+ * moves the run to `Running`, an exit hands it to finalization. Containers XCS does not know are left to
+ * the reconciler, which removes them.
+ */
+import { XCS_LABELS, type BackendEvent, type EventSubscription } from '../backends/types.ts';
+import { handleExit } from './exit-handler.ts';
+import { describe } from './failures.ts';
+import type { EngineResources } from './resources.ts';
+
+export class EventFollower {
+  private readonly res: EngineResources;
+  private subscription: EventSubscription | null = null;
+  private done: Promise<void> | null = null;
+
+  constructor(res: EngineResources) {
+    this.res = res;
+  }
+
+  start(): void {
+    const sub = this.res.backend.events({ labels: { [XCS_LABELS.instance]: this.res.config.instanceId } });
+    this.subscription = sub;
+    this.done = (async () => {
+      try {
+        for await (const ev of sub) await this.handle(ev);
+      } catch (e) {
+        this.res.log.error(`event stream ended: ${describe(e)}`);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.subscription?.close();
+    await this.done;
+  }
+
+  private async handle(ev: BackendEvent): Promise<void> {
+    const runId = Number(ev.labels[XCS_LABELS.runId]);
+    if (!Number.isInteger(runId)) return;
+    const run = this.res.store.get(runId);
+    if (!run) return;
+    const ts = ev.timeNano !== undefined ? String(ev.timeNano) : String(ev.time.getTime());
+    try {
+      if (ev.status === 'started') {
+        this.res.store.transition(runId, 'Running', { source: 'event', entityId: ev.backendId, externalTimestamp: ts, message: 'start' });
+      } else if (ev.status === 'oom') {
+        this.res.store.recordExit(runId, null, true);
+      } else if (ev.status === 'died') {
+        // The die event carries the exit code but not the OOM flag: ask the engine once.
+        const state = await this.res.backend.inspect(ev.backendId);
+        const exitCode = ev.exitCode ?? state.exitCode;
+        this.res.store.note(runId, 'die', { source: 'event', entityId: ev.backendId, externalTimestamp: ts,
+          exitCode: exitCode === null ? null : String(exitCode) });
+        handleExit(this.res, runId, { exitCode, oomKilled: state.oomKilled }, 'event', ts);
+      }
+    } catch (e) {
+      this.res.log.warn(`run ${runId}: event ${ev.status} not processed: ${describe(e)} (reconciliation will catch up)`);
+    }
+  }
+}

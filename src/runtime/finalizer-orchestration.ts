@@ -1,0 +1,58 @@
+/**
+ * The finalization job: after the container exited, save its logs, decide how the run ended, store the
+ * outputs of a successful run through the output finalizer (idempotent per run and output), and record the
+ * one terminal status. Re-running it after a crash finishes the work without duplicating anything.
+ */
+import { pausePoint } from './config.ts';
+import { describe, failureCodeOf } from './failures.ts';
+import { saveLogs } from './logs.ts';
+import type { EngineResources } from './resources.ts';
+import { mountHostPaths } from './staging.ts';
+import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
+
+function endWith(res: EngineResources, runId: number, code: FailureCode, message: string): void {
+  const rule = failureRule(code);
+  const run = res.store.require(runId);
+  res.store.transition(runId, rule.status, {
+    source: 'system', message, exitCode: run.exitCode, failure: { code, hint: rule.hint },
+  });
+}
+
+export async function runFinalizeJob(res: EngineResources, runId: number): Promise<void> {
+  let run = res.store.require(runId);
+  if (isTerminal(run.status)) return;
+  res.store.transition(runId, 'Finalizing', { source: 'system', message: 'Processing finished. Uploading files.' });
+  try {
+    await saveLogs(res, run);
+    run = res.store.require(runId);
+    if (run.killRequested) {
+      endWith(res, runId, 'killed', 'Killed on request');
+      return;
+    }
+    if (run.oomKilled) {
+      endWith(res, runId, 'oom', `The container used more memory than its limit${run.spec.limitMemory ? ` (${run.spec.limitMemory} MiB)` : ''}`);
+      return;
+    }
+    const exit = run.exitCode === null || run.exitCode === '' ? 0 : Number(run.exitCode);
+    if (Number.isFinite(exit) && exit !== 0) {
+      endWith(res, runId, 'non-zero-exit', `Non-zero exit code ${run.exitCode} from the container`);
+      return;
+    }
+    const outcome = await res.outputs.finalize(run, mountHostPaths(res, run));
+    res.store.setCreatedOutputs(runId, outcome.created);
+    await pausePoint(res.config, 'finalizing');
+    const required = outcome.failures.filter((f) => f.required);
+    for (const f of outcome.failures.filter((x) => !x.required)) {
+      res.store.note(runId, 'Output skipped', { source: 'system', message: `${f.output}: ${f.message}` });
+    }
+    if (required.length > 0) {
+      endWith(res, runId, required[0].code,
+        `Failed to upload required outputs.\n${required.map((f) => `${f.output}: ${f.message}`).join('\n')}`);
+      return;
+    }
+    res.store.transition(runId, 'Complete', { source: 'system', exitCode: run.exitCode ?? '0', message: 'Completed' });
+  } catch (e) {
+    res.log.warn(`run ${runId}: finalization failed: ${describe(e)}`);
+    endWith(res, runId, failureCodeOf(e, 'upload-failed'), describe(e));
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Kill on request. A run without a container yet ends `Killed` at once; a live container gets SIGKILL and
+ * the run ends `Killed` through the normal exit → finalization path (logs are saved, outputs are not).
+ */
+import { XcsError } from '../core/errors.ts';
+import type { EngineResources } from './resources.ts';
+import type { RunRecord } from './run-store.ts';
+import { failureRule, isTerminal } from './state-machine.ts';
+
+export async function killRun(res: EngineResources, runId: number, user: string): Promise<RunRecord> {
+  const run = res.store.require(runId);
+  if (isTerminal(run.status)) {
+    throw new XcsError('run.already-finished', `Run ${runId} already ended (${run.status}); there is nothing to kill`,
+      { status: 409, path: String(runId) });
+  }
+  if (run.status === 'Waiting' || run.status === 'Finalizing') {
+    throw new XcsError('run.finalizing', `Run ${runId} has already exited and is being finalized; it cannot be killed`,
+      { status: 409, path: String(runId), hint: 'Wait for it to end; its outputs are being stored.' });
+  }
+  res.store.requestKill(runId);
+  res.store.note(runId, 'kill', { source: 'user', entityId: user, message: 'Kill requested' });
+  if (run.status === 'Queued' || run.status === 'Staging' || !run.containerId) {
+    // The staging job checks for this before creating or starting anything.
+    const rule = failureRule('killed');
+    res.store.transition(runId, rule.status, { source: 'user', entityId: user, message: 'Killed before it started',
+      failure: { code: 'killed', hint: rule.hint } });
+  } else {
+    await res.backend.kill(run.containerId);
+  }
+  return res.store.require(runId);
+}

@@ -1,0 +1,47 @@
+/**
+ * The bag every engine system receives (trigger.dev style): one store, one queue, one backend, the ports
+ * to the neighbours and the settings. Systems talk to each other only through the store and the queue.
+ */
+import { join } from 'node:path';
+import type { ContainerBackend } from '../backends/types.ts';
+import type { EngineConfig } from './config.ts';
+import type { CredentialPort, OutputFinalizerPort } from './ports.ts';
+import type { JobQueue } from './queue.ts';
+import type { RunStore } from './run-store.ts';
+
+export interface EngineLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface EngineResources {
+  config: EngineConfig;
+  store: RunStore;
+  queue: JobQueue;
+  backend: ContainerBackend;
+  credentials: CredentialPort;
+  outputs: OutputFinalizerPort;
+  log: EngineLogger;
+  /** Identifies this process as lease owner in the job queue. */
+  owner: string;
+}
+
+/** `{dataDir}/runs/{id}`: the run's build directory and saved logs. */
+export function runDir(res: EngineResources, runId: number): string {
+  return join(res.config.dataDir, 'runs', String(runId));
+}
+
+export function buildDir(res: EngineResources, runId: number): string {
+  return join(runDir(res, runId), 'build');
+}
+
+export function logDir(res: EngineResources, runId: number): string {
+  return join(runDir(res, runId), 'logs');
+}
+
+export const consoleLogger: EngineLogger = {
+  info: (m) => process.stderr.write(`xcs engine: ${m}\n`),
+  warn: (m) => process.stderr.write(`xcs engine: warning: ${m}\n`),
+  error: (m) => process.stderr.write(`xcs engine: error: ${m}\n`),
+};

@@ -1,0 +1,110 @@
+/**
+ * The staging job: stage the run, create its container under a deterministic name (so that a restarted
+ * XCS finds the container instead of creating a second one), and start it. Each step checks whether an
+ * earlier attempt already did it.
+ */
+import { XCS_LABELS, type ContainerSpec, type ContainerSummary } from '../backends/types.ts';
+import { isXcsError } from '../core/errors.ts';
+import { pausePoint } from './config.ts';
+import { handleExit } from './exit-handler.ts';
+import { describe, failureCodeOf } from './failures.ts';
+import type { EngineResources } from './resources.ts';
+import type { RunRecord } from './run-store.ts';
+import { stage, type StagedRun } from './staging.ts';
+import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
+
+/** The network a run's container joins: the command's choice, else the server's default (`none`). */
+export function networkFor(res: EngineResources, run: RunRecord): string {
+  const asked = run.spec.network?.trim();
+  return asked ? asked : res.config.defaultNetwork;
+}
+
+export function containerSpec(res: EngineResources, run: RunRecord, staged: StagedRun): ContainerSpec {
+  const s = run.spec;
+  return {
+    name: run.containerName,
+    image: s.image,
+    commandLine: s.commandLine,
+    overrideEntrypoint: s.overrideEntrypoint,
+    workingDirectory: s.workingDirectory ?? undefined,
+    environment: staged.environment,
+    mounts: staged.mounts,
+    ports: s.ports,
+    labels: {
+      ...s.containerLabels,
+      XNAT_USER_ID: run.userId,
+      ...(run.project ? { XNAT_PROJECT: run.project } : {}),
+      [XCS_LABELS.instance]: res.config.instanceId,
+      [XCS_LABELS.runId]: String(run.id),
+    },
+    resources: {
+      reserveMemoryMiB: s.reserveMemory ?? undefined,
+      limitMemoryMiB: s.limitMemory ?? undefined,
+      limitCpu: s.limitCpu ?? undefined,
+      shmSizeBytes: s.shmSize ?? undefined,
+      ulimits: Object.keys(s.ulimits).length > 0 ? s.ulimits : undefined,
+      gpus: s.gpus ?? undefined,
+    },
+    network: networkFor(res, run),
+    user: s.containerUser ?? undefined,
+    // Logs must outlive the process: we remove the container ourselves after saving them.
+    autoRemove: false,
+  };
+}
+
+export function failRun(res: EngineResources, runId: number, code: FailureCode, message: string): void {
+  const rule = failureRule(code);
+  res.store.transition(runId, rule.status, { source: 'system', message, failure: { code, hint: rule.hint } });
+}
+
+/** Runs (or re-runs) the staging job of one run. Never throws: failures end the run with a cause. */
+export async function runStagingJob(res: EngineResources, runId: number): Promise<void> {
+  let run = res.store.require(runId);
+  if (isTerminal(run.status)) return;
+  try {
+    res.store.transition(runId, 'Staging', { source: 'system', message: 'Staging inputs and credentials' });
+    let existing: ContainerSummary | null = await res.backend.findByName(run.containerName);
+    const staged = await stage(res, run, existing !== null);
+    await pausePoint(res.config, 'staging');
+    run = res.store.require(runId);
+    if (isTerminal(run.status)) {
+      // Killed while staging: nothing to start.
+      if (existing) await res.backend.remove(existing.backendId);
+      return;
+    }
+    if (!existing) {
+      try {
+        const created = await res.backend.create(containerSpec(res, run, staged));
+        existing = { backendId: created.backendId, name: created.name, image: run.spec.image, labels: {}, status: 'created' };
+      } catch (e) {
+        // Another attempt got there first (a reaped lease racing a slow worker): use its container.
+        if (!(isXcsError(e) && e.code === 'backend.name-conflict')) throw e;
+        existing = await res.backend.findByName(run.containerName);
+        if (!existing) throw e;
+      }
+    }
+    res.store.setContainer(runId, existing.backendId);
+    res.store.transition(runId, 'Created', { source: 'system', entityId: existing.backendId, message: `Container ${existing.name} created` });
+    run = res.store.require(runId);
+    if (isTerminal(run.status)) {
+      await res.backend.remove(existing.backendId);
+      return;
+    }
+    const state = await res.backend.inspect(existing.backendId);
+    if (state.status === 'created') {
+      await res.backend.start(existing.backendId);
+      res.store.transition(runId, 'Running', { source: 'system', message: 'Container started' });
+    } else if (state.status === 'running') {
+      res.store.transition(runId, 'Running', { source: 'system', message: 'Container found running after a restart' });
+    } else if (state.status === 'exited' || state.status === 'dead') {
+      handleExit(res, runId, state, 'system');
+    } else {
+      failRun(res, runId, 'container-vanished', `Container ${existing.name} disappeared during staging`);
+    }
+    await pausePoint(res.config, 'running');
+  } catch (e) {
+    const code = failureCodeOf(e, 'staging-failed');
+    res.log.warn(`run ${runId}: staging failed: ${describe(e)}`);
+    failRun(res, runId, code, describe(e));
+  }
+}

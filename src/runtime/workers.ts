@@ -1,0 +1,77 @@
+/**
+ * Dispatchers that take jobs from the durable queue under the concurrency limits: a staging job is claimed
+ * only while fewer than `maxRunning` runs are staging, created or running; at most `maxFinalizing`
+ * finalization jobs run at once. A claimed job's lease is renewed by a heartbeat until the job finishes.
+ * Workers wake on enqueue and on every status change, so no polling delay sits between steps.
+ */
+import { describe } from './failures.ts';
+import type { QueueName } from './queue.ts';
+import type { EngineResources } from './resources.ts';
+import { ACTIVE_STATUSES } from './state-machine.ts';
+
+type Handler = (res: EngineResources, runId: number) => Promise<void>;
+
+export class Dispatcher {
+  private readonly res: EngineResources;
+  private readonly queue: QueueName;
+  private readonly handler: Handler;
+  private readonly hasCapacity: () => boolean;
+  private readonly active = new Set<Promise<void>>();
+  private stopped = false;
+  private pumping = false;
+
+  constructor(res: EngineResources, queue: QueueName, handler: Handler, hasCapacity: () => boolean) {
+    this.res = res;
+    this.queue = queue;
+    this.handler = handler;
+    this.hasCapacity = hasCapacity;
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** Claims and starts as many jobs as the limits allow. Synchronous between check and claim. */
+  pump(): void {
+    if (this.stopped || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.stopped && this.hasCapacity()) {
+        const job = this.res.queue.claim(this.queue, this.res.owner, this.res.config.leaseMs);
+        if (!job) break;
+        if (this.queue === 'stage') {
+          // Count it as active right away, so the capacity check of the next claim sees it.
+          this.res.store.transition(job.runId, 'Staging', { source: 'system', message: 'Staging inputs and credentials' });
+        }
+        const heartbeat = setInterval(() => {
+          if (!this.res.queue.heartbeat(job.id, this.res.owner, this.res.config.leaseMs)) {
+            this.res.log.warn(`run ${job.runId}: lost the lease of its ${this.queue} job`);
+          }
+        }, Math.max(50, Math.floor(this.res.config.leaseMs / 3)));
+        heartbeat.unref();
+        const p: Promise<void> = this.handler(this.res, job.runId)
+          .catch((e: unknown) => { this.res.log.error(`run ${job.runId}: ${this.queue} job crashed: ${describe(e)}`); })
+          .finally(() => {
+            clearInterval(heartbeat);
+            if (!this.stopped) this.res.queue.complete(job.id, this.res.owner);
+            this.active.delete(p);
+            queueMicrotask(() => this.pump());
+          });
+        this.active.add(p);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Stops claiming; waits for running jobs unless they pause forever (then leaves them to the lease). */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopped = true;
+    const all = Promise.allSettled([...this.active]);
+    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+}
+
+export function stagingCapacity(res: EngineResources): () => boolean {
+  return () => res.store.countInStatuses(ACTIVE_STATUSES) < res.config.maxRunning;
+}
