@@ -24,6 +24,8 @@ type Kind =
 
 interface FieldPlan {
   key: string;
+  /** `/key`, escaped as a JSON pointer token. */
+  token: string;
   aliases: string[];
   kind: Kind;
   dflt: unknown;
@@ -78,6 +80,7 @@ export function compilePlan(schema: TSchema): ObjectPlan {
   const props = (s.properties ?? {}) as Record<string, TSchema>;
   const fields: FieldPlan[] = Object.entries(props).map(([key, sub]) => ({
     key,
+    token: pointer('', key),
     aliases: ((sub as Json)['x-xcs-aliases'] as string[] | undefined) ?? [],
     kind: compileKind(sub),
     dflt: (sub as Json).default,
@@ -229,7 +232,8 @@ function normaliseValue(v: unknown, kind: Kind, dflt: unknown, path: string, ctx
         ctx.sink.error(path, 'command.field.not-a-list', `expected a list ([...]) here, found ${typeName(v)}`);
         return [];
       }
-      return v.map((item, i) => normaliseValue(item, kind.item, itemDefault(kind.item), pointer(path, i), ctx));
+      const dflt = itemDefault(kind.item);
+      return v.map((item, i) => normaliseValue(item, kind.item, dflt, `${path}/${i}`, ctx));
     }
     case 'map': {
       if (typeof v !== 'object' || Array.isArray(v)) {
@@ -274,7 +278,7 @@ export function normaliseObject(v: unknown, plan: ObjectPlan, path: string, ctx:
   const out: Json = {};
   for (const f of plan.fields) {
     let raw = Object.prototype.hasOwnProperty.call(input, f.key) ? input[f.key] : undefined;
-    let at = pointer(path, f.key);
+    let at = path + f.token;
     for (const alias of f.aliases) {
       if (!Object.prototype.hasOwnProperty.call(input, alias)) continue;
       const ap = pointer(path, alias);
@@ -286,9 +290,11 @@ export function normaliseObject(v: unknown, plan: ObjectPlan, path: string, ctx:
         ctx.sink.warning(ap, 'command.key.legacy-ignored', `${q(alias)} is ignored because ${q(f.key)} is also given; remove one`);
       }
     }
-    define(out, f.key, normaliseValue(raw, f.kind, f.dflt, at, ctx));
+    // Plan keys are ours (never __proto__), so plain assignment is safe here.
+    out[f.key] = normaliseValue(raw, f.kind, f.dflt, at, ctx);
   }
-  for (const key of Object.keys(input)) {
+  for (const key in input) {
+    if (!Object.prototype.hasOwnProperty.call(input, key)) continue;
     if (plan.known.has(key)) continue;
     const suggestion = suggestKey(key, plan.known);
     ctx.sink.warning(

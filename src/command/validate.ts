@@ -199,6 +199,9 @@ function parseStringArray(text: string): string[] | undefined {
   }
 }
 
+/** Matchers repeat across commands and files; their syntax verdict depends on the text only. */
+const matcherVerdicts = new Map<string, ReturnType<MatcherSyntaxCheck>>();
+
 function validateWrapperInputCommon(
   input: WrapperExternalInput | WrapperDerivedInput,
   at: string,
@@ -229,11 +232,15 @@ function validateWrapperInputCommon(
   const matcher = input.matcher;
   if (options.matcherCheck && !isBlank(matcher) && matcher !== null) {
     const neutral = neutraliseTemplates(matcher);
-    let result: ReturnType<MatcherSyntaxCheck>;
-    try {
-      result = options.matcherCheck(neutral);
-    } catch (e) {
-      result = { ok: false, message: e instanceof Error ? e.message : String(e), position: 0 };
+    let result = matcherVerdicts.get(neutral);
+    if (result === undefined) {
+      try {
+        result = options.matcherCheck(neutral);
+      } catch (e) {
+        result = { ok: false, message: e instanceof Error ? e.message : String(e), position: 0 };
+      }
+      if (matcherVerdicts.size > 5000) matcherVerdicts.clear();
+      matcherVerdicts.set(neutral, result);
     }
     if (!result.ok) {
       sink.error(`${at}/matcher`, 'wrapper.input.matcher-syntax', `matcher ${q(matcher)} is not a valid JSONPath filter: ${result.message} (at character ${result.position + 1})`);
