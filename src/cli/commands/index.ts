@@ -9,5 +9,7 @@ import * as validate from './validate.ts';
 import * as schema from './schema.ts';
 import * as imageCommands from './image-commands.ts';
 import * as resolve from './resolve.ts';
+import * as serve from './serve.ts';
+import * as admin from './admin.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin];

@@ -1,0 +1,457 @@
+/**
+ * XNAT's `/data` archive API (also under `/REST` and `/data/archive`): one handler walks the URL
+ * (`/projects/P/subjects/S/experiments/E/scans/1/resources/R/files/x`), resolving each level by ID or
+ * label, checks permissions, and lists, reads, creates, updates, deletes, uploads or downloads.
+ *
+ * Access rule: an object in a project the caller cannot read answers 404, exactly like a missing one
+ * (existence is not leaked); a readable object the caller may not change answers 403.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import yazl from 'yazl';
+import { XcsError } from '../../core/errors.ts';
+import type { Action, User, UserStore } from '../../archive/users.ts';
+import type {
+  Archive, ArchiveCollection, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
+} from '../../archive/types.ts';
+import { parseArchivePath, type PathStep } from '../../archive/uri.ts';
+import { sendListing } from '../format.ts';
+import {
+  applyFilters, assessorRow, buildListing, fileRow, itemsJson, objectXml, projectRow, resourceRow, scanRow, sessionRow,
+  subjectRow,
+} from './rows.ts';
+
+export interface ArchiveRoutesDeps {
+  archive: Archive;
+  users: UserStore;
+  maxUploadBytes: number;
+}
+
+type Query = Record<string, string>;
+
+/** Query parameters that steer the request rather than set fields. */
+const RESERVED = new Set([
+  'format', 'xsiType', 'xsitype', 'columns', 'inbody', 'overwrite', 'extract', 'content', 'tags', 'removeFiles',
+  'event_reason', 'event_type', 'event_action', 'event_comment', 'req_format', 'allowDataDeletion', 'limit', 'offset',
+  'sortBy', 'sortOrder', 'file_upload', 'update-stats', 'quarantine', 'triggerPipelines', 'fixScanTypes', 'label_cache',
+  'XNAT_CSRF', 'name', 'description', 'reference', 'method', 'accessible', 'XNAT_XSIType', 'handler', 'cache',
+]);
+
+function notFound(path: string): XcsError {
+  return new XcsError('archive.not-found', `${path} not found`, { status: 404, path });
+}
+
+function forbidden(action: Action, path: string): XcsError {
+  return new XcsError('auth.forbidden', `you may not ${action} ${path}`, { status: 403, path });
+}
+
+function flag(v: string | undefined): boolean {
+  return v !== undefined && /^(true|1|yes|on)$/i.test(v);
+}
+
+/** Field values from the query: `xnat:mrSessionData/date=…`, `date=…` (reserved keys excluded). */
+function fieldsOf(query: Query, extraReserved: string[] = []): ExtraFields {
+  const out: ExtraFields = {};
+  for (const [k, v] of Object.entries(query)) {
+    if (RESERVED.has(k) || extraReserved.includes(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function bodyStream(request: FastifyRequest): Readable {
+  return request.body instanceof Readable ? request.body : request.raw;
+}
+
+async function readSmallBody(request: FastifyRequest, limit = 10 * 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of bodyStream(request)) {
+    n += (c as Buffer).length;
+    if (n > limit) throw new XcsError('http.body.too-large', `request body larger than ${limit} bytes`, { status: 413 });
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+interface Resolved {
+  /** Refs of every resolved step, in order. */
+  refs: ObjectRef[];
+  /** The last step that did not resolve (only allowed as the final step, for creation). */
+  missing?: PathStep;
+  project?: string;
+}
+
+export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesDeps): void {
+  const { archive, users } = deps;
+
+  async function canRead(user: User, project: string): Promise<boolean> {
+    return users.can(user, 'read', { project });
+  }
+
+  async function requireAction(user: User, action: Action, project: string, path: string): Promise<void> {
+    if (!(await users.can(user, 'read', { project }))) throw notFound(path);
+    if (!(await users.can(user, action, { project }))) throw forbidden(action, path);
+  }
+
+  async function resolve(steps: PathStep[], user: User, path: string): Promise<Resolved> {
+    const refs: ObjectRef[] = [];
+    let parent: ObjectRef | null = null;
+    let project: string | undefined;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      const ref = await archive.findChild(parent, step.collection, step.id);
+      if (!ref) {
+        if (i === steps.length - 1) {
+          if (project !== undefined && !(await canRead(user, project))) throw notFound(path);
+          return { refs, missing: step, project };
+        }
+        throw notFound(path);
+      }
+      if (project === undefined) {
+        project = await archive.projectOf(ref);
+        // Hide objects of projects the caller cannot read (a project being created is not hidden).
+        if (!(await canRead(user, project))) throw notFound(path);
+      }
+      refs.push(ref);
+      parent = ref;
+    }
+    return { refs, project };
+  }
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const user = request.user!;
+    const url = request.url.split('?')[0];
+    const query = (request.query ?? {}) as Query;
+    const parsed = parseArchivePath(url);
+    const r = await resolve(parsed.steps, user, url);
+    const method = request.method;
+    const last = r.refs[r.refs.length - 1] as ObjectRef | undefined;
+
+    if (r.missing) {
+      if (method === 'PUT' || method === 'POST') return create(request, reply, r, query, url);
+      throw notFound(url);
+    }
+    if (parsed.collection) {
+      if (method === 'GET' || method === 'HEAD') return list(reply, last ?? null, parsed.collection, query, user, url);
+      if ((method === 'POST' || method === 'PUT') && parsed.collection === 'files' && last?.kind === 'resource') {
+        await requireAction(user, 'create', r.project!, url);
+        return upload(request, reply, last.resource, undefined, query, user);
+      }
+      if (method === 'POST' && parsed.collection === 'projects' && !last) return createProjectFromPost(request, reply, query, user);
+      throw new XcsError('http.method', `${method} is not supported on ${url}`, { status: 405, path: url });
+    }
+    if (!last) throw notFound(url);
+    const project = r.project!;
+    switch (method) {
+      case 'GET':
+      case 'HEAD':
+        return read(request, reply, last, query);
+      case 'PUT':
+      case 'POST': {
+        if (last.kind === 'file') {
+          await requireAction(user, query.overwrite && flag(query.overwrite) ? 'edit' : 'create', project, url);
+          return upload(request, reply, last.resource, last.path, query, user);
+        }
+        await requireAction(user, 'edit', project, url);
+        const fields = fieldsOf(query, last.kind === 'resource' ? [] : ['label_']);
+        if (last.kind === 'resource') {
+          for (const k of ['format', 'content', 'tags', 'description']) if (query[k] !== undefined) fields[k] = query[k];
+        }
+        await archive.update(last, fields, user.login);
+        const rec = await archive.get(last);
+        return reply.code(200).type('text/plain').send(rec && 'id' in rec ? String(rec.id) : '');
+      }
+      case 'DELETE':
+        await requireAction(user, 'delete', project, url);
+        await archive.delete(last, { removeFiles: query.removeFiles === undefined || flag(query.removeFiles) }, user.login);
+        if (last.kind === 'project') await users.dropProject(last.project);
+        return reply.code(200).send('');
+      default:
+        throw new XcsError('http.method', `${method} is not supported on ${url}`, { status: 405, path: url });
+    }
+  }
+
+  async function createProjectFromPost(request: FastifyRequest, reply: FastifyReply, query: Query, user: User): Promise<unknown> {
+    const fields: Query = { ...query };
+    const type = request.headers['content-type'] ?? '';
+    if (type.startsWith('application/x-www-form-urlencoded')) {
+      for (const [k, v] of new URLSearchParams(await readSmallBody(request))) fields[k] = v;
+    } else if (type.includes('json')) {
+      const body: unknown = JSON.parse(await readSmallBody(request) || '{}');
+      if (body && typeof body === 'object') for (const [k, v] of Object.entries(body)) fields[k] = String(v);
+    }
+    const id = fields.ID ?? fields.id ?? fields['xnat:projectData/ID'];
+    if (!id) throw new XcsError('archive.project.no-id', 'give the project ID (parameter "ID")', { status: 400, path: 'ID' });
+    return createProject(reply, id, fields, user);
+  }
+
+  async function createProject(reply: FastifyReply, id: string, query: Query, user: User): Promise<unknown> {
+    if (!(await users.can(user, 'create', { site: true }))) throw forbidden('create', `project ${id}`);
+    const fields = fieldsOf(query, ['ID', 'id', 'xnat:projectData/ID']);
+    if (query.name) fields.name = query.name;
+    if (query.description) fields.description = query.description;
+    const p = await archive.createProject({ id, name: fields.name ?? fields['xnat:projectData/name'], fields }, user.login);
+    if (!user.siteAdmin) await users.setRole(p.id, user.login, 'owner');
+    return reply.code(201).type('text/plain').send(p.id);
+  }
+
+  async function create(request: FastifyRequest, reply: FastifyReply, r: Resolved, query: Query, url: string): Promise<unknown> {
+    const user = request.user!;
+    const step = r.missing!;
+    const parent = r.refs[r.refs.length - 1] as ObjectRef | undefined;
+    const xsiType = query.xsiType ?? query.xsitype;
+    if (!parent) {
+      if (step.collection === 'projects') return createProject(reply, step.id, query, user);
+      throw notFound(url);
+    }
+    await requireAction(user, 'create', r.project!, url);
+    const fields = fieldsOf(query);
+    delete fields.label;
+    const label = query.label ?? query[`${xsiType}/label`] ?? step.id;
+    switch (step.collection) {
+      case 'subjects': {
+        if (parent.kind !== 'project') throw notFound(url);
+        const s = await archive.createSubject(parent.project, { label, fields: stripKey(fields, `${xsiType}/label`) }, user.login);
+        return reply.code(201).type('text/plain').send(s.id);
+      }
+      case 'experiments': {
+        let subject: string | undefined;
+        if (parent.kind === 'subject') subject = parent.subject;
+        else if (parent.kind === 'project') {
+          const given = query.subject_ID ?? query[`${xsiType}/subject_ID`] ?? query.subject_id;
+          const ref = given ? await archive.findChild(parent, 'subjects', given) : undefined;
+          if (!ref || ref.kind !== 'subject') {
+            throw new XcsError('archive.experiment.no-subject', 'creating an experiment under a project needs an existing subject_ID',
+              { status: 400, path: url });
+          }
+          subject = ref.subject;
+        } else throw notFound(url);
+        const e = await archive.createSession(subject, { label, xsiType, fields: stripKey(fields, `${xsiType}/label`, 'subject_ID') }, user.login);
+        return reply.code(201).type('text/plain').send(e.id);
+      }
+      case 'scans': {
+        if (parent.kind !== 'session') throw notFound(url);
+        const s = await archive.createScan(parent.session, { id: step.id, xsiType, fields }, user.login);
+        return reply.code(201).type('text/plain').send(s.id);
+      }
+      case 'assessors': {
+        if (parent.kind !== 'session') throw notFound(url);
+        const type = request.headers['content-type'] ?? '';
+        const inbody = flag(query.inbody) || type.includes('xml');
+        if (inbody) {
+          const text = await readSmallBody(request);
+          if (text.trim().startsWith('<')) {
+            const a = await archive.createAssessorFromXml(parent.session, text, user.login);
+            return reply.code(201).type('text/plain').send(a.id);
+          }
+        }
+        if (!xsiType) throw new XcsError('archive.assessor.no-type', 'give the assessor type with xsiType=ns:name', { status: 400, path: url });
+        const a = await archive.createAssessor(parent.session, { label, xsiType, fields }, user.login);
+        return reply.code(201).type('text/plain').send(a.id);
+      }
+      case 'resources': {
+        if (parent.kind === 'resource' || parent.kind === 'file') throw notFound(url);
+        const res = await archive.createResource(parent as ResourceParentRef, {
+          label: step.id, format: query.format, content: query.content, description: query.description,
+          tags: query.tags ? query.tags.split(',') : undefined,
+        }, user.login);
+        return reply.code(201).type('text/plain').send(String(res.id));
+      }
+      case 'files': {
+        if (parent.kind !== 'resource') throw notFound(url);
+        return upload(request, reply, parent.resource, step.id, query, user);
+      }
+      default:
+        throw notFound(url);
+    }
+  }
+
+  async function list(reply: FastifyReply, parent: ObjectRef | null, collection: ArchiveCollection, query: Query,
+    user: User, url: string): Promise<unknown> {
+    const format = query.format;
+    const readable = async (project: string) => canRead(user, project);
+    switch (collection) {
+      case 'projects': {
+        const all = parent ? [] : await archive.listProjects();
+        const rows = [];
+        for (const p of all) if (await readable(p.id)) rows.push(projectRow(p));
+        return sendListing(reply, buildListing('projects', 'Projects', applyFilters(rows, query), query.columns), format);
+      }
+      case 'subjects': {
+        let subs;
+        if (parent?.kind === 'project') subs = await archive.listSubjects(parent.project);
+        else if (!parent) {
+          subs = [];
+          for (const p of await archive.listProjects()) if (await readable(p.id)) subs.push(...await archive.listSubjects(p.id));
+        } else throw notFound(url);
+        return sendListing(reply, buildListing('subjects', 'Subjects', applyFilters(subs.map(subjectRow), query), query.columns), format);
+      }
+      case 'experiments': {
+        let rows;
+        if (parent?.kind === 'project') rows = (await archive.listSessions({ project: parent.project })).map(sessionRow);
+        else if (parent?.kind === 'subject') rows = (await archive.listSessions({ subject: parent.subject })).map(sessionRow);
+        else if (!parent) {
+          rows = [];
+          for (const p of await archive.listProjects()) {
+            if (await readable(p.id)) rows.push(...(await archive.listSessions({ project: p.id })).map(sessionRow));
+          }
+        } else throw notFound(url);
+        return sendListing(reply, buildListing('experiments', 'Experiments', applyFilters(rows, query), query.columns), format);
+      }
+      case 'scans': {
+        if (parent?.kind !== 'session') throw notFound(url);
+        const rows = (await archive.listScans(parent.session)).map(scanRow);
+        return sendListing(reply, buildListing('scans', 'Scans', applyFilters(rows, query), query.columns), format);
+      }
+      case 'assessors': {
+        if (parent?.kind !== 'session') throw notFound(url);
+        const rows = (await archive.listAssessors(parent.session)).map(assessorRow);
+        return sendListing(reply, buildListing('assessors', 'Assessments', applyFilters(rows, query), query.columns), format);
+      }
+      case 'resources': {
+        if (!parent || parent.kind === 'resource' || parent.kind === 'file') throw notFound(url);
+        const rows = (await archive.listResources(parent as ResourceParentRef)).map(resourceRow);
+        return sendListing(reply, buildListing('resources', 'Resources', rows, query.columns), format);
+      }
+      case 'files': {
+        if (parent?.kind !== 'resource') throw notFound(url);
+        const res = await archive.require(parent);
+        const files = await archive.listFiles(parent.resource);
+        if (format === 'zip') return sendZip(reply, res.label, await zipPrefix(res.parent), files);
+        const rows = files.map((f) => fileRow(f, res.label));
+        return sendListing(reply, buildListing('files', 'Files', rows, query.columns,
+          { Columns: [{ key: 'URI', serverRoot: '' }] }), format);
+      }
+    }
+  }
+
+  /** Where a resource's files sit inside a zip download: pyxnat looks for a `files/` segment. */
+  async function zipPrefix(parent: ResourceParentRef): Promise<string> {
+    switch (parent.kind) {
+      case 'project': return parent.project;
+      case 'subject': return (await archive.require(parent)).label;
+      case 'session': return (await archive.require(parent)).label;
+      case 'assessor': {
+        const a = await archive.require(parent);
+        return `${(await archive.require({ kind: 'session', session: a.sessionId })).label}/assessors/${a.label}`;
+      }
+      case 'scan': {
+        const s = await archive.require(parent);
+        const sess = await archive.require({ kind: 'session', session: parent.session });
+        return `${sess.label}/scans/${s.id}${s.type ? `-${s.type.replace(/[^\w.-]/g, '_')}` : ''}`;
+      }
+    }
+  }
+
+  function sendZip(reply: FastifyReply, label: string, prefix: string,
+    files: Array<{ name: string; absolutePath: string; modified: Date }>): FastifyReply {
+    const zip = new yazl.ZipFile();
+    for (const f of files) zip.addFile(f.absolutePath, `${prefix}/resources/${label}/files/${f.name}`, { mtime: f.modified });
+    zip.end();
+    return reply.type('application/zip').header('Content-Disposition', `attachment; filename="${label}.zip"`)
+      .send(zip.outputStream);
+  }
+
+  async function read(request: FastifyRequest, reply: FastifyReply, ref: ObjectRef, query: Query): Promise<unknown> {
+    if (ref.kind === 'file') {
+      const f = await archive.require(ref);
+      reply.header('Last-Modified', f.modified.toUTCString()).header('Content-Length', String(f.size))
+        .header('ETag', `"${f.checksum}"`).type(guessType(f.name));
+      if (request.method === 'HEAD') return reply.send();
+      return reply.send(createReadStream(f.absolutePath));
+    }
+    const rec = await archive.require(ref);
+    const format = (query.format ?? 'json').toLowerCase();
+    if (format === 'xml' && rec.kind !== 'resource') {
+      return reply.type('text/xml; charset=utf-8').send(objectXml(rec));
+    }
+    if (format === 'zip' && rec.kind === 'resource') {
+      return sendZip(reply, rec.label, await zipPrefix(rec.parent), await archive.listFiles(rec.id));
+    }
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(await itemsJson(archive, rec)));
+  }
+
+  async function upload(request: FastifyRequest, reply: FastifyReply, resource: number, name: string | undefined,
+    query: Query, user: User): Promise<unknown> {
+    const opts: PutFileOptions = {
+      overwrite: flag(query.overwrite), format: query.format, content: query.content,
+      tags: query.tags ? query.tags.split(',').map((t) => t.trim()).filter((t) => t !== '') : undefined,
+      maxBytes: deps.maxUploadBytes,
+    };
+    const extract = flag(query.extract);
+    if (request.isMultipart()) {
+      let count = 0;
+      for await (const part of request.parts()) {
+        if (part.type !== 'file') continue;
+        count++;
+        const fileName = name && count === 1 ? name : part.filename;
+        if (!fileName) throw new XcsError('archive.upload.no-name', 'the multipart file part has no file name', { status: 400 });
+        await store(part.file, fileName, extract, resource, opts, user, () => part.file.truncated);
+      }
+      if (count === 0) throw new XcsError('archive.upload.empty', 'the multipart request holds no file', { status: 400 });
+      return reply.code(200).send('');
+    }
+    if (!name) {
+      throw new XcsError('archive.upload.no-name', 'give the file name in the URL (…/files/NAME) or upload multipart/form-data',
+        { status: 400 });
+    }
+    const declared = request.headers['content-length'];
+    if (declared === undefined && request.headers['transfer-encoding'] === undefined) {
+      throw new XcsError('archive.upload.empty', 'no file content in the request body', { status: 400 });
+    }
+    await store(bodyStream(request), name, extract, resource, opts, user, () => false);
+    return reply.code(200).send('');
+  }
+
+  async function store(body: Readable, name: string, extract: boolean, resource: number, opts: PutFileOptions, user: User,
+    truncated: () => boolean): Promise<void> {
+    const limitExceeded = () => new XcsError('archive.upload.too-large', 'the upload exceeds the size limit', { status: 413 });
+    if (extract && /\.zip$/i.test(name)) {
+      const dir = await mkdtemp(join(archive.stagingDir(), '.zip-'));
+      try {
+        const tmp = join(dir, 'upload.zip');
+        await pipeline(body, createWriteStream(tmp));
+        if (truncated()) throw limitExceeded();
+        await archive.putZip(resource, tmp, opts, user.login);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      return;
+    }
+    await archive.putFile(resource, name, body, opts, user.login);
+    if (truncated()) {
+      await archive.delete({ kind: 'file', resource, path: name }, { removeFiles: true }, user.login).catch(() => undefined);
+      throw limitExceeded();
+    }
+  }
+
+  for (const prefix of ['/data', '/REST', '/data/archive', '/REST/archive']) {
+    for (const top of ['projects', 'subjects', 'experiments']) {
+      app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: `${prefix}/${top}`, handler: handle });
+      app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: `${prefix}/${top}/*`, handler: handle });
+    }
+  }
+}
+
+function stripKey(fields: ExtraFields, ...keys: string[]): ExtraFields {
+  const out = { ...fields };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+const TYPES: Record<string, string> = {
+  txt: 'text/plain', json: 'application/json', xml: 'text/xml', html: 'text/html', csv: 'text/csv', png: 'image/png',
+  jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', pdf: 'application/pdf', zip: 'application/zip',
+  gz: 'application/gzip', dcm: 'application/dicom',
+};
+
+function guessType(name: string): string {
+  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+  return TYPES[ext] ?? 'application/octet-stream';
+}

@@ -1,0 +1,39 @@
+/**
+ * Session login and site information: `/data/JSESSION` (Basic auth → session id and `JSESSIONID`
+ * cookie, which pyxnat needs on its first call), `/data/version`, alias tokens
+ * (`/data/services/tokens/issue`, `…/invalidate/{alias}/{secret}`).
+ */
+import type { FastifyInstance } from 'fastify';
+import { XcsError } from '../../core/errors.ts';
+import type { UserStore } from '../../archive/users.ts';
+
+export const XCS_VERSION = '1.8.10';
+/** Alias tokens issued over HTTP live this long (XNAT's default is 48 hours). */
+const TOKEN_TTL_SECONDS = 48 * 3600;
+
+export function registerSessionRoutes(app: FastifyInstance, users: UserStore): void {
+  for (const prefix of ['/data', '/REST']) {
+    app.get(`${prefix}/JSESSION`, async (request, reply) => {
+      const token = request.sessionToken ?? (await users.createSession(request.user!.login));
+      return reply.header('Set-Cookie', `JSESSIONID=${token}; Path=/; HttpOnly; SameSite=Lax`).type('text/plain').send(token);
+    });
+    app.delete(`${prefix}/JSESSION`, async (request, reply) => {
+      if (request.sessionToken) await users.endSession(request.sessionToken);
+      return reply.header('Set-Cookie', 'JSESSIONID=; Path=/; Max-Age=0').type('text/plain').send('');
+    });
+    app.get(`${prefix}/version`, async (_request, reply) => reply.type('text/plain').send(XCS_VERSION));
+    app.get(`${prefix}/services/tokens/issue`, async (request, reply) => {
+      const t = await users.issueAliasToken(request.user!.login, TOKEN_TTL_SECONDS);
+      return reply.send({ alias: t.alias, secret: t.secret, xdatUserId: request.user!.login, estimatedExpirationTime: t.expires });
+    });
+    app.get<{ Params: { alias: string; secret: string } }>(`${prefix}/services/tokens/invalidate/:alias/:secret`, async (request, reply) => {
+      const owner = await users.authenticate(request.params.alias, request.params.secret);
+      if (!owner || (owner.login !== request.user!.login && !request.user!.siteAdmin)) {
+        throw new XcsError('auth.token.unknown', 'no such alias token of yours', { status: 404, path: request.params.alias });
+      }
+      await users.invalidateAliasToken(request.params.alias);
+      return reply.send('');
+    });
+  }
+  app.get('/xapi/siteConfig/buildInfo', async () => ({ version: XCS_VERSION, application: 'XCS' }));
+}

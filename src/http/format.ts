@@ -1,0 +1,52 @@
+/**
+ * XNAT's response shapes: `ResultSet` listings in JSON or CSV (pyxnat reads CSV, and always needs a
+ * header row), and error bodies.
+ */
+import type { FastifyReply } from 'fastify';
+
+export type Row = Record<string, string>;
+
+export interface Listing {
+  title: string;
+  columns: string[];
+  rows: Row[];
+  /** Extra top-level keys of the JSON form (files listings carry `Columns`). */
+  extra?: Record<string, unknown>;
+}
+
+function csvCell(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export function toCsv(l: Listing): string {
+  const lines = [l.columns.map(csvCell).join(',')];
+  for (const r of l.rows) lines.push(l.columns.map((c) => csvCell(r[c] ?? '')).join(','));
+  return lines.join('\n') + '\n';
+}
+
+export function toResultSet(l: Listing): unknown {
+  const result = l.rows.map((r) => Object.fromEntries(l.columns.map((c) => [c, r[c] ?? ''])));
+  return { ResultSet: { Result: result, totalRecords: String(result.length), title: l.title, ...(l.extra ?? {}) } };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+}
+
+export function toHtmlTable(l: Listing): string {
+  const head = l.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = l.rows.map((r) => `<tr>${l.columns.map((c) => `<td>${escapeHtml(r[c] ?? '')}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>\n`;
+}
+
+/** Sends a listing in the requested format (`json` default; `csv`, `html`; anything else json). */
+export function sendListing(reply: FastifyReply, l: Listing, format: string | undefined): FastifyReply {
+  switch ((format ?? 'json').toLowerCase()) {
+    case 'csv':
+      return reply.type('text/csv; charset=utf-8').send(toCsv(l));
+    case 'html':
+      return reply.type('text/html; charset=utf-8').send(toHtmlTable(l));
+    default:
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(toResultSet(l)));
+  }
+}
