@@ -36,7 +36,7 @@ function wantsJson(url: string, accept: string | undefined): boolean {
 }
 
 export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, maxParamLength: 4096 });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 4096 } });
   const deps: ServerDeps = { archive: opts.archive, users: opts.users, embedded: opts.embedded,
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, logger: opts.logger };
 
