@@ -305,3 +305,19 @@ test('staging "link" hard-links on the same filesystem; the default copies', () 
     const linked = await stat(join(s.sink.dirOf(`${SESSION}/resources/linked`), 'a.bin'));
     assert.equal(linked.ino, (await stat(join(s.mountDir, 'a.bin'))).ino);
   }));
+
+test('names the archive cannot store are refused before anything is committed', () =>
+  withTmp(async (dir) => {
+    const s = await setup(dir);
+    await put(s.mountDir, { 'ok/a.txt': 'a', 'odd/back\\slash.txt': 'b', 'odd/new\nline.txt': 'c', 'odd/fine.txt': 'd' });
+    const r = await finalizeOutputs(s.args([
+      resource('good', { path: 'ok', required: true }),
+      resource('odd', { path: 'odd', required: true }),
+      resource('label', { path: 'ok', label: '../escape', required: true }),
+    ]));
+    assert.equal(r.status, 'failed');
+    assert.deepEqual(r.failures.map((f) => [f.output, f.code]), [['odd-out:odd', 'bad-name'], ['label-out:label', 'bad-name']]);
+    assert.match(r.failures[0].message, /"back\\\\slash\.txt", "new\\nline\.txt"/);
+    assert.match(r.failures[1].message, /resource label "\.\.\/escape"/);
+    assert.deepEqual(await tree(s.sink.dirOf(SESSION)), []);
+  }));

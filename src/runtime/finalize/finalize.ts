@@ -5,6 +5,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isXcsError, messageOf } from '../../core/errors.ts';
+import { checkFilePath, checkLabel } from '../../archive/names.ts';
 import { collectOutput, type CollectedFile } from './collect.ts';
 import { handlerName, orderOutputs } from './order.ts';
 import { copyIsolated, linkOrCopy, stageFiles } from './stage.ts';
@@ -28,7 +29,7 @@ interface Plan {
 
 const KNOWN_FAILURES: ReadonlySet<string> = new Set<FailureCode>([
   'output-missing', 'unsafe-path', 'mount-missing', 'wrapup-missing', 'parent-missing', 'handler-cycle',
-  'bad-document', 'permission-denied', 'disk-full', 'upload-failed',
+  'bad-document', 'bad-name', 'permission-denied', 'disk-full', 'upload-failed',
 ]);
 
 export function outputKind(type: string | null | undefined): OutputKind {
@@ -60,6 +61,7 @@ const HINTS: Record<FailureCode, string> = {
   'parent-missing': 'The handler\'s as-a-child-of must name a wrapper input with an archive object, or another handler.',
   'handler-cycle': 'Break the loop in the handlers\' as-a-child-of settings.',
   'bad-document': 'An Assessor or Scan output must contain exactly one XNAT XML document.',
+  'bad-name': 'Labels take letters, digits, "_", "-" and "."; file names may not hold control characters or "\\".',
   'permission-denied': 'Ask a project owner for edit rights on the target object.',
   'disk-full': 'Free space on the archive\'s disk, then finalize the run again; nothing was half written.',
   'upload-failed': 'Finalize the run again; outputs already committed are not duplicated.',
@@ -209,6 +211,23 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
       return undefined;
     }
 
+    // Refused names are found now, before anything is committed, rather than by the archive midway.
+    const badFiles = files.filter((f) => !isStorable(f.rel)).map((f) => JSON.stringify(f.rel));
+    if (badFiles.length > 0) {
+      const shown = badFiles.slice(0, 5).join(', ') + (badFiles.length > 5 ? ` and ${badFiles.length - 5} more` : '');
+      fail(output, 'bad-name', `Output "${output.name}" holds files whose names the archive cannot store: ${shown}.`);
+      return undefined;
+    }
+    if (kind === 'Resource') {
+      const label = resourceMeta(output).label;
+      try {
+        checkLabel('Resource label', label);
+      } catch {
+        fail(output, 'bad-name', `Output "${output.name}" has resource label "${label}", which is not a valid name.`);
+        return undefined;
+      }
+    }
+
     let xml: string | undefined;
     if (kind !== 'Resource') {
       const xmls = files.filter((f) => f.rel.toLowerCase().endsWith('.xml'));
@@ -237,6 +256,15 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
       }
     }
     return { output, kind, required: output.required === true, parent, files, bytes, xml };
+  }
+}
+
+function isStorable(rel: string): boolean {
+  try {
+    checkFilePath(rel);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -89,6 +89,7 @@ export type FailureCode =
   | 'parent-missing' // `handled-by` names neither an input with a value nor a created output
   | 'handler-cycle' // `handled-by` chains loop
   | 'bad-document' // Assessor/Scan without exactly one XML file
+  | 'bad-name' // a resource label or file name the archive cannot store
   | 'permission-denied'
   | 'disk-full'
   | 'upload-failed';
