@@ -35,7 +35,15 @@ export const EVENT_ACTIONS = Object.keys(ACTIONS);
 /** Attributes Docker mixes into the label map of an event. */
 const NON_LABEL_ATTRIBUTES = new Set(['name', 'image', 'exitCode', 'signal']);
 
-export function toBackendEvent(e: DockerEvent): BackendEvent | null {
+/**
+ * `timeNano` exceeds 2^53, so JSON.parse rounds it; the exact value is read from the text of the event.
+ */
+export function exactTimeNano(line: string): bigint | undefined {
+  const m = /"timeNano"\s*:\s*(\d+)/.exec(line);
+  return m === null ? undefined : BigInt(m[1]);
+}
+
+export function toBackendEvent(e: DockerEvent, exactNano?: bigint): BackendEvent | null {
   if (e.Type !== undefined && e.Type !== 'container') return null;
   const action = e.Action ?? e.status ?? '';
   const status = ACTIONS[action];
@@ -44,7 +52,7 @@ export function toBackendEvent(e: DockerEvent): BackendEvent | null {
   const attributes = e.Actor?.Attributes ?? {};
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(attributes)) if (!NON_LABEL_ATTRIBUTES.has(k)) labels[k] = v;
-  const timeNano = e.timeNano === undefined ? undefined : BigInt(e.timeNano);
+  const timeNano = exactNano ?? (typeof e.timeNano === 'number' && Number.isFinite(e.timeNano) ? BigInt(Math.trunc(e.timeNano)) : undefined);
   const time = timeNano === undefined ? new Date((e.time ?? 0) * 1000) : new Date(Number(timeNano / 1_000_000n));
   const event: BackendEvent = { backendId, status, time, labels, raw: e };
   if (attributes.name !== undefined) event.name = attributes.name;
@@ -121,6 +129,7 @@ export class DockerEventFollower implements EventSubscription {
       while (!signal.aborted) {
         try {
           const stream = await this.open(dockerSince(since), signal);
+          if (signal.aborted) return;
           for await (const line of lines(stream)) {
             retry = baseRetry;
             let parsed: DockerEvent;
@@ -129,7 +138,7 @@ export class DockerEventFollower implements EventSubscription {
             } catch {
               continue; // a torn line from a dropped connection; the replay brings the event again
             }
-            const event = toBackendEvent(parsed);
+            const event = toBackendEvent(parsed, exactTimeNano(line));
             if (event === null) continue;
             const nanos = event.timeNano ?? BigInt(event.time.getTime()) * 1_000_000n;
             const key = `${event.backendId}|${event.status}|${nanos}`;
