@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { describe } from './failures.ts';
-import { buildDir, type EngineResources } from './resources.ts';
+import { buildDir as runBuildDir, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
 
@@ -19,7 +19,10 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
         const found = await res.backend.findByName(run.containerName);
         if (found) await res.backend.remove(found.backendId);
       }
-      await rm(buildDir(res, run.id), { recursive: true, force: true });
+      // Writable mounts are build directories by construction (archive files are copied into them).
+      for (const m of run.spec.mounts.filter((x) => x.writable)) await rm(m['xnat-host-path'], { recursive: true, force: true });
+      if (run.buildDir) await rm(run.buildDir, { recursive: true, force: true });
+      await rm(runBuildDir(res, run.id), { recursive: true, force: true });
     }
     res.store.markCleanedUp(run.id);
   } catch (e) {

@@ -24,6 +24,8 @@ export interface EngineConfig {
   defaultNetwork: string;
   /** Lifetime of the `XNAT_USER`/`XNAT_PASS` token; it is also invalidated when the run finalizes. */
   tokenTtlSeconds: number;
+  /** User (and group) containers run as (server setting `container-user`); null = the image's user. */
+  containerUser: string | null;
   /** Test hook (`XCS_TEST_PAUSE_AT`): stop in this phase forever so a test can kill the process there. */
   pauseAt: string | null;
 }
@@ -36,7 +38,8 @@ export const ENGINE_DEFAULTS = {
   reconcileIntervalMs: 60_000,
   defaultNetwork: 'none',
   tokenTtlSeconds: 48 * 3600,
-} as const;
+  containerUser: null,
+};
 
 export type EngineOptions = Pick<EngineConfig, 'dataDir' | 'instanceId' | 'serverUrl'> &
   Partial<Omit<EngineConfig, 'dataDir' | 'instanceId' | 'serverUrl'>>;

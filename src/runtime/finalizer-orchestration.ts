@@ -7,7 +7,6 @@ import { pausePoint } from './config.ts';
 import { describe, failureCodeOf } from './failures.ts';
 import { saveLogs } from './logs.ts';
 import type { EngineResources } from './resources.ts';
-import { mountHostPaths } from './staging.ts';
 import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
 
 function endWith(res: EngineResources, runId: number, code: FailureCode, message: string): void {
@@ -30,7 +29,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
       return;
     }
     if (run.oomKilled) {
-      endWith(res, runId, 'oom', `The container used more memory than its limit${run.spec.limitMemory ? ` (${run.spec.limitMemory} MiB)` : ''}`);
+      endWith(res, runId, 'oom', `The container used more memory than its limit${run.spec['limit-memory'] ? ` (${run.spec['limit-memory']} MiB)` : ''}`);
       return;
     }
     const exit = run.exitCode === null || run.exitCode === '' ? 0 : Number(run.exitCode);
@@ -38,7 +37,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
       endWith(res, runId, 'non-zero-exit', `Non-zero exit code ${run.exitCode} from the container`);
       return;
     }
-    const outcome = await res.outputs.finalize(run, mountHostPaths(res, run));
+    const outcome = await res.outputs.finalize(run);
     res.store.setCreatedOutputs(runId, outcome.created);
     await pausePoint(res.config, 'finalizing');
     const required = outcome.failures.filter((f) => f.required);

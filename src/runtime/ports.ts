@@ -27,5 +27,5 @@ export interface FinalizeOutcome {
 
 /** Collects a finished run's outputs and commits them to the archive, idempotently per (run, output). */
 export interface OutputFinalizerPort {
-  finalize(run: RunRecord, mountHostPaths: Record<string, string>): Promise<FinalizeOutcome>;
+  finalize(run: RunRecord): Promise<FinalizeOutcome>;
 }

@@ -1,81 +1,24 @@
 /**
- * What the engine needs to run one resolved command, frozen at launch time and stored with the run.
- * It is produced from resolution's ResolvedCommand (see `resolution-adapter.ts`) so that the engine keeps
- * working unchanged if the resolver's shape grows.
+ * What the engine runs: resolution's ResolvedCommand (XNAT's §2.17 shape), frozen at launch time and
+ * stored with the run, so a restart runs exactly what was launched.
  */
+import type { ResolvedCommand, ResolvedInputValue } from '../resolution/index.ts';
 
-export interface RunMount {
-  name: string;
-  writable: boolean;
-  containerPath: string;
-  /** Directory on this machine to mount (read-only mounts: straight from the archive). */
-  hostPath: string | null;
-  /** Input files for a writable mount are copied from here into the run's build directory. */
-  inputFilesPath?: string | null;
+export type RunSpec = ResolvedCommand;
+
+/** Every input value of the run (external, derived and command inputs). */
+export function allInputValues(spec: RunSpec): ResolvedInputValue[] {
+  return [...spec['external-wrapper-input-values'], ...spec['derived-input-values'], ...spec['command-input-values']];
 }
 
-export interface RunOutput {
-  name: string;
-  /** The command output this comes from. */
-  fromCommandOutput: string;
-  fromOutputHandler: string;
-  type: string;
-  required: boolean;
-  mount: string;
-  path: string | null;
-  glob: string | null;
-  label: string | null;
-  format: string | null;
-  description: string | null;
-  content: string | null;
-  tags: string[];
-  /** Name of the wrapper input (or earlier handler) whose object receives this output. */
-  handledBy: string;
-  /** The archive URI that `handledBy` resolved to at launch time, when known. */
-  parentUri?: string | null;
+/** Wrapper input name → value (archive URIs for object inputs): what output handlers refer to. */
+export function wrapperInputValues(spec: RunSpec): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of [...spec['external-wrapper-input-values'], ...spec['derived-input-values']]) out[v.name] = v.value;
+  return out;
 }
 
-export interface RunInput {
-  name: string;
-  type: 'raw' | 'wrapper-external' | 'wrapper-derived' | 'command';
-  value: string;
-  sensitive: boolean;
-}
-
-export interface RunSpec {
-  commandId: number;
-  commandName: string;
-  wrapperId: number;
-  wrapperName: string;
-  image: string;
-  commandLine: string;
-  overrideEntrypoint: boolean;
-  workingDirectory: string | null;
-  environment: Record<string, string>;
-  mounts: RunMount[];
-  outputs: RunOutput[];
-  inputs: RunInput[];
-  /** Wrapper input name → archive URI, for output handlers. */
-  wrapperInputUris: Record<string, string>;
-  reserveMemory: number | null;
-  limitMemory: number | null;
-  limitCpu: number | null;
-  gpus: string | null;
-  shmSize: number | null;
-  ulimits: Record<string, string>;
-  containerUser: string | null;
-  containerLabels: Record<string, string>;
-  /** Network the command asked for (`none` unless it or the server settings say otherwise). */
-  network: string | null;
-  ports: Record<string, string>;
-  parentSourceObjectName: string | null;
-  setupCommands: SetupSpec[];
-}
-
-export interface SetupSpec {
-  image: string;
-  commandLine: string;
-  /** The mount whose directory the setup container prepares (mounted at `/output`, inputs at `/input`). */
-  targetMount: string;
-  sourcePath: string | null;
+/** Values that must never appear in saved logs or API responses. */
+export function sensitiveValues(spec: RunSpec): string[] {
+  return allInputValues(spec).filter((v) => v.sensitive && v.value).map((v) => v.value);
 }

@@ -7,16 +7,11 @@ import { openRunDatabase } from './db.ts';
 import { JobQueue } from './queue.ts';
 import { RunStore } from './run-store.ts';
 import type { RunSpec } from './run-spec.ts';
+import { simpleRunSpec } from './simple-spec.ts';
 import { canTransition, failureRule, isTerminal } from './state-machine.ts';
 
-function minimalSpec(over: Partial<RunSpec> = {}): RunSpec {
-  return {
-    commandId: 1, commandName: 'c', wrapperId: 1, wrapperName: 'w', image: 'xcs-test/busybox:latest',
-    commandLine: 'true', overrideEntrypoint: true, workingDirectory: null, environment: {}, mounts: [], outputs: [],
-    inputs: [], wrapperInputUris: {}, reserveMemory: null, limitMemory: null, limitCpu: null, gpus: null, shmSize: null,
-    ulimits: {}, containerUser: null, containerLabels: {}, network: null, ports: {}, parentSourceObjectName: null,
-    setupCommands: [], ...over,
-  };
+function minimalSpec(): RunSpec {
+  return simpleRunSpec({ image: 'xcs-test/busybox:latest', commandLine: 'true' });
 }
 
 function setup() {

@@ -78,8 +78,10 @@ export interface NewRun {
   spec: RunSpec;
   userId: string;
   project: string | null;
-  /** Deterministic container name; `{name}` gets the id substituted. */
+  /** Deterministic container name; `{id}` gets the run id substituted. */
   containerNamePattern: string;
+  /** The directory holding the run's build directories (removed at clean-up). */
+  buildDir?: string | null;
 }
 
 export interface RunFilter {
@@ -116,8 +118,9 @@ export class RunStore {
     const t = this.now();
     const id = this.db.transaction(() => {
       const info = this.db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
-          spec, container_name, created_at) VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?)`)
-        .run(input.spec.commandId, input.spec.wrapperId, input.userId, input.project, t, JSON.stringify(input.spec), t);
+          spec, container_name, build_dir, created_at) VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?)`)
+        .run(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
+          input.buildDir ?? null, t);
       const runId = Number(info.lastInsertRowid);
       this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
         .run(input.containerNamePattern.replace('{id}', String(runId)), runId);

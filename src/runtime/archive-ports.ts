@@ -1,0 +1,53 @@
+/**
+ * The engine's ports implemented over the embedded archive: callback credentials are the archive's alias
+ * tokens; outputs go through output finalization (`./finalize/`) into the archive, with the idempotency key
+ * `${runId}:${outputName}` that finalization uses.
+ */
+import type { Archive } from '../archive/types.ts';
+import type { UserStore } from '../archive/users.ts';
+import { archiveSink, finalizeOutputs } from './finalize/index.ts';
+import type { CredentialPort, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from './ports.ts';
+import type { RunRecord } from './run-store.ts';
+import { wrapperInputValues } from './run-spec.ts';
+
+export function aliasTokenCredentials(users: UserStore): CredentialPort {
+  return {
+    async issue(login, ttlSeconds) {
+      const t = await users.issueAliasToken(login, ttlSeconds);
+      return { alias: t.alias, secret: t.secret };
+    },
+    invalidate: (alias) => users.invalidateAliasToken(alias),
+  };
+}
+
+function outputFailureCode(code: string): OutputFailure['code'] {
+  if (code === 'output-missing' || code === 'disk-full') return code;
+  return 'upload-failed';
+}
+
+export function archiveOutputs(archive: Archive, users: UserStore): OutputFinalizerPort {
+  const sink = archiveSink(archive, {
+    canEdit: async (login, project) => users.can(await users.getUser(login), 'edit', { project }),
+  });
+  return {
+    async finalize(run: RunRecord): Promise<FinalizeOutcome> {
+      const result = await finalizeOutputs({
+        runId: String(run.id),
+        outputs: run.spec.outputs,
+        mounts: run.spec.mounts,
+        inputValues: wrapperInputValues(run.spec),
+        user: run.userId,
+        sink,
+      });
+      const created: Record<string, string> = {};
+      for (const c of result.created) created[c.output] = c.uri;
+      return {
+        status: result.status,
+        created,
+        failures: result.failures.map((f) => ({
+          output: f.output, code: outputFailureCode(f.code), message: `${f.message}${f.hint ? ` (${f.hint})` : ''}`, required: f.required,
+        })),
+      };
+    },
+  };
+}
