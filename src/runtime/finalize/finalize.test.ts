@@ -248,12 +248,18 @@ test('a full disk while staging fails the run as disk-full and leaves nothing ha
     for (let i = 0; i < 20; i++) files[`res/f${i}.bin`] = 'x'.repeat(1000);
     await put(s.mountDir, { ...files, 'first/a.txt': 'a' });
     let copies = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
     // The real ENOSPC cannot be produced on demand here: write half the file, then fail like the kernel.
+    // Copies still in flight finish only after the failure, as slow writes would.
     const fullDisk = async (src: string, dest: string): Promise<void> => {
-      if (++copies > 10) {
+      const n = ++copies;
+      if (n === 11) {
         await writeFile(dest, (await readFile(src)).subarray(0, 100));
+        setImmediate(release);
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       }
+      if (n > 11) await gate;
       await writeFile(dest, await readFile(src));
     };
     const r = await finalizeOutputs(s.args([resource('first', { path: 'first', required: true }), resource('res', { path: 'res' })], { copyFile: fullDisk }));
@@ -320,4 +326,17 @@ test('names the archive cannot store are refused before anything is committed', 
     assert.match(r.failures[0].message, /"back\\\\slash\.txt", "new\\nline\.txt"/);
     assert.match(r.failures[1].message, /resource label "\.\.\/escape"/);
     assert.deepEqual(await tree(s.sink.dirOf(SESSION)), []);
+  }));
+
+test('an empty directory without a glob is an empty resource (XNAT uploads the path itself); a path link inside the mount is followed', () =>
+  withTmp(async (dir) => {
+    const s = await setup(dir);
+    await mkdir(join(s.mountDir, 'empty'), { recursive: true });
+    await put(s.mountDir, { 'real/x.txt': 'x' });
+    await symlink('real', join(s.mountDir, 'alias'));
+    const r = await finalizeOutputs(s.args([resource('empty', { path: 'empty', required: true }), resource('alias', { path: 'alias', required: true })]));
+    assert.equal(r.status, 'complete', r.message);
+    assert.deepEqual(r.created.map((c) => [c.output, c.files]), [['empty-out:empty', 0], ['alias-out:alias', 1]]);
+    assert.ok((await stat(s.sink.dirOf(`${SESSION}/resources/empty`))).isDirectory());
+    assert.deepEqual(await tree(s.sink.dirOf(`${SESSION}/resources/alias`)), ['x.txt']);
   }));

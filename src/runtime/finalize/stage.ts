@@ -39,13 +39,22 @@ export async function stageFiles(output: string, files: readonly CollectedFile[]
   for (const d of [...dirs].sort()) await mkdir(join(dest, d), { recursive: true });
 
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < files.length) {
+    while (!failed && next < files.length) {
       const f = files[next++];
-      await copy(f.source, join(dest, f.rel));
+      try {
+        await copy(f.source, join(dest, f.rel));
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+  // Every copy must have settled before the caller removes the staging tree, or a late one would re-create it.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
 
   for (const f of files) {
     const staged = await lstat(join(dest, f.rel));
