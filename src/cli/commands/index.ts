@@ -11,5 +11,6 @@ import * as imageCommands from './image-commands.ts';
 import * as resolve from './resolve.ts';
 import * as serve from './serve.ts';
 import * as admin from './admin.ts';
+import * as importDicom from './import-dicom.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom];
