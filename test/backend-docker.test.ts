@@ -2,6 +2,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { isXcsError } from '../src/core/errors.ts';
 import { createDockerBackend, type DockerBackend } from '../src/backends/docker/docker-backend.ts';
@@ -141,6 +145,36 @@ describe('docker backend: what only Docker shows', () => {
     assert.equal(await backend.inspectImage(`xcs-test/no-such-image-${suiteId}:x`), null);
     const all = await backend.listImages();
     assert.ok(all.some((i) => i.id === image.id && i.tags.includes(TEST_IMAGES.entrypoint)));
+  });
+
+  test('logs since a time skip what came before it', async () => {
+    const gate = await mkdtemp(path.join(os.tmpdir(), 'xcs-docker-backend-'));
+    try {
+      const { backendId } = await backend.create({
+        name: `xcs-docker-backend-${suiteId}-since`,
+        image: TEST_IMAGES.busybox,
+        commandLine: 'echo before; while [ ! -e /gate/open ]; do sleep 0.05; done; echo after',
+        overrideEntrypoint: true,
+        environment: {},
+        mounts: [{ hostPath: gate, containerPath: '/gate', writable: false }],
+        labels: label,
+        resources: {},
+      });
+      await backend.start(backendId);
+      let text = '';
+      for await (const chunk of backend.logs(backendId, { stream: 'stdout', follow: true, timestamps: true })) {
+        text += chunk.toString();
+        if (text.includes(' before\n') && !existsSync(path.join(gate, 'open'))) await writeFile(path.join(gate, 'open'), '');
+      }
+      const afterLine = text.split('\n').find((l) => l.endsWith(' after'));
+      assert.ok(afterLine, text);
+      const since = new Date(afterLine.split(' ')[0]);
+      let later = '';
+      for await (const chunk of backend.logs(backendId, { stream: 'stdout', since })) later += chunk.toString();
+      assert.equal(later, 'after\n');
+    } finally {
+      await rm(gate, { recursive: true, force: true });
+    }
   });
 
   test('an abort signal stops a followed log and a wait', async () => {

@@ -310,7 +310,11 @@ export class DockerBackend implements ContainerBackend {
       follow: options.follow === true,
       timestamps: options.timestamps === true,
     };
-    if (options.since !== undefined) query.since = (options.since.getTime() / 1000).toFixed(3);
+    if (options.since !== undefined) {
+      // Docker's `seconds.nanoseconds` form; a shorter fraction would be misread by older engines.
+      const ms = options.since.getTime();
+      query.since = `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
+    }
     const open = (): Promise<AsyncIterable<Buffer | string>> =>
       this.dialStream(`/containers/${encodeURIComponent(backendId)}/logs?`, query, options.signal, { 404: 'no such container' });
     const failure = (e: unknown): XcsError => this.failure(e, 'log reading', backendId);
