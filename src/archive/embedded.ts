@@ -293,7 +293,8 @@ export class EmbeddedArchive implements Archive {
     return {
       kind: 'file', resourceId: r.resource_id, name: r.path, size: r.size, checksum: r.md5, format: r.format,
       content: r.content, tags: splitTags(r.tags), uri: fileUri(resourceUri, r.path),
-      absolutePath: join(this.root, resource.dir, ...r.path.split('/')), modified: new Date(r.modified),
+      // Paths were normalised on the way in, so plain concatenation is safe (and fast for big listings).
+      absolutePath: `${this.root}${sep}${resource.dir}${sep}${r.path}`, modified: new Date(r.modified),
     };
   }
 

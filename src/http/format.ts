@@ -29,6 +29,19 @@ export function toResultSet(l: Listing): unknown {
   return { ResultSet: { Result: result, totalRecords: String(result.length), title: l.title, ...(l.extra ?? {}) } };
 }
 
+/** The JSON text of `toResultSet(l)`, written directly: listings of 10,000 files must stay fast. */
+export function resultSetJson(l: Listing): string {
+  const keys = l.columns.map((c) => `${JSON.stringify(c)}:`);
+  const parts: string[] = [];
+  for (const r of l.rows) {
+    let s = '{';
+    for (let i = 0; i < keys.length; i++) s += `${i ? ',' : ''}${keys[i]}${JSON.stringify(r[l.columns[i]] ?? '')}`;
+    parts.push(s + '}');
+  }
+  const extra = Object.entries(l.extra ?? {}).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('');
+  return `{"ResultSet":{"Result":[${parts.join(',')}],"totalRecords":"${l.rows.length}","title":${JSON.stringify(l.title)}${extra}}}`;
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
 }
@@ -47,6 +60,6 @@ export function sendListing(reply: FastifyReply, l: Listing, format: string | un
     case 'html':
       return reply.type('text/html; charset=utf-8').send(toHtmlTable(l));
     default:
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(toResultSet(l)));
+      return reply.type('application/json; charset=utf-8').send(resultSetJson(l));
   }
 }
