@@ -14,6 +14,7 @@ import { registerAuth } from './auth.ts';
 import { registerArchiveRoutes } from './data/archive-routes.ts';
 import { registerSessionRoutes } from './data/session-routes.ts';
 import { registerUserRoutes } from './users-routes.ts';
+import { registerOpenApi } from './xapi/openapi.ts';
 
 export interface ServerDeps {
   archive: Archive;
@@ -39,6 +40,8 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 4096 } });
   const deps: ServerDeps = { archive: opts.archive, users: opts.users, embedded: opts.embedded,
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, logger: opts.logger };
+  // Before any route: the OpenAPI document is built from the routes added after it.
+  await registerOpenApi(app);
 
   app.setErrorHandler((err: FastifyError | XcsError, request, reply) => {
     let e: XcsError;
@@ -76,13 +79,17 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   return app;
 }
 
-/** Plugins found in the tree: the DICOM import route, when that module is present. */
+/** Plugins found in the tree: the DICOM import route and the container service, when present. */
 async function defaultPlugins(): Promise<Array<FastifyPluginAsync<ServerDeps>>> {
-  const file = new URL('./data/import.ts', import.meta.url);
-  if (!(await access(file).then(() => true, () => false))) return [];
-  const mod = (await import(file.href)) as Record<string, unknown>;
-  const plugin = mod.default ?? mod.importPlugin ?? mod.plugin;
-  return typeof plugin === 'function' ? [plugin as FastifyPluginAsync<ServerDeps>] : [];
+  const out: Array<FastifyPluginAsync<ServerDeps>> = [];
+  for (const path of ['./data/import.ts', './xapi/index.ts']) {
+    const file = new URL(path, import.meta.url);
+    if (!(await access(file).then(() => true, () => false))) continue;
+    const mod = (await import(file.href)) as Record<string, unknown>;
+    const plugin = mod.default ?? mod.importPlugin ?? mod.plugin;
+    if (typeof plugin === 'function') out.push(plugin as FastifyPluginAsync<ServerDeps>);
+  }
+  return out;
 }
 
 export interface StartOptions {

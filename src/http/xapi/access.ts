@@ -1,0 +1,136 @@
+/**
+ * Who may do what on `/xapi` (reference §6), in one place so that every route asks the same questions:
+ * - site administrators may do everything and always count as container managers (XNAT grants the
+ *   `ContainerManager` role to every site administrator on upgrade; we make that permanent);
+ * - the `ContainerManager` role is kept in its own table, granted and revoked by site administrators
+ *   through XNAT's role endpoints `PUT|DELETE /xapi/users/{login}/roles/ContainerManager`;
+ * - project-scoped checks use the archive's project roles (owner ⇒ delete, member ⇒ edit,
+ *   collaborator ⇒ read). A user who cannot read a project gets the same 403 whether the project exists
+ *   or not, so its existence is never revealed.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sql, type Kysely } from 'kysely';
+import { XcsError } from '../../core/errors.ts';
+import { applyMigrations } from '../../archive/db.ts';
+import type { Action, User, UserStore } from '../../archive/users.ts';
+
+export const CONTAINER_MANAGER = 'ContainerManager';
+
+interface RolesDb {
+  xapi_site_roles: { login: string; role: string };
+}
+
+export class AccessControl {
+  readonly users: UserStore;
+  readonly #db: Kysely<RolesDb>;
+
+  private constructor(users: UserStore, db: Kysely<RolesDb>) {
+    this.users = users;
+    this.#db = db;
+  }
+
+  /** Opens the role table in the shared database (created on first use). */
+  static async open<T>(users: UserStore, db: Kysely<T>): Promise<AccessControl> {
+    const roles = db as unknown as Kysely<RolesDb>;
+    await applyMigrations(roles, 'xapi_access', {
+      '001_site_roles': {
+        up: async (d) => {
+          await sql`CREATE TABLE xapi_site_roles (login TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (login, role))`.execute(d);
+        },
+      },
+    });
+    return new AccessControl(users, roles);
+  }
+
+  async isContainerManager(user: User | null): Promise<boolean> {
+    if (!user?.enabled) return false;
+    if (user.siteAdmin) return true;
+    const row = await this.#db.selectFrom('xapi_site_roles').select('login')
+      .where('login', '=', user.login).where('role', '=', CONTAINER_MANAGER).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async rolesOf(login: string): Promise<string[]> {
+    const user = await this.users.requireUser(login);
+    const rows = await this.#db.selectFrom('xapi_site_roles').select('role').where('login', '=', login).execute();
+    const roles = new Set(rows.map((r) => r.role));
+    if (user.siteAdmin) {
+      roles.add('Administrator');
+      roles.add(CONTAINER_MANAGER);
+    }
+    return [...roles].sort();
+  }
+
+  async setRole(login: string, role: string, granted: boolean): Promise<void> {
+    await this.users.requireUser(login);
+    if (role !== CONTAINER_MANAGER) {
+      throw new XcsError('xapi.roles.unknown', `unknown site role "${role}"`, { status: 400, path: role,
+        hint: `the only site role XCS manages here is ${CONTAINER_MANAGER}` });
+    }
+    await this.#db.deleteFrom('xapi_site_roles').where('login', '=', login).where('role', '=', role).execute();
+    if (granted) await this.#db.insertInto('xapi_site_roles').values({ login, role }).execute();
+  }
+
+  /** The signed-in user, or 401 for guests (routes marked public reach here without one). */
+  requireUser(request: FastifyRequest): User {
+    if (!request.user) throw new XcsError('auth.required', 'authentication required', { status: 401 });
+    return request.user;
+  }
+
+  async requireContainerManager(request: FastifyRequest): Promise<User> {
+    const user = this.requireUser(request);
+    if (!(await this.isContainerManager(user))) {
+      throw new XcsError('auth.forbidden', `user ${user.login} is not a container manager`, {
+        status: 403, hint: `a site administrator can grant the role: PUT /xapi/users/${user.login}/roles/${CONTAINER_MANAGER}` });
+    }
+    return user;
+  }
+
+  async can(user: User | null, action: Action, project: string): Promise<boolean> {
+    return this.users.can(user, action, { project });
+  }
+
+  /**
+   * Requires `action` on `project`. The refusal is the same for a project that does not exist and one the user
+   * cannot read, so that its existence is not revealed.
+   */
+  async requireProject(request: FastifyRequest, project: string, action: Action): Promise<User> {
+    const user = this.requireUser(request);
+    if (await this.users.can(user, action, { project })) return user;
+    const level = { read: 'read', create: 'edit', edit: 'edit', delete: 'owner' }[action];
+    throw new XcsError('auth.forbidden', `user ${user.login} does not have ${level} access to project ${project}`,
+      { status: 403, path: project });
+  }
+
+  /** Project owners, container managers and administrators: who may manage a project's automation. */
+  async requireOwnerOrManager(request: FastifyRequest, project: string): Promise<User> {
+    const user = this.requireUser(request);
+    if (await this.isContainerManager(user)) return user;
+    return this.requireProject(request, project, 'delete');
+  }
+}
+
+/** XNAT's role endpoints for the one site role XCS adds. */
+export function registerRoleRoutes(app: FastifyInstance, access: AccessControl): void {
+  const adminOnly = (request: FastifyRequest): void => {
+    const user = access.requireUser(request);
+    if (!user.siteAdmin) throw new XcsError('auth.forbidden', 'only site administrators manage roles', { status: 403 });
+  };
+  const params = { type: 'object', properties: { login: { type: 'string' }, role: { type: 'string' } }, required: ['login'] };
+  app.get<{ Params: { login: string } }>('/xapi/users/:login/roles', { schema: { tags: ['users'], params } }, async (request) => {
+    if (request.user?.login !== request.params.login) adminOnly(request);
+    return access.rolesOf(request.params.login);
+  });
+  app.put<{ Params: { login: string; role: string } }>('/xapi/users/:login/roles/:role', { schema: { tags: ['users'], params } },
+    async (request, reply) => {
+      adminOnly(request);
+      await access.setRole(request.params.login, request.params.role, true);
+      return reply.code(200).send(await access.rolesOf(request.params.login));
+    });
+  app.delete<{ Params: { login: string; role: string } }>('/xapi/users/:login/roles/:role', { schema: { tags: ['users'], params } },
+    async (request, reply) => {
+      adminOnly(request);
+      await access.setRole(request.params.login, request.params.role, false);
+      return reply.code(200).send(await access.rolesOf(request.params.login));
+    });
+}

@@ -1,0 +1,202 @@
+/**
+ * Images of the container server (reference §4.5, §5.5): list (with placeholders for command images that
+ * are not installed), summaries grouping the registered commands under their images, inspect, delete (also
+ * deleting the commands of that image, as XNAT does), import the commands of an image's `org.nrg.commands`
+ * label, and pull. XCS runs where no registry may be reachable: a failed pull says so and how to load the
+ * image instead.
+ */
+import type Docker from 'dockerode';
+import type { FastifyInstance } from 'fastify';
+import { XcsError, messageOf } from '../../core/errors.ts';
+import type { Command } from '../../command/model.ts';
+import { readImageCommands } from '../../command/image-labels.ts';
+import type { AccessControl } from './access.ts';
+import type { CommandCatalog } from './catalog.ts';
+import { dockerFor, type Hub, type SettingsStore } from './settings.ts';
+
+export interface ImageJson {
+  'image-id'?: string;
+  tags: string[];
+  labels: Record<string, string>;
+  installed?: boolean;
+}
+
+interface DockerLikeError { statusCode?: number; json?: { message?: string }; message?: string }
+
+function engineMessage(e: unknown): string {
+  const err = e as DockerLikeError;
+  return err.json?.message ?? err.message ?? messageOf(e);
+}
+
+function imageError(e: unknown, ref: string): XcsError {
+  const status = (e as DockerLikeError).statusCode;
+  if (status === 404) return new XcsError('xapi.image.not-found', `No image ${ref} on the container server`, { status: 404, path: ref });
+  if (status === 409) {
+    return new XcsError('xapi.image.in-use', `Image ${ref} is in use: ${engineMessage(e)}`, { status: 409, path: ref,
+      hint: 'remove the containers that use it, or pass ?force=true' });
+  }
+  return new XcsError('xapi.docker.error', `The Docker server returned an error:\n${engineMessage(e)}`, { status: 500, path: ref });
+}
+
+function tagged(ref: string): string {
+  return /:[A-Za-z0-9_.-]+$/.test(ref.split('/').pop() ?? ref) || ref.startsWith('sha256:') ? ref : `${ref}:latest`;
+}
+
+async function installedImages(docker: Docker): Promise<ImageJson[]> {
+  const list = await docker.listImages();
+  return list.map((i) => ({ 'image-id': i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+    labels: i.Labels ?? {} }));
+}
+
+/** Commands whose image is this one (by tag, or by the image id recorded on label import). */
+function commandsOfImage(commands: Command[], image: { id: string; tags: string[] }): Command[] {
+  return commands.filter((c) => image.tags.includes(tagged(c.image)) || c.hash === image.id || c.image === image.id);
+}
+
+export interface ImageRouteDeps {
+  settings: SettingsStore;
+  access: AccessControl;
+  catalog: CommandCatalog;
+}
+
+export function registerImageRoutes(app: FastifyInstance, { settings, access, catalog }: ImageRouteDeps): void {
+  const tags = ['images'];
+  const docker = (): Docker => dockerFor(settings.server());
+
+  async function saveCommands(image: string): Promise<Command[]> {
+    const report = await readImageCommands(image, docker());
+    if (!report.hasLabel) {
+      throw new XcsError('xapi.image.no-commands', `Image ${image} has no org.nrg.commands label`, { status: 400, path: image });
+    }
+    const errors = [...report.result.errors, ...report.result.commands.flatMap((c) => c.errors)];
+    if (errors.length > 0) {
+      throw new XcsError('command.invalid', `Invalid command:\n\t${errors.map((e) => `${e.path || '/'}: ${e.message}`).join('\n\t')}`,
+        { status: 400, path: image, details: errors.map((e) => ({ code: e.code, message: e.message, path: e.path })) });
+    }
+    const existing = await catalog.list();
+    const created: Command[] = [];
+    for (const v of report.result.commands) {
+      const c = v.command!;
+      const dup = existing.find((x) => x.name === c.name && x.image === c.image && (x.version ?? '') === (c.version ?? ''));
+      created.push(dup ?? await catalog.create(c));
+    }
+    return created;
+  }
+
+  app.get<{ Querystring: { installed?: string } }>('/xapi/docker/images', {
+    schema: { tags, summary: 'Images on the server, plus placeholders for command images not installed',
+      querystring: { type: 'object', properties: { installed: { type: 'string', enum: ['true', 'false'] } } } },
+  }, async (request) => {
+    const images = await installedImages(docker()).catch((e: unknown) => { throw imageError(e, 'images'); });
+    if (request.query.installed === 'true') return images;
+    const known = new Set(images.flatMap((i) => i.tags));
+    const missing = [...new Set((await catalog.list()).map((c) => tagged(c.image)))].filter((t) => !known.has(t));
+    return [...images, ...missing.map((t) => ({ tags: [t], labels: {}, installed: false }))];
+  });
+
+  app.get('/xapi/docker/image-summaries', { schema: { tags, summary: 'Images with their registered commands' } }, async () => {
+    const server = settings.server().name;
+    const commands = await catalog.list();
+    const images = await installedImages(docker()).catch((e: unknown) => { throw imageError(e, 'images'); });
+    const used = new Set<number>();
+    const out: Array<{ 'image-id'?: string; names: string[]; server: string | null; commands: Command[] }> = [];
+    for (const i of images) {
+      const cs = commandsOfImage(commands, { id: i['image-id']!, tags: i.tags });
+      cs.forEach((c) => used.add(c.id));
+      out.push({ 'image-id': i['image-id'], names: i.tags, server, commands: cs });
+    }
+    const absent = new Map<string, Command[]>();
+    for (const c of commands) if (!used.has(c.id)) absent.set(tagged(c.image), [...(absent.get(tagged(c.image)) ?? []), c]);
+    for (const [name, cs] of absent) out.push({ names: [name], server: null, commands: cs });
+    return out;
+  });
+
+  app.get<{ Params: { '*': string } }>('/xapi/docker/images/*', { schema: { tags, summary: 'Inspect one image (id or name:tag)' } },
+    async (request) => {
+      const ref = request.params['*'];
+      if (ref === 'save') {
+        throw new XcsError('xapi.image.save-is-post', 'To save commands from image labels POST to /images/save.', { status: 400, path: ref });
+      }
+      try {
+        const i = await docker().getImage(ref).inspect();
+        return { 'image-id': i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} } satisfies ImageJson;
+      } catch (e) {
+        throw imageError(e, ref);
+      }
+    });
+
+  app.delete<{ Params: { '*': string }; Querystring: { force?: string } }>('/xapi/docker/images/*', {
+    schema: { tags, summary: 'Remove an image and the commands registered for it (container managers)',
+      querystring: { type: 'object', properties: { force: { type: 'string', enum: ['true', 'false'] } } } },
+  }, async (request, reply) => {
+    await access.requireContainerManager(request);
+    const ref = request.params['*'];
+    const d = docker();
+    let info: Docker.ImageInspectInfo;
+    try {
+      info = await d.getImage(ref).inspect();
+    } catch (e) {
+      throw imageError(e, ref);
+    }
+    try {
+      await d.getImage(ref).remove({ force: request.query.force === 'true' });
+    } catch (e) {
+      throw imageError(e, ref);
+    }
+    // XNAT deletes the commands of the image id, whichever tag was named.
+    for (const c of commandsOfImage(await catalog.list(), { id: info.Id, tags: info.RepoTags ?? [] })) await catalog.delete(c.id);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Querystring: { image?: string } }>('/xapi/docker/images/save', {
+    schema: { tags, summary: "Register the commands of a local image's org.nrg.commands label (container managers)",
+      querystring: { type: 'object', properties: { image: { type: 'string' } }, required: ['image'] } },
+  }, async (request) => {
+    await access.requireContainerManager(request);
+    return saveCommands(request.query.image ?? '');
+  });
+
+  async function pull(image: string, hub: Hub, saveCmds: boolean, creds: { username?: string; password?: string }): Promise<unknown> {
+    if (image.trim() === '') throw new XcsError('xapi.pull.no-image', 'Say which image to pull: ?image=repo/name:tag', { status: 400, path: 'image' });
+    if (image.startsWith('sha256:')) {
+      throw new XcsError('xapi.pull.by-id', 'Cannot pull an image by sha256 ID. Use image label instead.', { status: 400, path: image });
+    }
+    const registry = new URL(hub.url).host;
+    const isDockerHub = /(^|\.)docker\.io$/.test(registry);
+    const ref = isDockerHub || image.startsWith(`${registry}/`) ? tagged(image) : `${registry}/${tagged(image)}`;
+    const d = docker();
+    try {
+      const auth = creds.username ?? hub.username ? { username: creds.username ?? hub.username ?? '', password: creds.password ?? hub.password ?? '', serveraddress: hub.url } : undefined;
+      const stream = await d.pull(ref, auth ? { authconfig: auth } : {});
+      await new Promise<void>((resolve, reject) => d.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    } catch (e) {
+      throw new XcsError('xapi.pull.failed', `Could not pull image ${ref} from ${hub.name} (${hub.url}): ${engineMessage(e)}`, {
+        status: 502, path: image,
+        hint: 'no image registry may be reachable from this machine: load the image into the engine instead (docker load / docker build), then POST /xapi/docker/images/save?image=' + tagged(image) });
+    }
+    if (saveCmds) {
+      const info = await d.getImage(ref).inspect();
+      if (info.Config?.Labels?.['org.nrg.commands'] !== undefined) return saveCommands(ref);
+    }
+    const i = await d.getImage(ref).inspect();
+    return { 'image-id': i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} };
+  }
+
+  const pullQuery = { type: 'object', properties: { image: { type: 'string' }, 'save-commands': { type: 'string' },
+    username: { type: 'string' }, password: { type: 'string' } }, required: ['image'] };
+  type PullQuery = { image: string; 'save-commands'?: string; username?: string; password?: string };
+  app.post<{ Querystring: PullQuery }>('/xapi/docker/pull', { schema: { tags, summary: 'Pull from the default image host', querystring: pullQuery } },
+    async (request) => {
+      await access.requireContainerManager(request);
+      const q = request.query;
+      return pull(q.image, settings.defaultHub(), q['save-commands'] !== 'false', q);
+    });
+  app.post<{ Params: { hub: string }; Querystring: PullQuery }>('/xapi/docker/hubs/:hub/pull', {
+    schema: { tags, summary: 'Pull from an image host', querystring: pullQuery,
+      params: { type: 'object', properties: { hub: { type: 'string' } }, required: ['hub'] } },
+  }, async (request) => {
+    await access.requireContainerManager(request);
+    const q = request.query;
+    return pull(q.image, settings.hub(request.params.hub), q['save-commands'] !== 'false', q);
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * The `/xapi` plugin for everything around the run engine: roles, server settings, images, configuration
+ * and enablement, availability, the launch UI, bulk launch and automation. It needs the shared database
+ * (`ServerDeps.embedded`), the command registry and, for launching, a `Launcher`.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { XcsError } from '../../core/errors.ts';
+import type { ServerDeps } from '../server.ts';
+import { AccessControl, registerRoleRoutes } from './access.ts';
+import { MemoryCatalog, type CommandCatalog, type Launcher } from './catalog.ts';
+import { registerImageRoutes } from './images.ts';
+import { registerSettingsRoutes, SettingsStore } from './settings.ts';
+
+export interface ManagementOptions {
+  /** The command registry; an in-process one when absent. */
+  catalog?: CommandCatalog;
+  /** How wrappers are launched (bulk launch, automation); those routes answer 503 without one. */
+  launcher?: Launcher;
+  /** Called once the stores are open (e.g. for the engine to follow the queue settings). */
+  onOpen?: (stores: ManagementStores) => void;
+}
+
+export interface ManagementStores {
+  access: AccessControl;
+  settings: SettingsStore;
+  catalog: CommandCatalog;
+}
+
+/** XNAT accepts form-encoded bodies on some POSTs (`/jms_queues`); read them as a flat map. */
+function acceptForms(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+}
+
+export function managementPlugin(options: ManagementOptions = {}): FastifyPluginAsync<ServerDeps> {
+  return async (app, deps) => {
+    if (!deps.embedded) {
+      throw new XcsError('xapi.no-database', 'the /xapi management routes need the embedded archive database');
+    }
+    const access = await AccessControl.open(deps.users, deps.embedded.db);
+    const settings = await SettingsStore.open(deps.embedded.db);
+    const catalog = options.catalog ?? new MemoryCatalog();
+    options.onOpen?.({ access, settings, catalog });
+    acceptForms(app);
+    registerRoleRoutes(app, access);
+    registerSettingsRoutes(app, { settings, access });
+    registerImageRoutes(app, { settings, access, catalog });
+  };
+}
