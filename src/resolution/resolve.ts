@@ -17,7 +17,7 @@ import {
   type WrapperDerivedInput,
   type WrapperInput,
 } from '../command/model.ts';
-import { explainMatch, query, type JsonValue } from '../matcher/index.ts';
+import { explainMatch, matches, query, type JsonValue } from '../matcher/index.ts';
 import { checkIllegal, formatMultiple, formatValue, parseStringArray, renderMultiple } from './format.ts';
 import { MemoryObjectSource } from './memory-source.ts';
 import { substituteJsonPath, resolveTemplate, type ReplacementMap, type TemplateRoots } from './template.ts';
@@ -41,8 +41,9 @@ export class ResolutionError extends XcsError {
     message: string,
     readonly explanation: Explanation,
     path?: string,
+    hint?: string,
   ) {
-    super(code, message, { path, status: 400 });
+    super(code, message, { path, hint, status: 400 });
   }
 }
 
@@ -323,8 +324,16 @@ class Resolver {
     return [{ value, object, children: [] }];
   }
 
+  /** Rejections explained per input; past this many, candidates are only counted (big sessions). */
+  static readonly EXPLAINED_REJECTIONS = 50;
+  rejections = new Map<string, number>();
+
   match(matcher: string, object: XnatObject, name: string): { matched: boolean; reasons: string[] } {
     try {
+      if (matches(matcher, object as unknown as JsonValue)) return { matched: true, reasons: [] };
+      const seen = (this.rejections.get(name) ?? 0) + 1;
+      this.rejections.set(name, seen);
+      if (seen > Resolver.EXPLAINED_REJECTIONS) return { matched: false, reasons: ['(not detailed: too many rejected candidates)'] };
       return explainMatch(matcher, object as unknown as JsonValue);
     } catch (e) {
       if (e instanceof XcsError) this.fail(e.code, `Input "${name}" has an invalid matcher "${matcher}": ${e.message}`, name);
@@ -911,7 +920,7 @@ export async function resolveWithExplanation(args: ResolveArgs): Promise<{ resol
     return { resolved: await r.resolve(), explanation: r.explanation };
   } catch (e) {
     if (e instanceof XcsError && !(e instanceof ResolutionError)) {
-      throw new ResolutionError(e.code, e.message, r.explanation, e.path);
+      throw new ResolutionError(e.code, e.message, r.explanation, e.path, e.hint);
     }
     throw e;
   }
