@@ -45,10 +45,12 @@ export type EngineOptions = Pick<EngineConfig, 'dataDir' | 'instanceId' | 'serve
   Partial<Omit<EngineConfig, 'dataDir' | 'instanceId' | 'serverUrl'>>;
 
 export function engineConfig(opts: EngineOptions): EngineConfig {
+  // Options given as undefined keep their default.
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as EngineOptions;
   return {
     ...ENGINE_DEFAULTS,
     pauseAt: process.env.XCS_TEST_PAUSE_AT ?? null,
-    ...opts,
+    ...given,
   };
 }
 

@@ -69,6 +69,11 @@ export class RunEngine {
     return new RunEngine(engineConfig(options), deps);
   }
 
+  /** The engine's database, shared with the command registry (`CommandStore`). */
+  get database(): RunDatabase {
+    return this.db;
+  }
+
   get resources(): EngineResources {
     return this.res;
   }
@@ -110,9 +115,9 @@ export class RunEngine {
   }
 
   /** Records a resolved run (`Queued`) and queues it for staging. */
-  submit(spec: RunSpec, userId: string, project: string | null): RunRecord {
+  submit(spec: RunSpec, userId: string, project: string | null, buildDir: string | null = null): RunRecord {
     return this.store.create({
-      spec, userId, project, containerNamePattern: `xcs-${this.config.instanceId}-run-{id}`,
+      spec, userId, project, buildDir, containerNamePattern: `xcs-${this.config.instanceId}-run-{id}`,
     });
   }
 

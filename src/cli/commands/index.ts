@@ -12,5 +12,9 @@ import * as resolve from './resolve.ts';
 import * as serve from './serve.ts';
 import * as admin from './admin.ts';
 import * as importDicom from './import-dicom.ts';
+import * as launch from './launch.ts';
+import * as containers from './containers.ts';
+import * as logs from './logs.ts';
+import * as kill from './kill.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill];

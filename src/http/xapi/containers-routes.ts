@@ -1,0 +1,87 @@
+/**
+ * `/xapi/containers` (reference §5.4): list, get, kill, logs (whole, followed, or since a time) and forced
+ * finalization. `?follow=true` on `logs/{file}` streams the log live (XCS addition, used by `xcs logs -f`).
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { XcsError } from '../../core/errors.ts';
+import type { LogStream } from '../../runtime/logs.ts';
+import type { RunRecord } from '../../runtime/run-store.ts';
+import { containerJson } from './container-json.ts';
+import { requireAdmin, seesFully, userOf, type XapiContext } from './context.ts';
+
+/** XNAT picks stdout when "stdout.log" contains the given name, else stderr. */
+function streamOf(file: string): LogStream {
+  return 'stdout.log'.includes(file) ? 'stdout' : 'stderr';
+}
+
+export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext): void {
+  const engine = ctx.engine;
+
+  async function visibleRun(request: FastifyRequest<{ Params: { id: string } }>): Promise<{ run: RunRecord; full: boolean }> {
+    const user = userOf(request);
+    const run = engine.find(request.params.id);
+    return { run, full: await seesFully(ctx, user, run) };
+  }
+
+  async function ownedRun(request: FastifyRequest<{ Params: { id: string } }>): Promise<RunRecord> {
+    const { run, full } = await visibleRun(request);
+    if (!full) {
+      throw new XcsError('auth.forbidden', `User ${userOf(request).login} may not act on container ${request.params.id}`, { status: 403 });
+    }
+    return run;
+  }
+
+  const list = async (request: FastifyRequest<{ Querystring: { nonfinalized?: string }; Params: { project?: string } }>) => {
+    const user = userOf(request);
+    const runs = engine.list({ nonfinalized: request.query.nonfinalized === 'true', project: request.params.project });
+    const out: Record<string, unknown>[] = [];
+    for (const r of runs) if (await seesFully(ctx, user, r)) out.push(containerJson(r, engine.history(r.id), true));
+    return out;
+  };
+  app.get('/xapi/containers', list);
+  app.get('/xapi/projects/:project/containers', list);
+
+  app.get<{ Params: { id: string } }>('/xapi/containers/:id', async (request) => {
+    const { run, full } = await visibleRun(request);
+    return containerJson(run, engine.history(run.id), full);
+  });
+
+  const kill = async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    const run = await ownedRun(request);
+    await engine.kill(run.id, userOf(request).login);
+    return run.containerId ?? String(run.id);
+  };
+  app.post('/xapi/containers/:id/kill', kill);
+  app.post('/xapi/projects/:project/containers/:id/kill', kill);
+
+  app.post<{ Params: { id: string } }>('/xapi/containers/:id/finalize', async (request) => {
+    requireAdmin(request);
+    const run = engine.find(request.params.id);
+    return containerJson(engine.finalize(run.id), engine.history(run.id), true);
+  });
+
+  app.get<{ Params: { id: string; file: string }; Querystring: { follow?: string } }>('/xapi/containers/:id/logs/:file', async (request, reply) => {
+    const run = await ownedRun(request);
+    const stream = streamOf(request.params.file);
+    reply.header('Content-Disposition', `attachment; filename="${run.id}-${stream}.log"`).type('text/plain; charset=utf-8');
+    if (request.query.follow === 'true') {
+      const abort = new AbortController();
+      request.raw.on('close', () => abort.abort());
+      return reply.send(Readable.from(engine.followLog(run, stream, abort.signal)));
+    }
+    return engine.readLog(run, stream);
+  });
+
+  app.get<{ Params: { id: string; file: string }; Querystring: { since?: string } }>('/xapi/containers/:id/logSince/:file', async (request) => {
+    const run = await ownedRun(request);
+    let since: Date | null = null;
+    if (request.query.since) {
+      since = new Date(request.query.since);
+      if (Number.isNaN(since.getTime())) {
+        throw new XcsError('http.bad-timestamp', `Could not parse timestamp ${request.query.since}`, { status: 400, path: 'since' });
+      }
+    }
+    return engine.logSince(run, streamOf(request.params.file), since);
+  });
+}

@@ -1,0 +1,35 @@
+/** What the `/xapi` container-service routes share: the engine, the command registry, archive and users. */
+import type { FastifyRequest } from 'fastify';
+import type { User } from '../../archive/users.ts';
+import { XcsError } from '../../core/errors.ts';
+import type { LaunchContext } from '../../runtime/launch.ts';
+import type { RunRecord } from '../../runtime/run-store.ts';
+
+export type XapiContext = LaunchContext;
+
+export function userOf(request: FastifyRequest): User {
+  if (!request.user) throw new XcsError('auth.required', 'authentication required', { status: 401 });
+  return request.user;
+}
+
+/** Container managers are site administrators here. */
+export function requireAdmin(request: FastifyRequest): User {
+  const u = userOf(request);
+  if (!u.siteAdmin) {
+    throw new XcsError('auth.forbidden', `User ${u.login} is not a container manager (site administrator)`, { status: 403 });
+  }
+  return u;
+}
+
+/** Owner-or-admin (XNAT §6.3): an administrator, the launching user, or an owner of the run's project. */
+export async function seesFully(ctx: XapiContext, user: User, run: RunRecord): Promise<boolean> {
+  if (user.siteAdmin || user.login === run.userId) return true;
+  if (!run.project || !ctx.users) return false;
+  return ctx.users.can(user, 'delete', { project: run.project });
+}
+
+/** Parses `{id}` path parameters that must be integers. */
+export function intParam(value: string, name: string): number {
+  if (!/^\d+$/.test(value)) throw new XcsError('http.bad-id', `${name} must be a number, not "${value}"`, { status: 400, path: name });
+  return Number(value);
+}

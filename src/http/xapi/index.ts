@@ -1,0 +1,87 @@
+/**
+ * The container-service part of `/xapi` as a Fastify plugin for `buildServer({plugins})`. It opens the run
+ * engine on the server's data directory (Docker backend, embedded archive), starts it once the server
+ * listens (containers need the server's URL as `XNAT_HOST`) and stops it when the server closes.
+ *
+ * Engine settings from the environment: `XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`, `XCS_CONTAINER_NETWORK`
+ * (default network for commands that name none; `none` by default), `XCS_CONTAINER_USER`.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { createDockerBackend } from '../../backends/docker/docker-backend.ts';
+import { messageOf, XcsError } from '../../core/errors.ts';
+import type { ContainerBackend } from '../../backends/types.ts';
+import { aliasTokenCredentials, archiveOutputs } from '../../runtime/archive-ports.ts';
+import { CommandStore } from '../../runtime/command-store.ts';
+import { RunEngine } from '../../runtime/engine.ts';
+import type { ServerDeps } from '../server.ts';
+import { registerCommandRoutes } from './commands-routes.ts';
+import { registerContainerRoutes } from './containers-routes.ts';
+import type { XapiContext } from './context.ts';
+import { registerLaunchRoutes } from './launch-routes.ts';
+
+/** A stable id per data directory, so a restarted server recognises its own containers. */
+function instanceIdOf(dataDir: string): string {
+  const file = join(dataDir, 'instance-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = randomBytes(4).toString('hex');
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new XcsError('config.invalid', `${name} must be a positive integer, not "${v}"`, { path: name });
+  return n;
+}
+
+/** The URL containers use to call back: loopback on the listening port (host-network containers share it). */
+function ownUrl(app: FastifyInstance): string {
+  const addr = app.server.address() as AddressInfo | null;
+  if (!addr) return '';
+  const host = addr.family === 'IPv6' && addr.address !== '::' ? '[::1]' : '127.0.0.1';
+  return `http://${host}:${addr.port}`;
+}
+
+export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
+  // Without a data directory (a server over another archive) or a Docker engine there is nothing to run
+  // containers with: the server still serves the archive.
+  if (!deps.embedded) return;
+  const dataDir = deps.embedded.dataDir;
+  let backend: ContainerBackend;
+  try {
+    backend = await createDockerBackend();
+  } catch (e) {
+    process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
+    return;
+  }
+  const engine = RunEngine.open({
+    dataDir, instanceId: instanceIdOf(dataDir), serverUrl: () => ownUrl(app),
+    maxRunning: envInt('XCS_MAX_RUNNING'), maxFinalizing: envInt('XCS_MAX_FINALIZING'),
+    defaultNetwork: process.env.XCS_CONTAINER_NETWORK || undefined, containerUser: process.env.XCS_CONTAINER_USER || null,
+  }, {
+    backend, credentials: aliasTokenCredentials(deps.users), outputs: archiveOutputs(deps.archive, deps.users),
+    log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
+  });
+  const ctx: XapiContext = { engine, commands: new CommandStore(engine.database), archive: deps.archive, users: deps.users };
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  registerCommandRoutes(app, ctx);
+  registerLaunchRoutes(app, ctx);
+  registerContainerRoutes(app, ctx);
+
+  app.addHook('onListen', async () => { await engine.start(); });
+  app.addHook('onClose', async () => {
+    await engine.stop();
+    await backend.close();
+  });
+};
+
+export default containerServicePlugin;

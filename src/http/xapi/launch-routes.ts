@@ -1,0 +1,57 @@
+/**
+ * Launch endpoints in XNAT's paths (reference §5.3): by wrapper id or by command id + wrapper name, site or
+ * project scoped. Inputs come from the query string, a form, or a JSON body `{name: value}`. The answer is
+ * XNAT's LaunchReport; `id` is the new container (run) id.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isXcsError, messageOf } from '../../core/errors.ts';
+import { launch, type LaunchRequest } from '../../runtime/launch.ts';
+import { intParam, userOf, type XapiContext } from './context.ts';
+
+interface LaunchParams {
+  id?: string;
+  name?: string;
+  project?: string;
+  root: string;
+}
+
+function inputsOf(request: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  const add = (o: unknown): void => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o)) {
+      if (v === undefined || v === null) continue;
+      out[k] = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }
+  };
+  add(request.query);
+  add(request.body);
+  return out;
+}
+
+export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext): void {
+  const handler = (byName: boolean) => async (request: FastifyRequest<{ Params: LaunchParams }>, reply: import('fastify').FastifyReply) => {
+    const user = userOf(request);
+    const p = request.params;
+    const params = inputsOf(request);
+    const wrapper: LaunchRequest['wrapper'] = byName
+      ? { commandId: intParam(p.id ?? '', 'command id'), wrapperName: p.name ?? '' }
+      : { wrapperId: intParam(p.id ?? '', 'wrapper id') };
+    const ids = byName ? { 'command-id': Number(p.id), 'wrapper-id': null } : { 'command-id': null, 'wrapper-id': Number(p.id) };
+    try {
+      const run = await launch(ctx, { wrapper, rootElement: p.root, params, user: user.login, project: p.project ?? null });
+      return { status: 'success', params, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
+    } catch (e) {
+      const status = isXcsError(e) ? e.status : 500;
+      return reply.code(status).send({
+        status: 'failure', params, id: null, ...ids, message: messageOf(e),
+        ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}), ...(e.path ? { path: e.path } : {}) } : {}),
+      });
+    }
+  };
+  app.post('/xapi/wrappers/:id/root/:root/launch', handler(false));
+  app.post('/xapi/projects/:project/wrappers/:id/root/:root/launch', handler(false));
+  app.post('/xapi/projects/:project/wrapper/:id/root/:root/launch', handler(false));
+  app.post('/xapi/commands/:id/wrappers/:name/root/:root/launch', handler(true));
+  app.post('/xapi/projects/:project/commands/:id/wrappers/:name/root/:root/launch', handler(true));
+}

@@ -1,0 +1,116 @@
+/**
+ * Registered commands and their wrappers, with XNAT's ids and enablement (site-wide and per project).
+ * New wrappers are disabled until enabled, as in XNAT; unlike XNAT, launching checks it (our deviation).
+ */
+import { XcsError } from '../core/errors.ts';
+import type { Command, CommandWrapper } from '../command/index.ts';
+import type { RunDatabase } from './db.ts';
+
+export interface RegisteredWrapper {
+  command: Command;
+  wrapper: CommandWrapper;
+}
+
+interface CommandRow { id: number; json: string }
+
+export class CommandStore {
+  private readonly db: RunDatabase;
+
+  constructor(db: RunDatabase) {
+    this.db = db;
+  }
+
+  /** Stores a validated command; assigns ids to it and its wrappers. Duplicates (name, version, image) are refused. */
+  register(command: Command): Command {
+    return this.db.transaction(() => {
+      const dup = this.db.prepare('SELECT id FROM commands WHERE name = ? AND version = ? AND image = ?')
+        .get(command.name, command.version ?? '', command.image) as { id: number } | undefined;
+      if (dup) {
+        throw new XcsError('command.duplicate', `A command named "${command.name}" version "${command.version ?? ''}" for image ` +
+          `${command.image} is already registered (id ${dup.id})`, { status: 400, path: '/name' });
+      }
+      const info = this.db.prepare('INSERT INTO commands (name, version, image, json, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(command.name, command.version ?? '', command.image, '{}', Date.now());
+      const id = Number(info.lastInsertRowid);
+      const wrappers = command.xnat.map((w) => {
+        const wi = this.db.prepare('INSERT INTO wrappers (command_id, name) VALUES (?, ?)').run(id, w.name);
+        return { ...w, id: Number(wi.lastInsertRowid) };
+      });
+      const stored: Command = { ...command, id, xnat: wrappers };
+      this.db.prepare('UPDATE commands SET json = ? WHERE id = ?').run(JSON.stringify(stored), id);
+      return stored;
+    })();
+  }
+
+  list(): Command[] {
+    return (this.db.prepare('SELECT id, json FROM commands ORDER BY id').all() as CommandRow[])
+      .map((r) => JSON.parse(r.json) as Command);
+  }
+
+  get(id: number): Command | undefined {
+    const row = this.db.prepare('SELECT id, json FROM commands WHERE id = ?').get(id) as CommandRow | undefined;
+    return row ? (JSON.parse(row.json) as Command) : undefined;
+  }
+
+  require(id: number): Command {
+    const c = this.get(id);
+    if (!c) throw new XcsError('command.not-found', `No command with id ${id}`, { status: 404, path: String(id) });
+    return c;
+  }
+
+  wrapperById(wrapperId: number): RegisteredWrapper {
+    const row = this.db.prepare('SELECT command_id FROM wrappers WHERE id = ?').get(wrapperId) as { command_id: number } | undefined;
+    if (!row) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
+    const command = this.require(row.command_id);
+    const wrapper = command.xnat.find((w) => w.id === wrapperId);
+    if (!wrapper) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
+    return { command, wrapper };
+  }
+
+  wrapperByName(commandId: number, name: string): RegisteredWrapper {
+    const command = this.require(commandId);
+    const wrapper = command.xnat.find((w) => w.name === name);
+    if (!wrapper) {
+      throw new XcsError('wrapper.not-found', `Command ${commandId} has no wrapper named "${name}"`, { status: 404, path: name });
+    }
+    return { command, wrapper };
+  }
+
+  setEnabled(wrapperId: number, enabled: boolean, project: string | null): void {
+    this.wrapperById(wrapperId);
+    if (project === null) {
+      this.db.prepare('UPDATE wrappers SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, wrapperId);
+    } else {
+      this.db.prepare(`INSERT INTO wrapper_projects (wrapper_id, project, enabled) VALUES (?, ?, ?)
+          ON CONFLICT(wrapper_id, project) DO UPDATE SET enabled = excluded.enabled`).run(wrapperId, project, enabled ? 1 : 0);
+    }
+  }
+
+  enabledForSite(wrapperId: number): boolean {
+    const row = this.db.prepare('SELECT enabled FROM wrappers WHERE id = ?').get(wrapperId) as { enabled: number } | undefined;
+    return row?.enabled === 1;
+  }
+
+  enabledForProject(wrapperId: number, project: string): boolean {
+    const row = this.db.prepare('SELECT enabled FROM wrapper_projects WHERE wrapper_id = ? AND project = ?')
+      .get(wrapperId, project) as { enabled: number } | undefined;
+    return row?.enabled === 1;
+  }
+
+  /**
+   * Refuses a launch of a wrapper not enabled for the site, or — when the run belongs to a project — not
+   * enabled for that project either. XNAT launches disabled wrappers; we do not (documented deviation).
+   */
+  checkEnabled(wrapperId: number, project: string | null): void {
+    if (!this.enabledForSite(wrapperId)) {
+      throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for this site`, {
+        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/wrappers/${wrapperId}/enabled`,
+      });
+    }
+    if (project !== null && !this.enabledForProject(wrapperId, project)) {
+      throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for project ${project}`, {
+        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/projects/${project}/wrappers/${wrapperId}/enabled`,
+      });
+    }
+  }
+}

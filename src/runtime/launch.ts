@@ -1,0 +1,70 @@
+/**
+ * Launch: find the wrapper, check it is enabled, resolve the command against the archive for the launching
+ * user, then record the run and queue it (`RunEngine.submit`). Resolution problems are the caller's: they
+ * are returned at once as errors and no run is recorded.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Archive } from '../archive/types.ts';
+import type { UserStore } from '../archive/users.ts';
+import { XcsError } from '../core/errors.ts';
+import { resolveCommand } from '../resolution/index.ts';
+import { ArchiveObjectSource } from './archive-object-source.ts';
+import type { CommandStore, RegisteredWrapper } from './command-store.ts';
+import type { RunEngine } from './engine.ts';
+import type { RunRecord } from './run-store.ts';
+
+export interface LaunchRequest {
+  wrapper: { wrapperId: number } | { commandId: number; wrapperName: string };
+  /** The input that names the archive object launched on (XNAT's `rootElement`). */
+  rootElement: string | null;
+  params: Record<string, string>;
+  user: string;
+  /** From a project-scoped path; otherwise the project of the root object. */
+  project: string | null;
+}
+
+export interface LaunchContext {
+  engine: RunEngine;
+  commands: CommandStore;
+  archive: Archive;
+  users: UserStore | null;
+}
+
+export function findWrapper(ctx: LaunchContext, w: LaunchRequest['wrapper']): RegisteredWrapper {
+  return 'wrapperId' in w ? ctx.commands.wrapperById(w.wrapperId) : ctx.commands.wrapperByName(w.commandId, w.wrapperName);
+}
+
+async function projectOfRoot(ctx: LaunchContext, req: LaunchRequest): Promise<string | null> {
+  if (req.project) return req.project;
+  const value = req.rootElement ? req.params[req.rootElement] : undefined;
+  if (!value || !value.startsWith('/')) return null;
+  try {
+    return await ctx.archive.projectOf(await ctx.archive.resolveUri(value));
+  } catch {
+    return null;
+  }
+}
+
+export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<RunRecord> {
+  const { command, wrapper } = findWrapper(ctx, req.wrapper);
+  if (req.rootElement && req.params[req.rootElement] === undefined) {
+    throw new XcsError('launch.root-missing', `The launch names root element "${req.rootElement}" but gives no value for it`,
+      { status: 400, path: req.rootElement });
+  }
+  const project = await projectOfRoot(ctx, req);
+  ctx.commands.checkEnabled(wrapper.id, project);
+  const launchKey = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const buildRoot = join(ctx.engine.config.dataDir, 'build', launchKey);
+  let n = 0;
+  const spec = await resolveCommand({
+    command, wrapper: wrapper.name, inputs: req.params, source: new ArchiveObjectSource(ctx.archive, ctx.users),
+    user: req.user, project,
+    options: { buildDir: (purpose) => join(buildRoot, `${++n}-${purpose.replace(/[^A-Za-z0-9._-]+/g, '-')}`) },
+  });
+  if (spec['setup-commands'].length > 0 || spec['wrapup-commands'].length > 0) {
+    throw new XcsError('launch.unsupported', `Command "${command.name}" uses setup or wrapup commands, which this version of XCS does not run yet`,
+      { status: 400, path: command.name });
+  }
+  return ctx.engine.submit(spec, req.user, project, buildRoot);
+}
