@@ -41,9 +41,24 @@ export interface LaunchOutcome {
   workflowId?: string | null;
 }
 
+/** A run that reached a terminal status, as automation needs it. */
+export interface EndedRun {
+  id: number;
+  wrapperId: number;
+  /** XNAT's container status: `Complete`, `Failed…`, `Killed`. */
+  status: string;
+  project: string | null;
+  /** Login of the launching user. */
+  user: string;
+  /** The external wrapper input values it ran with. */
+  inputs: Record<string, string>;
+}
+
 export interface Launcher {
   /** Resolves and submits; throws `XcsError` (with status) when the launch is refused. */
   launch(request: LaunchRequest): Promise<LaunchOutcome>;
+  /** Calls back when a run ends (orchestration chaining); returns the unsubscribe function. */
+  onRunEnd?(listener: (run: EndedRun) => void): () => void;
 }
 
 export interface WrapperRef {

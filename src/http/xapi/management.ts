@@ -10,6 +10,13 @@ import { AccessControl, registerRoleRoutes } from './access.ts';
 import { MemoryCatalog, type CommandCatalog, type Launcher } from './catalog.ts';
 import { registerImageRoutes } from './images.ts';
 import { registerSettingsRoutes, SettingsStore } from './settings.ts';
+import { ConfigStore, registerConfigurationRoutes } from './configuration.ts';
+import { Availability, registerAvailabilityRoutes } from './availability.ts';
+import { BulkLauncher, registerBulkLaunchRoutes } from './bulk-launch.ts';
+import { registerAutomationRoutes } from './automation.ts';
+import { AutomationStore } from '../../automation/store.ts';
+import { AutomationDispatcher } from '../../automation/dispatcher.ts';
+import { ArchiveObjectSource } from '../../runtime/archive-object-source.ts';
 
 export interface ManagementOptions {
   /** The command registry; an in-process one when absent. */
@@ -24,6 +31,10 @@ export interface ManagementStores {
   access: AccessControl;
   settings: SettingsStore;
   catalog: CommandCatalog;
+  configs: ConfigStore;
+  automation: AutomationStore;
+  /** Present when a launcher is: runs the mappings and orchestrations. */
+  dispatcher: AutomationDispatcher | null;
 }
 
 /** XNAT accepts form-encoded bodies on some POSTs (`/jms_queues`); read them as a flat map. */
@@ -41,10 +52,24 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     const access = await AccessControl.open(deps.users, deps.embedded.db);
     const settings = await SettingsStore.open(deps.embedded.db);
     const catalog = options.catalog ?? new MemoryCatalog();
-    options.onOpen?.({ access, settings, catalog });
+    const configs = await ConfigStore.open(deps.embedded.db);
+    const automation = await AutomationStore.open(deps.embedded.db);
+    const launcher = options.launcher ?? null;
+    const source = () => new ArchiveObjectSource(deps.archive, deps.users);
+    const dispatcher = launcher ? new AutomationDispatcher({ store: automation, catalog, launcher, users: deps.users }) : null;
+    dispatcher?.start(deps.archive);
+    app.addHook('onClose', async () => {
+      dispatcher?.stop();
+      await dispatcher?.idle();
+    });
+    options.onOpen?.({ access, settings, catalog, configs, automation, dispatcher });
     acceptForms(app);
     registerRoleRoutes(app, access);
     registerSettingsRoutes(app, { settings, access });
     registerImageRoutes(app, { settings, access, catalog });
+    registerConfigurationRoutes(app, { catalog, configs, access });
+    registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source }), access);
+    registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
+    registerAutomationRoutes(app, { store: automation, catalog, access });
   };
 }

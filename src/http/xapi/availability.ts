@@ -1,0 +1,216 @@
+/**
+ * Which wrappers can run on what (reference §5.1 "available", §6.2, §6.4), and — beyond XNAT — why the
+ * others cannot: `GET /xapi/availability?object=<archive URI>` checks every wrapper against one object and
+ * lists, for each that cannot run, every failed check (context type, visibility, enablement, permissions,
+ * matchers, the last taken from the resolver's explanation of the root input's candidates).
+ */
+import type { FastifyInstance } from 'fastify';
+import { XcsError, messageOf } from '../../core/errors.ts';
+import type { User } from '../../archive/users.ts';
+import type { Archive } from '../../archive/types.ts';
+import { isA } from '../../archive/xsi.ts';
+import type { Command, CommandWrapper } from '../../command/model.ts';
+import { preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
+import type { AccessControl } from './access.ts';
+import type { CommandCatalog } from './catalog.ts';
+import { applyConfiguration, type ConfigStore } from './configuration.ts';
+
+export interface CommandSummaryForContext {
+  'command-id': number;
+  'command-name': string;
+  'command-label': string | null;
+  'command-description': string | null;
+  'wrapper-id': number;
+  'wrapper-name': string;
+  'wrapper-label': string | null;
+  'wrapper-description': string | null;
+  'wrapper-contexts': string[];
+  'image-name': string;
+  'image-type': string;
+  enabled: boolean;
+  'root-element-name': string;
+}
+
+export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers';
+
+export interface Reason {
+  check: AvailabilityCheck;
+  message: string;
+}
+
+export function summary(command: Command, wrapper: CommandWrapper, enabled: boolean): CommandSummaryForContext {
+  return {
+    'command-id': command.id, 'command-name': command.name, 'command-label': command.label ?? null,
+    'command-description': command.description ?? null, 'wrapper-id': wrapper.id, 'wrapper-name': wrapper.name,
+    'wrapper-label': wrapper.label ?? null, 'wrapper-description': wrapper.description ?? null,
+    'wrapper-contexts': [...wrapper.contexts], 'image-name': command.image, 'image-type': command.type,
+    enabled, 'root-element-name': wrapper['external-inputs'][0]?.name ?? '',
+  };
+}
+
+/** A wrapper's contexts accept the type when one of them is the type or an ancestor of it. */
+export function acceptsType(wrapper: CommandWrapper, xsiType: string): boolean {
+  return wrapper.contexts.some((c) => isA(xsiType, c));
+}
+
+export interface AvailabilityDeps {
+  catalog: CommandCatalog;
+  configs: ConfigStore;
+  access: AccessControl;
+  archive: Archive;
+  /** An object source reading the archive as `login` sees it. */
+  source: () => XnatObjectSource;
+}
+
+export class Availability {
+  readonly #d: AvailabilityDeps;
+
+  constructor(deps: AvailabilityDeps) {
+    this.#d = deps;
+  }
+
+  /** Whether the user may see the command (§6.4): private ones only through a readable project that enables them. */
+  async visible(user: User | null, command: Command): Promise<boolean> {
+    if (command.visibility !== 'private') return true;
+    if (await this.#d.access.isContainerManager(user)) return true;
+    if (!user) return false;
+    for (const w of command.xnat) {
+      for (const p of await this.#d.catalog.enabledProjects(w.id)) {
+        if (await this.#d.access.can(user, 'read', p)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Reasons the user lacks the permissions a wrapper needs in the project (read; edit when it writes outputs). */
+  async permissionReasons(user: User | null, wrapper: CommandWrapper, project: string): Promise<Reason[]> {
+    if (!(await this.#d.access.can(user, 'read', project))) {
+      return [{ check: 'permissions', message: `${user?.login ?? 'guest'} cannot read project ${project}` }];
+    }
+    if (wrapper['output-handlers'].length > 0 && !(await this.#d.access.can(user, 'edit', project))) {
+      return [{ check: 'permissions', message: `the wrapper uploads outputs (${wrapper['output-handlers'].map((h) => h.name).join(', ')}) and ${user?.login ?? 'guest'} cannot edit in project ${project}` }];
+    }
+    return [];
+  }
+
+  /** XNAT's project listing: wrappers for the type that the user may run in the project. */
+  async forProject(user: User | null, project: string, xsiType: string): Promise<CommandSummaryForContext[]> {
+    if (xsiType.trim() === '') return [];
+    const out: CommandSummaryForContext[] = [];
+    for (const command of await this.#d.catalog.list()) {
+      if (!(await this.visible(user, command))) continue;
+      for (const wrapper of command.xnat) {
+        if (wrapper['external-inputs'].length === 0 || !acceptsType(wrapper, xsiType)) continue;
+        if ((await this.permissionReasons(user, wrapper, project)).length > 0) continue;
+        const enabled = (await this.#d.catalog.siteEnabled(wrapper.id)) && (await this.#d.catalog.projectEnabled(wrapper.id, project));
+        out.push(summary(command, wrapper, enabled));
+      }
+    }
+    return out;
+  }
+
+  async forSite(user: User | null, xsiType: string): Promise<CommandSummaryForContext[]> {
+    if (xsiType.trim() === '') return [];
+    const out: CommandSummaryForContext[] = [];
+    for (const command of await this.#d.catalog.list()) {
+      if (!(await this.visible(user, command))) continue;
+      for (const wrapper of command.xnat) {
+        if (!acceptsType(wrapper, xsiType)) continue;
+        out.push(summary(command, wrapper, await this.#d.catalog.siteEnabled(wrapper.id)));
+      }
+    }
+    return out;
+  }
+
+  /** Every wrapper against one object: the runnable ones, and the others with every reason. */
+  async explain(user: User, uri: string): Promise<{ object: { uri: string; 'xsi-type': string; project: string; label: string | null };
+    available: CommandSummaryForContext[]; unavailable: Array<CommandSummaryForContext & { reasons: Reason[] }> }> {
+    const source = this.#d.source();
+    const object: XnatObject | null = await source.getByUri(uri);
+    const project = object ? String(object['project-id'] ?? (object.type === 'Project' ? object.id : '')) : '';
+    // An object the user cannot read is reported exactly like one that does not exist.
+    if (!object || !project || !(await this.#d.access.can(user, 'read', project))) {
+      throw new XcsError('xapi.object.not-found', `No object ${uri} that you can read`, { status: 404, path: uri });
+    }
+    const xsiType = object.xsiType ?? '';
+    const available: CommandSummaryForContext[] = [];
+    const unavailable: Array<CommandSummaryForContext & { reasons: Reason[] }> = [];
+    for (const command of await this.#d.catalog.list()) {
+      if (!(await this.visible(user, command))) continue;
+      for (const wrapper of command.xnat) {
+        const reasons: Reason[] = [];
+        if (!acceptsType(wrapper, xsiType)) {
+          reasons.push({ check: 'context', message: `the wrapper runs on ${wrapper.contexts.join(', ') || 'no context'}, not on ${xsiType}` });
+        }
+        const site = await this.#d.catalog.siteEnabled(wrapper.id);
+        const inProject = await this.#d.catalog.projectEnabled(wrapper.id, project);
+        if (!site) reasons.push({ check: 'enablement', message: `the wrapper is not enabled for the site (PUT /xapi/wrappers/${wrapper.id}/enabled)` });
+        if (!inProject) reasons.push({ check: 'enablement', message: `the wrapper is not enabled in project ${project} (PUT /xapi/projects/${project}/wrappers/${wrapper.id}/enabled)` });
+        reasons.push(...(await this.permissionReasons(user, wrapper, project)));
+        const root = wrapper['external-inputs'][0];
+        if (!root) reasons.push({ check: 'inputs', message: 'the wrapper has no external input to take an object' });
+        else if (acceptsType(wrapper, xsiType)) reasons.push(...(await this.#matcherReasons(user, command, wrapper, root.name, uri, project)));
+        const s = summary(command, wrapper, site && inProject);
+        if (reasons.length === 0) available.push(s);
+        else unavailable.push({ ...s, reasons });
+      }
+    }
+    return { object: { uri, 'xsi-type': xsiType, project, label: object.label ?? null }, available, unavailable };
+  }
+
+  async #matcherReasons(user: User, command: Command, wrapper: CommandWrapper, root: string, uri: string, project: string): Promise<Reason[]> {
+    const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, project));
+    try {
+      const { explanation } = await preResolve({ command: configured, wrapper: wrapper.id, inputs: { [root]: uri },
+        source: this.#d.source(), user: user.login, project });
+      const reasons: Reason[] = [];
+      for (const input of explanation.inputs) {
+        if (input.kind === 'command' || input.values.some((v) => v !== null)) continue;
+        const required = [...wrapper['external-inputs'], ...wrapper['derived-inputs']].find((i) => i.name === input.name)?.required !== false;
+        if (!required) continue;
+        const why = input.candidates.flatMap((c) => c.reasons.map((r) => `${c.label}: ${r}`));
+        reasons.push({ check: 'matchers', message: `input "${input.name}" gets no value` +
+          (input.matcher ? ` (matcher ${input.matcher})` : '') + (why.length ? `: ${why.join('; ')}` : input.note ? `: ${input.note}` : '') });
+      }
+      return reasons;
+    } catch (e) {
+      return [{ check: 'matchers', message: e instanceof ResolutionError ? e.message : `resolution failed: ${messageOf(e)}` }];
+    }
+  }
+}
+
+export function registerAvailabilityRoutes(app: FastifyInstance, availability: Availability, access: AccessControl): void {
+  const tags = ['availability'];
+  const q = (required: string[]) => ({ type: 'object', properties: { project: { type: 'string' }, xsiType: { type: 'string' },
+    projects: { type: 'string' }, object: { type: 'string' } }, required });
+  app.get<{ Querystring: { project: string; xsiType: string } }>('/xapi/commands/available',
+    { schema: { tags, querystring: q(['project', 'xsiType']), summary: 'Wrappers the caller can run on a type in a project' } },
+    async (request) => {
+      const user = await access.requireProject(request, request.query.project, 'read');
+      return availability.forProject(user, request.query.project, request.query.xsiType);
+    });
+  app.get<{ Params: { project: string }; Querystring: { xsiType: string } }>('/xapi/projects/:project/commands/available',
+    { schema: { tags, querystring: q(['xsiType']), params: { type: 'object', properties: { project: { type: 'string' } }, required: ['project'] } } },
+    async (request) => {
+      const user = await access.requireProject(request, request.params.project, 'read');
+      return availability.forProject(user, request.params.project, request.query.xsiType);
+    });
+  app.get<{ Querystring: { xsiType: string; projects?: string } }>('/xapi/commands/available/site',
+    { schema: { tags, querystring: q(['xsiType']), summary: 'Site-level availability, or the intersection over projects' } },
+    async (request) => {
+      const user = access.requireUser(request);
+      const projects = (request.query.projects ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+      if (projects.length === 0) return availability.forSite(user, request.query.xsiType);
+      let common: CommandSummaryForContext[] | null = null;
+      for (const p of projects) {
+        await access.requireProject(request, p, 'read');
+        const here = await availability.forProject(user, p, request.query.xsiType);
+        common = common === null ? here : common.filter((c) => here.some((h) => h['wrapper-id'] === c['wrapper-id']));
+      }
+      return common ?? [];
+    });
+  app.get<{ Querystring: { object: string } }>('/xapi/availability', {
+    schema: { tags, querystring: q(['object']),
+      summary: 'XCS: every wrapper checked against one archive object, with the reasons those that cannot run cannot' },
+  }, async (request) => availability.explain(access.requireUser(request), request.query.object));
+}

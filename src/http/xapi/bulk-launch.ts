@@ -1,0 +1,179 @@
+/**
+ * Bulk launch (reference §5.3, §7.4): one wrapper on many root objects, each a separate run, answered with
+ * XNAT's `BulkLaunchReport` `{bulk-launch-id, pipeline-name, successes[], failures[]}`.
+ *
+ * Differences from XNAT, on purpose: project paths check that the caller can read the project (XNAT checks
+ * nothing there); every target is launched before answering, so a failure is reported in `failures` with its
+ * reason instead of surfacing later on a workflow; `?dryRun=true` resolves each target without launching and
+ * reports which would launch and why the others would not. Concurrency is the run engine's: runs beyond its
+ * limit wait `Queued`.
+ */
+import { randomInt } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
+import type { User } from '../../archive/users.ts';
+import { preResolve, type XnatObjectSource } from '../../resolution/index.ts';
+import type { AccessControl } from './access.ts';
+import { requireWrapper, requireWrapperByName, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
+import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
+
+export interface LaunchSuccess {
+  status: 'success';
+  params: Record<string, string>;
+  id: number | null;
+  'command-id': number;
+  'wrapper-id': number;
+  'workflow-id': string;
+}
+
+export interface LaunchFailure {
+  status: 'failure';
+  params: Record<string, string>;
+  id: null;
+  'command-id': number;
+  'wrapper-id': number;
+  message: string;
+  /** XCS: the error code, for programs. */
+  code?: string;
+}
+
+export interface BulkLaunchReport {
+  'bulk-launch-id': string;
+  'pipeline-name': string;
+  'dry-run'?: boolean;
+  successes: LaunchSuccess[];
+  failures: LaunchFailure[];
+}
+
+export interface BulkLaunchDeps {
+  catalog: CommandCatalog;
+  configs: ConfigStore;
+  access: AccessControl;
+  source: () => XnatObjectSource;
+  launcher: Launcher | null;
+}
+
+/** `body[root]` is a JSON-stringified array in XNAT; a plain array or a single string is accepted too. */
+export function targetsOf(body: Record<string, unknown>, root: string): string[] {
+  const raw = body[root];
+  let list: unknown = raw;
+  if (typeof raw === 'string') {
+    const t = raw.trim();
+    if (t.startsWith('[')) {
+      try {
+        list = JSON.parse(t);
+      } catch (e) {
+        throw new XcsError('xapi.bulk.bad-targets', `"${root}" is not a JSON list of targets: ${messageOf(e)}`, { status: 400, path: `/${root}` });
+      }
+    } else list = t === '' ? [] : [t];
+  }
+  if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x.trim() !== '')) {
+    throw new XcsError('xapi.bulk.no-targets', `the body needs "${root}": a non-empty list of archive URIs or ids`, { status: 400, path: `/${root}` });
+  }
+  return list as string[];
+}
+
+export class BulkLauncher {
+  readonly #d: BulkLaunchDeps;
+
+  constructor(deps: BulkLaunchDeps) {
+    this.#d = deps;
+  }
+
+  async run(user: User, ref: WrapperRef, root: string, body: Record<string, unknown>, project: string | null, dryRun: boolean): Promise<BulkLaunchReport> {
+    const { command, wrapper } = ref;
+    if (!wrapper['external-inputs'].some((i) => i.name === root)) {
+      throw new XcsError('xapi.bulk.bad-root', `Wrapper "${wrapper.name}" has no external input "${root}"`, { status: 400, path: root,
+        hint: `its external inputs: ${wrapper['external-inputs'].map((i) => i.name).join(', ') || 'none'}` });
+    }
+    const targets = targetsOf(body, root);
+    const common: Record<string, string> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (k === root) continue;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') common[k] = String(v);
+      else throw new XcsError('xapi.bulk.bad-value', `input "${k}" must be a string, number or boolean`, { status: 400, path: `/${k}` });
+    }
+    if (!dryRun && !this.#d.launcher) {
+      throw new XcsError('xapi.launch.unavailable', 'This server has no run engine, so nothing can be launched', { status: 503 });
+    }
+    const report: BulkLaunchReport = {
+      'bulk-launch-id': `bulk-${user.login}${Date.now()}${randomInt(1000)}`, 'pipeline-name': wrapper.name,
+      ...(dryRun ? { 'dry-run': true } : {}), successes: [], failures: [],
+    };
+    for (const target of targets) {
+      const params = { ...common, [root]: target };
+      const fail = (e: unknown): void => {
+        report.failures.push({ status: 'failure', params, id: null, 'command-id': command.id, 'wrapper-id': wrapper.id,
+          message: messageOf(e), ...(isXcsError(e) ? { code: e.code } : {}) });
+      };
+      try {
+        const targetProject = project ?? (await this.#projectOf(target));
+        if (targetProject === null || !(await this.#d.access.can(user, 'read', targetProject))) {
+          throw new XcsError('xapi.object.not-found', `No object ${target} that you can read`, { status: 404, path: target });
+        }
+        if (!(await isEnabled(this.#d.catalog, wrapper.id, targetProject))) {
+          throw new XcsError('wrapper.disabled', `Wrapper ${wrapper.id} is not enabled for the site and project ${targetProject}`, { status: 400, path: String(wrapper.id) });
+        }
+        if (dryRun) {
+          const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, targetProject));
+          const { explanation } = await preResolve({ command: configured, wrapper: wrapper.id, inputs: params, source: this.#d.source(),
+            user: user.login, project: targetProject });
+          const rootEx = explanation.inputs.find((i) => i.name === root);
+          if (rootEx && !rootEx.values.some((v) => v !== null)) {
+            const why = rootEx.candidates.flatMap((c) => c.reasons);
+            throw new XcsError('xapi.bulk.no-match', `"${target}" does not resolve for input "${root}"${why.length ? `: ${why.join('; ')}` : rootEx.note ? `: ${rootEx.note}` : ''}`, { status: 400, path: target });
+          }
+          report.successes.push({ status: 'success', params, id: null, 'command-id': command.id, 'wrapper-id': wrapper.id, 'workflow-id': 'To be assigned' });
+          continue;
+        }
+        const outcome = await this.#d.launcher!.launch({ wrapperId: wrapper.id, rootElement: root, inputs: params, project: targetProject, user });
+        report.successes.push({ status: 'success', params, id: outcome.id, 'command-id': command.id, 'wrapper-id': wrapper.id,
+          'workflow-id': outcome.workflowId ?? 'To be assigned' });
+      } catch (e) {
+        fail(e);
+      }
+    }
+    return report;
+  }
+
+  async #projectOf(target: string): Promise<string | null> {
+    const o = await this.#d.source().getByUri(target);
+    if (!o) return null;
+    const p = o['project-id'] ?? (o.type === 'Project' ? o.id : undefined);
+    return typeof p === 'string' ? p : null;
+  }
+}
+
+export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLauncher, deps: { catalog: CommandCatalog; access: AccessControl }): void {
+  const forms = [
+    '/xapi/wrappers/:wid/root/:root/bulklaunch',
+    '/xapi/commands/:cid/wrappers/:wname/root/:root/bulklaunch',
+    '/xapi/projects/:project/wrappers/:wid/root/:root/bulklaunch',
+    '/xapi/projects/:project/commands/:cid/wrappers/:wname/root/:root/bulklaunch',
+  ];
+  for (const url of forms) {
+    const keys = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]);
+    routeOnce(app, 'POST', url, {
+      schema: {
+        tags: ['launch'], summary: 'Launch a wrapper on many root objects (JSON body; ?dryRun=true only checks)',
+        params: { type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])), required: keys },
+        querystring: { type: 'object', properties: { dryRun: { type: 'string', enum: ['true', 'false'] } } },
+        body: { type: 'object' },
+      },
+    }, async (request: FastifyRequest) => {
+      const p = request.params as Record<string, string>;
+      const user = deps.access.requireUser(request);
+      if (p.project) await deps.access.requireProject(request, p.project, 'read');
+      const ref = p.wid !== undefined
+        ? await requireWrapper(deps.catalog, idOf(p.wid, 'wrapper'))
+        : await requireWrapperByName(deps.catalog, idOf(p.cid, 'command'), p.wname);
+      return bulk.run(user, ref, p.root, (request.body ?? {}) as Record<string, unknown>, p.project ?? null,
+        (request.query as Record<string, string>).dryRun === 'true');
+    });
+  }
+}
+
+function idOf(s: string, what: string): number {
+  if (!/^\d+$/.test(s)) throw new XcsError(`xapi.${what}.bad-id`, `"${s}" is not a ${what} id`, { status: 400, path: s });
+  return Number(s);
+}
