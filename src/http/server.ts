@@ -82,7 +82,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
 /** Plugins found in the tree: the DICOM import route and the container service, when present. */
 async function defaultPlugins(): Promise<Array<FastifyPluginAsync<ServerDeps>>> {
   const out: Array<FastifyPluginAsync<ServerDeps>> = [];
-  for (const path of ['./data/import.ts', './xapi/index.ts']) {
+  for (const path of ['./data/import.ts', './xapi/index.ts', './xapi/engine-adapters.ts']) {
     const file = new URL(path, import.meta.url);
     if (!(await access(file).then(() => true, () => false))) continue;
     const mod = (await import(file.href)) as Record<string, unknown>;

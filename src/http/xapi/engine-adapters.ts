@@ -1,0 +1,139 @@
+/**
+ * The management routes over the run engine's own pieces, without reaching into them:
+ * - `CommandStoreCatalog`: the registry interface over the engine's command store (a second connection to
+ *   the same `runs.sqlite`, which SQLite's WAL mode allows);
+ * - `InjectLauncher`: launches through the engine's launch endpoint in-process (`app.inject`) as the user,
+ *   with a short-lived alias token, so the engine's checks (enablement, resolution, permissions) apply
+ *   unchanged; it follows the runs it started so orchestrations can chain on their end.
+ * The default export is the plugin `buildServer` loads after the engine's.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { XcsError } from '../../core/errors.ts';
+import type { Command } from '../../command/model.ts';
+import type { UserStore } from '../../archive/users.ts';
+import { CommandStore } from '../../runtime/command-store.ts';
+import { openRunDatabase, type RunDatabase } from '../../runtime/db.ts';
+import type { ServerDeps } from '../server.ts';
+import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher } from './catalog.ts';
+import { managementPlugin } from './management.ts';
+
+export class CommandStoreCatalog implements CommandCatalog {
+  readonly #db: RunDatabase;
+  readonly #store: CommandStore;
+
+  constructor(db: RunDatabase) {
+    this.#db = db;
+    this.#store = new CommandStore(db);
+  }
+
+  list(): Command[] { return this.#store.list(); }
+  get(id: number): Command | undefined { return this.#store.get(id); }
+  create(command: Command): Command { return this.#store.register(command); }
+
+  delete(id: number): void {
+    this.#store.require(id);
+    // wrappers and wrapper_projects go with it (ON DELETE CASCADE).
+    this.#db.prepare('DELETE FROM commands WHERE id = ?').run(id);
+  }
+
+  siteEnabled(wrapperId: number): boolean { return this.#store.enabledForSite(wrapperId); }
+  setSiteEnabled(wrapperId: number, enabled: boolean): void { this.#store.setEnabled(wrapperId, enabled, null); }
+  projectEnabled(wrapperId: number, project: string): boolean { return this.#store.enabledForProject(wrapperId, project); }
+  setProjectEnabled(wrapperId: number, project: string, enabled: boolean): void { this.#store.setEnabled(wrapperId, enabled, project); }
+
+  enabledProjects(wrapperId: number): string[] {
+    return (this.#db.prepare('SELECT project FROM wrapper_projects WHERE wrapper_id = ? AND enabled = 1 ORDER BY project')
+      .all(wrapperId) as Array<{ project: string }>).map((r) => r.project);
+  }
+}
+
+const TERMINAL = /^(Complete|Failed.*|Killed)$/;
+const TOKEN_TTL_S = 600;
+
+export class InjectLauncher implements Launcher {
+  readonly #app: FastifyInstance;
+  readonly #users: UserStore;
+  readonly #tokens = new Map<string, { header: string; until: number }>();
+  readonly #followed = new Map<number, Omit<EndedRun, 'status'>>();
+  readonly #listeners = new Set<(run: EndedRun) => void>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(app: FastifyInstance, users: UserStore) {
+    this.#app = app;
+    this.#users = users;
+  }
+
+  async #auth(login: string): Promise<string> {
+    const cached = this.#tokens.get(login);
+    if (cached && cached.until > Date.now() + 60_000) return cached.header;
+    const t = await this.#users.issueAliasToken(login, TOKEN_TTL_S);
+    const header = `Basic ${Buffer.from(`${t.alias}:${t.secret}`).toString('base64')}`;
+    this.#tokens.set(login, { header, until: t.expires });
+    return header;
+  }
+
+  async launch(request: LaunchRequest): Promise<LaunchOutcome> {
+    const root = encodeURIComponent(request.rootElement ?? 'none');
+    const url = request.project
+      ? `/xapi/projects/${encodeURIComponent(request.project)}/wrappers/${request.wrapperId}/root/${root}/launch`
+      : `/xapi/wrappers/${request.wrapperId}/root/${root}/launch`;
+    const r = await this.#app.inject({ method: 'POST', url, payload: request.inputs,
+      headers: { authorization: await this.#auth(request.user.login), 'content-type': 'application/json' } });
+    const body = JSON.parse(r.body || '{}') as { id?: number; message?: string; code?: string; hint?: string; path?: string };
+    if (r.statusCode !== 200 || typeof body.id !== 'number') {
+      throw new XcsError(body.code ?? 'launch.failed', body.message ?? `launch answered ${r.statusCode}`,
+        { status: r.statusCode >= 400 ? r.statusCode : 500, hint: body.hint, path: body.path });
+    }
+    if (this.#listeners.size > 0) {
+      this.#followed.set(body.id, { id: body.id, wrapperId: request.wrapperId, project: request.project, user: request.user.login,
+        inputs: request.inputs });
+      this.#follow();
+    }
+    return { id: body.id };
+  }
+
+  onRunEnd(listener: (run: EndedRun) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #follow(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => { void this.#poll(); }, 1000);
+    this.#timer.unref();
+  }
+
+  async #poll(): Promise<void> {
+    for (const run of [...this.#followed.values()]) {
+      const r = await this.#app.inject({ method: 'GET', url: `/xapi/containers/${run.id}`, headers: { authorization: await this.#auth(run.user) } });
+      const status = r.statusCode === 200 ? (JSON.parse(r.body) as { status?: string }).status ?? '' : '';
+      if (!TERMINAL.test(status)) continue;
+      this.#followed.delete(run.id);
+      for (const l of this.#listeners) l({ ...run, status });
+    }
+    if (this.#followed.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/** The management plugin wired to the engine's registry and launch endpoint (what `xcs serve` runs). */
+export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
+  if (!deps.embedded) return;
+  const db = openRunDatabase(join(deps.embedded.dataDir, 'runs.sqlite'));
+  const launcher = new InjectLauncher(app, deps.users);
+  app.addHook('onClose', async () => {
+    launcher.stop();
+    db.close();
+  });
+  await managementPlugin({ catalog: new CommandStoreCatalog(db), launcher })(app, deps);
+};
+
+export default serverManagementPlugin;
