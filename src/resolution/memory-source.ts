@@ -77,6 +77,8 @@ export class MemoryObjectSource implements XnatObjectSource {
     }
     this.byUri.set(uriKey(object.uri as string), entry);
     if (object.id !== undefined) this.byId.set(`${t}:${object.id}`, entry);
+    // §2.4: XNAT finds a Resource given by id through its numeric (abstract resource) id.
+    if (t === 'Resource' && typeof object['integer-id'] === 'number') this.byId.set(`Resource:${object['integer-id']}`, entry);
     this.entries.set(object, entry);
     return entry;
   }

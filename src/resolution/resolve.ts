@@ -24,6 +24,8 @@ import { substituteJsonPath, resolveTemplate, type ReplacementMap, type Template
 import type { XnatObjectSource } from './source.ts';
 import { archiveUri, CHILD_KINDS, CHILDREN_OF, isXnatType, MOUNTABLE_TYPES, type ChildKind, type XnatObject, type XnatType } from './xnat-model.ts';
 import { parseImageCommandRef } from './image-ref.ts';
+import { evaluateXPath, XPathUnsupported } from './xpath.ts';
+import { compileJavaRegex } from '../matcher/regex.ts';
 import type {
   CandidateExplanation,
   Explanation,
@@ -88,6 +90,8 @@ interface WrapperValue {
   node: TreeNode;
   value: string | null;
   object: XnatObject | null;
+  /** A `multiple` input that resolved to several values: it cannot provide a mount's files (§2.13). */
+  several?: boolean;
 }
 
 const MATCH_KEYS: Record<string, string[]> = {
@@ -350,12 +354,7 @@ class Resolver {
     }
     const v = found.length > 0 ? text(found[0]) : null;
     if (v === null || blank(parser)) return v;
-    // XPath parsers (XML datatype strings) are not supported; a regex parser must match the whole value.
-    try {
-      return new RegExp(`^(?:${parser})$`, 's').test(v) ? v : null;
-    } catch {
-      return null;
-    }
+    return parseValue(v, parser);
   }
 
   async resolveDerived(node: TreeNode, parentNode: TreeNode, parent: Candidate): Promise<Candidate[]> {
@@ -545,6 +544,8 @@ class Resolver {
         if (node.required && !this.pre) this.fail('resolution.input.multiple', `${node.name} must have precisely one command input child element`, node.name);
         ci = node.children.find((c) => c.kind === 'command') ?? null;
       }
+      const mount = node.wrapperInput?.['provides-files-for-command-mount'];
+      if (mount && candidates.length > 1) this.mountClaims.set(mount, { node, value: null, object: null, several: true });
       const rendered = renderMultiple(ci?.commandInput ?? null, values);
       this.values.set(node.key, rendered);
       this.report(node, candidates.map((c) => c.value ?? 'null').join(', '));
@@ -645,6 +646,7 @@ class Resolver {
       }
       const n = claim.node;
       if (!MOUNTABLE_TYPES.includes(n.type)) this.fail('resolution.mount.type', `I don't know how to provide files to a mount from an input of type "${n.type}".`, n.name);
+      if (claim.several) this.fail('resolution.mount.multiple', `Input "${n.name}" has multiple resolved values. We can only use inputs with a single resolved value.`, n.name);
       if (!claim.object) this.fail('resolution.mount.no-object', `Input "${n.name}"'s XnatModelObject value is null`, n.name);
       const obj = claim.object;
       const root = obj.type === 'File' ? text(obj.path) : text(obj.directory);
@@ -889,6 +891,24 @@ class Resolver {
       'command-input-values': this.reported.command,
     };
     return resolved;
+  }
+}
+
+/**
+ * §2.5 parser: XPath over the value read as XML first (its string, "" when nothing is selected); when
+ * that cannot be evaluated (the value is not XML, the expression not an XPath we support), a regex that
+ * must match the whole value, which is then returned unchanged.
+ */
+export function parseValue(value: string, parser: string): string | null {
+  try {
+    return evaluateXPath(parser, value);
+  } catch (e) {
+    if (!(e instanceof XPathUnsupported)) throw e;
+  }
+  try {
+    return compileJavaRegex(parser, '').test(value) ? value : null;
+  } catch {
+    return null;
   }
 }
 
