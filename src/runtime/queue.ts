@@ -65,6 +65,15 @@ export class JobQueue {
     return row ? toJob(row) : undefined;
   }
 
+  /** Leases the waiting job of this run, if any (resuming a run that already holds a slot). */
+  claimRun(queue: QueueName, runId: number, owner: string, leaseMs: number): Job | undefined {
+    const t = this.now();
+    const row = this.db.prepare(`UPDATE jobs SET state = 'active', lease_owner = ?, lease_expires_at = ?,
+        attempts = attempts + 1, updated_at = ? WHERE queue = ? AND run_id = ? AND state = 'waiting' RETURNING *`)
+      .get(owner, t + leaseMs, t, queue, runId) as JobRow | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
   /** Extends the lease; false when the job is no longer ours (it was reaped and claimed again). */
   heartbeat(jobId: number, owner: string, leaseMs: number): boolean {
     const t = this.now();

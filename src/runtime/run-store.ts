@@ -172,6 +172,15 @@ export class RunStore {
     return row.n;
   }
 
+  /** Runs in one of `statuses` whose `queue` job waits: work a crashed process left half done. */
+  runsWithWaitingJob(queue: QueueName, statuses: readonly string[]): number[] {
+    if (statuses.length === 0) return [];
+    const rows = this.db.prepare(`SELECT r.id FROM runs r JOIN jobs j ON j.run_id = r.id AND j.queue = ?
+        WHERE j.state = 'waiting' AND r.status IN (${statuses.map(() => '?').join(',')}) ORDER BY r.id`)
+      .all(queue, ...statuses) as { id: number }[];
+    return rows.map((r) => r.id);
+  }
+
   history(runId: number): HistoryItem[] {
     const rows = this.db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY id').all(runId) as HistoryRow[];
     return rows.map(toHistory);

@@ -5,7 +5,7 @@
  * Workers wake on enqueue and on every status change, so no polling delay sits between steps.
  */
 import { describe } from './failures.ts';
-import type { QueueName } from './queue.ts';
+import type { Job, QueueName } from './queue.ts';
 import type { EngineResources } from './resources.ts';
 import { ACTIVE_STATUSES } from './state-machine.ts';
 
@@ -36,6 +36,14 @@ export class Dispatcher {
     if (this.stopped || this.pumping) return;
     this.pumping = true;
     try {
+      // Runs that already hold a slot (a restart found them staging or running) resume first, whatever the limit:
+      // they are counted in it already.
+      if (this.queue === 'stage') {
+        for (const runId of this.res.store.runsWithWaitingJob('stage', ACTIVE_STATUSES)) {
+          const job = this.res.queue.claimRun('stage', runId, this.res.owner, this.res.config.leaseMs);
+          if (job) this.launch(job);
+        }
+      }
       while (!this.stopped && this.hasCapacity()) {
         const job = this.res.queue.claim(this.queue, this.res.owner, this.res.config.leaseMs);
         if (!job) break;
@@ -43,25 +51,29 @@ export class Dispatcher {
           // Count it as active right away, so the capacity check of the next claim sees it.
           this.res.store.transition(job.runId, 'Staging', { source: 'system', message: 'Staging inputs and credentials' });
         }
-        const heartbeat = setInterval(() => {
-          if (!this.res.queue.heartbeat(job.id, this.res.owner, this.res.config.leaseMs)) {
-            this.res.log.warn(`run ${job.runId}: lost the lease of its ${this.queue} job`);
-          }
-        }, Math.max(50, Math.floor(this.res.config.leaseMs / 3)));
-        heartbeat.unref();
-        const p: Promise<void> = this.handler(this.res, job.runId)
-          .catch((e: unknown) => { this.res.log.error(`run ${job.runId}: ${this.queue} job crashed: ${describe(e)}`); })
-          .finally(() => {
-            clearInterval(heartbeat);
-            if (!this.stopped) this.res.queue.complete(job.id, this.res.owner);
-            this.active.delete(p);
-            queueMicrotask(() => this.pump());
-          });
-        this.active.add(p);
+        this.launch(job);
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  private launch(job: Job): void {
+    const heartbeat = setInterval(() => {
+      if (!this.res.queue.heartbeat(job.id, this.res.owner, this.res.config.leaseMs)) {
+        this.res.log.warn(`run ${job.runId}: lost the lease of its ${this.queue} job`);
+      }
+    }, Math.max(50, Math.floor(this.res.config.leaseMs / 3)));
+    heartbeat.unref();
+    const p: Promise<void> = this.handler(this.res, job.runId)
+      .catch((e: unknown) => { this.res.log.error(`run ${job.runId}: ${this.queue} job crashed: ${describe(e)}`); })
+      .finally(() => {
+        clearInterval(heartbeat);
+        if (!this.stopped) this.res.queue.complete(job.id, this.res.owner);
+        this.active.delete(p);
+        queueMicrotask(() => this.pump());
+      });
+    this.active.add(p);
   }
 
   /** Stops claiming; waits for running jobs unless they pause forever (then leaves them to the lease). */
