@@ -12,7 +12,7 @@ import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
-import { preResolve, type XnatObjectSource } from '../../resolution/index.ts';
+import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } from '../../resolution/index.ts';
 import type { AccessControl } from './access.ts';
 import { requireWrapper, requireWrapperByName, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
@@ -116,12 +116,22 @@ export class BulkLauncher {
         }
         if (dryRun) {
           const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, targetProject));
-          const { explanation } = await preResolve({ command: configured, wrapper: wrapper.id, inputs: params, source: this.#d.source(),
-            user: user.login, project: targetProject });
+          let explanation: Explanation;
+          let problem: string | null = null;
+          try {
+            explanation = (await preResolve({ command: configured, wrapper: wrapper.id, inputs: params, source: this.#d.source(),
+              user: user.login, project: targetProject })).explanation;
+          } catch (e) {
+            if (!(e instanceof ResolutionError)) throw e;
+            explanation = e.explanation;
+            problem = e.message;
+          }
           const rootEx = explanation.inputs.find((i) => i.name === root);
-          if (rootEx && !rootEx.values.some((v) => v !== null)) {
-            const why = rootEx.candidates.flatMap((c) => c.reasons);
-            throw new XcsError('xapi.bulk.no-match', `"${target}" does not resolve for input "${root}"${why.length ? `: ${why.join('; ')}` : rootEx.note ? `: ${rootEx.note}` : ''}`, { status: 400, path: target });
+          if (problem !== null || (rootEx && !rootEx.values.some((v) => v !== null))) {
+            const why = rootEx?.candidates.flatMap((c) => c.reasons) ?? [];
+            const detail = why.length > 0 ? why.join('; ') : rootEx?.note ?? problem ?? '';
+            throw new XcsError('xapi.bulk.no-match', `"${target}" does not resolve for input "${root}"${detail ? `: ${detail}` : ''}` +
+              (problem !== null && why.length > 0 ? ` (${problem})` : ''), { status: 400, path: target });
           }
           report.successes.push({ status: 'success', params, id: null, 'command-id': command.id, 'wrapper-id': wrapper.id, 'workflow-id': 'To be assigned' });
           continue;
