@@ -132,23 +132,62 @@ async function hashFile(path: string): Promise<HashedFile> {
   return { size, md5: hash.digest('hex') };
 }
 
-/** Every regular file under `dir`, as paths relative to it (`/`-separated); refuses links. */
-async function walkFiles(dir: string): Promise<string[]> {
+/**
+ * Every regular file under `dir`, as paths relative to it (`/`-separated); refuses links. `emptyDirs`
+ * tells whether some directory below `dir` holds nothing (moving the tree whole would then add it).
+ */
+async function walkFiles(dir: string): Promise<{ files: string[]; emptyDirs: boolean }> {
   const out: string[] = [];
-  async function walk(d: string): Promise<void> {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'));
+  let emptyDirs = false;
+  async function walk(d: string, prefix: string): Promise<void> {
+    const entries = await readdir(d, { withFileTypes: true });
+    if (entries.length === 0 && prefix !== '') emptyDirs = true;
+    for (const e of entries) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${prefix}${e.name}/`);
+      else if (e.isFile()) out.push(prefix + e.name);
       else {
+        const p = join(d, e.name);
         throw new XcsError('archive.stage.not-regular', `staged entry "${relative(dir, p)}" is not a regular file`,
           { status: 400, path: p });
       }
     }
   }
-  await walk(dir);
-  return out.sort();
+  await walk(dir, '');
+  return { files: out.sort(), emptyDirs };
 }
+
+/** Runs `fn` over `items` with at most `limit` at a time; every call has settled when it returns. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/** Whether `dir` is missing or empty. */
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw e;
+  }
+}
+
+/** Rows per multi-row INSERT: 8 parameters each stays far below SQLite's variable limit. */
+const INSERT_CHUNK = 500;
 
 interface CommitPlan { files: Array<{ path: string; size: number; md5: string }> }
 
@@ -1011,6 +1050,8 @@ export class EmbeddedArchive implements Archive {
     if (done?.state === 'done') return { uri: done.uri, resource: done.resource_id, created: false };
     let res: ResourceRow;
     let plan: CommitPlan;
+    // Moving the staged tree with one rename is only exact when it holds nothing but the plan's files.
+    let wholeTree = false;
     if (done) {
       res = await this.#resourceRow(done.resource_id);
       plan = JSON.parse(done.plan) as CommitPlan;
@@ -1019,18 +1060,29 @@ export class EmbeddedArchive implements Archive {
       if (rel.startsWith('..') || rel === '' || rel.startsWith(sep)) {
         throw new XcsError('archive.commit.not-staged', `staged directory must be inside ${this.#staging}`, { status: 400, path: stagedDir });
       }
-      const files = await walkFiles(stagedDir);
+      const walked = await walkFiles(stagedDir);
+      const files = walked.files;
       for (const f of files) checkFilePath(f);
       const parentKey = await this.#parentKey(parent);
       if (parentKey === undefined) throw notFound('parent of the resource', JSON.stringify(parent));
       const existing = await this.#db.selectFrom('resources').selectAll().where('parent_kind', '=', parent.kind)
         .where('parent_key', '=', parentKey).where('label', '=', spec.label).executeTakeFirst();
       res = existing ?? await this.#resourceRow((await this.createResource(parent, spec, actor)).id);
-      if (!opts.overwrite) {
-        for (const f of files) if (await this.#fileExists(res.id, f)) throw conflict(`file "${f}" in resource ${spec.label}`, f);
+      if (!opts.overwrite && existing) {
+        const taken = new Set((await this.#db.selectFrom('files').select('path').where('resource_id', '=', res.id).execute())
+          .map((r) => r.path));
+        for (const f of files) if (taken.has(f)) throw conflict(`file "${f}" in resource ${spec.label}`, f);
       }
-      plan = { files: [] };
-      for (const f of files) plan.files.push({ path: f, ...(await hashFile(join(stagedDir, ...f.split('/')))) });
+      const given = new Map((opts.files ?? []).map((f) => [f.path, f]));
+      const hashed = new Map<string, HashedFile>();
+      await forEachLimited(files.filter((f) => !given.has(f)), 4, async (f) => {
+        hashed.set(f, await hashFile(join(stagedDir, ...f.split('/'))));
+      });
+      plan = { files: files.map((f) => {
+        const h = given.get(f) ?? hashed.get(f)!;
+        return { path: f, size: h.size, md5: h.md5 };
+      }) };
+      wholeTree = !walked.emptyDirs;
       const rec = (await this.#resources([res]))[0];
       // Record the intent before moving anything: a retry after a crash finishes from this plan.
       await this.#db.insertInto('resource_commits').values({
@@ -1038,31 +1090,64 @@ export class EmbeddedArchive implements Archive {
       }).execute();
     }
     const resDir = join(this.root, res.dir);
-    for (const f of plan.files) {
-      const src = join(stagedDir, ...f.path.split('/'));
-      const dst = join(resDir, ...f.path.split('/'));
-      const staged = await stat(src).then(() => true, () => false);
-      if (staged) {
-        await mkdir(dirname(dst), { recursive: true });
-        await rename(src, dst);
-      } else if (!(await stat(dst).then(() => true, () => false))) {
-        throw new XcsError('archive.commit.lost-file', `staged file "${f.path}" is neither staged nor committed`,
-          { status: 500, path: src });
-      }
-    }
+    if (!(wholeTree && await this.#moveTree(stagedDir, resDir))) await this.#moveFiles(stagedDir, resDir, plan);
     const now = Date.now();
     const uri = (await this.#resources([res]))[0].archiveUri;
+    const format = spec.format ?? '';
+    const content = spec.content ?? '';
+    const tags = (spec.tags ?? []).join(',');
     await this.#db.transaction().execute(async (trx) => {
-      for (const f of plan.files) {
-        const row = { resource_id: res.id, path: f.path, size: f.size, md5: f.md5, format: spec.format ?? '',
-          content: spec.content ?? '', tags: (spec.tags ?? []).join(','), modified: now };
-        await trx.insertInto('files').values(row).onConflict((oc) => oc.columns(['resource_id', 'path'])
-          .doUpdateSet({ size: row.size, md5: row.md5, modified: now })).execute();
+      for (let i = 0; i < plan.files.length; i += INSERT_CHUNK) {
+        const rows = plan.files.slice(i, i + INSERT_CHUNK).map((f) => ({
+          resource_id: res.id, path: f.path, size: f.size, md5: f.md5, format, content, tags, modified: now,
+        }));
+        await trx.insertInto('files').values(rows).onConflict((oc) => oc.columns(['resource_id', 'path'])
+          .doUpdateSet((eb) => ({ size: eb.ref('excluded.size'), md5: eb.ref('excluded.md5'), modified: now }))).execute();
       }
       await trx.updateTable('resource_commits').set({ state: 'done', uri }).where('key', '=', opts.idempotencyKey).execute();
     });
     await rm(stagedDir, { recursive: true, force: true });
     return { uri, resource: res.id, created: true };
+  }
+
+  /** Moves the whole staged tree into a missing or empty resource directory with one rename. */
+  async #moveTree(stagedDir: string, resDir: string): Promise<boolean> {
+    if (!(await isEmptyDir(resDir))) return false;
+    await mkdir(dirname(resDir), { recursive: true });
+    try {
+      // Replaces an empty directory atomically (POSIX rename).
+      await rename(stagedDir, resDir);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // Someone put a file there meanwhile, or the staged tree is gone (moved by an earlier attempt).
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  /** Moves the plan's files one by one; a file already moved by an interrupted attempt is accepted. */
+  async #moveFiles(stagedDir: string, resDir: string, plan: CommitPlan): Promise<void> {
+    const dirs = new Set<string>();
+    for (const f of plan.files) {
+      const i = f.path.lastIndexOf('/');
+      if (i > 0) dirs.add(f.path.slice(0, i));
+    }
+    await mkdir(resDir, { recursive: true });
+    for (const d of [...dirs].sort()) await mkdir(join(resDir, ...d.split('/')), { recursive: true });
+    await forEachLimited(plan.files, 16, async (f) => {
+      const src = join(stagedDir, ...f.path.split('/'));
+      const dst = join(resDir, ...f.path.split('/'));
+      try {
+        await rename(src, dst);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        if (!(await stat(dst).then(() => true, () => false))) {
+          throw new XcsError('archive.commit.lost-file', `staged file "${f.path}" is neither staged nor committed`,
+            { status: 500, path: src });
+        }
+      }
+    });
   }
 
   async createAssessorFromXml(session: string, xml: string, actor: Actor): Promise<AssessorRecord> {

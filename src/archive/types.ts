@@ -224,6 +224,12 @@ export interface CommitOptions {
   idempotencyKey: string;
   /** Replace files that already exist in the resource (otherwise 409). */
   overwrite?: boolean;
+  /**
+   * Size and MD5 of staged files, computed by the caller while staging, so that the archive need not
+   * read them again. Staged files missing here are read and hashed; entries without a staged file are
+   * ignored.
+   */
+  files?: ReadonlyArray<{ path: string; size: number; md5: string }>;
 }
 
 export interface CommitResult {

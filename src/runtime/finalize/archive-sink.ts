@@ -6,7 +6,7 @@
  */
 import { XcsError, isXcsError } from '../../core/errors.ts';
 import type { Archive, ObjectRef, ResourceParentRef } from '../../archive/types.ts';
-import type { Committed, CommitKey, OutputSink, ResourceMeta } from './types.ts';
+import type { Committed, CommitKey, OutputSink, ResourceMeta, StagedFile } from './types.ts';
 
 export interface ArchiveSinkOptions {
   /** Whether `user` may edit objects of `project` (the permission model's `can(user, 'edit', …)`). */
@@ -29,15 +29,18 @@ function isConflict(e: unknown): boolean {
 export function archiveSink(archive: Archive, options: ArchiveSinkOptions): OutputSink {
   return {
     stagingRoot: () => archive.stagingDir(),
+    digests: true,
 
     async canEdit(user: string, parentUri: string): Promise<boolean> {
       const ref = await archive.resolveUri(parentUri);
       return options.canEdit(user, await archive.projectOf(ref));
     },
 
-    async commitResource(parentUri: string, meta: ResourceMeta, stagedDir: string, key: CommitKey): Promise<Committed> {
+    async commitResource(parentUri: string, meta: ResourceMeta, stagedDir: string, key: CommitKey,
+      staged?: readonly StagedFile[]): Promise<Committed> {
       const parent = resourceParent(await archive.resolveUri(parentUri), parentUri);
-      const r = await archive.commitResource(parent, meta, stagedDir, { idempotencyKey: key.idempotencyKey }, key.user);
+      const r = await archive.commitResource(parent, meta, stagedDir,
+        { idempotencyKey: key.idempotencyKey, ...(staged ? { files: staged } : {}) }, key.user);
       return { uri: r.uri, created: r.created };
     },
 

@@ -130,12 +130,22 @@ export async function collectOutput(req: CollectRequest): Promise<Collected> {
 
   async function walk(dir: string, prefix: string, selectAll: boolean): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true });
+    // Sizes of a directory's files are read concurrently: one at a time, 5,000 files take a quarter second.
+    const sizes = new Map<string, Promise<number>>();
+    for (const entry of entries) {
+      if (entry.isFile() && (selectAll || matches(prefix + entry.name))) {
+        const size = lstat(join(dir, entry.name)).then((st) => st.size);
+        size.catch(() => undefined); // awaited below, in order; this only keeps an early failure from going unhandled
+        sizes.set(entry.name, size);
+      }
+    }
     for (const entry of entries) {
       const rel = prefix + entry.name;
       const abs = join(dir, entry.name);
       const selected = selectAll || matches(rel);
       if (entry.isFile()) {
-        if (selected) files.push({ rel, source: abs, size: (await lstat(abs)).size });
+        const size = sizes.get(entry.name);
+        if (size) files.push({ rel, source: abs, size: await size });
       } else if (entry.isDirectory()) {
         await walk(abs, `${rel}/`, selected);
       } else if (entry.isSymbolicLink()) {

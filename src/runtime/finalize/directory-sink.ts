@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError } from '../../core/errors.ts';
 import { safeSegments } from './collect.ts';
-import type { Committed, CommitKey, OutputSink, ResourceMeta } from './types.ts';
+import type { Committed, CommitKey, OutputSink, ResourceMeta, StagedFile } from './types.ts';
 
 /** Hidden file recording which key created a committed directory (outside the resource's files). */
 const KEY_FILE = '.xcs-commit.json';
@@ -46,7 +46,9 @@ export class DirectorySink implements OutputSink {
     return this.#canEdit(user, parentUri);
   }
 
-  async commitResource(parentUri: string, meta: ResourceMeta, stagedDir: string, key: CommitKey): Promise<Committed> {
+  /** Keeps no checksums, so the staged files' digests are not used. */
+  async commitResource(parentUri: string, meta: ResourceMeta, stagedDir: string, key: CommitKey,
+    _staged?: readonly StagedFile[]): Promise<Committed> {
     const uri = `${parentUri}/resources/${meta.label}`;
     await writeFile(join(stagedDir, KEY_FILE), JSON.stringify({ key: key.idempotencyKey, meta, user: key.user }));
     return this.#place(parentUri, uri, stagedDir, key);

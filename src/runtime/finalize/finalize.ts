@@ -8,10 +8,10 @@ import { isXcsError, messageOf } from '../../core/errors.ts';
 import { checkFilePath, checkLabel } from '../../archive/names.ts';
 import { collectOutput, type CollectedFile } from './collect.ts';
 import { handlerName, orderOutputs } from './order.ts';
-import { copyIsolated, linkOrCopy, stageFiles } from './stage.ts';
+import { stageFiles, stageFilesWithDigests } from './stage.ts';
 import type {
   CreatedOutput, FailureCode, FinalizeArgs, FinalizeFailure, FinalizeResult, FinalizeWarning, OutputKind,
-  ResolvedOutput, ResourceMeta,
+  ResolvedOutput, ResourceMeta, StagedFile,
 } from './types.ts';
 
 interface Plan {
@@ -25,6 +25,8 @@ interface Plan {
   /** Assessor/Scan document. */
   xml?: string;
   stagedDir?: string;
+  /** Digests of the staged files, for a sink that wants them. */
+  staged?: StagedFile[];
 }
 
 const KNOWN_FAILURES: ReadonlySet<string> = new Set<FailureCode>([
@@ -74,7 +76,8 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
   const created: CreatedOutput[] = [];
   const inputUris = new Map(Object.entries(args.inputValues).filter(([, v]) => !blank(v)));
   const mounts = new Map(args.mounts.map((m) => [m.name, m]));
-  const copy = args.copyFile ?? (args.staging === 'link' ? linkOrCopy : copyIsolated);
+  const mode = args.staging === 'link' ? 'link' : 'copy';
+  const digests = sink.digests === true;
 
   const fail = (output: ResolvedOutput, code: FailureCode, message: string, hint = HINTS[code]): void => {
     failures.push({ output: output.name, code, message, hint, required: output.required === true });
@@ -122,7 +125,11 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
       if (plan.kind !== 'Resource') continue;
       plan.stagedDir = join(stagingTree, String(n++));
       try {
-        await stageFiles(plan.output.name, plan.files, plan.stagedDir, copy);
+        if (args.copyFile) await stageFiles(plan.output.name, plan.files, plan.stagedDir, args.copyFile);
+        else {
+          const staged = await stageFilesWithDigests(plan.output.name, plan.files, plan.stagedDir, mode, digests);
+          if (digests) plan.staged = staged;
+        }
       } catch (e) {
         failWith(plan.output, e, 'upload-failed');
         // A staging fault is the machine's, not the output's: the run fails even for an optional output.
@@ -147,7 +154,7 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
           continue;
         }
         const done = plan.kind === 'Resource'
-          ? await sink.commitResource(parentUri, resourceMeta(o), plan.stagedDir ?? '', key)
+          ? await sink.commitResource(parentUri, resourceMeta(o), plan.stagedDir ?? '', key, plan.staged)
           : await sink.createItem(parentUri, plan.kind, plan.xml ?? '', key);
         createdUris.set(handler, done.uri);
         created.push({ output: o.name, uri: done.uri, kind: plan.kind, files: plan.files.length, bytes: plan.bytes, created: done.created });

@@ -34,5 +34,5 @@ export { DirectorySink, type DirectorySinkOptions } from './directory-sink.ts';
 export { archiveSink, editPermission, type ArchiveSinkOptions, type EditPermissionSource } from './archive-sink.ts';
 export type {
   Committed, CommitKey, CopyFn, CreatedOutput, FailureCode, FinalizeArgs, FinalizeFailure, FinalizeResult,
-  FinalizeWarning, OutputKind, OutputSink, ResolvedMount, ResolvedOutput, ResourceMeta,
+  FinalizeWarning, OutputKind, OutputSink, ResolvedMount, ResolvedOutput, ResourceMeta, StagedFile,
 } from './types.ts';

@@ -7,7 +7,8 @@ import { copyFile, link, lstat, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { XcsError } from '../../core/errors.ts';
 import type { CollectedFile } from './collect.ts';
-import type { CopyFn } from './types.ts';
+import { stageWithDigests, type StageMode } from './hash-stage.ts';
+import type { CopyFn, StagedFile } from './types.ts';
 
 /** A reflink where the filesystem supports it, else a kernel-side copy; never overwrites. */
 export const copyIsolated: CopyFn = (src, dest) =>
@@ -27,8 +28,7 @@ export const linkOrCopy: CopyFn = async (src, dest) => {
 /** Enough parallel copies to keep libuv's thread pool busy without flooding it. */
 const PARALLEL = 8;
 
-/** Stages `files` under `dest` (which must not exist yet) and verifies every staged file's size. */
-export async function stageFiles(output: string, files: readonly CollectedFile[], dest: string, copy: CopyFn): Promise<void> {
+async function makeDirs(files: readonly CollectedFile[], dest: string): Promise<void> {
   await mkdir(dest, { recursive: true });
   const dirs = new Set<string>();
   for (const f of files) {
@@ -37,7 +37,19 @@ export async function stageFiles(output: string, files: readonly CollectedFile[]
   }
   // Parents first: sorting puts "a" before "a/b".
   for (const d of [...dirs].sort()) await mkdir(join(dest, d), { recursive: true });
+}
 
+function changed(output: string, f: CollectedFile, staged: string): XcsError {
+  return new XcsError(
+    'upload-failed',
+    `Output "${output}": file "${f.rel}" changed while it was staged (expected ${f.size} bytes, staged ${staged}).`,
+    { path: f.rel, hint: 'Nothing may write to an output mount once the container has exited; finalize again.' },
+  );
+}
+
+/** Stages `files` under `dest` (which must not exist yet) and verifies every staged file's size. */
+export async function stageFiles(output: string, files: readonly CollectedFile[], dest: string, copy: CopyFn): Promise<void> {
+  await makeDirs(files, dest);
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
@@ -58,12 +70,22 @@ export async function stageFiles(output: string, files: readonly CollectedFile[]
 
   for (const f of files) {
     const staged = await lstat(join(dest, f.rel));
-    if (!staged.isFile() || staged.size !== f.size) {
-      throw new XcsError(
-        'upload-failed',
-        `Output "${output}": file "${f.rel}" changed while it was staged (expected ${f.size} bytes, staged ${staged.isFile() ? `${staged.size} bytes` : 'a non-file'}).`,
-        { path: f.rel, hint: 'Nothing may write to an output mount once the container has exited; finalize again.' },
-      );
-    }
+    if (!staged.isFile() || staged.size !== f.size) throw changed(output, f, staged.isFile() ? `${staged.size} bytes` : 'a non-file');
   }
+}
+
+/**
+ * Like `stageFiles` with `copyIsolated` (mode `copy`) or `linkOrCopy` (mode `link`), in worker threads,
+ * reading each staged file once for its size (verified as in `stageFiles`) and, with `digest`, its MD5.
+ * Returns the staged files' manifest in the order of `files`.
+ */
+export async function stageFilesWithDigests(output: string, files: readonly CollectedFile[], dest: string,
+  mode: StageMode, digest: boolean): Promise<StagedFile[]> {
+  await makeDirs(files, dest);
+  const digests = await stageWithDigests(files, dest, mode, digest);
+  return files.map((f, i) => {
+    const d = digests[i];
+    if (d.size !== f.size) throw changed(output, f, d.size < 0 ? 'a non-file' : `${d.size} bytes`);
+    return { path: f.rel, size: d.size, md5: d.md5 };
+  });
 }

@@ -58,6 +58,15 @@ export interface CommitKey {
   user: string;
 }
 
+/** A staged file as read back after staging: the archive takes these instead of reading it again. */
+export interface StagedFile {
+  /** Path inside the resource, `/`-separated. */
+  path: string;
+  size: number;
+  /** Lower-case hex MD5 of the staged content. */
+  md5: string;
+}
+
 export interface Committed {
   /** Archive URI of the created (or previously created) object. */
   uri: string;
@@ -75,8 +84,14 @@ export interface OutputSink {
   stagingRoot(): string;
   /** Whether `user` may add objects to the object at `parentUri` (XNAT's "edit" permission). */
   canEdit(user: string, parentUri: string): Promise<boolean>;
+  /**
+   * Whether `commitResource` uses per-file MD5s: if so, finalization computes them while staging (the
+   * files are in the page cache then) and passes them as `staged`.
+   */
+  readonly digests?: boolean;
   /** Moves the staged tree into a new resource under `parentUri`. */
-  commitResource(parentUri: string, meta: ResourceMeta, stagedDir: string, key: CommitKey): Promise<Committed>;
+  commitResource(parentUri: string, meta: ResourceMeta, stagedDir: string, key: CommitKey,
+    staged?: readonly StagedFile[]): Promise<Committed>;
   /** Creates an assessor or scan under the session at `parentUri` from its XNAT XML document. */
   createItem(parentUri: string, kind: 'Assessor' | 'Scan', xml: string, key: CommitKey): Promise<Committed>;
 }
