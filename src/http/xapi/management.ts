@@ -14,6 +14,7 @@ import { ConfigStore, registerConfigurationRoutes } from './configuration.ts';
 import { Availability, registerAvailabilityRoutes } from './availability.ts';
 import { BulkLauncher, registerBulkLaunchRoutes } from './bulk-launch.ts';
 import { registerAutomationRoutes } from './automation.ts';
+import { registerLaunchUiRoutes } from './launch-ui.ts';
 import { AutomationStore } from '../../automation/store.ts';
 import { AutomationDispatcher } from '../../automation/dispatcher.ts';
 import { ArchiveObjectSource } from '../../runtime/archive-object-source.ts';
@@ -71,5 +72,6 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source }), access);
     registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
     registerAutomationRoutes(app, { store: automation, catalog, access });
+    registerLaunchUiRoutes(app, { catalog, configs, access, settings, source });
   };
 }

@@ -1,0 +1,147 @@
+/**
+ * XNAT's launch-UI endpoints (reference §5.3): `GET /xapi/wrappers/{id}/launch`,
+ * `GET /xapi/commands/{id}/wrappers/{name}/launch` and their `/xapi/projects/{project}/...` forms. All query
+ * parameters are launch values (`?session=/archive/experiments/XNAT_E00001`); the answer is the `LaunchUi`
+ * built by `launch-ui-model.ts` from a pre-resolution of the wrapper with its site or project configuration.
+ *
+ * Access: a signed-in user; project forms need read access to the project (403, the same whether it exists
+ * or not). Every archive object named by a launch value must be readable by the caller: a missing object and
+ * an unreadable one get the same 403, so the launch UI cannot be used to probe the archive (XNAT answers 400
+ * "Invalid … uri" for a missing one). Enablement does not stop the UI (XNAT renders it); `meta.enabled` says
+ * whether a launch would be accepted. Pre-resolution failures answer XNAT's 400 text
+ * `The command has failed in the pre-resolution step.\n<msg>`; a client asking for JSON gets the message with
+ * the explanation of the failing input instead.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { XcsError } from '../../core/errors.ts';
+import type { User } from '../../archive/users.ts';
+import { archiveUri, isXnatType, preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
+import type { AccessControl } from './access.ts';
+import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
+import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
+import { buildLaunchUi, MASK, type LaunchUi } from './launch-ui-model.ts';
+import type { SettingsStore } from './settings.ts';
+
+export interface LaunchUiDeps {
+  catalog: CommandCatalog;
+  configs: ConfigStore;
+  access: AccessControl;
+  settings: SettingsStore;
+  source: () => XnatObjectSource;
+}
+
+type P = Record<string, string | undefined>;
+
+const PRE_RESOLUTION_FAILED = 'The command has failed in the pre-resolution step.\n';
+
+async function wrapperOf(catalog: CommandCatalog, params: P): Promise<WrapperRef> {
+  const id = (v: string | undefined, what: string): number => {
+    if (v === undefined || !/^\d+$/.test(v)) throw new XcsError(`xapi.${what}.bad-id`, `"${v ?? ''}" is not a ${what} id`, { status: 400, path: v ?? '' });
+    return Number(v);
+  };
+  if (params.wid !== undefined) return requireWrapper(catalog, id(params.wid, 'wrapper'));
+  return requireWrapperByName(catalog, id(params.cid, 'command'), params.wname ?? '');
+}
+
+/** Query values as XNAT's `@RequestParam Map<String,String>` sees them: the first of repeated keys. */
+function launchValues(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof query !== 'object' || query === null) return out;
+  for (const [k, v] of Object.entries(query)) {
+    const first: unknown = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined && first !== null) out[k] = String(first);
+  }
+  return out;
+}
+
+function unreadable(user: User, value: string): XcsError {
+  return new XcsError('auth.forbidden', `user ${user.login} cannot read ${value}`, { status: 403, path: value,
+    hint: 'the object does not exist or you have no access to its project' });
+}
+
+/**
+ * Checks every archive object a launch value names for an external input of an object type, and returns the
+ * objects by input name. Values given as JSON objects name nothing in the archive and are left to resolution.
+ */
+async function readableObjects(source: XnatObjectSource, user: User, ref: WrapperRef, values: Record<string, string>,
+  project: string | null): Promise<Map<string, XnatObject>> {
+  const out = new Map<string, XnatObject>();
+  for (const input of ref.wrapper['external-inputs']) {
+    const v = values[input.name]?.trim();
+    if (!v || v.startsWith('{') || !isXnatType(input.type)) continue;
+    const o = v.startsWith('/') ? await source.getByUri(archiveUri(v)) : await source.getById(input.type, v, project);
+    if (!o || !(await source.canRead(user.login, o))) throw unreadable(user, v);
+    out.set(input.name, o);
+  }
+  return out;
+}
+
+function projectOfObject(o: XnatObject): string | null {
+  const p = o['project-id'] ?? (o.type === 'Project' ? o.id : undefined);
+  return typeof p === 'string' ? p : null;
+}
+
+async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: FastifyReply): Promise<LaunchUi | FastifyReply> {
+  const params = request.params as P;
+  const pathProject = params.project ?? null;
+  const user = pathProject === null ? deps.access.requireUser(request) : await deps.access.requireProject(request, pathProject, 'read');
+  const ref = await wrapperOf(deps.catalog, params);
+  const values = launchValues(request.query);
+  const source = deps.source();
+  const objects = await readableObjects(source, user, ref, values, pathProject);
+  // The project a launch of these values would run in, as the launch endpoint decides it: the path's, else
+  // the root object's. The configuration is the path's scope, as in XNAT.
+  const rootName = ref.wrapper['external-inputs'].find((i) => objects.has(i.name))?.name;
+  const project = pathProject ?? (rootName ? projectOfObject(objects.get(rootName) as XnatObject) : null);
+  const config = await deps.configs.effective(ref.wrapper.id, pathProject);
+  const command = applyConfiguration(ref.command, ref.wrapper.id, config);
+  let explanation;
+  try {
+    ({ explanation } = await preResolve({ command, wrapper: ref.wrapper.id, inputs: values, source, user: user.login, project }));
+  } catch (e) {
+    if (!(e instanceof ResolutionError)) throw e;
+    if (e.code === 'resolution.input.forbidden' || e.code === 'resolution.input.invalid-uri' || e.code === 'resolution.input.not-found') {
+      throw unreadable(user, values[e.path ?? ''] ?? e.path ?? '');
+    }
+    if ((request.headers.accept ?? '').includes('application/json')) {
+      // The failing input's explanation, with the values of sensitive inputs left out.
+      const sensitive = new Set([...ref.command.inputs, ...ref.wrapper['external-inputs'], ...ref.wrapper['derived-inputs']]
+        .filter((i) => i.sensitive === true).map((i) => i.name));
+      const about = e.explanation.inputs.filter((i) => i.name === e.path)
+        .map((i) => (sensitive.has(i.name) ? { ...i, values: i.values.map((v) => (v === null ? null : MASK)) } : i));
+      return reply.code(400).type('application/json').send({ code: e.code, message: PRE_RESOLUTION_FAILED + e.message,
+        ...(e.path ? { path: e.path } : {}), explanation: about });
+    }
+    return reply.code(400).type('text/plain; charset=utf-8').send(PRE_RESOLUTION_FAILED + e.message);
+  }
+  return buildLaunchUi({
+    command, wrapperId: ref.wrapper.id, config, explanation,
+    swarmConstraints: deps.settings.server()['swarm-constraints'],
+    enabled: await isEnabled(deps.catalog, ref.wrapper.id, project),
+  });
+}
+
+export function registerLaunchUiRoutes(app: FastifyInstance, deps: LaunchUiDeps): void {
+  const forms = [
+    '/xapi/wrappers/:wid/launch',
+    '/xapi/commands/:cid/wrappers/:wname/launch',
+    '/xapi/projects/:project/wrappers/:wid/launch',
+    '/xapi/projects/:project/commands/:cid/wrappers/:wname/launch',
+  ];
+  for (const url of forms) {
+    const keys = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]);
+    routeOnce(app, 'GET', url, {
+      schema: {
+        tags: ['launch'],
+        summary: 'Launch UI: the wrapper\'s inputs pre-resolved for the objects given as query parameters',
+        params: { type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])), required: keys },
+        querystring: { type: 'object', additionalProperties: true },
+      },
+    }, async (request, reply) => launchUi(deps, request, reply));
+  }
+}
+
+/** The routes as a Fastify plugin, for servers that assemble the stores themselves. */
+export const launchUiPlugin: FastifyPluginAsync<LaunchUiDeps> = async (app, deps) => {
+  registerLaunchUiRoutes(app, deps);
+};
