@@ -10,7 +10,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { XcsError } from '../core/errors.ts';
 import type {
   ArchiveDb, ExperimentsTable, FilesTable, ProjectsTable, ResourceRow, ResourcesTable, ScanRow, ScansTable, SubjectsTable,
@@ -59,9 +59,15 @@ function conflict(what: string, path: string): XcsError {
 }
 
 const enc = encodeURIComponent;
+/** Characters `encodeURIComponent` leaves alone, plus the `/` between segments. */
+const URI_SAFE = /^[A-Za-z0-9\-_.!~*'()/]*$/;
 function fileUri(resourceUri: string, path: string): string {
-  return `${resourceUri}/files/${path.split('/').map(enc).join('/')}`;
+  // Most names need no escaping; testing first spares splitting every path of a big listing.
+  return `${resourceUri}/files/${URI_SAFE.test(path) ? path : path.split('/').map(enc).join('/')}`;
 }
+
+/** A `files` row as listFiles reads it: path, size, md5, format, content, tags, modified. */
+type FileTuple = [string, number, string, string, string, string, number];
 
 /** Columns of each table that callers may set by name (XNAT field name → column). */
 const PROJECT_FIELDS: Record<string, keyof ProjectsTable> = {
@@ -560,8 +566,27 @@ export class EmbeddedArchive implements Archive {
     if (!res) throw notFound('resource', String(resource));
     const p = await this.#parentUris(res.parent_kind, res.parent_key);
     const uri = `${p.uri}/resources/${res.id}`;
-    const rows = await this.#db.selectFrom('files').selectAll().where('resource_id', '=', resource).orderBy('path').execute();
-    return rows.map((r) => this.#file(r, res, uri));
+    // One row of JSON rather than one row object per file: SQLite builds it in C, and JSON.parse makes
+    // arrays faster than the driver makes row objects (a listing of 10,000 files takes half the time).
+    // SQLite-specific, like this class; PostgreSQL would use json_agg.
+    const row = await sql<{ j: string }>`SELECT json_group_array(json_array(path, size, md5, format, content, tags, modified)
+      ORDER BY path) AS j FROM files WHERE resource_id = ${resource}`.execute(this.#db);
+    const rows = JSON.parse(row.rows[0]?.j ?? '[]') as FileTuple[];
+    const dir = `${this.root}${sep}${res.dir}${sep}`;
+    const tagCache = new Map<string, string[]>();
+    const out = new Array<ArchiveFile>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [path, size, md5, format, content, tags, modified] = rows[i];
+      let tagList = tagCache.get(tags);
+      if (!tagList) tagCache.set(tags, tagList = splitTags(tags));
+      out[i] = {
+        kind: 'file', resourceId: resource, name: path, size, checksum: md5, format, content, tags: [...tagList],
+        uri: fileUri(uri, path),
+        // Paths were normalised on the way in, so plain concatenation is safe (and fast for big listings).
+        absolutePath: dir + path, modified: new Date(modified),
+      };
+    }
+    return out;
   }
 
   // ---- creation -----------------------------------------------------------------------------------

@@ -29,8 +29,26 @@ export function toResultSet(l: Listing): unknown {
   return { ResultSet: { Result: result, totalRecords: String(result.length), title: l.title, ...(l.extra ?? {}) } };
 }
 
-/** The JSON text of `toResultSet(l)`, written directly: listings of 10,000 files must stay fast. */
+/**
+ * The JSON text of `toResultSet(l)`. Listings of 10,000 files must stay fast: rows are rebuilt with the
+ * listing's columns in order (one object shape, which V8 serialises on its fast path) and stringified once.
+ */
 export function resultSetJson(l: Listing): string {
+  const columns = l.columns;
+  // An object would put index-like keys first and treat `__proto__` specially; such columns are written by hand.
+  if (columns.some((c) => c === '__proto__' || /^(0|[1-9]\d*)$/.test(c))) return resultSetJsonByHand(l);
+  const n = columns.length;
+  const result = new Array<Row>(l.rows.length);
+  for (let j = 0; j < l.rows.length; j++) {
+    const r = l.rows[j];
+    const o: Row = {};
+    for (let i = 0; i < n; i++) o[columns[i]] = r[columns[i]] ?? '';
+    result[j] = o;
+  }
+  return JSON.stringify({ ResultSet: { Result: result, totalRecords: String(result.length), title: l.title, ...(l.extra ?? {}) } });
+}
+
+function resultSetJsonByHand(l: Listing): string {
   const keys = l.columns.map((c) => `${JSON.stringify(c)}:`);
   const parts: string[] = [];
   for (const r of l.rows) {
