@@ -175,3 +175,71 @@ test('relabelling a session moves its files; deleting removes rows and files', a
   assert.equal(await o.archive.get({ kind: 'resource', resource: resource.id }), undefined);
   await assert.rejects(readFile(f.absolutePath));
 });
+
+test('commitResource takes precomputed digests, hashes staged files they miss, and skips empty directories', async () => {
+  const { session: e } = await session();
+  const parent = { kind: 'session', session: e.id } as const;
+  const stage = join(o.archive.stagingDir(), 'run-digests');
+  await mkdir(join(stage, 'sub'), { recursive: true });
+  await mkdir(join(stage, 'empty'));
+  await writeFile(join(stage, 'a.txt'), 'aaa');
+  await writeFile(join(stage, 'sub', 'b.txt'), 'bb');
+  // The given digest is stored as is (the archive does not read a.txt again); b.txt has none and is hashed.
+  const r = await o.archive.commitResource(parent, { label: 'OUT' }, stage, {
+    idempotencyKey: 'd1', files: [{ path: 'a.txt', size: 3, md5: 'given-md5' }, { path: 'gone.txt', size: 1, md5: 'x' }],
+  }, 'u');
+  const files = await o.archive.listFiles(r.resource);
+  assert.deepEqual(files.map((f) => [f.name, f.size, f.checksum]), [
+    ['a.txt', 3, 'given-md5'], ['sub/b.txt', 2, '21ad0bd836b90d08f4cf640b4c298e7c'],
+  ]);
+  const resDir = await o.archive.directoryOf({ kind: 'resource', resource: r.resource });
+  assert.deepEqual((await readdir(resDir)).sort(), ['a.txt', 'sub']);
+  assert.equal(await readFile(join(resDir, 'sub', 'b.txt'), 'utf8'), 'bb');
+  await assert.rejects(readdir(stage), { code: 'ENOENT' });
+});
+
+test('commitResource into a resource that already holds files moves file by file, refusing taken names', async () => {
+  const { session: e } = await session();
+  const parent = { kind: 'session', session: e.id } as const;
+  const stage1 = join(o.archive.stagingDir(), 'r1');
+  await mkdir(join(stage1, 'd'), { recursive: true });
+  await writeFile(join(stage1, 'd', 'one.txt'), '1');
+  const first = await o.archive.commitResource(parent, { label: 'OUT' }, stage1, { idempotencyKey: 'm1' }, 'u');
+
+  const stage2 = join(o.archive.stagingDir(), 'r2');
+  await mkdir(join(stage2, 'd', 'deeper'), { recursive: true });
+  await writeFile(join(stage2, 'd', 'two.txt'), '22');
+  await writeFile(join(stage2, 'd', 'deeper', 'three.txt'), '333');
+  const second = await o.archive.commitResource(parent, { label: 'OUT' }, stage2, { idempotencyKey: 'm2' }, 'u');
+  assert.equal(second.resource, first.resource);
+  assert.deepEqual((await o.archive.listFiles(first.resource)).map((f) => [f.name, f.size]),
+    [['d/deeper/three.txt', 3], ['d/one.txt', 1], ['d/two.txt', 2]]);
+  const resDir = await o.archive.directoryOf({ kind: 'resource', resource: first.resource });
+  assert.equal(await readFile(join(resDir, 'd', 'deeper', 'three.txt'), 'utf8'), '333');
+  assert.equal(await readFile(join(resDir, 'd', 'one.txt'), 'utf8'), '1');
+
+  const stage3 = join(o.archive.stagingDir(), 'r3');
+  await mkdir(join(stage3, 'd'), { recursive: true });
+  await writeFile(join(stage3, 'd', 'one.txt'), 'other');
+  await assert.rejects(o.archive.commitResource(parent, { label: 'OUT' }, stage3, { idempotencyKey: 'm3' }, 'u'), { status: 409 });
+  assert.equal(await readFile(join(resDir, 'd', 'one.txt'), 'utf8'), '1');
+  const overwritten = await o.archive.commitResource(parent, { label: 'OUT' }, stage3, { idempotencyKey: 'm4', overwrite: true }, 'u');
+  assert.equal(overwritten.created, true);
+  assert.equal(await readFile(join(resDir, 'd', 'one.txt'), 'utf8'), 'other');
+  assert.deepEqual((await o.archive.listFiles(first.resource)).find((f) => f.name === 'd/one.txt')?.size, 5);
+});
+
+test('a big commit is written in batches: every row of 1,200 files is listed, in order, with its URI', async () => {
+  const { session: e } = await session();
+  const parent = { kind: 'session', session: e.id } as const;
+  const stage = join(o.archive.stagingDir(), 'many');
+  await mkdir(stage);
+  const names = Array.from({ length: 1200 }, (_, i) => `f ${String(i).padStart(4, '0')}.txt`);
+  for (const n of names) await writeFile(join(stage, n), n);
+  const r = await o.archive.commitResource(parent, { label: 'MANY' }, stage, { idempotencyKey: 'b1' }, 'u');
+  const files = await o.archive.listFiles(r.resource);
+  assert.deepEqual(files.map((f) => f.name), names);
+  assert.ok(files.every((f) => f.size === 10));
+  assert.equal(files[5].uri, `/data/experiments/${e.id}/resources/${r.resource}/files/f%200005.txt`);
+  assert.equal(await readFile(files[1199].absolutePath, 'utf8'), 'f 1199.txt');
+});
