@@ -1,7 +1,8 @@
 /**
- * Staging with digests: each file is copied (reflink where the filesystem can) or hard-linked into the
- * staging tree, then the staged file is read once, right after, while it is still in the page cache, for
- * its size and MD5. The archive takes these digests instead of reading every file again at commit.
+ * Staging with digests: each file is hard-linked or reflinked into the staging tree and then read once
+ * for its size and MD5, or, where the filesystem has no reflinks, copied by hand, hashing the bytes as
+ * they are written (one read and one write per file, as `cp` does). The archive takes these digests
+ * instead of reading every file again at commit.
  *
  * MD5 runs at well under the disk's speed on one core, so the work is spread over worker threads
  * (synchronous I/O there: each worker is one busy core, and the main thread stays free). Workers run
@@ -39,33 +40,74 @@ const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const { files, dest, mode, digest, shared } = workerData;
 const state = new Int32Array(shared);
-const FLAGS = fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE;
+const { O_RDONLY, O_NONBLOCK, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = fs.constants;
 const buf = Buffer.allocUnsafe(1 << 20);
 const done = [];
 let error;
-function place(src, dst) {
-  if (mode === 'link') {
-    try { fs.linkSync(src, dst); return; } catch (e) {
-      if (e.code !== 'EXDEV' && e.code !== 'EPERM' && e.code !== 'EMLINK') throw e;
-    }
+let reflinks = true;
+function hashFd(fd, hash) {
+  let size = 0;
+  let n;
+  while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) {
+    size += n;
+    if (hash) hash.update(buf.subarray(0, n));
   }
-  fs.copyFileSync(src, dst, FLAGS);
+  return size;
 }
+// Reads the staged file back (a link or a reflink shares the data, so this reads what the archive gets).
 function measure(dst) {
-  const fd = fs.openSync(dst, 'r');
+  const fd = fs.openSync(dst, O_RDONLY | O_NONBLOCK);
   try {
     if (!fs.fstatSync(fd).isFile()) return [-1, ''];
     const hash = digest ? createHash('md5') : undefined;
-    let size = 0;
-    let n;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) {
-      size += n;
-      if (hash) hash.update(buf.subarray(0, n));
-    }
+    const size = hashFd(fd, hash);
     return [size, hash ? hash.digest('hex') : ''];
   } finally {
     fs.closeSync(fd);
   }
+}
+// A plain copy that hashes what it writes: one read and one write, like cp, instead of a kernel copy and a
+// second read. Mode bits follow the source, as with copyFile.
+function copyHashing(src, dst) {
+  // Non-blocking, so that a FIFO swapped in after collection is refused instead of hanging the worker.
+  const from = fs.openSync(src, O_RDONLY | O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(from);
+    if (!st.isFile()) return [-1, ''];
+    const to = fs.openSync(dst, 'wx', st.mode & 0o7777);
+    try {
+      fs.fchmodSync(to, st.mode & 0o7777);
+      const hash = digest ? createHash('md5') : undefined;
+      let size = 0;
+      let n;
+      while ((n = fs.readSync(from, buf, 0, buf.length, null)) > 0) {
+        if (hash) hash.update(buf.subarray(0, n));
+        let off = 0;
+        while (off < n) off += fs.writeSync(to, buf, off, n - off);
+        size += n;
+      }
+      return [size, hash ? hash.digest('hex') : ''];
+    } finally {
+      fs.closeSync(to);
+    }
+  } finally {
+    fs.closeSync(from);
+  }
+}
+function stageOne(src, dst) {
+  if (mode === 'link') {
+    try { fs.linkSync(src, dst); return measure(dst); } catch (e) {
+      if (e.code !== 'EXDEV' && e.code !== 'EPERM' && e.code !== 'EMLINK') throw e;
+    }
+  }
+  if (reflinks) {
+    try { fs.copyFileSync(src, dst, COPYFILE_EXCL | COPYFILE_FICLONE_FORCE); return measure(dst); } catch (e) {
+      // No reflinks on this filesystem (or across these two): copy by hand from now on.
+      if (e.code === 'EEXIST' || e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ENOSPC') throw e;
+      reflinks = false;
+    }
+  }
+  return copyHashing(src, dst);
 }
 for (;;) {
   if (Atomics.load(state, 1) !== 0) break;
@@ -74,8 +116,7 @@ for (;;) {
   const [src, rel] = files[i];
   const dst = dest + '/' + rel;
   try {
-    place(src, dst);
-    const [size, md5] = measure(dst);
+    const [size, md5] = stageOne(src, dst);
     done.push([i, size, md5]);
   } catch (e) {
     Atomics.store(state, 1, 1);

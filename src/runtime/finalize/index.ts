@@ -14,9 +14,10 @@
  *    an Assessor/Scan, and the user's edit permission on a parent that already exists. A missing required
  *    output fails the run here, naming the output, its path and glob; a missing optional one is recorded.
  * 3. Stage: every Resource output is copied (reflink when possible) or hard-linked into a per-run tree
- *    under the sink's staging root (same filesystem as the archive), then each staged file is checked
- *    (regular file, same size). Any fault — a full disk included (`disk-full`) — removes the tree and
- *    commits nothing.
+ *    under the sink's staging root (same filesystem as the archive), then each staged file is read back
+ *    and checked (regular file, same size) — in worker threads, computing its MD5 on the way when the
+ *    sink keeps checksums (`digests`), so that the commit need not read anything again. Any fault — a
+ *    full disk included (`disk-full`) — removes the tree and commits nothing.
  * 4. Commit in order, each with idempotency key `${runId}:${outputName}`: a Resource by moving its staged
  *    tree in, an Assessor/Scan from its XML document; chained Resources go into the object their parent
  *    handler created. The first commit failure stops the run (`failed`).
