@@ -25,10 +25,7 @@ export class CommandStore {
     return this.db.transaction(() => {
       const dup = this.db.prepare('SELECT id FROM commands WHERE name = ? AND version = ? AND image = ?')
         .get(command.name, command.version ?? '', command.image) as { id: number } | undefined;
-      if (dup) {
-        throw new XcsError('command.duplicate', `A command named "${command.name}" version "${command.version ?? ''}" for image ` +
-          `${command.image} is already registered (id ${dup.id})`, { status: 400, path: '/name' });
-      }
+      if (dup) throw duplicateCommand(command, dup.id);
       const info = this.db.prepare('INSERT INTO commands (name, version, image, json, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(command.name, command.version ?? '', command.image, '{}', Date.now());
       const id = Number(info.lastInsertRowid);
@@ -40,6 +37,49 @@ export class CommandStore {
       this.db.prepare('UPDATE commands SET json = ? WHERE id = ?').run(JSON.stringify(stored), id);
       return stored;
     })();
+  }
+
+  /**
+   * Replaces a command (reference §1.10): wrappers are matched by name — a wrapper keeps its id (and its
+   * enablement) when its name stays, new names get new ids, wrappers no longer named are deleted. Returns
+   * the stored command and the ids of the deleted wrappers (their configurations and orchestrations follow).
+   */
+  update(id: number, command: Command): { command: Command; removedWrappers: number[] } {
+    return this.db.transaction(() => {
+      const old = this.require(id);
+      const dup = this.db.prepare('SELECT id FROM commands WHERE name = ? AND version = ? AND image = ? AND id <> ?')
+        .get(command.name, command.version ?? '', command.image, id) as { id: number } | undefined;
+      if (dup) throw duplicateCommand(command, dup.id);
+      const byName = new Map(old.xnat.map((w) => [w.name, w.id]));
+      const kept = new Set<number>();
+      const wrappers = command.xnat.map((w) => {
+        const existing = byName.get(w.name);
+        if (existing !== undefined) {
+          kept.add(existing);
+          return { ...w, id: existing };
+        }
+        const wi = this.db.prepare('INSERT INTO wrappers (command_id, name) VALUES (?, ?)').run(id, w.name);
+        return { ...w, id: Number(wi.lastInsertRowid) };
+      });
+      const removed = old.xnat.map((w) => w.id).filter((wid) => !kept.has(wid));
+      for (const wid of removed) this.db.prepare('DELETE FROM wrappers WHERE id = ?').run(wid);
+      const stored: Command = { ...command, id, xnat: wrappers };
+      this.db.prepare('UPDATE commands SET name = ?, version = ?, image = ?, json = ? WHERE id = ?')
+        .run(command.name, command.version ?? '', command.image, JSON.stringify(stored), id);
+      return { command: stored, removedWrappers: removed };
+    })();
+  }
+
+  /** Deletes a command with its wrappers and their enablement; returns the deleted wrapper ids. */
+  delete(id: number): number[] {
+    const old = this.require(id);
+    this.db.prepare('DELETE FROM commands WHERE id = ?').run(id);
+    return old.xnat.map((w) => w.id);
+  }
+
+  /** The command owning a wrapper (404 when none). */
+  commandOfWrapper(wrapperId: number): Command {
+    return this.wrapperById(wrapperId).command;
   }
 
   list(): Command[] {
@@ -113,4 +153,13 @@ export class CommandStore {
       });
     }
   }
+}
+
+/** XNAT's message (§1.10); the hint names the command already registered. */
+function duplicateCommand(command: Command, existingId: number): XcsError {
+  return new XcsError('command.duplicate', 'This command duplicates a command already in the database.', {
+    status: 400, path: '/name',
+    hint: `command ${existingId} already has name "${command.name}", version "${command.version ?? ''}" and image ${command.image}; ` +
+      `update it with POST /xapi/commands/${existingId}`,
+  });
 }

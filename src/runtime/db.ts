@@ -86,6 +86,11 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX jobs_claim ON jobs(queue, state, run_at);
   `,
+  // Container listings filter by project or user and page newest first (GET /xapi/containers).
+  `
+  CREATE INDEX runs_project ON runs(project, id);
+  CREATE INDEX runs_user ON runs(user_id, id);
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

@@ -114,6 +114,18 @@ export class RunEngine {
     this.db.close();
   }
 
+  /**
+   * Changes the concurrency limits while running (server queue settings). Raising a limit starts waiting
+   * runs at once; lowering it lets the runs in progress finish and starts no more until under the limit.
+   */
+  setLimits(limits: { maxRunning?: number; maxFinalizing?: number }): void {
+    if (limits.maxRunning !== undefined) this.config.maxRunning = limits.maxRunning;
+    if (limits.maxFinalizing !== undefined) this.config.maxFinalizing = limits.maxFinalizing;
+    if (!this.started) return;
+    this.staging.pump();
+    this.finalizing.pump();
+  }
+
   /** Records a resolved run (`Queued`) and queues it for staging. */
   submit(spec: RunSpec, userId: string, project: string | null, buildDir: string | null = null): RunRecord {
     return this.store.create({

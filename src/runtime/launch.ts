@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Archive } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
+import type { Command, CommandWrapper } from '../command/index.ts';
 import { XcsError } from '../core/errors.ts';
 import { resolveCommand } from '../resolution/index.ts';
 import { ArchiveObjectSource } from './archive-object-source.ts';
@@ -29,6 +30,24 @@ export interface LaunchContext {
   commands: CommandStore;
   archive: Archive;
   users: UserStore | null;
+  /**
+   * The command as resolution must see it for this wrapper and project: the site/project wrapper
+   * configuration applied (defaults, matchers, output labels; reference §2.1). Absent = unconfigured.
+   */
+  configure?: (command: Command, wrapperId: number, project: string | null) => Promise<Command>;
+}
+
+/** What the launch UI shows in place of a sensitive input's value; sent back unchanged, it means "keep the default". */
+export const SENSITIVE_MASK = '*****';
+
+/**
+ * Drops launch values that are the mask of a sensitive input: the launch UI never receives the real value,
+ * so posting its form back must not turn the configured or default value into the literal mask.
+ */
+function unmask(command: Command, wrapper: CommandWrapper, params: Record<string, string>): Record<string, string> {
+  const sensitive = new Set([...command.inputs, ...wrapper['external-inputs'], ...wrapper['derived-inputs']]
+    .filter((i) => i.sensitive === true).map((i) => i.name));
+  return Object.fromEntries(Object.entries(params).filter(([name, value]) => !(value === SENSITIVE_MASK && sensitive.has(name))));
 }
 
 export function findWrapper(ctx: LaunchContext, w: LaunchRequest['wrapper']): RegisteredWrapper {
@@ -47,18 +66,21 @@ async function projectOfRoot(ctx: LaunchContext, req: LaunchRequest): Promise<st
 }
 
 export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<RunRecord> {
-  const { command, wrapper } = findWrapper(ctx, req.wrapper);
+  const found = findWrapper(ctx, req.wrapper);
   if (req.rootElement && req.params[req.rootElement] === undefined) {
     throw new XcsError('launch.root-missing', `The launch names root element "${req.rootElement}" but gives no value for it`,
       { status: 400, path: req.rootElement });
   }
   const project = await projectOfRoot(ctx, req);
-  ctx.commands.checkEnabled(wrapper.id, project);
+  ctx.commands.checkEnabled(found.wrapper.id, project);
+  const command = ctx.configure ? await ctx.configure(found.command, found.wrapper.id, project) : found.command;
+  const wrapper = command.xnat.find((w) => w.id === found.wrapper.id) ?? found.wrapper;
+  const inputs = unmask(command, wrapper, req.params);
   const launchKey = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const buildRoot = join(ctx.engine.config.dataDir, 'build', launchKey);
   let n = 0;
   const spec = await resolveCommand({
-    command, wrapper: wrapper.name, inputs: req.params, source: new ArchiveObjectSource(ctx.archive, ctx.users),
+    command, wrapper: wrapper.name, inputs, source: new ArchiveObjectSource(ctx.archive, ctx.users),
     user: req.user, project,
     options: { buildDir: (purpose) => join(buildRoot, `${++n}-${purpose.replace(/[^A-Za-z0-9._-]+/g, '-')}`) },
   });

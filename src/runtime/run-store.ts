@@ -48,7 +48,7 @@ export interface RunRecord {
   createdAt: number;
 }
 
-interface RunRow {
+export interface RunRow {
   id: number; command_id: number; wrapper_id: number; user_id: string; project: string | null; status: string;
   status_time: number; spec: string; container_id: string | null; container_name: string; exit_code: string | null;
   oom_killed: number; kill_requested: number; failure_code: string | null; failure_hint: string | null;
@@ -56,7 +56,7 @@ interface RunRow {
   cleaned_up: number; created_at: number;
 }
 
-interface HistoryRow {
+export interface HistoryRow {
   id: number; run_id: number; status: string; entity_type: HistorySource; entity_id: string | null;
   time_recorded: number; external_timestamp: string | null; message: string | null; exit_code: string | null;
 }
@@ -266,7 +266,7 @@ export class RunStore {
   }
 }
 
-function toRecord(r: RunRow): RunRecord {
+export function toRecord(r: RunRow): RunRecord {
   return {
     id: r.id, commandId: r.command_id, wrapperId: r.wrapper_id, userId: r.user_id, project: r.project,
     status: r.status, statusTime: r.status_time, spec: JSON.parse(r.spec) as RunSpec, containerId: r.container_id,
@@ -278,7 +278,7 @@ function toRecord(r: RunRow): RunRecord {
   };
 }
 
-function toHistory(r: HistoryRow): HistoryItem {
+export function toHistory(r: HistoryRow): HistoryItem {
   return {
     id: r.id, runId: r.run_id, status: r.status, entityType: r.entity_type, entityId: r.entity_id,
     timeRecorded: r.time_recorded, externalTimestamp: r.external_timestamp, message: r.message, exitCode: r.exit_code,
