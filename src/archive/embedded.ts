@@ -25,7 +25,7 @@ import { parseXmlRoot } from './xml.ts';
 import { openZip } from './zip.ts';
 import type {
   Actor, Archive, ArchiveCollection, ArchiveFile, AssessorRecord, AssessorSpec, CommitOptions, CommitResult,
-  DeleteOptions, ExtraFields, ObjectKind, ObjectRef, ProjectRecord, ProjectSpec, PutFileOptions, RecordOf,
+  CreateOptions, DeleteOptions, ExtraFields, ObjectKind, ObjectRef, ProjectRecord, ProjectSpec, PutFileOptions, RecordOf,
   ResourceParentRef, ResourceRecord, ResourceSpec, ScanRecord, ScanSpec, SessionFilter, SessionRecord, SessionSpec,
   SubjectRecord, SubjectSpec,
 } from './types.ts';
@@ -629,7 +629,7 @@ export class EmbeddedArchive implements Archive {
     return this.require({ kind: 'subject', subject: id });
   }
 
-  async createSession(subject: string, spec: SessionSpec, actor: Actor): Promise<SessionRecord> {
+  async createSession(subject: string, spec: SessionSpec, actor: Actor, opts: CreateOptions = {}): Promise<SessionRecord> {
     checkLabel('session label', spec.label);
     const xsiType = checkSessionType(spec.xsiType ?? 'xnat:mrSessionData', 'xsiType');
     const subj = await this.require({ kind: 'subject', subject });
@@ -647,7 +647,7 @@ export class EmbeddedArchive implements Archive {
     const rec = await this.require({ kind: 'session', session: id });
     const e = { project: rec.project, subject: rec.subjectId, session: rec.id, uri: rec.archiveUri, xsiType, user: actor };
     this.events.emit('session.created', e);
-    this.events.emit('session.archived', e);
+    if (opts.archived !== false) this.events.emit('session.archived', e);
     return rec;
   }
 
@@ -656,7 +656,7 @@ export class EmbeddedArchive implements Archive {
     if (dup) throw conflict(`experiment "${label}" in project ${project}`, label);
   }
 
-  async createScan(session: string, spec: ScanSpec, actor: Actor): Promise<ScanRecord> {
+  async createScan(session: string, spec: ScanSpec, actor: Actor, opts: CreateOptions = {}): Promise<ScanRecord> {
     checkLabel('scan ID', spec.id);
     const xsiType = checkScanType(spec.xsiType ?? 'xnat:mrScanData', 'xsiType');
     const sess = await this.require({ kind: 'session', session });
@@ -674,8 +674,21 @@ export class EmbeddedArchive implements Archive {
     const rec = await this.require({ kind: 'scan', session, scan: spec.id });
     const e = { project: sess.project, subject: sess.subjectId, session, scan: spec.id, uri: rec.archiveUri, xsiType, user: actor };
     this.events.emit('scan.created', e);
-    this.events.emit('scan.archived', e);
+    if (opts.archived !== false) this.events.emit('scan.archived', e);
     return rec;
+  }
+
+  async markArchived(ref: Extract<ObjectRef, { kind: 'session' | 'scan' }>, actor: Actor): Promise<void> {
+    if (ref.kind === 'session') {
+      const rec = await this.require(ref);
+      this.events.emit('session.archived', { project: rec.project, subject: rec.subjectId, session: rec.id, uri: rec.archiveUri,
+        xsiType: rec.xsiType, user: actor });
+      return;
+    }
+    const sess = await this.require({ kind: 'session', session: ref.session });
+    const rec = await this.require(ref);
+    this.events.emit('scan.archived', { project: sess.project, subject: sess.subjectId, session: sess.id, scan: rec.id,
+      uri: rec.archiveUri, xsiType: rec.xsiType, user: actor });
   }
 
   async createAssessor(session: string, spec: AssessorSpec, actor: Actor): Promise<AssessorRecord> {

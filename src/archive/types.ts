@@ -249,6 +249,15 @@ export interface SessionFilter {
 /** Who is acting; recorded as `insert_user` and passed along in events. */
 export type Actor = string;
 
+export interface CreateOptions {
+  /**
+   * Whether the object counts as archived once its row exists (default true: `*.archived` is emitted right
+   * after `*.created`). Writers that add the data afterwards pass false and call `markArchived` when done,
+   * so that automation never sees an empty session or scan.
+   */
+  archived?: boolean;
+}
+
 export interface DeleteOptions {
   /** Also delete the files on disk (XNAT's `removeFiles=true`); default true in the embedded archive. */
   removeFiles?: boolean;
@@ -281,8 +290,13 @@ export interface Archive {
 
   createProject(spec: ProjectSpec, actor: Actor): Promise<ProjectRecord>;
   createSubject(project: string, spec: SubjectSpec, actor: Actor): Promise<SubjectRecord>;
-  createSession(subject: string, spec: SessionSpec, actor: Actor): Promise<SessionRecord>;
-  createScan(session: string, spec: ScanSpec, actor: Actor): Promise<ScanRecord>;
+  createSession(subject: string, spec: SessionSpec, actor: Actor, opts?: CreateOptions): Promise<SessionRecord>;
+  createScan(session: string, spec: ScanSpec, actor: Actor, opts?: CreateOptions): Promise<ScanRecord>;
+  /**
+   * Emits `session.archived` / `scan.archived` for an object created with `{archived: false}`, once its data
+   * is in place (the DICOM importer calls it after committing a session's files).
+   */
+  markArchived(ref: Extract<ObjectRef, { kind: 'session' | 'scan' }>, actor: Actor): Promise<void>;
   createAssessor(session: string, spec: AssessorSpec, actor: Actor): Promise<AssessorRecord>;
   createResource(parent: ResourceParentRef, spec: ResourceSpec, actor: Actor): Promise<ResourceRecord>;
   /** Sets fields (`label`, `date`, `type`, … or any extra field); unknown columns go to `fields`. */

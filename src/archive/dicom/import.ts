@@ -10,8 +10,9 @@
  * - Re-importing merges (XNAT's default "append"): a study already in the project (same StudyInstanceUID)
  *   gets its files into the existing session; a series already there (same SeriesInstanceUID, else same
  *   scan id) into the existing scan; an instance already there is replaced by the new copy, not duplicated.
- * - Events: the archive emits `session.created`/`scan.created` (and `…archived`) from its create calls;
- *   the importer emits nothing itself.
+ * - Events: the archive emits `session.created`/`scan.created` when the rows are made; the importer creates
+ *   them with `{archived: false}` and asks for `scan.archived` (each new scan) then `session.archived` (a new
+ *   session) once the session's files are committed, so automation launched on those events finds the files.
  * - Non-DICOM and unreadable files are reported in `skipped`, not imported.
  */
 import { randomUUID } from 'node:crypto';
@@ -190,7 +191,7 @@ async function storeSession(c: StoreContext, subject: PlannedSubject<SourceFile>
       session = await archive.createSession(subjectId, {
         label: planned.label, xsiType: planned.xsiType,
         fields: { date: planned.date, time: planned.time, modality: planned.modality, UID: planned.studyInstanceUid },
-      }, opts.user);
+      }, opts.user, { archived: false });
       created.refs.push({ kind: 'session', session: session.id });
       c.existing.push(session);
       c.report.created.sessions++;
@@ -202,6 +203,11 @@ async function storeSession(c: StoreContext, subject: PlannedSubject<SourceFile>
     };
     for (const scan of planned.scans) imported.scans.push(await storeScan(c, session, scans, scan, created));
     c.report.imported.push(imported);
+    // Only now is the data in place: the session is archived (after everything that could undo it).
+    for (const scan of imported.scans) {
+      if (scan.created) await archive.markArchived({ kind: 'scan', session: session.id, scan: scan.id }, opts.user);
+    }
+    if (sessionCreated) await archive.markArchived({ kind: 'session', session: session.id }, opts.user);
   } catch (e) {
     await created.undo(archive, opts.user);
     if (e instanceof XcsError) throw e;
@@ -227,7 +233,7 @@ async function storeScan(c: StoreContext, session: SessionRecord, existing: Scan
     };
     if (planned.manufacturer) fields['scanner/manufacturer'] = planned.manufacturer;
     if (planned.model) fields['scanner/model'] = planned.model;
-    scan = await archive.createScan(session.id, { id, xsiType: planned.xsiType, fields }, opts.user);
+    scan = await archive.createScan(session.id, { id, xsiType: planned.xsiType, fields }, opts.user, { archived: false });
     created.refs.push({ kind: 'scan', session: session.id, scan: scan.id });
     existing.push(scan);
     c.report.created.scans++;
