@@ -44,9 +44,14 @@ export class CommandStore {
    * enablement) when its name stays, new names get new ids, wrappers no longer named are deleted. Returns
    * the stored command and the ids of the deleted wrappers (their configurations and orchestrations follow).
    */
-  update(id: number, command: Command): { command: Command; removedWrappers: number[] } {
+  update(id: number, command: Command, renamed?: { wrapperId: number; name: string }): { command: Command; removedWrappers: number[] } {
     return this.db.transaction(() => {
       const old = this.require(id);
+      // A wrapper updated by id keeps its id under a new name.
+      if (renamed) {
+        this.db.prepare('UPDATE wrappers SET name = ? WHERE id = ? AND command_id = ?').run(renamed.name, renamed.wrapperId, id);
+        for (const w of old.xnat) if (w.id === renamed.wrapperId) w.name = renamed.name;
+      }
       const dup = this.db.prepare('SELECT id FROM commands WHERE name = ? AND version = ? AND image = ? AND id <> ?')
         .get(command.name, command.version ?? '', command.image, id) as { id: number } | undefined;
       if (dup) throw duplicateCommand(command, dup.id);

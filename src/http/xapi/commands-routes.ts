@@ -1,30 +1,9 @@
-/** `/xapi/commands` (register, list, get) and wrapper enablement (site and project). */
+/** Wrapper enablement (site and project). Commands themselves: `commands-admin.ts`. */
 import type { FastifyInstance } from 'fastify';
-import { parseCommandText, parseCommandValue } from '../../command/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import { intParam, requireAdmin, userOf, type XapiContext } from './context.ts';
 
 export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext): void {
-  app.post<{ Querystring: { image?: string } }>('/xapi/commands', async (request, reply) => {
-    requireAdmin(request);
-    const body = request.body;
-    const options = { mode: 'rest' as const, image: request.query.image };
-    const parsed = typeof body === 'string' ? parseCommandText(body, options) : parseCommandValue(body, options);
-    const results = parsed.commands;
-    const bad = results.find((r) => !r.valid);
-    if (results.length !== 1 || bad || !results[0].command) {
-      const errors = (bad ?? results[0])?.errors ?? parsed.errors ?? [];
-      throw new XcsError('command.invalid', `The command is not valid: ${errors.map((e) => `${e.path || '/'}: ${e.message}`).join('; ') || 'expected one command object'}`,
-        { status: 400, details: errors.map((e) => ({ code: e.code, message: e.message, path: e.path })) });
-    }
-    const stored = ctx.commands.register(results[0].command);
-    return reply.code(201).send(stored.id);
-  });
-
-  app.get('/xapi/commands', async () => ctx.commands.list());
-
-  app.get<{ Params: { id: string } }>('/xapi/commands/:id', async (request) => ctx.commands.require(intParam(request.params.id, 'id')));
-
   const setSite = (enabled: boolean) => async (request: { params: { id: string } } & Parameters<typeof requireAdmin>[0]) => {
     requireAdmin(request);
     ctx.commands.setEnabled(intParam(request.params.id, 'wrapper id'), enabled, null);
@@ -32,8 +11,11 @@ export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext): v
   };
   app.put<{ Params: { id: string } }>('/xapi/wrappers/:id/enabled', setSite(true));
   app.put<{ Params: { id: string } }>('/xapi/wrappers/:id/disabled', setSite(false));
-  app.get<{ Params: { id: string } }>('/xapi/wrappers/:id/enabled', async (request) =>
-    ctx.commands.enabledForSite(intParam(request.params.id, 'wrapper id')));
+  app.get<{ Params: { id: string } }>('/xapi/wrappers/:id/enabled', async (request) => {
+    const id = intParam(request.params.id, 'wrapper id');
+    ctx.commands.wrapperById(id);
+    return ctx.commands.enabledForSite(id);
+  });
 
   const setProject = (enabled: boolean) => async (request: { params: { project: string; id: string } } & Parameters<typeof userOf>[0]) => {
     const user = userOf(request);

@@ -1,5 +1,5 @@
 /**
- * `/xapi/containers` (reference §5.4): list, get, kill, logs (whole, followed, or since a time) and forced
+ * `/xapi/containers/{id}` (reference §5.4; listings and deletion: `containers-admin.ts`): get, kill, logs (whole, followed, or since a time) and forced
  * finalization. `?follow=true` on `logs/{file}` streams the log live (XCS addition, used by `xcs logs -f`).
  */
 import { Readable } from 'node:stream';
@@ -31,16 +31,6 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext):
     }
     return run;
   }
-
-  const list = async (request: FastifyRequest<{ Querystring: { nonfinalized?: string }; Params: { project?: string } }>) => {
-    const user = userOf(request);
-    const runs = engine.list({ nonfinalized: request.query.nonfinalized === 'true', project: request.params.project });
-    const out: Record<string, unknown>[] = [];
-    for (const r of runs) if (await seesFully(ctx, user, r)) out.push(containerJson(r, engine.history(r.id), true));
-    return out;
-  };
-  app.get('/xapi/containers', list);
-  app.get('/xapi/projects/:project/containers', list);
 
   app.get<{ Params: { id: string } }>('/xapi/containers/:id', async (request) => {
     const { run, full } = await visibleRun(request);

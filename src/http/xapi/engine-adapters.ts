@@ -17,6 +17,9 @@ import { openRunDatabase, type RunDatabase } from '../../runtime/db.ts';
 import type { ServerDeps } from '../server.ts';
 import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher } from './catalog.ts';
 import { managementPlugin } from './management.ts';
+import { engineOf } from './index.ts';
+import type { RunEngine } from '../../runtime/engine.ts';
+import type { SettingsStore } from './settings.ts';
 
 export class CommandStoreCatalog implements CommandCatalog {
   readonly #db: RunDatabase;
@@ -124,6 +127,27 @@ export class InjectLauncher implements Launcher {
   }
 }
 
+/**
+ * The engine's limits follow the queue settings (`/xapi/jms_queues`): max staging = runs staging, created or
+ * running at once; max finalizing = finalizations at once. Limits given in the environment
+ * (`XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`) win at start-up; a change made through the API applies live.
+ */
+export function followQueueSettings(engine: RunEngine, settings: SettingsStore): () => void {
+  let last = settings.queues();
+  engine.setLimits({
+    maxRunning: process.env.XCS_MAX_RUNNING ? undefined : last.concurrencyMaxStagingQueue,
+    maxFinalizing: process.env.XCS_MAX_FINALIZING ? undefined : last.concurrencyMaxFinalizingQueue,
+  });
+  // onChange also fires for server settings: apply only what changed, so environment limits stay until then.
+  return settings.onChange(({ queues }) => {
+    engine.setLimits({
+      maxRunning: queues.concurrencyMaxStagingQueue !== last.concurrencyMaxStagingQueue ? queues.concurrencyMaxStagingQueue : undefined,
+      maxFinalizing: queues.concurrencyMaxFinalizingQueue !== last.concurrencyMaxFinalizingQueue ? queues.concurrencyMaxFinalizingQueue : undefined,
+    });
+    last = queues;
+  });
+}
+
 /** The management plugin wired to the engine's registry and launch endpoint (what `xcs serve` runs). */
 export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
   if (!deps.embedded) return;
@@ -133,7 +157,9 @@ export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app
     launcher.stop();
     db.close();
   });
-  await managementPlugin({ catalog: new CommandStoreCatalog(db), launcher })(app, deps);
+  const engine = engineOf(app.server);
+  await managementPlugin({ catalog: new CommandStoreCatalog(db), launcher,
+    onOpen: (stores) => { if (engine) followQueueSettings(engine, stores.settings); } })(app, deps);
 };
 
 export default serverManagementPlugin;

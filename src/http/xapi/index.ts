@@ -18,7 +18,12 @@ import { aliasTokenCredentials, archiveOutputs } from '../../runtime/archive-por
 import { CommandStore } from '../../runtime/command-store.ts';
 import { RunEngine } from '../../runtime/engine.ts';
 import type { ServerDeps } from '../server.ts';
+import { AutomationStore } from '../../automation/store.ts';
+import { AccessControl } from './access.ts';
+import { registerCommandAdminRoutes } from './commands-admin.ts';
 import { registerCommandRoutes } from './commands-routes.ts';
+import { applyConfiguration, ConfigStore } from './configuration.ts';
+import { registerContainerAdminRoutes } from './containers-admin.ts';
 import { registerContainerRoutes } from './containers-routes.ts';
 import type { XapiContext } from './context.ts';
 import { registerLaunchRoutes } from './launch-routes.ts';
@@ -48,6 +53,13 @@ function ownUrl(app: FastifyInstance): string {
   return `http://${host}:${addr.port}`;
 }
 
+/** The engine serving each HTTP server, for sibling plugins (the management routes' queue settings). */
+const engines = new WeakMap<object, RunEngine>();
+
+export function engineOf(server: object): RunEngine | undefined {
+  return engines.get(server);
+}
+
 export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
   // Without a data directory (a server over another archive) or a Docker engine there is nothing to run
   // containers with: the server still serves the archive.
@@ -68,17 +80,38 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
     backend, credentials: aliasTokenCredentials(deps.users), outputs: archiveOutputs(deps.archive, deps.users),
     log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
   });
-  const ctx: XapiContext = { engine, commands: new CommandStore(engine.database), archive: deps.archive, users: deps.users };
+  const configs = await ConfigStore.open(deps.embedded.db);
+  const ctx: XapiContext = {
+    engine, commands: new CommandStore(engine.database), archive: deps.archive, users: deps.users,
+    configure: async (command, wrapperId, project) => applyConfiguration(command, wrapperId, await configs.effective(wrapperId, project)),
+  };
+  const access = await AccessControl.open(deps.users, deps.embedded.db);
+  const automation = await AutomationStore.open(deps.embedded.db);
+  engines.set(app.server, engine);
 
+  // JSON.parse's own message says where the body breaks (Fastify's default says only that it does).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') { done(null, undefined); return; }
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (e) {
+      done(new XcsError('http.bad-json', `The body is not valid JSON: ${messageOf(e)}`, { status: 400 }), undefined);
+    }
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
+  registerCommandAdminRoutes(app, { ctx, access, automation });
   registerCommandRoutes(app, ctx);
   registerLaunchRoutes(app, ctx);
+  registerContainerAdminRoutes(app, { ctx, access });
   registerContainerRoutes(app, ctx);
 
   app.addHook('onListen', async () => { await engine.start(); });
   app.addHook('onClose', async () => {
+    engines.delete(app.server);
     await engine.stop();
     await backend.close();
   });

@@ -1,0 +1,144 @@
+/**
+ * Container listings and record deletion (reference §5.4, §6.3).
+ *
+ * `GET /xapi/containers` and `GET /xapi/projects/{p}/containers` answer XNAT's plain JSON array, newest
+ * first, one page at a time: `page` (from 1) and `pageSize` (default 50, at most 1000); `all=true` gives
+ * every match in one array as XNAT does. The total number of matches is in the `X-Total-Count` header and
+ * the next page in a `Link: <...>; rel="next"` header, so clients that expect an array keep working.
+ * Filters: `project`, `status` (comma-separated statuses), `nonfinalized=true`, `command-id`, `wrapper-id`,
+ * `user` (launching login). A listing holds only the runs the caller may see in full (container managers:
+ * all; others: runs they launched and runs of projects they own) — XNAT's owner-or-admin rule — with
+ * sensitive values masked. Paging, the filters besides `nonfinalized` and newest-first order are XCS
+ * additions; XNAT lists everything, oldest first.
+ *
+ * `DELETE /xapi/containers/{id}` removes a finished run's record, history and saved logs (XNAT: the record
+ * only, whatever its state); a run still in progress answers 409. By name: `GET /xapi/container/name/{name}`
+ * (container managers) and `GET /xapi/projects/{p}/containers/name/{name}` (scrubbed unless owner).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { XcsError } from '../../core/errors.ts';
+import type { User } from '../../archive/users.ts';
+import { RunQuery, type RunQueryFilter } from '../../runtime/run-query.ts';
+import type { RunRecord } from '../../runtime/run-store.ts';
+import type { AccessControl } from './access.ts';
+import { containerJson } from './container-json.ts';
+import { intParam, seesFully, userOf, type XapiContext } from './context.ts';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+interface ListQuery {
+  project?: string;
+  status?: string;
+  nonfinalized?: string;
+  'command-id'?: string;
+  'wrapper-id'?: string;
+  user?: string;
+  page?: string;
+  pageSize?: string;
+  all?: string;
+}
+
+const listQuerySchema = {
+  type: 'object',
+  properties: {
+    project: { type: 'string' }, status: { type: 'string', description: 'comma-separated statuses' },
+    nonfinalized: { type: 'string', enum: ['true', 'false'] }, 'command-id': { type: 'string' }, 'wrapper-id': { type: 'string' },
+    user: { type: 'string', description: 'launching user' }, page: { type: 'string', description: 'from 1' },
+    pageSize: { type: 'string', description: `default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}` },
+    all: { type: 'string', enum: ['true', 'false'], description: 'every match in one array (XNAT)' },
+  },
+};
+
+function boundedInt(value: string | undefined, name: string, dflt: number, max: number): number {
+  if (value === undefined || value === '') return dflt;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new XcsError('http.bad-paging', `${name} must be a whole number from 1 to ${max}, not "${value}"`, { status: 400, path: name });
+  }
+  return Number(value);
+}
+
+export interface ContainerAdminDeps {
+  ctx: XapiContext;
+  access: AccessControl;
+}
+
+export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access }: ContainerAdminDeps): void {
+  const tags = ['containers'];
+  const query = new RunQuery(ctx.engine.database, ctx.engine.config.dataDir);
+
+  /** Who the caller may see in full: null = everything (container managers). */
+  async function visibility(user: User): Promise<RunQueryFilter['visibleTo'] | undefined> {
+    if (await access.isContainerManager(user)) return undefined;
+    const owned = [...(await access.users.projectsOf(user.login)).entries()].filter(([, role]) => role === 'owner').map(([p]) => p);
+    return { login: user.login, projects: owned };
+  }
+
+  async function mayAct(user: User, run: RunRecord): Promise<boolean> {
+    return (await access.isContainerManager(user)) || seesFully(ctx, user, run);
+  }
+
+  const list = async (request: FastifyRequest<{ Querystring: ListQuery; Params: { project?: string } }>, reply: FastifyReply) => {
+    const user = userOf(request);
+    const q = request.query;
+    const filter: RunQueryFilter = {
+      project: request.params.project ?? (q.project || undefined),
+      statuses: q.status ? q.status.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined,
+      nonfinalized: q.nonfinalized === 'true',
+      commandId: q['command-id'] ? intParam(q['command-id'], 'command-id') : undefined,
+      wrapperId: q['wrapper-id'] ? intParam(q['wrapper-id'], 'wrapper-id') : undefined,
+      user: q.user || undefined,
+      visibleTo: await visibility(user),
+    };
+    const all = q.all === 'true';
+    const pageSize = boundedInt(q.pageSize, 'pageSize', DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const page = boundedInt(q.page, 'page', 1, Number.MAX_SAFE_INTEGER);
+    const { runs, total } = query.page(filter, (page - 1) * pageSize, all ? null : pageSize);
+    const histories = query.histories(runs.map((r) => r.id));
+    reply.header('X-Total-Count', String(total));
+    if (!all && page * pageSize < total) {
+      const next = new URL(request.url, 'http://x');
+      next.searchParams.set('page', String(page + 1));
+      next.searchParams.set('pageSize', String(pageSize));
+      reply.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
+    }
+    return runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true));
+  };
+  app.get('/xapi/containers', { schema: { tags, summary: 'Containers the caller may see, newest first, paged', querystring: listQuerySchema } }, list);
+  app.get('/xapi/projects/:project/containers', {
+    schema: { tags, summary: 'Containers of a project the caller may see', querystring: listQuerySchema,
+      params: { type: 'object', properties: { project: { type: 'string' } }, required: ['project'] } },
+  }, list);
+
+  app.delete<{ Params: { id: string } }>('/xapi/containers/:id', {
+    schema: { tags, summary: 'Delete a finished container record and its logs (launcher, project owner, container manager)' },
+  }, async (request, reply) => {
+    const user = userOf(request);
+    const run = ctx.engine.find(request.params.id);
+    if (!(await mayAct(user, run))) {
+      throw new XcsError('auth.forbidden', `User ${user.login} cannot delete container ${request.params.id}`, { status: 403, path: request.params.id });
+    }
+    await query.delete(run.id);
+    return reply.code(204).send();
+  });
+
+  const byName = async (user: User, name: string, project: string | undefined, nonfinalized: boolean): Promise<Record<string, unknown>> => {
+    const { runs } = query.page({ containerName: name, project, nonfinalized }, 0, 1);
+    const run = runs[0];
+    if (!run) throw new XcsError('run.not-found', `No container named ${name}${project ? ` in project ${project}` : ''}`, { status: 404, path: name });
+    return containerJson(run, ctx.engine.history(run.id), await mayAct(user, run));
+  };
+  app.get<{ Params: { name: string }; Querystring: { nonfinalized?: string } }>('/xapi/container/name/:name', {
+    schema: { tags, summary: 'A container by name (container managers)' },
+  }, async (request) => {
+    const user = await access.requireContainerManager(request);
+    return byName(user, request.params.name, undefined, request.query.nonfinalized === 'true');
+  });
+  app.get<{ Params: { project: string; name: string }; Querystring: { nonfinalized?: string } }>('/xapi/projects/:project/containers/name/:name', {
+    schema: { tags, summary: 'A container of the project by name (scrubbed unless owner)' },
+  }, async (request) => {
+    const user = userOf(request);
+    if (!(await access.isContainerManager(user))) await access.requireProject(request, request.params.project, 'read');
+    return byName(user, request.params.name, request.params.project, request.query.nonfinalized === 'true');
+  });
+}
