@@ -4,7 +4,7 @@
  */
 import type { HistoryItem, RunRecord } from '../../runtime/run-store.ts';
 import { redact, REDACTED } from '../../runtime/redact.ts';
-import { allInputValues } from '../../runtime/run-spec.ts';
+import { allInputValues, sensitiveValues } from '../../runtime/run-spec.ts';
 
 /** `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in UTC, as XNAT renders status times. */
 export function xnatTime(ms: number): string {
@@ -29,7 +29,8 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     return { ...base, 'command-line': s['command-line'] ? '[REDACTED]' : '', env: {}, mounts: [], inputs: [], outputs: [],
       history: [], 'container-labels': {} };
   }
-  const secrets = run.secrets;
+  // Sensitive values too: the run's secrets are recorded only once staging starts.
+  const secrets = [...run.secrets, ...sensitiveValues(s)];
   const anySensitive = allInputValues(s).some((v) => v.sensitive);
   const env: Record<string, string> = { ...s['environment-variables'] };
   env.XNAT_HOST = env.XNAT_HOST ?? '';
