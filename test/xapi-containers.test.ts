@@ -151,7 +151,8 @@ test('sensitive values are masked in listings, single records and by-name lookup
   const { text, items } = await list('/xapi/containers?all=true');
   assert.doesNotMatch(text, /seed-secret/);
   const withSecret = items.find((c) => c.id === 1)!;
-  assert.deepEqual(withSecret.inputs.find((i) => i.name === 'token'), { id: withSecret.inputs.find((i) => i.name === 'token')!.id, type: 'wrapper-external', name: 'token', value: '*****', sensitive: true });
+  const token = withSecret.inputs.find((i) => i.name === 'token');
+  assert.deepEqual([token?.type, token?.value, token?.sensitive], ['wrapper-external', '*****', true]);
   assert.equal(withSecret.inputs.some((i) => i.type === 'raw'), false, 'raw inputs are dropped when any input is sensitive');
   for (const path of ['/xapi/containers/1', '/xapi/container/name/xcs-seed-run-1', '/xapi/projects/P0/containers/name/xcs-seed-run-1']) {
     const r = await req('GET', path, admin);

@@ -91,6 +91,17 @@ const MIGRATIONS: string[] = [
   CREATE INDEX runs_project ON runs(project, id);
   CREATE INDEX runs_user ON runs(user_id, id);
   `,
+  // A counter bumped by every write to runs or history, from any connection: listings cache their answer
+  // until it moves (one indexed read instead of a page query and its serialisation).
+  `
+  CREATE TABLE runs_version (v INTEGER NOT NULL);
+  INSERT INTO runs_version VALUES (0);
+  CREATE TRIGGER runs_version_ins AFTER INSERT ON runs BEGIN UPDATE runs_version SET v = v + 1; END;
+  CREATE TRIGGER runs_version_upd AFTER UPDATE ON runs BEGIN UPDATE runs_version SET v = v + 1; END;
+  CREATE TRIGGER runs_version_del AFTER DELETE ON runs BEGIN UPDATE runs_version SET v = v + 1; END;
+  CREATE TRIGGER history_version_ins AFTER INSERT ON history BEGIN UPDATE runs_version SET v = v + 1; END;
+  CREATE TRIGGER history_version_del AFTER DELETE ON history BEGIN UPDATE runs_version SET v = v + 1; END;
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

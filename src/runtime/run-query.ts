@@ -67,6 +67,11 @@ export class RunQuery {
     this.dataDir = dataDir;
   }
 
+  /** Changes whenever a run or its history changes (see the `runs_version` triggers). */
+  version(): number {
+    return (this.db.prepare('SELECT v FROM runs_version').get() as { v: number }).v;
+  }
+
   /** Newest first; `limit` null = every matching run. */
   page(filter: RunQueryFilter, offset: number, limit: number | null): RunPage {
     const w = where(filter);

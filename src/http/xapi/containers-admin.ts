@@ -26,6 +26,7 @@ import { intParam, seesFully, userOf, type XapiContext } from './context.ts';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
+const CACHE_ENTRIES = 64;
 
 interface ListQuery {
   project?: string;
@@ -66,6 +67,8 @@ export interface ContainerAdminDeps {
 export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access }: ContainerAdminDeps): void {
   const tags = ['containers'];
   const query = new RunQuery(ctx.engine.database, ctx.engine.config.dataDir);
+  // Serialised listings by query and viewer, valid while no run changes (clients poll the same first page).
+  const cache = new Map<string, { version: number; total: number; body: string }>();
 
   /** Who the caller may see in full: null = everything (container managers). */
   async function visibility(user: User): Promise<RunQueryFilter['visibleTo'] | undefined> {
@@ -93,16 +96,27 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     const all = q.all === 'true';
     const pageSize = boundedInt(q.pageSize, 'pageSize', DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const page = boundedInt(q.page, 'page', 1, Number.MAX_SAFE_INTEGER);
-    const { runs, total } = query.page(filter, (page - 1) * pageSize, all ? null : pageSize);
-    const histories = query.histories(runs.map((r) => r.id));
-    reply.header('X-Total-Count', String(total));
-    if (!all && page * pageSize < total) {
+    const key = JSON.stringify([filter, page, pageSize, all]);
+    const version = query.version();
+    let hit = cache.get(key);
+    if (!hit || hit.version !== version) {
+      const { runs, total } = query.page(filter, (page - 1) * pageSize, all ? null : pageSize);
+      const histories = query.histories(runs.map((r) => r.id));
+      hit = { version, total, body: JSON.stringify(runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true))) };
+      // `all=true` answers can be megabytes: not kept.
+      if (!all) {
+        if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+        cache.set(key, hit);
+      }
+    }
+    reply.header('X-Total-Count', String(hit.total));
+    if (!all && page * pageSize < hit.total) {
       const next = new URL(request.url, 'http://x');
       next.searchParams.set('page', String(page + 1));
       next.searchParams.set('pageSize', String(pageSize));
       reply.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
     }
-    return runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true));
+    return reply.type('application/json; charset=utf-8').send(hit.body);
   };
   app.get('/xapi/containers', { schema: { tags, summary: 'Containers the caller may see, newest first, paged', querystring: listQuerySchema } }, list);
   app.get('/xapi/projects/:project/containers', {

@@ -1,0 +1,109 @@
+/**
+ * `GET /xapi/containers` (first page) on 10,000 container records: `bin/xcs serve` runs as a subprocess on a
+ * fresh data directory seeded beforehand through the run store (`scripts/seed-runs.ts`, no real
+ * containers); 50 concurrent clients on 127.0.0.1 send 2,000 requests in all, after 200 warm-up requests.
+ * Reports p50/p99 latency (target p99 <= 50 ms) and the server's VmRSS afterwards (target <= 200 MB).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'node:http';
+import { seedRuns } from '../scripts/seed-runs.ts';
+import { median, percentile, type Bench } from './lib.ts';
+
+const RECORDS = 10_000;
+const CLIENTS = 50;
+const REQUESTS = 2_000;
+const WARMUP = 200;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function startServe(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(join(root, 'bin/xcs'), ['serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
+    env: { ...process.env, XCS_ADMIN_USER: 'admin', XCS_ADMIN_PASSWORD: 'bench-pw' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      const m = /https?:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`xcs serve exited (${code}): ${out}`)));
+    setTimeout(() => reject(new Error(`xcs serve did not report its port: ${out}`)), 60_000).unref();
+  });
+  return { child, port };
+}
+
+function get(agent: Agent, port: number, auth: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const r = request({ host: '127.0.0.1', port, path: '/xapi/containers', agent, headers: { authorization: auth } }, (res) => {
+      let n = 0;
+      res.on('data', (b: Buffer) => { n += b.length; });
+      res.on('end', () => {
+        if (res.statusCode !== 200 || n < 1000) reject(new Error(`GET /xapi/containers: ${res.statusCode}, ${n} bytes`));
+        else resolve(performance.now() - t0);
+      });
+    });
+    r.on('error', reject);
+    r.end();
+  });
+}
+
+async function load(port: number, total: number): Promise<number[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const auth = `Basic ${Buffer.from('admin:bench-pw').toString('base64')}`;
+  const times: number[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next < total) {
+      next++;
+      times.push(await get(agent, port, auth));
+    }
+  }));
+  agent.destroy();
+  return times;
+}
+
+const bench: Bench = {
+  name: 'xapi containers listing',
+  async run() {
+    const base = await mkdtemp(join(tmpdir(), 'xcs-bench-xapi-'));
+    const dataDir = join(base, 'data');
+    let child: ChildProcess | undefined;
+    try {
+      seedRuns(dataDir, RECORDS);
+      const s = await startServe(dataDir);
+      child = s.child;
+      await load(s.port, WARMUP);
+      const times = await load(s.port, REQUESTS);
+      const rss = rssMiB(child.pid!);
+      const p50 = median(times);
+      const p99 = percentile(times, 99);
+      return [
+        { name: `GET /xapi/containers p50 (${RECORDS} records, ${CLIENTS} clients)`, unit: 'ms', baseline: null, ours: p50, better: 'lower', target: 'informative', met: true },
+        { name: `GET /xapi/containers p99 (${RECORDS} records, ${CLIENTS} clients)`, unit: 'ms', baseline: null, ours: p99, better: 'lower', target: '<= 50 ms', met: p99 <= 50 },
+        { name: 'xcs serve VmRSS after the load', unit: 'MiB', baseline: null, ours: rss, better: 'lower', target: '<= 200 MB', met: rss <= 200 },
+      ];
+    } finally {
+      if (child && child.exitCode === null) {
+        const exited = new Promise((r) => child!.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(base, { recursive: true, force: true });
+    }
+  },
+};
+
+export default bench;
