@@ -57,7 +57,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext):
     reply.header('Content-Disposition', `attachment; filename="${run.id}-${stream}.log"`).type('text/plain; charset=utf-8');
     if (request.query.follow === 'true') {
       const abort = new AbortController();
-      request.raw.on('close', () => abort.abort());
+      reply.raw.on('close', () => abort.abort());
       return reply.send(Readable.from(engine.followLog(run, stream, abort.signal)));
     }
     return engine.readLog(run, stream);
