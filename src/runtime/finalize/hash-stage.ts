@@ -68,30 +68,22 @@ function measure(dst) {
 }
 // A plain copy that hashes what it writes: one read and one write, like cp, instead of a kernel copy and a
 // second read. Mode bits follow the source, as with copyFile.
-function copyHashing(src, dst) {
-  // Non-blocking, so that a FIFO swapped in after collection is refused instead of hanging the worker.
-  const from = fs.openSync(src, O_RDONLY | O_NONBLOCK);
+function copyHashing(from, st, dst) {
+  const to = fs.openSync(dst, 'wx', st.mode & 0o7777);
   try {
-    const st = fs.fstatSync(from);
-    if (!st.isFile()) return [-1, ''];
-    const to = fs.openSync(dst, 'wx', st.mode & 0o7777);
-    try {
-      fs.fchmodSync(to, st.mode & 0o7777);
-      const hash = digest ? createHash('md5') : undefined;
-      let size = 0;
-      let n;
-      while ((n = fs.readSync(from, buf, 0, buf.length, null)) > 0) {
-        if (hash) hash.update(buf.subarray(0, n));
-        let off = 0;
-        while (off < n) off += fs.writeSync(to, buf, off, n - off);
-        size += n;
-      }
-      return [size, hash ? hash.digest('hex') : ''];
-    } finally {
-      fs.closeSync(to);
+    fs.fchmodSync(to, st.mode & 0o7777);
+    const hash = digest ? createHash('md5') : undefined;
+    let size = 0;
+    let n;
+    while ((n = fs.readSync(from, buf, 0, buf.length, null)) > 0) {
+      if (hash) hash.update(buf.subarray(0, n));
+      let off = 0;
+      while (off < n) off += fs.writeSync(to, buf, off, n - off);
+      size += n;
     }
+    return [size, hash ? hash.digest('hex') : ''];
   } finally {
-    fs.closeSync(from);
+    fs.closeSync(to);
   }
 }
 function stageOne(src, dst) {
@@ -100,14 +92,22 @@ function stageOne(src, dst) {
       if (e.code !== 'EXDEV' && e.code !== 'EPERM' && e.code !== 'EMLINK') throw e;
     }
   }
-  if (reflinks) {
-    try { fs.copyFileSync(src, dst, COPYFILE_EXCL | COPYFILE_FICLONE_FORCE); return measure(dst); } catch (e) {
-      // No reflinks on this filesystem (or across these two): copy by hand from now on.
-      if (e.code === 'EEXIST' || e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ENOSPC') throw e;
-      reflinks = false;
+  // Non-blocking, so that a FIFO swapped in after collection is refused instead of hanging the worker.
+  const from = fs.openSync(src, O_RDONLY | O_NONBLOCK);
+  try {
+    const st = fs.fstatSync(from);
+    if (!st.isFile()) return [-1, ''];
+    if (reflinks) {
+      try { fs.copyFileSync(src, dst, COPYFILE_EXCL | COPYFILE_FICLONE_FORCE); return measure(dst); } catch (e) {
+        // No reflinks on this filesystem (or across these two): copy by hand from now on.
+        if (e.code === 'EEXIST' || e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'ENOSPC') throw e;
+        reflinks = false;
+      }
     }
+    return copyHashing(from, st, dst);
+  } finally {
+    fs.closeSync(from);
   }
-  return copyHashing(src, dst);
 }
 for (;;) {
   if (Atomics.load(state, 1) !== 0) break;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -91,4 +92,16 @@ test('a vanished source fails with its errno once every worker has stopped, so t
     // Nothing still running re-creates files in the removed tree.
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(existsSync(dest), false);
+  }));
+
+test('a FIFO swapped in after collection is refused, not read (which would hang)', () =>
+  withTmp(async (dir) => {
+    const src = join(dir, 'out');
+    await mkdir(src);
+    await writeFile(join(src, 'a.txt'), 'data');
+    const { files } = await collectOutput({ output: 'o', sourceDir: src });
+    await rm(join(src, 'a.txt'));
+    assert.equal(spawnSync('mkfifo', [join(src, 'a.txt')]).status, 0);
+    await assert.rejects(stageFilesWithDigests('o', files, join(dir, 'stage'), 'copy', true),
+      { code: 'upload-failed', message: /"a\.txt" changed while it was staged \(expected 4 bytes, staged a non-file\)/ });
   }));
