@@ -3,7 +3,6 @@
  * plus plugins other parts of XCS register (`/xapi/...` container-service routes, DICOM import).
  * Plugins are registered with the server's dependencies as their options.
  */
-import { access } from 'node:fs/promises';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyError } from 'fastify';
 import multipart from '@fastify/multipart';
 import { isXcsError, XcsError } from '../core/errors.ts';
@@ -15,6 +14,9 @@ import { registerArchiveRoutes } from './data/archive-routes.ts';
 import { registerSessionRoutes } from './data/session-routes.ts';
 import { registerUserRoutes } from './users-routes.ts';
 import { registerOpenApi } from './xapi/openapi.ts';
+import importPlugin from './data/import.ts';
+import containerServicePlugin from './xapi/index.ts';
+import serverManagementPlugin from './xapi/engine-adapters.ts';
 
 export interface ServerDeps {
   archive: Archive;
@@ -74,22 +76,18 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     sub.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     registerArchiveRoutes(sub, { archive: opts.archive, users: opts.users, maxUploadBytes: deps.maxUploadBytes! });
   });
-  for (const p of await defaultPlugins()) await app.register(p, deps);
+  for (const p of defaultPlugins()) await app.register(p, deps);
   for (const p of opts.plugins ?? []) await app.register(p, deps);
   return app;
 }
 
-/** Plugins found in the tree: the DICOM import route and the container service, when present. */
-async function defaultPlugins(): Promise<Array<FastifyPluginAsync<ServerDeps>>> {
-  const out: Array<FastifyPluginAsync<ServerDeps>> = [];
-  for (const path of ['./data/import.ts', './xapi/index.ts', './xapi/engine-adapters.ts']) {
-    const file = new URL(path, import.meta.url);
-    if (!(await access(file).then(() => true, () => false))) continue;
-    const mod = (await import(file.href)) as Record<string, unknown>;
-    const plugin = mod.default ?? mod.importPlugin ?? mod.plugin;
-    if (typeof plugin === 'function') out.push(plugin as FastifyPluginAsync<ServerDeps>);
-  }
-  return out;
+/** The route plugins every server has besides the archive API: DICOM import and the container service. */
+function defaultPlugins(): Array<FastifyPluginAsync<ServerDeps>> {
+  return [
+    importPlugin,
+    containerServicePlugin,
+    serverManagementPlugin,
+  ];
 }
 
 export interface StartOptions {
