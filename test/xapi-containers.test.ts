@@ -172,7 +172,7 @@ test('by name: container managers site-wide; project form needs project read and
   const other = await req('GET', '/xapi/projects/P1/containers/name/xcs-seed-run-5', u1);
   assert.equal(other.status, 200);
   assert.equal((other.body as Container)['command-line'], '[REDACTED]', 'scrubbed: u1 neither launched it nor owns P1');
-  assert.equal((await req('GET', '/xapi/projects/P1/containers/name/xcs-seed-run-2', u0)).status, 403);
+  assert.equal((await req('GET', '/xapi/projects/P1/containers/name/xcs-seed-run-2', u0)).status, 404);
   assert.equal((await req('GET', '/xapi/projects/P0/containers/name/xcs-seed-run-2', admin)).status, 404, 'name is looked up in the project only');
 });
 

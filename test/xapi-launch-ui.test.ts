@@ -211,26 +211,26 @@ test('a required derived input without candidates: XNAT\'s 400 text, or JSON wit
   assert.deepEqual(body.explanation[0].candidates.map((c) => [c.label, c.accepted]), [['DICOM', false]]);
 });
 
-test('permissions: readers see it; a missing and an unreadable object get the same 403; guests 401', async () => {
+test('permissions: readers see it; a missing and an unreadable object get the same 404; guests 401', async () => {
   const q = (uri: string) => `/xapi/wrappers/${sessionWrapper}/launch?session=${encodeURIComponent(uri)}`;
   const asReader = await ui(q(sessionUri), auth('reader', 'reader-pw'));
   assert.deepEqual(values(asReader['input-values'], 'session').values.map((v) => v.value), [sessionUri]);
   const outsider = auth('outsider', 'outsider-pw');
   const unreadable = await get(q(sessionUri), outsider);
   const missing = await get(q('/archive/experiments/XNAT_E99999'), outsider);
-  assert.equal(unreadable.status, 403);
-  assert.equal(missing.status, 403);
+  assert.equal(unreadable.status, 404);
+  assert.equal(missing.status, 404);
   assert.equal(unreadable.text.replaceAll(sessionUri, 'X'), missing.text.replaceAll('/archive/experiments/XNAT_E99999', 'X'));
   const missingAsAdmin = await get(q('/archive/experiments/XNAT_E99999'));
-  assert.equal(missingAsAdmin.status, 403, 'missing objects are never told apart from unreadable ones');
+  assert.equal(missingAsAdmin.status, 404, 'missing objects are never told apart from unreadable ones');
   // The project form needs the project, whether it exists or not.
   const p1 = await get(`/xapi/projects/DEMO/wrappers/${sessionWrapper}/launch`, outsider);
   const p2 = await get(`/xapi/projects/NOPE/wrappers/${sessionWrapper}/launch`, outsider);
-  assert.equal(p1.status, 403);
-  assert.equal(p2.status, 403);
+  assert.equal(p1.status, 404);
+  assert.equal(p2.status, 404);
   assert.equal(p1.text.replaceAll('DEMO', 'X'), p2.text.replaceAll('NOPE', 'X'));
   // An object outside the path's project is refused even for a reader of that project.
-  assert.equal((await get(`/xapi/projects/HIDDEN/wrappers/${sessionWrapper}/launch?session=${encodeURIComponent(sessionUri)}`, outsider)).status, 403);
+  assert.equal((await get(`/xapi/projects/HIDDEN/wrappers/${sessionWrapper}/launch?session=${encodeURIComponent(sessionUri)}`, outsider)).status, 404);
   assert.equal((await get(q(sessionUri), {})).status, 401);
   assert.equal((await get(`/xapi/wrappers/999999/launch`)).status, 404);
 });

@@ -209,8 +209,8 @@ test('configuration: site and project overlay, errors with paths, owner-only pro
   assert.equal(view.outputs['result-resource'].label, 'P1ECHO');
   assert.equal(view.inputs.session.required, true);
   assert.equal((await req('GET', `/xapi/projects/P1/wrappers/${wrapperId}/config`, as('collab'))).status, 403);
-  assert.equal((await req('GET', `/xapi/projects/P1/wrappers/${wrapperId}/config`, as('stranger'))).status, 403);
-  assert.equal((await req('GET', `/xapi/projects/NOPE/wrappers/${wrapperId}/config`, as('stranger'))).status, 403, 'same answer: existence not leaked');
+  assert.equal((await req('GET', `/xapi/projects/P1/wrappers/${wrapperId}/config`, as('stranger'))).status, 404);
+  assert.equal((await req('GET', `/xapi/projects/NOPE/wrappers/${wrapperId}/config`, as('stranger'))).status, 404, 'same answer: existence not leaked');
 });
 
 test('availability: reasons for every failed check, then available once enabled', async () => {
@@ -245,7 +245,7 @@ test('availability: reasons for every failed check, then available once enabled'
   assert.equal((await req('GET', '/xapi/projects/P1/commands/available?xsiType=xnat:mrSessionData', as('collab'))).body instanceof Array, true);
   assert.equal(((await req('GET', '/xapi/projects/P1/commands/available?xsiType=xnat:mrSessionData', as('collab'))).body as unknown[])
     .filter((x) => (x as { 'wrapper-id': number })['wrapper-id'] === wrapperId).length, 0, 'collaborators cannot write its outputs');
-  assert.equal((await req('GET', '/xapi/projects/P1/commands/available?xsiType=xnat:mrSessionData', as('stranger'))).status, 403);
+  assert.equal((await req('GET', '/xapi/projects/P1/commands/available?xsiType=xnat:mrSessionData', as('stranger'))).status, 404);
 });
 
 test('bulk launch: dry-run says which resolve and why not; real launch reports each target', async () => {
@@ -273,13 +273,13 @@ test('bulk launch: dry-run says which resolve and why not; real launch reports e
     }
     assert.equal(status, 'Complete');
   }
-  assert.equal((await req('POST', `/xapi/projects/P2/wrappers/${wrapperId}/root/session/bulklaunch`, as('member'), { session: targets })).status, 403);
+  assert.equal((await req('POST', `/xapi/projects/P2/wrappers/${wrapperId}/root/session/bulklaunch`, as('member'), { session: targets })).status, 404);
 });
 
 test('command event mappings and orchestrations: owners and managers only; reads follow project access', async () => {
   const body = { 'event-type': 'SessionArchived', 'command-id': commandId, 'xnat-command-wrapper': 'echo-session', project: 'P1' };
   assert.equal((await req('POST', '/xapi/commandeventmapping', as('member'), body)).status, 403);
-  assert.equal((await req('POST', '/xapi/commandeventmapping', as('stranger'), body)).status, 403);
+  assert.equal((await req('POST', '/xapi/commandeventmapping', as('stranger'), body)).status, 404);
   assert.equal((await req('POST', '/xapi/commandeventmapping', as('owner'), { ...body, project: '' })).status, 403, 'site-wide needs a manager');
   const blank = await req('POST', '/xapi/commandeventmapping', as('owner'), { ...body, 'event-type': ' ' });
   assert.equal(blank.status, 400);

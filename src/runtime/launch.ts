@@ -65,6 +65,22 @@ async function projectOfRoot(ctx: LaunchContext, req: LaunchRequest): Promise<st
   }
 }
 
+/**
+ * Launching writes to the project (a run record, its history, usually outputs), so it needs edit access:
+ * members and owners, not collaborators (XNAT asks edit only for output handlers, §6.2). A user who cannot
+ * even read the project gets the same 404 as for a project that does not exist (`/data`'s rule).
+ */
+async function checkMayLaunch(ctx: LaunchContext, login: string, project: string | null): Promise<void> {
+  if (project === null || ctx.users === null) return;
+  const user = await ctx.users.requireUser(login);
+  if (await ctx.users.can(user, 'edit', { project })) return;
+  if (await ctx.users.can(user, 'read', { project })) {
+    throw new XcsError('auth.forbidden', `User ${login} does not have edit access to project ${project}, which launching needs`,
+      { status: 403, path: project, hint: 'a project owner can make you a member' });
+  }
+  throw new XcsError('xapi.project.not-found', `No project ${project} that you can read`, { status: 404, path: project });
+}
+
 export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<RunRecord> {
   const found = findWrapper(ctx, req.wrapper);
   if (req.rootElement && req.params[req.rootElement] === undefined) {
@@ -72,6 +88,7 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
       { status: 400, path: req.rootElement });
   }
   const project = await projectOfRoot(ctx, req);
+  await checkMayLaunch(ctx, req.user, project);
   ctx.commands.checkEnabled(found.wrapper.id, project);
   const command = ctx.configure ? await ctx.configure(found.command, found.wrapper.id, project) : found.command;
   const wrapper = command.xnat.find((w) => w.id === found.wrapper.id) ?? found.wrapper;

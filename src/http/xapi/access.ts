@@ -5,8 +5,8 @@
  * - the `ContainerManager` role is kept in its own table, granted and revoked by site administrators
  *   through XNAT's role endpoints `PUT|DELETE /xapi/users/{login}/roles/ContainerManager`;
  * - project-scoped checks use the archive's project roles (owner ⇒ delete, member ⇒ edit,
- *   collaborator ⇒ read). A user who cannot read a project gets the same 403 whether the project exists
- *   or not, so its existence is never revealed.
+ *   collaborator ⇒ read), with `/data`'s rule: a user who cannot read a project gets the same 404 whether
+ *   it exists or not (its existence is never revealed); one who can read it but lacks the level gets 403.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql, type Kysely } from 'kysely';
@@ -18,6 +18,11 @@ export const CONTAINER_MANAGER = 'ContainerManager';
 
 interface RolesDb {
   xapi_site_roles: { login: string; role: string };
+}
+
+/** The answer for a project the caller cannot read, existing or not (the same as `/data`'s). */
+export function projectNotFound(project: string): XcsError {
+  return new XcsError('xapi.project.not-found', `No project ${project} that you can read`, { status: 404, path: project });
 }
 
 export class AccessControl {
@@ -91,12 +96,13 @@ export class AccessControl {
   }
 
   /**
-   * Requires `action` on `project`. The refusal is the same for a project that does not exist and one the user
-   * cannot read, so that its existence is not revealed.
+   * Requires `action` on `project`. The refusal is the same 404 for a project that does not exist and one the
+   * user cannot read, so that its existence is not revealed; readers lacking the level get 403.
    */
   async requireProject(request: FastifyRequest, project: string, action: Action): Promise<User> {
     const user = this.requireUser(request);
     if (await this.users.can(user, action, { project })) return user;
+    if (!(await this.users.can(user, 'read', { project }))) throw projectNotFound(project);
     const level = { read: 'read', create: 'edit', edit: 'edit', delete: 'owner' }[action];
     throw new XcsError('auth.forbidden', `user ${user.login} does not have ${level} access to project ${project}`,
       { status: 403, path: project });

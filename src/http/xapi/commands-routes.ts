@@ -1,27 +1,30 @@
 /** Wrapper enablement (site and project). Commands themselves: `commands-admin.ts`. */
-import type { FastifyInstance } from 'fastify';
-import { XcsError } from '../../core/errors.ts';
-import { intParam, requireAdmin, userOf, type XapiContext } from './context.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessControl } from './access.ts';
+import { intParam, type XapiContext } from './context.ts';
 
-export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext): void {
-  const setSite = (enabled: boolean) => async (request: { params: { id: string } } & Parameters<typeof requireAdmin>[0]) => {
-    requireAdmin(request);
+/** Site flags: container managers (§5.2). Project flags: project owners or container managers; reading them: members. */
+export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
+  const setSite = (enabled: boolean) => async (request: FastifyRequest<{ Params: { id: string } }>) => {
+    await access.requireContainerManager(request);
     ctx.commands.setEnabled(intParam(request.params.id, 'wrapper id'), enabled, null);
     return '';
   };
   app.put<{ Params: { id: string } }>('/xapi/wrappers/:id/enabled', setSite(true));
   app.put<{ Params: { id: string } }>('/xapi/wrappers/:id/disabled', setSite(false));
   app.get<{ Params: { id: string } }>('/xapi/wrappers/:id/enabled', async (request) => {
+    await access.requireContainerManager(request);
     const id = intParam(request.params.id, 'wrapper id');
     ctx.commands.wrapperById(id);
     return ctx.commands.enabledForSite(id);
   });
 
-  const setProject = (enabled: boolean) => async (request: { params: { project: string; id: string } } & Parameters<typeof userOf>[0]) => {
-    const user = userOf(request);
-    if (!user.siteAdmin && !(ctx.users && await ctx.users.can(user, 'delete', { project: request.params.project }))) {
-      throw new XcsError('auth.forbidden', `User ${user.login} does not have owner access to project ${request.params.project}.`, { status: 403 });
-    }
+  const projectAccess = async (request: FastifyRequest<{ Params: { project: string } }>, action: 'edit' | 'delete'): Promise<void> => {
+    if (await access.isContainerManager(request.user)) return;
+    await access.requireProject(request, request.params.project, action);
+  };
+  const setProject = (enabled: boolean) => async (request: FastifyRequest<{ Params: { project: string; id: string } }>) => {
+    await projectAccess(request, 'delete');
     await ctx.archive.require({ kind: 'project', project: request.params.project });
     ctx.commands.setEnabled(intParam(request.params.id, 'wrapper id'), enabled, request.params.project);
     return '';
@@ -29,6 +32,7 @@ export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext): v
   app.put<{ Params: { project: string; id: string } }>('/xapi/projects/:project/wrappers/:id/enabled', setProject(true));
   app.put<{ Params: { project: string; id: string } }>('/xapi/projects/:project/wrappers/:id/disabled', setProject(false));
   app.get<{ Params: { project: string; id: string } }>('/xapi/projects/:project/wrappers/:id/enabled', async (request) => {
+    await projectAccess(request, 'edit');
     const id = intParam(request.params.id, 'wrapper id');
     return {
       'enabled-for-site': ctx.commands.enabledForSite(id),

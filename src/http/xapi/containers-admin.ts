@@ -83,6 +83,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
 
   const list = async (request: FastifyRequest<{ Querystring: ListQuery; Params: { project?: string } }>, reply: FastifyReply) => {
     const user = userOf(request);
+    // A project path names a project: those who cannot read it get the same 404 as for a missing one.
+    if (request.params.project && !(await access.isContainerManager(user))) await access.requireProject(request, request.params.project, 'read');
     const q = request.query;
     const filter: RunQueryFilter = {
       project: request.params.project ?? (q.project || undefined),

@@ -8,20 +8,26 @@ import { XcsError } from '../../core/errors.ts';
 import type { LogStream } from '../../runtime/logs.ts';
 import type { RunRecord } from '../../runtime/run-store.ts';
 import { containerJson } from './container-json.ts';
-import { requireAdmin, seesFully, userOf, type XapiContext } from './context.ts';
+import type { AccessControl } from './access.ts';
+import { seesFully, userOf, type XapiContext } from './context.ts';
 
 /** XNAT picks stdout when "stdout.log" contains the given name, else stderr. */
 function streamOf(file: string): LogStream {
   return 'stdout.log'.includes(file) ? 'stdout' : 'stderr';
 }
 
-export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext): void {
+export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
   const engine = ctx.engine;
 
   async function visibleRun(request: FastifyRequest<{ Params: { id: string } }>): Promise<{ run: RunRecord; full: boolean }> {
     const user = userOf(request);
     const run = engine.find(request.params.id);
-    return { run, full: await seesFully(ctx, user, run) };
+    const full = (await access.isContainerManager(user)) || (await seesFully(ctx, user, run));
+    // Others see the scrubbed record only when they can read its project; to the rest it does not exist.
+    if (!full && !(run.project && ctx.users && await ctx.users.can(user, 'read', { project: run.project }))) {
+      throw new XcsError('xapi.container.not-found', `No container ${request.params.id}`, { status: 404, path: request.params.id });
+    }
+    return { run, full };
   }
 
   async function ownedRun(request: FastifyRequest<{ Params: { id: string } }>): Promise<RunRecord> {
@@ -46,7 +52,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext):
   app.post('/xapi/projects/:project/containers/:id/kill', kill);
 
   app.post<{ Params: { id: string } }>('/xapi/containers/:id/finalize', async (request) => {
-    requireAdmin(request);
+    await access.requireContainerManager(request);
     const run = engine.find(request.params.id);
     return containerJson(engine.finalize(run.id), engine.history(run.id), true);
   });

@@ -104,10 +104,10 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
   registerCommandAdminRoutes(app, { ctx, access, automation });
-  registerCommandRoutes(app, ctx);
+  registerCommandRoutes(app, ctx, access);
   registerLaunchRoutes(app, ctx);
   registerContainerAdminRoutes(app, { ctx, access });
-  registerContainerRoutes(app, ctx);
+  registerContainerRoutes(app, ctx, access);
 
   app.addHook('onListen', async () => { await engine.start(); });
   app.addHook('onClose', async () => {

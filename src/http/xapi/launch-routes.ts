@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isXcsError, messageOf } from '../../core/errors.ts';
-import { launch, type LaunchRequest } from '../../runtime/launch.ts';
+import { findWrapper, launch, type LaunchRequest } from '../../runtime/launch.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
 
 interface LaunchParams {
@@ -29,6 +29,18 @@ function inputsOf(request: FastifyRequest): Record<string, string> {
   return out;
 }
 
+/** The report echoes the launch values: those of sensitive inputs are masked as in the container JSON (§6.5). */
+function maskSensitive(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], params: Record<string, string>): Record<string, string> {
+  let names: Set<string>;
+  try {
+    const { command, wrapper: w } = findWrapper(ctx, wrapper);
+    names = new Set([...command.inputs, ...w['external-inputs'], ...w['derived-inputs']].filter((i) => i.sensitive === true).map((i) => i.name));
+  } catch {
+    return params; // no such wrapper: nothing is known to be sensitive, and the launch fails on it anyway
+  }
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, names.has(k) ? '*****' : v]));
+}
+
 export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext): void {
   const handler = (byName: boolean) => async (request: FastifyRequest<{ Params: LaunchParams }>, reply: import('fastify').FastifyReply) => {
     const user = userOf(request);
@@ -38,13 +50,14 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext): vo
       ? { commandId: intParam(p.id ?? '', 'command id'), wrapperName: p.name ?? '' }
       : { wrapperId: intParam(p.id ?? '', 'wrapper id') };
     const ids = byName ? { 'command-id': Number(p.id), 'wrapper-id': null } : { 'command-id': null, 'wrapper-id': Number(p.id) };
+    const shown = maskSensitive(ctx, wrapper, params);
     try {
       const run = await launch(ctx, { wrapper, rootElement: p.root, params, user: user.login, project: p.project ?? null });
-      return { status: 'success', params, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
+      return { status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
     } catch (e) {
       const status = isXcsError(e) ? e.status : 500;
       return reply.code(status).send({
-        status: 'failure', params, id: null, ...ids, message: messageOf(e),
+        status: 'failure', params: shown, id: null, ...ids, message: messageOf(e),
         ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}), ...(e.path ? { path: e.path } : {}) } : {}),
       });
     }

@@ -4,9 +4,9 @@
  * parameters are launch values (`?session=/archive/experiments/XNAT_E00001`); the answer is the `LaunchUi`
  * built by `launch-ui-model.ts` from a pre-resolution of the wrapper with its site or project configuration.
  *
- * Access: a signed-in user; project forms need read access to the project (403, the same whether it exists
+ * Access: a signed-in user; project forms need read access to the project (404, the same whether it exists
  * or not). Every archive object named by a launch value must be readable by the caller: a missing object and
- * an unreadable one get the same 403, so the launch UI cannot be used to probe the archive (XNAT answers 400
+ * an unreadable one get the same 404, so the launch UI cannot be used to probe the archive (XNAT answers 400
  * "Invalid … uri" for a missing one). Enablement does not stop the UI (XNAT renders it); `meta.enabled` says
  * whether a launch would be accepted. Pre-resolution failures answer XNAT's 400 text
  * `The command has failed in the pre-resolution step.\n<msg>`; a client asking for JSON gets the message with
@@ -55,7 +55,7 @@ function launchValues(query: unknown): Record<string, string> {
 }
 
 function unreadable(user: User, value: string): XcsError {
-  return new XcsError('auth.forbidden', `user ${user.login} cannot read ${value}`, { status: 403, path: value,
+  return new XcsError('xapi.object.not-found', `user ${user.login} cannot read ${value}`, { status: 404, path: value,
     hint: 'the object does not exist or you have no access to its project' });
 }
 

@@ -29,6 +29,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       return { schema: keep ? schema : { ...(schema ?? {}), hide: true }, url };
     },
   });
+  // The docs page and its assets are as public as the document they show.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith(DOCS_PATH)) route.config = { ...(route.config ?? {}), public: true };
+  });
   await app.register(swaggerUi, { routePrefix: DOCS_PATH, uiConfig: { docExpansion: 'list', deepLinking: true } });
   app.get(OPENAPI_PATH, { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 }
