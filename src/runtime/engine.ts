@@ -48,6 +48,7 @@ export class RunEngine {
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reaperTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private readonly cleanups = new Set<Promise<void>>();
 
   private constructor(config: EngineConfig, deps: EngineDeps) {
     this.config = config;
@@ -88,7 +89,10 @@ export class RunEngine {
     const report = await reconcile(this.res);
     this.unsubscribe.push(this.queue.onEnqueue((q) => (q === 'stage' ? this.staging : this.finalizing).pump()));
     this.unsubscribe.push(this.store.onTransition((run) => {
-      if (isTerminal(run.status)) void cleanupRun(this.res, run);
+      if (isTerminal(run.status)) {
+        const p = cleanupRun(this.res, run).finally(() => this.cleanups.delete(p));
+        this.cleanups.add(p);
+      }
       // A run leaving the active statuses frees a slot.
       this.staging.pump();
       this.finalizing.pump();
@@ -111,6 +115,7 @@ export class RunEngine {
     await this.staging.stop();
     await this.finalizing.stop();
     await this.follower.stop();
+    await Promise.allSettled([...this.cleanups]);
     this.db.close();
   }
 

@@ -46,12 +46,11 @@ export class EventFollower {
       } else if (ev.status === 'oom') {
         this.res.store.recordExit(runId, null, true);
       } else if (ev.status === 'died') {
-        // The die event carries the exit code but not the OOM flag: ask the engine once.
-        const state = await this.res.backend.inspect(ev.backendId);
-        const exitCode = ev.exitCode ?? state.exitCode;
+        // The OOM flag comes with the `oom` event before `die`; finalization double-checks it for exit code 137.
+        const exitCode = ev.exitCode ?? (await this.res.backend.inspect(ev.backendId)).exitCode;
         this.res.store.note(runId, 'die', { source: 'event', entityId: ev.backendId, externalTimestamp: ts,
           exitCode: exitCode === null ? null : String(exitCode) });
-        handleExit(this.res, runId, { exitCode, oomKilled: state.oomKilled }, 'event', ts);
+        handleExit(this.res, runId, { exitCode, oomKilled: false }, 'event', ts);
       }
     } catch (e) {
       this.res.log.warn(`run ${runId}: event ${ev.status} not processed: ${describe(e)} (reconciliation will catch up)`);

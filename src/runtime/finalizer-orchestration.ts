@@ -22,6 +22,11 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
   if (isTerminal(run.status)) return;
   res.store.transition(runId, 'Finalizing', { source: 'system', message: 'Processing finished. Uploading files.' });
   try {
+    if (run.exitCode === '137' && !run.oomKilled && run.containerId) {
+      // SIGKILL: by us, by the kernel's OOM killer, or by someone else. Only the engine knows which.
+      const state = await res.backend.inspect(run.containerId);
+      if (state.oomKilled) res.store.recordExit(runId, null, true);
+    }
     await saveLogs(res, run);
     run = res.store.require(runId);
     if (run.killRequested) {

@@ -60,12 +60,15 @@ export function failRun(res: EngineResources, runId: number, code: FailureCode, 
 }
 
 /** Runs (or re-runs) the staging job of one run. Never throws: failures end the run with a cause. */
-export async function runStagingJob(res: EngineResources, runId: number): Promise<void> {
+export async function runStagingJob(res: EngineResources, runId: number, attempt = 2): Promise<void> {
   let run = res.store.require(runId);
   if (isTerminal(run.status)) return;
   try {
     res.store.transition(runId, 'Staging', { source: 'system', message: 'Staging inputs and credentials' });
-    let existing: ContainerSummary | null = await res.backend.findByName(run.containerName);
+    // Only a job tried before (a crash, a reaped lease) can have left a container: skip the lookup otherwise.
+    let existing: ContainerSummary | null = attempt > 1 || run.containerId !== null
+      ? await res.backend.findByName(run.containerName) : null;
+    const createdNow = existing === null;
     const staged = await stage(res, run, existing !== null);
     await pausePoint(res.config, 'staging');
     run = res.store.require(runId);
@@ -92,7 +95,7 @@ export async function runStagingJob(res: EngineResources, runId: number): Promis
       await res.backend.remove(existing.backendId);
       return;
     }
-    const state = await res.backend.inspect(existing.backendId);
+    const state = createdNow ? { status: 'created' as const, exitCode: null, oomKilled: false } : await res.backend.inspect(existing.backendId);
     if (state.status === 'created') {
       await res.backend.start(existing.backendId);
       res.store.transition(runId, 'Running', { source: 'system', message: 'Container started' });

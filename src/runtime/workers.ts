@@ -9,7 +9,8 @@ import type { Job, QueueName } from './queue.ts';
 import type { EngineResources } from './resources.ts';
 import { ACTIVE_STATUSES } from './state-machine.ts';
 
-type Handler = (res: EngineResources, runId: number) => Promise<void>;
+/** `attempt` counts claims of the job: 1 the first time, more after a crash or an expired lease. */
+type Handler = (res: EngineResources, runId: number, attempt: number) => Promise<void>;
 
 export class Dispatcher {
   private readonly res: EngineResources;
@@ -65,7 +66,7 @@ export class Dispatcher {
       }
     }, Math.max(50, Math.floor(this.res.config.leaseMs / 3)));
     heartbeat.unref();
-    const p: Promise<void> = this.handler(this.res, job.runId)
+    const p: Promise<void> = this.handler(this.res, job.runId, job.attempts)
       .catch((e: unknown) => { this.res.log.error(`run ${job.runId}: ${this.queue} job crashed: ${describe(e)}`); })
       .finally(() => {
         clearInterval(heartbeat);
