@@ -32,13 +32,5 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Compile src/ to dist/ for bin/xcs (it falls back to the sources while they are newer than the build).
-if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -print -quit)" ]; then
-  echo "setup: compiling src/ to dist/" >&2
-  mkdir -p dist
-  touch dist/.building   # stamped before compiling, so an edit made meanwhile still counts as newer
-  npx tsc -p tsconfig.build.json
-  mv dist/.building dist/.built
-fi
-
+bash scripts/build.sh
 bash scripts/docker-harness.sh
