@@ -49,6 +49,8 @@ export class AutomationDispatcher {
       archive.events.on(name, listener);
       this.#off.push(() => archive.events.off(name, listener));
     }
+    const offStarts = this.#launcher.onRunStart?.((run) => this.#track(this.#startOrchestration(run.id, run.wrapperId, run.project)));
+    if (offStarts) this.#off.push(offStarts);
     const offRuns = this.#launcher.onRunEnd?.((run) => this.#track(this.#onRunEnd(run)));
     if (offRuns) this.#off.push(offRuns);
   }
@@ -89,7 +91,7 @@ export class AutomationDispatcher {
         if (!root) throw new Error(`wrapper "${wrapper.name}" has no external input to take the ${wanted.toLowerCase()}`);
         const out = await this.#launcher.launch({ wrapperId: wrapper.id, rootElement: root.name, inputs: { [root.name]: e.uri },
           project: e.project, user });
-        await this.#startOrchestration(out.id, wrapper.id, e.project);
+        if (!this.#launcher.onRunStart) await this.#startOrchestration(out.id, wrapper.id, e.project);
         this.#note({ source, wrapperId, target: e.uri, runId: out.id });
       } catch (err) {
         this.#note({ source, wrapperId, target: e.uri, error: messageOf(err) });
@@ -97,17 +99,22 @@ export class AutomationDispatcher {
     }
   }
 
-  /** A run of the first wrapper of the project's selected orchestration starts that orchestration. */
+  /**
+   * A run of the first wrapper of the project's selected, enabled orchestration starts that orchestration
+   * (XNAT's "detect orchestration start", §3.1), however the run was launched. A run that is itself a chained
+   * step keeps its step: chaining records it with `replace`, which wins whichever of the two writes first.
+   */
   async #startOrchestration(runId: number, wrapperId: number, project: string | null): Promise<void> {
     if (!project || (await this.#store.stepOf(runId))) return;
     const selected = await this.#store.selected(project);
     if (selected === null) return;
-    const o = await this.#store.orchestration(selected);
-    if (o.enabled && o.wrapperIds[0] === wrapperId) await this.#store.recordStep(runId, o.id, 0);
+    const o = await this.#store.orchestration(selected).catch(() => null);
+    if (o?.enabled && o.wrapperIds[0] === wrapperId) await this.#store.recordStep(runId, o.id, 0);
   }
 
   async #onRunEnd(run: EndedRun): Promise<void> {
-    await this.#startOrchestration(run.id, run.wrapperId, run.project);
+    // Without start notifications (a launcher that cannot see every run), detect the start at the end.
+    if (!this.#launcher.onRunStart) await this.#startOrchestration(run.id, run.wrapperId, run.project);
     const step = await this.#store.stepOf(run.id);
     if (!step) return;
     const o = await this.#store.orchestration(step.orchestrationId).catch(() => null);
@@ -134,7 +141,7 @@ export class AutomationDispatcher {
       const user = await this.#users.requireUser(run.user);
       const root = nextInputs[0]?.name ?? null;
       const out = await this.#launcher.launch({ wrapperId: nextId, rootElement: root, inputs, project: run.project, user });
-      await this.#store.recordStep(out.id, o.id, step.step + 1);
+      await this.#store.recordStep(out.id, o.id, step.step + 1, { replace: true });
       this.#note({ source, wrapperId: nextId, target: inputs[root ?? ''] ?? target, runId: out.id });
     } catch (err) {
       this.#note({ source, wrapperId: nextId, target, error: messageOf(err) });

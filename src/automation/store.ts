@@ -124,9 +124,11 @@ export class AutomationStore {
     await this.#db.deleteFrom('xapi_orchestration_projects').where('orchestration_id', '=', orchestrationId).execute();
   }
 
-  async recordStep(runId: number, orchestrationId: number, step: number): Promise<void> {
+  /** Records which step a run is; an existing record is kept unless `replace` (a chained step overrides start detection). */
+  async recordStep(runId: number, orchestrationId: number, step: number, opts: { replace?: boolean } = {}): Promise<void> {
     await this.#db.insertInto('xapi_orchestration_runs').values({ run_id: runId, orchestration_id: orchestrationId, step })
-      .onConflict((oc) => oc.column('run_id').doNothing()).execute();
+      .onConflict((oc) => (opts.replace ? oc.column('run_id').doUpdateSet({ orchestration_id: orchestrationId, step }) : oc.column('run_id').doNothing()))
+      .execute();
   }
 
   async stepOf(runId: number): Promise<{ orchestrationId: number; step: number } | null> {

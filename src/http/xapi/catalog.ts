@@ -41,23 +41,32 @@ export interface LaunchOutcome {
   workflowId?: string | null;
 }
 
-/** A run that reached a terminal status, as automation needs it. */
-export interface EndedRun {
+/** A run as automation needs it: enough to launch the next step of an orchestration on the same object. */
+export interface RunSummary {
   id: number;
   wrapperId: number;
-  /** XNAT's container status: `Complete`, `Failed…`, `Killed`. */
-  status: string;
   project: string | null;
   /** Login of the launching user. */
   user: string;
-  /** The external wrapper input values it ran with. */
+  /** The external wrapper input values it ran with (archive URIs for objects). */
   inputs: Record<string, string>;
+}
+
+/** A run that reached a terminal status. */
+export interface EndedRun extends RunSummary {
+  /** XNAT's container status: `Complete`, `Failed…`, `Killed`. */
+  status: string;
 }
 
 export interface Launcher {
   /** Resolves and submits; throws `XcsError` (with status) when the launch is refused. */
   launch(request: LaunchRequest): Promise<LaunchOutcome>;
-  /** Calls back when a run ends (orchestration chaining); returns the unsubscribe function. */
+  /**
+   * Calls back when any run is recorded, however it was launched (REST, bulk, automation, CLI): a run of an
+   * orchestration's first wrapper starts the orchestration (§3.1). Returns the unsubscribe function.
+   */
+  onRunStart?(listener: (run: RunSummary) => void): () => void;
+  /** Calls back when any run ends (orchestration chaining); returns the unsubscribe function. */
   onRunEnd?(listener: (run: EndedRun) => void): () => void;
 }
 

@@ -4,7 +4,7 @@
  *   the same `runs.sqlite`, which SQLite's WAL mode allows);
  * - `InjectLauncher`: launches through the engine's launch endpoint in-process (`app.inject`) as the user,
  *   with a short-lived alias token, so the engine's checks (enablement, resolution, permissions) apply
- *   unchanged; it follows the runs it started so orchestrations can chain on their end.
+ *   unchanged; it reports every run's start and end from the engine's transitions, for orchestrations.
  * The default export is the plugin `buildServer` loads after the engine's.
  */
 import { join } from 'node:path';
@@ -15,10 +15,12 @@ import type { UserStore } from '../../archive/users.ts';
 import { CommandStore } from '../../runtime/command-store.ts';
 import { openRunDatabase, type RunDatabase } from '../../runtime/db.ts';
 import type { ServerDeps } from '../server.ts';
-import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher } from './catalog.ts';
+import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
 import { managementPlugin } from './management.ts';
 import { engineOf } from './index.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
+import type { RunRecord } from '../../runtime/run-store.ts';
+import { isTerminal } from '../../runtime/state-machine.ts';
 import type { SettingsStore } from './settings.ts';
 
 export class CommandStoreCatalog implements CommandCatalog {
@@ -51,20 +53,24 @@ export class CommandStoreCatalog implements CommandCatalog {
   }
 }
 
-const TERMINAL = /^(Complete|Failed.*|Killed)$/;
 const TOKEN_TTL_S = 600;
+
+function summaryOf(run: RunRecord): RunSummary {
+  const inputs: Record<string, string> = {};
+  for (const v of run.spec['external-wrapper-input-values']) inputs[v.name] = v.value;
+  return { id: run.id, wrapperId: run.wrapperId, project: run.project, user: run.userId, inputs };
+}
 
 export class InjectLauncher implements Launcher {
   readonly #app: FastifyInstance;
   readonly #users: UserStore;
+  readonly #engine: RunEngine | null;
   readonly #tokens = new Map<string, { header: string; until: number }>();
-  readonly #followed = new Map<number, Omit<EndedRun, 'status'>>();
-  readonly #listeners = new Set<(run: EndedRun) => void>();
-  #timer: NodeJS.Timeout | null = null;
 
-  constructor(app: FastifyInstance, users: UserStore) {
+  constructor(app: FastifyInstance, users: UserStore, engine: RunEngine | null = null) {
     this.#app = app;
     this.#users = users;
+    this.#engine = engine;
   }
 
   async #auth(login: string): Promise<string> {
@@ -88,42 +94,32 @@ export class InjectLauncher implements Launcher {
       throw new XcsError(body.code ?? 'launch.failed', body.message ?? `launch answered ${r.statusCode}`,
         { status: r.statusCode >= 400 ? r.statusCode : 500, hint: body.hint, path: body.path });
     }
-    if (this.#listeners.size > 0) {
-      this.#followed.set(body.id, { id: body.id, wrapperId: request.wrapperId, project: request.project, user: request.user.login,
-        inputs: request.inputs });
-      this.#follow();
-    }
     return { id: body.id };
   }
 
+  /*
+   * Both follow the engine's own transitions rather than the runs launched here, so that a run launched by
+   * any route (REST, CLI, bulk, automation) starts and chains orchestrations. Listener errors are contained:
+   * automation must never break the engine's transition path.
+   */
+  onRunStart(listener: (run: RunSummary) => void): () => void {
+    if (!this.#engine) return () => undefined;
+    return this.#engine.store.onTransition((run, item) => {
+      if (item?.status !== 'Queued') return;
+      try { listener(summaryOf(run)); } catch { /* see above */ }
+    });
+  }
+
   onRunEnd(listener: (run: EndedRun) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  #follow(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => { void this.#poll(); }, 1000);
-    this.#timer.unref();
-  }
-
-  async #poll(): Promise<void> {
-    for (const run of [...this.#followed.values()]) {
-      const r = await this.#app.inject({ method: 'GET', url: `/xapi/containers/${run.id}`, headers: { authorization: await this.#auth(run.user) } });
-      const status = r.statusCode === 200 ? (JSON.parse(r.body) as { status?: string }).status ?? '' : '';
-      if (!TERMINAL.test(status)) continue;
-      this.#followed.delete(run.id);
-      for (const l of this.#listeners) l({ ...run, status });
-    }
-    if (this.#followed.size === 0 && this.#timer) {
-      clearInterval(this.#timer);
-      this.#timer = null;
-    }
-  }
-
-  stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    if (!this.#engine) return () => undefined;
+    // A terminal status cannot change again, but a replayed transition must not launch the next step twice.
+    const seen = new Set<number>();
+    return this.#engine.store.onTransition((run) => {
+      if (!isTerminal(run.status) || seen.has(run.id)) return;
+      seen.add(run.id);
+      if (seen.size > 10_000) seen.delete(seen.values().next().value as number);
+      try { listener({ ...summaryOf(run), status: run.status }); } catch { /* see above */ }
+    });
   }
 }
 
@@ -152,12 +148,11 @@ export function followQueueSettings(engine: RunEngine, settings: SettingsStore):
 export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
   if (!deps.embedded) return;
   const db = openRunDatabase(join(deps.embedded.dataDir, 'runs.sqlite'));
-  const launcher = new InjectLauncher(app, deps.users);
+  const engine = engineOf(app.server);
+  const launcher = new InjectLauncher(app, deps.users, engine ?? null);
   app.addHook('onClose', async () => {
-    launcher.stop();
     db.close();
   });
-  const engine = engineOf(app.server);
   await managementPlugin({ catalog: new CommandStoreCatalog(db), launcher,
     onOpen: (stores) => { if (engine) followQueueSettings(engine, stores.settings); } })(app, deps);
 };
