@@ -14,6 +14,7 @@ import { preResolve, ResolutionError, type XnatObject, type XnatObjectSource } f
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
 import { applyConfiguration, type ConfigStore } from './configuration.ts';
+import { commandVisible } from './visibility.ts';
 
 export interface CommandSummaryForContext {
   'command-id': number;
@@ -69,17 +70,9 @@ export class Availability {
     this.#d = deps;
   }
 
-  /** Whether the user may see the command (§6.4): private ones only through a readable project that enables them. */
-  async visible(user: User | null, command: Command): Promise<boolean> {
-    if (command.visibility !== 'private') return true;
-    if (await this.#d.access.isContainerManager(user)) return true;
-    if (!user) return false;
-    for (const w of command.xnat) {
-      for (const p of await this.#d.catalog.enabledProjects(w.id)) {
-        if (await this.#d.access.can(user, 'read', p)) return true;
-      }
-    }
-    return false;
+  /** Whether the user may see the command (§6.4, `visibility.ts`). */
+  visible(user: User | null, command: Command): Promise<boolean> {
+    return commandVisible(this.#d.access, (id) => this.#d.catalog.enabledProjects(id), user, command);
   }
 
   /** Reasons the user lacks the permissions a wrapper needs in the project (read; edit when it writes outputs). */

@@ -6,9 +6,9 @@
  * is refused with every message and its JSON path (400) and nothing is stored — also when adding a wrapper,
  * which XNAT stores before validating. Deleting a wrapper (alone, by a command update or with its command)
  * removes it from orchestrations: an orchestration left empty is deleted, any other one disabled.
- * Visibility: container managers see every command; others see public and protected ones, and a private
- * one only when one of its wrappers is enabled in a project they can read. An invisible command answers
- * 404 (XNAT: an empty 200).
+ * Visibility (`visibility.ts`): container managers see every command; others see public and protected ones,
+ * and a private one only when one of its wrappers is enabled in a project they can read. An invisible command
+ * answers 404 (XNAT: an empty 200).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseCommandValue, type Command, type Diagnostic } from '../../command/index.ts';
@@ -16,6 +16,7 @@ import { XcsError } from '../../core/errors.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
+import { commandVisible, enabledProjectsOf } from './visibility.ts';
 
 export interface CommandAdminDeps {
   ctx: XapiContext;
@@ -69,19 +70,10 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
   const manager = async (request: FastifyRequest): Promise<void> => { await access.requireContainerManager(request); };
 
   async function visible(request: FastifyRequest, command: Command): Promise<boolean> {
-    if ((command.visibility ?? 'public').toLowerCase() !== 'private') return true;
-    const user = userOf(request);
-    if (await access.isContainerManager(user)) return true;
-    for (const w of command.xnat) {
-      for (const project of await projectsEnabled(w.id)) if (await access.can(user, 'read', project)) return true;
-    }
-    return false;
+    return commandVisible(access, projectsEnabled, userOf(request), command);
   }
 
-  function projectsEnabled(wrapperId: number): string[] {
-    return (ctx.engine.database.prepare('SELECT project FROM wrapper_projects WHERE wrapper_id = ? AND enabled = 1')
-      .all(wrapperId) as Array<{ project: string }>).map((r) => r.project);
-  }
+  const projectsEnabled = enabledProjectsOf(ctx);
 
   /** §1.10: a deleted wrapper leaves every orchestration; an emptied one is deleted, others disabled. */
   async function dropFromOrchestrations(wrapperIds: readonly number[]): Promise<void> {

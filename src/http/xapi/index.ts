@@ -105,7 +105,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   });
   registerCommandAdminRoutes(app, { ctx, access, automation });
   registerCommandRoutes(app, ctx, access);
-  registerLaunchRoutes(app, ctx);
+  registerLaunchRoutes(app, ctx, access);
   registerContainerAdminRoutes(app, { ctx, access });
   registerContainerRoutes(app, ctx, access);
 

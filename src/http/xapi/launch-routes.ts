@@ -1,12 +1,15 @@
 /**
  * Launch endpoints in XNAT's paths (reference §5.3): by wrapper id or by command id + wrapper name, site or
  * project scoped. Inputs come from the query string, a form, or a JSON body `{name: value}`. The answer is
- * XNAT's LaunchReport; `id` is the new container (run) id.
+ * XNAT's LaunchReport; `id` is the new container (run) id. A user who may not see the command (§6.4,
+ * `visibility.ts`) gets the failure report of a wrapper that does not exist (404).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isXcsError, messageOf } from '../../core/errors.ts';
 import { findWrapper, launch, type LaunchRequest } from '../../runtime/launch.ts';
+import type { AccessControl } from './access.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
+import { commandVisible, enabledProjectsOf, notVisible } from './visibility.ts';
 
 interface LaunchParams {
   id?: string;
@@ -41,7 +44,8 @@ function maskSensitive(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], para
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, names.has(k) ? '*****' : v]));
 }
 
-export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext): void {
+export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
+  const projects = enabledProjectsOf(ctx);
   const handler = (byName: boolean) => async (request: FastifyRequest<{ Params: LaunchParams }>, reply: import('fastify').FastifyReply) => {
     const user = userOf(request);
     const p = request.params;
@@ -52,6 +56,9 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext): vo
     const ids = byName ? { 'command-id': Number(p.id), 'wrapper-id': null } : { 'command-id': null, 'wrapper-id': Number(p.id) };
     const shown = maskSensitive(ctx, wrapper, params);
     try {
+      if (!(await commandVisible(access, projects, user, findWrapper(ctx, wrapper).command))) {
+        throw notVisible('wrapperId' in wrapper ? wrapper : { commandId: wrapper.commandId });
+      }
       const run = await launch(ctx, { wrapper, rootElement: p.root, params, user: user.login, project: p.project ?? null });
       return { status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
     } catch (e) {

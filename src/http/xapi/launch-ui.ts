@@ -4,8 +4,8 @@
  * parameters are launch values (`?session=/archive/experiments/XNAT_E00001`); the answer is the `LaunchUi`
  * built by `launch-ui-model.ts` from a pre-resolution of the wrapper with its site or project configuration.
  *
- * Access: a signed-in user; project forms need read access to the project (404, the same whether it exists
- * or not). Every archive object named by a launch value must be readable by the caller: a missing object and
+ * Access: a signed-in user who may see the command (`visibility.ts`; 404 otherwise, as for a missing wrapper);
+ * project forms need read access to the project (404, the same whether it exists or not). Every archive object named by a launch value must be readable by the caller: a missing object and
  * an unreadable one get the same 404, so the launch UI cannot be used to probe the archive (XNAT answers 400
  * "Invalid … uri" for a missing one). Enablement does not stop the UI (XNAT renders it); `meta.enabled` says
  * whether a launch would be accepted. Pre-resolution failures answer XNAT's 400 text
@@ -21,6 +21,7 @@ import { requireWrapper, requireWrapperByName, type CommandCatalog, type Wrapper
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
 import { buildLaunchUi, MASK, type LaunchUi } from './launch-ui-model.ts';
 import type { SettingsStore } from './settings.ts';
+import { commandVisible, notVisible } from './visibility.ts';
 
 export interface LaunchUiDeps {
   catalog: CommandCatalog;
@@ -86,6 +87,9 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
   const pathProject = params.project ?? null;
   const user = pathProject === null ? deps.access.requireUser(request) : await deps.access.requireProject(request, pathProject, 'read');
   const ref = await wrapperOf(deps.catalog, params);
+  if (!(await commandVisible(deps.access, (id) => deps.catalog.enabledProjects(id), user, ref.command))) {
+    throw notVisible(params.wid !== undefined ? { wrapperId: ref.wrapper.id } : { commandId: ref.command.id }, 'xapi.');
+  }
   const values = launchValues(request.query);
   const source = deps.source();
   const objects = await readableObjects(source, user, ref, values, pathProject);
