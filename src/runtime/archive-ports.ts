@@ -6,7 +6,7 @@
 import type { Archive } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
 import { archiveSink, finalizeOutputs } from './finalize/index.ts';
-import type { CredentialPort, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from './ports.ts';
+import type { CredentialPort, FinalizeOptions, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from './ports.ts';
 import type { RunRecord } from './run-store.ts';
 import { wrapperInputValues } from './run-spec.ts';
 
@@ -30,8 +30,10 @@ export function archiveOutputs(archive: Archive, users: UserStore): OutputFinali
     canEdit: async (login, project) => users.can(await users.getUser(login), 'edit', { project }),
   });
   return {
-    async finalize(run: RunRecord): Promise<FinalizeOutcome> {
+    async finalize(run: RunRecord, options: FinalizeOptions = {}): Promise<FinalizeOutcome> {
       const result = await finalizeOutputs({
+        wrapupOutputDirs: options.wrapupOutputDirs,
+        staging: options.staging ?? 'copy',
         runId: String(run.id),
         outputs: run.spec.outputs,
         mounts: run.spec.mounts,

@@ -1,8 +1,9 @@
 /**
  * What happens once a run is terminal: its callback token stops working, and (with auto-cleanup) its
- * container and build directory are removed. Safe to repeat; reconciliation repeats it after a crash.
+ * containers (main, setups, wrapups) and build directories are removed. Safe to repeat; reconciliation repeats it after a crash.
  */
 import { rm } from 'node:fs/promises';
+import { removeAuxiliaries } from './auxiliary.ts';
 import { describe } from './failures.ts';
 import { buildDir as runBuildDir, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
@@ -19,8 +20,13 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
         const found = await res.backend.findByName(run.containerName);
         if (found) await res.backend.remove(found.backendId);
       }
-      // Writable mounts are build directories by construction (archive files are copied into them).
-      for (const m of run.spec.mounts.filter((x) => x.writable)) await rm(m['xnat-host-path'], { recursive: true, force: true });
+      await removeAuxiliaries(res, run);
+      // Writable mounts are build directories by construction (archive files are copied into them), and so
+      // are the setups' and wrapups' outputs. Outputs may have been staged as hard links of their files: only
+      // removing them here (and redoing it after a crash, `cleaned_up` being set last) keeps the archive's
+      // files from sharing an inode with anything writable.
+      const aux = [...run.spec['setup-commands'], ...run.spec['wrapup-commands']].flatMap((c) => c.mounts);
+      for (const m of [...run.spec.mounts, ...aux].filter((x) => x.writable)) await rm(m['xnat-host-path'], { recursive: true, force: true });
       if (run.buildDir) await rm(run.buildDir, { recursive: true, force: true });
       await rm(runBuildDir(res, run.id), { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@
  */
 import { XcsError } from '../core/errors.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
+import { parseImageCommandRef } from '../resolution/image-ref.ts';
 import type { RunDatabase } from './db.ts';
 
 export interface RegisteredWrapper {
@@ -101,6 +102,27 @@ export class CommandStore {
     const c = this.get(id);
     if (!c) throw new XcsError('command.not-found', `No command with id ${id}`, { status: 404, path: String(id) });
     return c;
+  }
+
+  /**
+   * A setup or wrapup command by its reference `[registry[:port]/]repo/image:tag[:command-name]` (reference
+   * §1.12, with our deviation: a registry port does not break the split). With a name: that command of the
+   * image; without: the image's only command. Null when none; an error when several could be meant.
+   * Unlike XNAT, nothing is pulled: the command must be registered (REST or the image's labels).
+   */
+  findByImage(ref: string): Command | null {
+    const { image, commandName } = parseImageCommandRef(ref);
+    const images = image.slice(image.lastIndexOf('/') + 1).includes(':') ? [image] : [image, `${image}:latest`];
+    const rows = this.db.prepare(`SELECT id, json FROM commands WHERE image IN (${images.map(() => '?').join(',')}) ORDER BY id`)
+      .all(...images) as CommandRow[];
+    const sameImage = rows.map((r) => JSON.parse(r.json) as Command);
+    if (commandName !== null) return sameImage.find((c) => c.name === commandName) ?? null;
+    if (sameImage.length > 1) {
+      throw new XcsError('resolution.setup.ambiguous',
+        `Found multiple commands for image ${image}. Could not distinguish because I was not given a command name. (Input: ${ref})`,
+        { status: 400, path: ref, hint: `name one: ${sameImage.map((c) => `${image}:${c.name}`).join(', ')}` });
+    }
+    return sameImage[0] ?? null;
   }
 
   wrapperById(wrapperId: number): RegisteredWrapper {

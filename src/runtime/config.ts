@@ -55,7 +55,7 @@ export function engineConfig(opts: EngineOptions): EngineConfig {
 }
 
 /** The pause points a test can name in `XCS_TEST_PAUSE_AT`. */
-export type PausePoint = 'staging' | 'running' | 'finalizing';
+export type PausePoint = 'staging' | 'running' | 'finalizing' | 'setup' | 'wrapup';
 
 /** Never resolves when the hook names this point: the process then waits to be killed. */
 export async function pausePoint(config: EngineConfig, point: PausePoint): Promise<void> {

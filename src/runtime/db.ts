@@ -102,6 +102,24 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER history_version_ins AFTER INSERT ON history BEGIN UPDATE runs_version SET v = v + 1; END;
   CREATE TRIGGER history_version_del AFTER DELETE ON history BEGIN UPDATE runs_version SET v = v + 1; END;
   `,
+  // Setup and wrapup containers of a run (one row each, created when first launched), and the runs the
+  // reconciler still has work for: it must not read the whole history on every pass.
+  `
+  CREATE TABLE aux_containers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    container_id TEXT,
+    status TEXT NOT NULL,
+    exit_code TEXT,
+    message TEXT,
+    log_paths TEXT NOT NULL DEFAULT '[]',
+    UNIQUE(run_id, kind, idx)
+  );
+  CREATE INDEX runs_unsettled ON runs(id) WHERE cleaned_up = 0;
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

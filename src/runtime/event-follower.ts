@@ -4,6 +4,7 @@
  * the reconciler, which removes them.
  */
 import { XCS_LABELS, type BackendEvent, type EventSubscription } from '../backends/types.ts';
+import { AUX_LABEL } from './auxiliary.ts';
 import { handleExit } from './exit-handler.ts';
 import { describe } from './failures.ts';
 import type { EngineResources } from './resources.ts';
@@ -36,7 +37,8 @@ export class EventFollower {
 
   private async handle(ev: BackendEvent): Promise<void> {
     const runId = Number(ev.labels[XCS_LABELS.runId]);
-    if (!Number.isInteger(runId)) return;
+    // Setup and wrapup containers are waited for by the job that started them, not followed here.
+    if (!Number.isInteger(runId) || ev.labels[AUX_LABEL] !== undefined) return;
     const run = this.res.store.get(runId);
     if (!run) return;
     const ts = ev.timeNano !== undefined ? String(ev.timeNano) : String(ev.time.getTime());

@@ -1,11 +1,13 @@
 /**
- * The finalization job: after the container exited, save its logs, decide how the run ended, store the
+ * The finalization job: after the container exited, save its logs, decide how the run ended, run the
+ * wrapup containers of a successful run (`auxiliary.ts`; their outputs replace the main container's), store the
  * outputs of a successful run through the output finalizer (idempotent per run and output), and record the
  * one terminal status. Re-running it after a crash finishes the work without duplicating anything.
  */
+import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
 import { describe, failureCodeOf } from './failures.ts';
-import { saveLogs } from './logs.ts';
+import { recordAuxLogPaths, saveLogs } from './logs.ts';
 import type { EngineResources } from './resources.ts';
 import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
 
@@ -30,19 +32,35 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
     await saveLogs(res, run);
     run = res.store.require(runId);
     if (run.killRequested) {
+      markWrapupsNotRun(res, run, 'Failed (Parent)', 'Parent container failed (exit code=137)');
       endWith(res, runId, 'killed', 'Killed on request');
       return;
     }
     if (run.oomKilled) {
+      markWrapupsNotRun(res, run, 'Failed (Parent)', `Parent container failed (exit code=${run.exitCode ?? ''})`);
       endWith(res, runId, 'oom', `The container used more memory than its limit${run.spec['limit-memory'] ? ` (${run.spec['limit-memory']} MiB)` : ''}`);
       return;
     }
     const exit = run.exitCode === null || run.exitCode === '' ? 0 : Number(run.exitCode);
     if (Number.isFinite(exit) && exit !== 0) {
+      markWrapupsNotRun(res, run, 'Failed (Parent)', `Parent container failed (exit code=${run.exitCode ?? ''})`);
       endWith(res, runId, 'non-zero-exit', `Non-zero exit code ${run.exitCode} from the container`);
       return;
     }
-    const outcome = await res.outputs.finalize(run);
+    if (run.spec['wrapup-commands'].length > 0) {
+      // Finalization waits here (the run stays Finalizing) until every wrapup ended; none runs twice.
+      const wrapups = await runAuxiliaries(res, runId, 'wrapup');
+      recordAuxLogPaths(res, runId);
+      if (!wrapups.ok) {
+        endWith(res, runId, 'wrapup-failed', wrapups.message);
+        return;
+      }
+    }
+    const outcome = await res.outputs.finalize(run, {
+      wrapupOutputDirs: wrapupOutputDirs(run),
+      // Hard links are safe only when the build directories are removed once the run ends (auto clean-up).
+      staging: res.config.autoCleanup ? 'link' : 'copy',
+    });
     res.store.setCreatedOutputs(runId, outcome.created);
     await pausePoint(res.config, 'finalizing');
     const required = outcome.failures.filter((f) => f.required);

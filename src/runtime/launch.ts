@@ -99,11 +99,10 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
   const spec = await resolveCommand({
     command, wrapper: wrapper.name, inputs, source: new ArchiveObjectSource(ctx.archive, ctx.users),
     user: req.user, project,
-    options: { buildDir: (purpose) => join(buildRoot, `${++n}-${purpose.replace(/[^A-Za-z0-9._-]+/g, '-')}`) },
+    options: {
+      buildDir: (purpose) => join(buildRoot, `${++n}-${purpose.replace(/[^A-Za-z0-9._-]+/g, '-')}`),
+      findCommandByImage: (ref) => ctx.commands.findByImage(ref),
+    },
   });
-  if (spec['setup-commands'].length > 0 || spec['wrapup-commands'].length > 0) {
-    throw new XcsError('launch.unsupported', `Command "${command.name}" uses setup or wrapup commands, which this version of XCS does not run yet`,
-      { status: 400, path: command.name });
-  }
   return ctx.engine.submit(spec, req.user, project, buildRoot);
 }

@@ -1,6 +1,8 @@
 /**
  * Container logs: stdout and stderr kept apart, followable while the run is live, saved with the run when
- * it ends (`runs/{id}/logs/{stdout,stderr}.log`), always with sensitive values redacted.
+ * it ends (`runs/{id}/logs/{stdout,stderr}.log`), always with sensitive values redacted. Setup and wrapup
+ * containers' logs are saved as each one ends (`runs/{id}/logs/{setup|wrapup}-{n}/{stdout,stderr}.log`,
+ * listed in the run's `log-paths`); the `setup` and `wrapup` streams read them all, each under a header.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -8,12 +10,19 @@ import { join } from 'node:path';
 import { isXcsError } from '../core/errors.ts';
 import { redact, redactLines } from './redact.ts';
 import { logDir, type EngineResources } from './resources.ts';
-import type { RunRecord } from './run-store.ts';
+import type { AuxKind, AuxRecord, RunRecord } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
 
-export type LogStream = 'stdout' | 'stderr';
+/** What a container writes. */
+export type ContainerStream = 'stdout' | 'stderr';
+/** What a run's logs offer: its main container's streams, or all its setup or wrapup containers' output. */
+export type LogStream = ContainerStream | AuxKind;
 
-export function savedLogPath(res: EngineResources, runId: number, stream: LogStream): string {
+function isAuxStream(stream: LogStream): stream is AuxKind {
+  return stream === 'setup' || stream === 'wrapup';
+}
+
+export function savedLogPath(res: EngineResources, runId: number, stream: ContainerStream): string {
   return join(logDir(res, runId), `${stream}.log`);
 }
 
@@ -33,14 +42,36 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<string> {
  * gone (a re-run after a crash), logs saved by the earlier attempt are kept.
  */
 export async function saveLogs(res: EngineResources, run: RunRecord): Promise<string[]> {
+  const paths = await saveContainerLogs(res, run, run.containerId, logDir(res, run.id));
+  const all = [...paths, ...auxLogPaths(res, run.id)];
+  res.store.setLogPaths(run.id, all);
+  return all;
+}
+
+function auxLogPaths(res: EngineResources, runId: number): string[] {
+  return res.store.auxOf(runId).flatMap((a) => a.logPaths);
+}
+
+/** Saves a setup or wrapup container's logs and adds them to the run's `log-paths`. */
+export async function saveAuxLogs(res: EngineResources, run: RunRecord, aux: AuxRecord, containerId: string): Promise<string[]> {
+  return saveContainerLogs(res, run, containerId, join(logDir(res, run.id), `${aux.kind}-${aux.index + 1}`));
+}
+
+/** Adds the saved setup/wrapup logs to the run's `log-paths` (those saved after its main container's). */
+export function recordAuxLogPaths(res: EngineResources, runId: number): void {
+  const current = res.store.require(runId).logPaths;
+  res.store.setLogPaths(runId, [...new Set([...current, ...auxLogPaths(res, runId)])]);
+}
+
+async function saveContainerLogs(res: EngineResources, run: RunRecord, containerId: string | null, dir: string): Promise<string[]> {
   const paths: string[] = [];
-  await mkdir(logDir(res, run.id), { recursive: true });
+  await mkdir(dir, { recursive: true });
   for (const stream of ['stdout', 'stderr'] as const) {
-    const target = savedLogPath(res, run.id, stream);
+    const target = join(dir, `${stream}.log`);
     let text: string | null = null;
-    if (run.containerId) {
+    if (containerId) {
       try {
-        text = await collect(res.backend.logs(run.containerId, { stream }));
+        text = await collect(res.backend.logs(containerId, { stream }));
       } catch (e) {
         if (!(isXcsError(e) && e.code === 'backend.not-found')) throw e;
       }
@@ -55,12 +86,25 @@ export async function saveLogs(res: EngineResources, run: RunRecord): Promise<st
     await rename(tmp, target);
     paths.push(target);
   }
-  res.store.setLogPaths(run.id, paths);
   return paths;
+}
+
+/** Every saved log of the run's setup (or wrapup) containers, each under a `==> … <==` header. */
+async function readAuxLogs(res: EngineResources, run: RunRecord, kind: AuxKind): Promise<string> {
+  const parts: string[] = [];
+  for (const aux of res.store.auxOf(run.id, kind)) {
+    for (const path of aux.logPaths) {
+      if (!(await exists(path))) continue;
+      const stream = path.endsWith('stderr.log') ? 'stderr' : 'stdout';
+      parts.push(`==> ${kind} ${aux.index + 1} (${aux.name}) ${stream} <==\n${await readFile(path, 'utf8')}`);
+    }
+  }
+  return parts.join('\n');
 }
 
 /** The whole log so far: the saved file once the run ended, else what the engine has. */
 export async function readLog(res: EngineResources, run: RunRecord, stream: LogStream): Promise<string> {
+  if (isAuxStream(stream)) return readAuxLogs(res, run, stream);
   const saved = savedLogPath(res, run.id, stream);
   if (await exists(saved)) return readFile(saved, 'utf8');
   if (!run.containerId || isTerminal(run.status)) return '';
@@ -74,6 +118,11 @@ export async function readLog(res: EngineResources, run: RunRecord, stream: LogS
 
 /** Follows a log: what was written so far, then new output until the container exits or `signal` aborts. */
 export async function* followLog(res: EngineResources, run: RunRecord, stream: LogStream, signal?: AbortSignal): AsyncGenerator<string> {
+  if (isAuxStream(stream)) {
+    // Saved as each container ends: there is nothing live to follow.
+    yield await readAuxLogs(res, run, stream);
+    return;
+  }
   const saved = savedLogPath(res, run.id, stream);
   if (isTerminal(run.status) || !run.containerId) {
     if (await exists(saved)) yield* redactLines(createReadStream(saved), []);
@@ -103,6 +152,7 @@ const LEADING_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[
 
 /** XNAT's `logSince`: saved file for ended runs, else the engine's lines since `since`, timestamps stripped. */
 export async function logSince(res: EngineResources, run: RunRecord, stream: LogStream, since: Date | null): Promise<LogSince> {
+  if (isAuxStream(stream)) return { content: await readAuxLogs(res, run, stream), fromFile: true, timestamp: '-1', bytesRead: -1 };
   const saved = savedLogPath(res, run.id, stream);
   if (isTerminal(run.status) || !run.containerId) {
     const fromFile = await exists(saved);

@@ -25,7 +25,17 @@ export interface FinalizeOutcome {
   failures: OutputFailure[];
 }
 
+export interface FinalizeOptions {
+  /** Output name → host directory of its wrapup's `/output` (outputs `via-wrapup-command` come from there). */
+  wrapupOutputDirs?: Record<string, string>;
+  /**
+   * `link` (hard links: fast, safe only when the build directories are deleted after finalization and
+   * nothing writes to them meanwhile) or `copy` (build directories are kept).
+   */
+  staging?: 'copy' | 'link';
+}
+
 /** Collects a finished run's outputs and commits them to the archive, idempotently per (run, output). */
 export interface OutputFinalizerPort {
-  finalize(run: RunRecord): Promise<FinalizeOutcome>;
+  finalize(run: RunRecord, options?: FinalizeOptions): Promise<FinalizeOutcome>;
 }

@@ -36,7 +36,9 @@ export async function reconcile(res: EngineResources): Promise<ReconcileReport> 
       }
     }
   }
-  for (const run of res.store.list({ statuses: ['Created', 'Running'] })) {
+  // Only runs with work left are read: the finished history may hold tens of thousands.
+  const unsettled = res.store.listUnsettled();
+  for (const run of unsettled.filter((r) => r.status === 'Created' || r.status === 'Running')) {
     if (!run.containerId) continue;
     const state = await res.backend.inspect(run.containerId);
     if (state.status === 'exited' || state.status === 'dead') {
@@ -46,7 +48,9 @@ export async function reconcile(res: EngineResources): Promise<ReconcileReport> 
       report.vanished++;
     }
   }
-  for (const run of res.store.list()) {
+  for (const id of unsettled.map((r) => r.id)) {
+    // Re-read: the pass above may have ended some of them.
+    const run = res.store.require(id);
     if (isTerminal(run.status) && !run.cleanedUp) {
       await cleanupRun(res, run);
       report.cleaned++;

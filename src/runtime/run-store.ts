@@ -84,6 +84,32 @@ export interface NewRun {
   buildDir?: string | null;
 }
 
+export type AuxKind = 'setup' | 'wrapup';
+
+/**
+ * A setup or wrapup container of a run (XNAT's child container records). `status` is `Created`, `Running`,
+ * `Complete`, `Failed`, or — for wrapups that never ran — `Failed (Parent)` / `Failed (Setup)`.
+ */
+export interface AuxRecord {
+  /** Database id: what XNAT's messages call the container's "db id". */
+  id: number;
+  runId: number;
+  kind: AuxKind;
+  /** Position in the resolved command's `setup-commands`/`wrapup-commands`. */
+  index: number;
+  name: string;
+  containerId: string | null;
+  status: string;
+  exitCode: string | null;
+  message: string | null;
+  logPaths: string[];
+}
+
+interface AuxRow {
+  id: number; run_id: number; kind: AuxKind; idx: number; name: string; container_id: string | null; status: string;
+  exit_code: string | null; message: string | null; log_paths: string;
+}
+
 export interface RunFilter {
   project?: string;
   nonfinalized?: boolean;
@@ -163,6 +189,15 @@ export class RunStore {
       if (filter.nonfinalized && (isTerminal(r.status) || r.status === 'Finalizing')) return false;
       return true;
     });
+  }
+
+  /**
+   * Runs the reconciler still has work for: not terminal, or terminal but not cleaned up. A partial index
+   * keeps this cheap however many finished runs the history holds.
+   */
+  listUnsettled(): RunRecord[] {
+    const rows = this.db.prepare('SELECT * FROM runs WHERE cleaned_up = 0 ORDER BY id').all() as RunRow[];
+    return rows.map(toRecord);
   }
 
   countInStatuses(statuses: readonly string[]): number {
@@ -252,6 +287,42 @@ export class RunStore {
     this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').run(runId);
   }
 
+  /** The run's setup or wrapup record at `index`, created (status `Created`) when there is none yet. */
+  ensureAux(runId: number, kind: AuxKind, index: number, name: string): AuxRecord {
+    this.db.prepare(`INSERT INTO aux_containers (run_id, kind, idx, name, status) VALUES (?, ?, ?, ?, 'Created')
+        ON CONFLICT(run_id, kind, idx) DO NOTHING`).run(runId, kind, index, name);
+    return this.aux(runId, kind, index) as AuxRecord;
+  }
+
+  aux(runId: number, kind: AuxKind, index: number): AuxRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM aux_containers WHERE run_id = ? AND kind = ? AND idx = ?')
+      .get(runId, kind, index) as AuxRow | undefined;
+    return row ? toAux(row) : undefined;
+  }
+
+  auxOf(runId: number, kind?: AuxKind): AuxRecord[] {
+    const rows = (kind
+      ? this.db.prepare('SELECT * FROM aux_containers WHERE run_id = ? AND kind = ? ORDER BY idx').all(runId, kind)
+      : this.db.prepare('SELECT * FROM aux_containers WHERE run_id = ? ORDER BY kind DESC, idx').all(runId)) as AuxRow[];
+    return rows.map(toAux);
+  }
+
+  /** Records the backend id of an auxiliary container and that it runs. */
+  setAuxContainer(auxId: number, containerId: string): void {
+    this.db.prepare(`UPDATE aux_containers SET container_id = ?, status = 'Running'
+        WHERE id = ? AND exit_code IS NULL AND status IN ('Created', 'Running')`).run(containerId, auxId);
+  }
+
+  /**
+   * Ends an auxiliary record; the first end wins (a record already ended is left as it is) so that a
+   * re-run after a crash cannot rewrite what was decided.
+   */
+  endAux(auxId: number, status: string, exitCode: string | null, message: string | null, logPaths?: string[]): void {
+    this.db.prepare(`UPDATE aux_containers SET status = ?, exit_code = ?, message = ?,
+        log_paths = COALESCE(?, log_paths) WHERE id = ? AND status IN ('Created', 'Running')`)
+      .run(status, exitCode, message, logPaths ? JSON.stringify(logPaths) : null, auxId);
+  }
+
   private insertHistory(runId: number, status: string, opts: Omit<TransitionOptions, 'failure' | 'enqueue'>, t: number): void {
     this.db.prepare(`INSERT INTO history (run_id, status, entity_type, entity_id, time_recorded, external_timestamp,
         message, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -282,5 +353,12 @@ export function toHistory(r: HistoryRow): HistoryItem {
   return {
     id: r.id, runId: r.run_id, status: r.status, entityType: r.entity_type, entityId: r.entity_id,
     timeRecorded: r.time_recorded, externalTimestamp: r.external_timestamp, message: r.message, exitCode: r.exit_code,
+  };
+}
+
+function toAux(r: AuxRow): AuxRecord {
+  return {
+    id: r.id, runId: r.run_id, kind: r.kind, index: r.idx, name: r.name, containerId: r.container_id, status: r.status,
+    exitCode: r.exit_code, message: r.message, logPaths: JSON.parse(r.log_paths) as string[],
   };
 }

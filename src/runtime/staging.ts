@@ -18,7 +18,8 @@ async function isDirectory(path: string): Promise<boolean> {
 async function stageMount(m: ResolvedMount): Promise<MountSpec> {
   const host = m['xnat-host-path'];
   const mount: MountSpec = { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
-  if (!m.writable) {
+  // Fed by a setup container (its output directory): the files are there already, whether writable or not.
+  if (!m.writable || m['via-setup-command']) {
     if (!host || !(await isDirectory(host))) {
       throw new XcsError('mount-missing', `The files for mount "${m.name}" are gone: ${host || '(no path)'} does not exist`,
         { path: host });
@@ -52,8 +53,21 @@ export async function stage(res: EngineResources, run: RunRecord, reuseContainer
   if (!reuseContainer) {
     for (const m of run.spec.mounts) mounts.push(await stageMount(m));
   }
+  return { mounts, environment: await environmentFor(res, run, run.spec['environment-variables']) };
+}
+
+/**
+ * A container's environment: `env` (the command's), then the run's callback identity — issued once per
+ * run and shared by its setup, main and wrapup containers, as XNAT gives them the parent's.
+ */
+export async function environmentFor(res: EngineResources, run: RunRecord, env: Record<string, string>): Promise<Record<string, string>> {
   let alias = run.tokenAlias;
   let secret = run.secrets[0];
+  if (!alias || !secret) {
+    const current = res.store.require(run.id);
+    alias = current.tokenAlias;
+    secret = current.secrets[0];
+  }
   if (!alias || !secret) {
     const token = await res.credentials.issue(run.userId, res.config.tokenTtlSeconds);
     alias = token.alias;
@@ -61,8 +75,7 @@ export async function stage(res: EngineResources, run: RunRecord, reuseContainer
     // The token secret is always first: it is what staging reuses after a crash.
     res.store.setCredentials(run.id, alias, [secret, ...sensitiveValues(run.spec)]);
   }
-  const env = run.spec['environment-variables'];
-  const environment: Record<string, string> = {
+  return {
     ...env,
     // Ours win over a command that declares the same names: a command must not spoof its own identity.
     XNAT_HOST: res.config.serverUrl(),
@@ -71,5 +84,4 @@ export async function stage(res: EngineResources, run: RunRecord, reuseContainer
     XNAT_WORKFLOW_ID: env.XNAT_WORKFLOW_ID ?? '',
     XNAT_EVENT_ID: env.XNAT_EVENT_ID ?? '',
   };
-  return { mounts, environment };
 }

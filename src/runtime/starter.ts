@@ -1,28 +1,35 @@
 /**
- * The staging job: stage the run, create its container under a deterministic name (so that a restarted
+ * The staging job: run the setup containers (if any; `auxiliary.ts`), stage the run, create its container under a deterministic name (so that a restarted
  * XCS finds the container instead of creating a second one), and start it. Each step checks whether an
  * earlier attempt already did it.
  */
 import { XCS_LABELS, type ContainerSpec, type ContainerSummary } from '../backends/types.ts';
 import { isXcsError } from '../core/errors.ts';
+import { markWrapupsNotRun, removeAuxiliaries, runAuxiliaries } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
 import { handleExit } from './exit-handler.ts';
 import { describe, failureCodeOf } from './failures.ts';
+import { recordAuxLogPaths } from './logs.ts';
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
+import type { RunSpec } from './run-spec.ts';
 import { stage, type StagedRun } from './staging.ts';
 import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
 
-/** The network a run's container joins: the command's choice, else the server's default (`none`). */
-export function networkFor(res: EngineResources, run: RunRecord): string {
-  const asked = run.spec.network?.trim();
+/** The network a container joins: its command's choice, else the server's default (`none`). */
+export function networkFor(res: EngineResources, spec: RunSpec): string {
+  const asked = spec.network?.trim();
   return asked ? asked : res.config.defaultNetwork;
 }
 
-export function containerSpec(res: EngineResources, run: RunRecord, staged: StagedRun): ContainerSpec {
-  const s = run.spec;
+/**
+ * The container of `s` (the run's command, or one of its setup/wrapup commands) for `run`, named `name`,
+ * with `extraLabels` on top of the run's identifying labels.
+ */
+export function containerSpec(res: EngineResources, run: RunRecord, staged: StagedRun, s: RunSpec = run.spec,
+  name: string = run.containerName, extraLabels: Record<string, string> = {}): ContainerSpec {
   return {
-    name: run.containerName,
+    name,
     image: s.image,
     commandLine: s['command-line'],
     overrideEntrypoint: s.overrideEntrypoint,
@@ -36,6 +43,7 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
       ...(run.project ? { XNAT_PROJECT: run.project } : {}),
       [XCS_LABELS.instance]: res.config.instanceId,
       [XCS_LABELS.runId]: String(run.id),
+      ...extraLabels,
     },
     resources: {
       reserveMemoryMiB: s['reserve-memory'] ?? undefined,
@@ -47,7 +55,7 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
       runtime: s.runtime ?? undefined,
       ipcMode: s['ipc-mode'] ?? undefined,
     },
-    network: networkFor(res, run),
+    network: networkFor(res, s),
     user: res.config.containerUser ?? undefined,
     // Logs must outlive the process: we remove the container ourselves after saving them.
     autoRemove: false,
@@ -69,6 +77,22 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     let existing: ContainerSummary | null = attempt > 1 || run.containerId !== null
       ? await res.backend.findByName(run.containerName) : null;
     const createdNow = existing === null;
+    // Setups come first (their outputs are the main container's mounts); once the main container exists they are done.
+    if (existing === null && run.spec['setup-commands'].length > 0) {
+      const setups = await runAuxiliaries(res, runId, 'setup');
+      run = res.store.require(runId);
+      if (isTerminal(run.status)) {
+        // Killed meanwhile: a setup created after the clean-up looked would otherwise stay.
+        await removeAuxiliaries(res, run);
+        return;
+      }
+      if (!setups.ok) {
+        markWrapupsNotRun(res, run, 'Failed (Setup)', setups.message);
+        recordAuxLogPaths(res, runId);
+        failRun(res, runId, 'setup-failed', setups.message);
+        return;
+      }
+    }
     const staged = await stage(res, run, existing !== null);
     await pausePoint(res.config, 'staging');
     run = res.store.require(runId);

@@ -11,7 +11,7 @@
 
 export const RUN_STATUSES = [
   'Queued', 'Staging', 'Created', 'Running', 'Waiting', 'Finalizing',
-  'Complete', 'Failed', 'Failed (Upload)', 'Failed (Setup)', 'Failed (Command resolution)',
+  'Complete', 'Failed', 'Failed (Upload)', 'Failed (Setup)', 'Failed (Wrapup)', 'Failed (Command resolution)',
   'Failed (Container launch)', 'Failed (Orphaned)', 'Killed', 'Killed (Out of Memory)',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -50,7 +50,7 @@ export function canTransition(from: string, to: RunStatus): boolean {
 /** Why a run did not complete. Every code has exactly one final status and a hint. */
 export const FAILURE_CODES = [
   'image-missing', 'mount-missing', 'oom', 'non-zero-exit', 'killed', 'output-missing', 'upload-failed',
-  'resolution-failed', 'setup-failed', 'launch-failed', 'container-vanished', 'staging-failed', 'disk-full',
+  'resolution-failed', 'setup-failed', 'wrapup-failed', 'launch-failed', 'container-vanished', 'staging-failed', 'disk-full',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
@@ -96,6 +96,10 @@ const FAILURE_RULES: Record<FailureCode, FailureRule> = {
   'setup-failed': {
     status: 'Failed (Setup)',
     hint: 'A setup command failed before the main container started; read its logs.',
+  },
+  'wrapup-failed': {
+    status: 'Failed (Wrapup)',
+    hint: 'A wrapup command failed after the main container; nothing it should have processed was uploaded. Read its logs.',
   },
   'launch-failed': {
     status: 'Failed (Container launch)',

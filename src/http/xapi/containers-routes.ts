@@ -11,8 +11,13 @@ import { containerJson } from './container-json.ts';
 import type { AccessControl } from './access.ts';
 import { seesFully, userOf, type XapiContext } from './context.ts';
 
-/** XNAT picks stdout when "stdout.log" contains the given name, else stderr. */
+/**
+ * XNAT picks stdout when "stdout.log" contains the given name, else stderr. XCS addition: `setup(.log)` and
+ * `wrapup(.log)` are the saved logs of the run's setup and wrapup containers (XNAT keeps them as records of their own).
+ */
 function streamOf(file: string): LogStream {
+  const name = file.replace(/\.log$/, '');
+  if (name === 'setup' || name === 'wrapup') return name;
   return 'stdout.log'.includes(file) ? 'stdout' : 'stderr';
 }
 
