@@ -54,8 +54,6 @@ export interface AliasToken {
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const LOGIN_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-/** Successful password checks are remembered briefly: pyxnat sends Basic auth on every request. */
-const AUTH_CACHE_MS = 60_000;
 
 function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -90,7 +88,6 @@ function toUser(row: UsersTable): User {
 
 export class UserStore {
   readonly #db: Kysely<ArchiveDb>;
-  readonly #authCache = new Map<string, { login: string; until: number }>();
 
   constructor(db: Kysely<ArchiveDb>) {
     this.#db = db;
@@ -139,7 +136,6 @@ export class UserStore {
     await this.requireUser(login);
     if (!password) throw new XcsError('users.no-password', 'a password is required', { status: 400, path: 'password' });
     await this.#db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('login', '=', login).execute();
-    this.#forget(login);
   }
 
   async updateUser(login: string, patch: Partial<Omit<User, 'login'>>): Promise<User> {
@@ -152,22 +148,25 @@ export class UserStore {
     if (patch.verified !== undefined) set.verified = patch.verified ? 1 : 0;
     if (patch.siteAdmin !== undefined) set.site_admin = patch.siteAdmin ? 1 : 0;
     if (Object.keys(set).length > 0) await this.#db.updateTable('users').set(set).where('login', '=', login).execute();
-    this.#forget(login);
     return this.requireUser(login);
   }
 
-  #forget(login: string): void {
-    for (const [k, v] of this.#authCache) if (v.login === login) this.#authCache.delete(k);
+  /**
+   * The user `login` names (not aliases) with an opaque stamp that changes whenever the password does, in
+   * any process (`xcs admin user passwd` while a server runs): a remembered login is valid only while the
+   * stamp is unchanged, and `user` carries the current enabled/admin flags.
+   */
+  async passwordStamp(login: string): Promise<{ user: User; stamp: string } | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+    return row ? { user: toUser(row), stamp: row.password_hash } : undefined;
   }
 
-  /** Checks a login/password pair or an alias/secret pair; returns the enabled user it stands for. */
+  /**
+   * Checks a login/password pair (scrypt: tens of milliseconds and 16 MiB each) or an alias/secret pair;
+   * returns the enabled user it stands for. Servers remember successful logins (`CredentialCache` in
+   * `http/auth.ts`).
+   */
   async authenticate(login: string, password: string): Promise<User | undefined> {
-    const cacheKey = sha256(`${login}\0${password}`);
-    const cached = this.#authCache.get(cacheKey);
-    if (cached && cached.until > Date.now()) {
-      const u = await this.getUser(cached.login);
-      if (u?.enabled) return u;
-    }
     let user: User | undefined;
     const row = await this.#db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
     if (row) {
@@ -175,9 +174,7 @@ export class UserStore {
     } else {
       user = await this.#authenticateAlias(login, password);
     }
-    if (!user?.enabled) return undefined;
-    this.#authCache.set(cacheKey, { login: user.login, until: Date.now() + AUTH_CACHE_MS });
-    return user;
+    return user?.enabled ? user : undefined;
   }
 
   async #authenticateAlias(alias: string, secret: string): Promise<User | undefined> {
@@ -202,7 +199,6 @@ export class UserStore {
 
   async invalidateAliasToken(alias: string): Promise<void> {
     await this.#db.deleteFrom('alias_tokens').where('alias', '=', alias).execute();
-    this.#authCache.clear();
   }
 
   /** Starts an HTTP session (`JSESSIONID`); returns its token. */

@@ -2,6 +2,7 @@
  * Who is calling: HTTP Basic (login:password, or an alias token's alias:secret) or the `JSESSIONID`
  * cookie from `/data/JSESSION`. Guests are refused (401) except on routes marked `config: {public: true}`.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { XcsError } from '../core/errors.ts';
 import type { User, UserStore } from '../archive/users.ts';
@@ -41,13 +42,129 @@ export function unauthenticated(message = 'authentication required'): XcsError {
   return new XcsError('auth.required', message, { status: 401 });
 }
 
+export type CredentialSource = Pick<UserStore, 'authenticate' | 'passwordStamp'>;
+
+export interface CredentialCacheOptions {
+  /** Remembered logins at most; the least recently used goes first. */
+  maxEntries?: number;
+  ttlMs?: number;
+  /** Password checks (scrypt) running at once. */
+  maxConcurrentChecks?: number;
+  /** Clock for expiry (tests). */
+  now?: () => number;
+}
+
+interface Remembered {
+  login: string;
+  /** `passwordStamp` when the password was checked. */
+  stamp: string;
+  until: number;
+}
+
+/**
+ * Successful password logins, remembered because XNAT clients send Basic auth on every request and a scrypt
+ * check costs tens of milliseconds of a libuv thread plus 16 MiB of native memory that glibc keeps per
+ * thread afterwards. A remembered login still reads the user's row on every use: it counts only while the
+ * password stamp is the one it was checked against (a password changed by any process invalidates it) and
+ * the account is enabled. Keys are an HMAC under a per-process random key, so memory holds neither passwords
+ * nor fast unsalted hashes of them. Concurrent checks of the same credentials share one scrypt run (50 clients
+ * starting together would otherwise run 50), and at most `maxConcurrentChecks` run at once, leaving libuv
+ * threads for file I/O. Alias tokens are not remembered: checking one is a hash comparison, and their expiry
+ * must be seen at once.
+ */
+export class CredentialCache {
+  readonly #source: CredentialSource;
+  readonly #maxEntries: number;
+  readonly #ttlMs: number;
+  readonly #maxChecks: number;
+  readonly #now: () => number;
+  readonly #hmacKey = randomBytes(32);
+  /** In least-recently-used-first order (re-inserted on use). */
+  readonly #entries = new Map<string, Remembered>();
+  readonly #inflight = new Map<string, Promise<User | undefined>>();
+  #checking = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(source: CredentialSource, opts: CredentialCacheOptions = {}) {
+    this.#source = source;
+    this.#maxEntries = Math.max(1, opts.maxEntries ?? 1000);
+    this.#ttlMs = opts.ttlMs ?? 5 * 60_000;
+    this.#maxChecks = opts.maxConcurrentChecks ?? 2;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async authenticate(login: string, password: string): Promise<User | undefined> {
+    // The login's length keeps (login, password) pairs that concatenate alike apart.
+    const key = createHmac('sha256', this.#hmacKey).update(`${login.length}:${login}:${password}`).digest('base64');
+    const hit = this.#entries.get(key);
+    if (hit) {
+      this.#entries.delete(key);
+      if (hit.until > this.#now()) {
+        const current = await this.#source.passwordStamp(hit.login);
+        if (current && current.stamp === hit.stamp) {
+          if (!current.user.enabled) return undefined;
+          this.#remember(key, hit);
+          return current.user;
+        }
+      }
+    }
+    let pending = this.#inflight.get(key);
+    if (!pending) {
+      pending = this.#check(key, login, password).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #check(key: string, login: string, password: string): Promise<User | undefined> {
+    // Read before checking: should the password change meanwhile, the entry carries the older stamp and fails.
+    const before = await this.#source.passwordStamp(login);
+    if (!before) return this.#source.authenticate(login, password);
+    await this.#acquire();
+    let user: User | undefined;
+    try {
+      user = await this.#source.authenticate(login, password);
+    } finally {
+      this.#release();
+    }
+    if (user && user.login === before.user.login) this.#remember(key, { login, stamp: before.stamp, until: this.#now() + this.#ttlMs });
+    return user;
+  }
+
+  #remember(key: string, entry: Remembered): void {
+    this.#entries.delete(key);
+    while (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
+    this.#entries.set(key, entry);
+  }
+
+  async #acquire(): Promise<void> {
+    if (this.#checking < this.#maxChecks) {
+      this.#checking++;
+      return;
+    }
+    // The releasing check hands its slot over, so the count stays as it is.
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#checking--;
+  }
+}
+
 export function registerAuth(app: FastifyInstance, users: UserStore): void {
+  const credentials = new CredentialCache(users);
   app.decorateRequest('user', null);
   app.addHook('onRequest', async (request, reply) => {
     const creds = basic(request.headers.authorization);
     let user: User | undefined;
     if (creds) {
-      user = await users.authenticate(creds.login, creds.password);
+      user = await credentials.authenticate(creds.login, creds.password);
       if (!user) {
         reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
         throw unauthenticated('wrong login or password');
