@@ -139,3 +139,36 @@ test('run database survives reopening (durable queue)', () => {
     db2.close();
   } finally { rmSync(t.dir, { recursive: true, force: true }); }
 });
+
+test('reconciliation reads only unsettled runs, through the partial index, however long the history', () => {
+  const t = setup();
+  try {
+    const ids: number[] = [];
+    for (let i = 0; i < 50; i++) ids.push(t.store.create({ spec: minimalSpec(), userId: 'u', project: null, containerNamePattern: 'c-{id}' }).id);
+    // 48 finished and cleaned up, one finished but not cleaned up, one still queued.
+    for (const id of ids.slice(0, 49)) t.store.transition(id, 'Failed', { source: 'system' });
+    for (const id of ids.slice(0, 48)) t.store.markCleanedUp(id);
+    assert.deepEqual(t.store.listUnsettled().map((r) => r.id), [ids[48], ids[49]]);
+    const plan = t.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM runs WHERE cleaned_up = 0 ORDER BY id').all() as { detail: string }[];
+    assert.ok(plan.some((p) => p.detail.includes('runs_unsettled')), JSON.stringify(plan));
+  } finally {
+    t.done();
+  }
+});
+
+test('setup/wrapup records: created once per index, ended once (a re-run cannot rewrite the outcome)', () => {
+  const t = setup();
+  try {
+    const run = t.store.create({ spec: minimalSpec(), userId: 'u', project: null, containerNamePattern: 'c-{id}' });
+    const a = t.store.ensureAux(run.id, 'setup', 0, 'c-1-setup-1');
+    assert.equal(t.store.ensureAux(run.id, 'setup', 0, 'c-1-setup-1').id, a.id);
+    t.store.setAuxContainer(a.id, 'abc');
+    t.store.endAux(a.id, 'Complete', '0', 'done', ['/x/stdout.log']);
+    t.store.endAux(a.id, 'Failed', '1', 'late');
+    t.store.setAuxContainer(a.id, 'other');
+    const after = t.store.aux(run.id, 'setup', 0)!;
+    assert.deepEqual([after.status, after.exitCode, after.containerId, after.logPaths], ['Complete', '0', 'abc', ['/x/stdout.log']]);
+  } finally {
+    t.done();
+  }
+});
