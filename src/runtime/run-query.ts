@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Statement } from 'better-sqlite3';
 import { XcsError } from '../core/errors.ts';
 import type { RunDatabase } from './db.ts';
 import { runNotFound, toHistory, toRecord, type HistoryItem, type HistoryRow, type RunRecord, type RunRow } from './run-store.ts';
@@ -61,6 +62,7 @@ function where(f: RunQueryFilter): { sql: string; args: Array<string | number> }
 export class RunQuery {
   private readonly db: RunDatabase;
   private readonly dataDir: string;
+  private versionStatement?: Statement<[], { v: number }>;
 
   constructor(db: RunDatabase, dataDir: string) {
     this.db = db;
@@ -69,7 +71,9 @@ export class RunQuery {
 
   /** Changes whenever a run or its history changes (see the `runs_version` triggers). */
   version(): number {
-    return (this.db.prepare('SELECT v FROM runs_version').get() as { v: number }).v;
+    // Asked on every listing request, so prepared once (lazily: the table may be created after construction).
+    this.versionStatement ??= this.db.prepare<[], { v: number }>('SELECT v FROM runs_version');
+    return this.versionStatement.get()!.v;
   }
 
   /** Newest first; `limit` null = every matching run. */

@@ -68,7 +68,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
   const tags = ['containers'];
   const query = new RunQuery(ctx.engine.database, ctx.engine.config.dataDir);
   // Serialised listings by query and viewer, valid while no run changes (clients poll the same first page).
-  const cache = new Map<string, { version: number; total: number; body: string }>();
+  // Kept as bytes: a page is ~120 kB, which would otherwise be UTF-8 encoded again on every send.
+  const cache = new Map<string, { version: number; total: number; body: Buffer }>();
 
   /** Who the caller may see in full: null = everything (container managers). */
   async function visibility(user: User): Promise<RunQueryFilter['visibleTo'] | undefined> {
@@ -104,7 +105,7 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     if (!hit || hit.version !== version) {
       const { runs, total } = query.page(filter, (page - 1) * pageSize, all ? null : pageSize);
       const histories = query.histories(runs.map((r) => r.id));
-      hit = { version, total, body: JSON.stringify(runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true))) };
+      hit = { version, total, body: Buffer.from(JSON.stringify(runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true)))) };
       // `all=true` answers can be megabytes: not kept.
       if (!all) {
         if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
