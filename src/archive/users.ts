@@ -88,6 +88,7 @@ function toUser(row: UsersTable): User {
 
 export class UserStore {
   readonly #db: Kysely<ArchiveDb>;
+  readonly #credentialListeners = new Set<(login: string) => void>();
 
   constructor(db: Kysely<ArchiveDb>) {
     this.#db = db;
@@ -136,6 +137,7 @@ export class UserStore {
     await this.requireUser(login);
     if (!password) throw new XcsError('users.no-password', 'a password is required', { status: 400, path: 'password' });
     await this.#db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('login', '=', login).execute();
+    this.#credentialsChanged(login);
   }
 
   async updateUser(login: string, patch: Partial<Omit<User, 'login'>>): Promise<User> {
@@ -148,7 +150,22 @@ export class UserStore {
     if (patch.verified !== undefined) set.verified = patch.verified ? 1 : 0;
     if (patch.siteAdmin !== undefined) set.site_admin = patch.siteAdmin ? 1 : 0;
     if (Object.keys(set).length > 0) await this.#db.updateTable('users').set(set).where('login', '=', login).execute();
+    this.#credentialsChanged(login);
     return this.requireUser(login);
+  }
+
+  /**
+   * Calls `listener` with the login after this store changes a user's password or account (enabled, admin…),
+   * so that remembered logins are dropped at once. Changes made by other processes on the same data directory
+   * (`xcs admin`) are not announced: `passwordStamp` reveals those. Returns the unsubscribe function.
+   */
+  onCredentialsChange(listener: (login: string) => void): () => void {
+    this.#credentialListeners.add(listener);
+    return () => this.#credentialListeners.delete(listener);
+  }
+
+  #credentialsChanged(login: string): void {
+    for (const listener of this.#credentialListeners) listener(login);
   }
 
   /**

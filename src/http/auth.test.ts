@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
-import type { User, UserStore } from '../archive/users.ts';
+import { UserStore, type User } from '../archive/users.ts';
 import { CredentialCache, type CredentialSource } from './auth.ts';
 
 let dir: string;
@@ -24,12 +24,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The real store, counting password/alias checks and the most that ran at once. */
-function counting(): CredentialSource & { checks: number; maxAtOnce: number } {
+/** The real store, counting password/alias checks, the most that ran at once, and row reads. */
+function counting(): CredentialSource & { checks: number; maxAtOnce: number; reads: number } {
   let running = 0;
   const source = {
     checks: 0,
     maxAtOnce: 0,
+    reads: 0,
     async authenticate(login: string, password: string): Promise<User | undefined> {
       source.checks++;
       source.maxAtOnce = Math.max(source.maxAtOnce, ++running);
@@ -39,7 +40,11 @@ function counting(): CredentialSource & { checks: number; maxAtOnce: number } {
         running--;
       }
     },
-    passwordStamp: (login: string) => users.passwordStamp(login),
+    passwordStamp(login: string) {
+      source.reads++;
+      return users.passwordStamp(login);
+    },
+    onCredentialsChange: (listener: (login: string) => void) => users.onCredentialsChange(listener),
   };
   return source;
 }
@@ -64,7 +69,7 @@ test('wrong passwords are checked every time and never remembered', async () => 
   assert.equal(cache.size, 1);
 });
 
-test('a password change invalidates the remembered login (the store announces nothing: any process may change it)', async () => {
+test('a password change announced by the store invalidates the remembered login at once', async () => {
   const source = counting();
   const cache = new CredentialCache(source);
   assert.ok(await cache.authenticate('bob', 'bob-pw'));
@@ -88,6 +93,57 @@ test('a disabled user is refused at once, and a changed role shows on the next r
   assert.equal(await cache.authenticate('carol', 'carol-pw'), undefined);
   await users.updateUser('carol', { enabled: true, siteAdmin: false });
   assert.equal((await cache.authenticate('carol', 'carol-pw'))?.login, 'carol');
+});
+
+test('changes made by another process are seen once recheckMs has passed', async () => {
+  let now = 1_000_000;
+  const source = counting();
+  const cache = new CredentialCache(source, { recheckMs: 1000, now: () => now });
+  // Another process: a second store on the same database, whose changes this one never hears of.
+  const elsewhere = new UserStore(opened.db);
+  await users.addUser({ login: 'erin', password: 'erin-pw' });
+  await users.addUser({ login: 'frank', password: 'frank-pw' });
+  assert.ok(await cache.authenticate('erin', 'erin-pw'));
+  assert.ok(await cache.authenticate('frank', 'frank-pw'));
+  const reads = source.reads;
+  now += 999;
+  assert.ok(await cache.authenticate('erin', 'erin-pw'));
+  assert.equal(source.reads, reads, 'no row read within recheckMs');
+  await elsewhere.setPassword('erin', 'erin-pw-2');
+  await elsewhere.updateUser('frank', { enabled: false });
+  now += 1;
+  assert.equal(await cache.authenticate('erin', 'erin-pw'), undefined);
+  assert.equal(await cache.authenticate('frank', 'frank-pw'), undefined);
+  assert.equal((await cache.authenticate('erin', 'erin-pw-2'))?.login, 'erin');
+  // Still valid rows are read again, and the entry lives on.
+  const checks = source.checks;
+  now += 1000;
+  assert.ok(await cache.authenticate('erin', 'erin-pw-2'));
+  assert.equal(source.checks, checks);
+});
+
+test('a change announced while a row is being read is not overwritten by that read', async () => {
+  let now = 1_000_000;
+  let meanwhile: (() => Promise<unknown>) | undefined;
+  const source: CredentialSource = {
+    authenticate: (login, password) => users.authenticate(login, password),
+    // The row is read, then the account changes before the reader resumes.
+    async passwordStamp(login) {
+      const row = await users.passwordStamp(login);
+      await meanwhile?.();
+      return row;
+    },
+    onCredentialsChange: (listener) => users.onCredentialsChange(listener),
+  };
+  const cache = new CredentialCache(source, { recheckMs: 1000, now: () => now });
+  assert.ok(await cache.authenticate('dave', 'dave-pw'));
+  now += 1000;
+  meanwhile = () => users.updateUser('dave', { enabled: false });
+  assert.ok(await cache.authenticate('dave', 'dave-pw'), 'read before the change');
+  meanwhile = undefined;
+  assert.equal(await cache.authenticate('dave', 'dave-pw'), undefined);
+  await users.updateUser('dave', { enabled: true });
+  assert.ok(await cache.authenticate('dave', 'dave-pw'));
 });
 
 test('the cache keeps at most maxEntries logins, dropping the least recently used', async () => {

@@ -42,12 +42,17 @@ export function unauthenticated(message = 'authentication required'): XcsError {
   return new XcsError('auth.required', message, { status: 401 });
 }
 
-export type CredentialSource = Pick<UserStore, 'authenticate' | 'passwordStamp'>;
+export type CredentialSource = Pick<UserStore, 'authenticate' | 'passwordStamp'> & Partial<Pick<UserStore, 'onCredentialsChange'>>;
 
 export interface CredentialCacheOptions {
   /** Remembered logins at most; the least recently used goes first. */
   maxEntries?: number;
   ttlMs?: number;
+  /**
+   * A remembered login is checked against the user's row again (password stamp, enabled and admin flags) once
+   * this long has passed: how long a change made by another process can go unnoticed.
+   */
+  recheckMs?: number;
   /** Password checks (scrypt) running at once. */
   maxConcurrentChecks?: number;
   /** Clock for expiry (tests). */
@@ -55,33 +60,40 @@ export interface CredentialCacheOptions {
 }
 
 interface Remembered {
-  login: string;
+  user: User;
   /** `passwordStamp` when the password was checked. */
   stamp: string;
   until: number;
+  checkedAt: number;
 }
 
 /**
  * Successful password logins, remembered because XNAT clients send Basic auth on every request and a scrypt
- * check costs tens of milliseconds of a libuv thread plus 16 MiB of native memory that glibc keeps per
- * thread afterwards. A remembered login still reads the user's row on every use: it counts only while the
- * password stamp is the one it was checked against (a password changed by any process invalidates it) and
- * the account is enabled. Keys are an HMAC under a per-process random key, so memory holds neither passwords
- * nor fast unsalted hashes of them. Concurrent checks of the same credentials share one scrypt run (50 clients
- * starting together would otherwise run 50), and at most `maxConcurrentChecks` run at once, leaving libuv
- * threads for file I/O. Alias tokens are not remembered: checking one is a hash comparison, and their expiry
- * must be seen at once.
+ * check costs tens of milliseconds of a libuv thread plus 16 MiB of native memory that glibc keeps per thread
+ * afterwards. The store announces its own password and account changes, which drop the user's entries at
+ * once. Changes made by another process on the same database (`xcs admin`) are caught by reading the user's
+ * row again at most `recheckMs` after the last read — not on every request, as a read through kysely costs
+ * about a third of a cached listing request: an entry counts only while the password stamp is the one it was
+ * checked against and the account is enabled. Keys are an HMAC under a per-process random key, so memory
+ * holds neither passwords nor fast unsalted hashes of them. Concurrent checks of the same credentials share
+ * one scrypt run (50 clients starting together would otherwise run 50), and at most `maxConcurrentChecks`
+ * run at once, leaving libuv threads for file I/O. Alias tokens are not remembered: checking one is a hash
+ * comparison, and their expiry must be seen at once.
  */
 export class CredentialCache {
   readonly #source: CredentialSource;
   readonly #maxEntries: number;
   readonly #ttlMs: number;
+  readonly #recheckMs: number;
   readonly #maxChecks: number;
   readonly #now: () => number;
+  readonly #unsubscribe: () => void;
   readonly #hmacKey = randomBytes(32);
   /** In least-recently-used-first order (re-inserted on use). */
   readonly #entries = new Map<string, Remembered>();
   readonly #inflight = new Map<string, Promise<User | undefined>>();
+  /** Counts announced changes: a row read before a change must not be remembered after it. */
+  #changes = 0;
   #checking = 0;
   readonly #waiting: Array<() => void> = [];
 
@@ -89,12 +101,25 @@ export class CredentialCache {
     this.#source = source;
     this.#maxEntries = Math.max(1, opts.maxEntries ?? 1000);
     this.#ttlMs = opts.ttlMs ?? 5 * 60_000;
+    this.#recheckMs = opts.recheckMs ?? 1000;
     this.#maxChecks = opts.maxConcurrentChecks ?? 2;
     this.#now = opts.now ?? Date.now;
+    this.#unsubscribe = source.onCredentialsChange?.((login) => this.forget(login)) ?? (() => undefined);
   }
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Drops every remembered login of `login`. */
+  forget(login: string): void {
+    this.#changes++;
+    for (const [key, entry] of this.#entries) if (entry.user.login === login) this.#entries.delete(key);
+  }
+
+  /** Stops listening to the store's announcements. */
+  close(): void {
+    this.#unsubscribe();
   }
 
   async authenticate(login: string, password: string): Promise<User | undefined> {
@@ -103,12 +128,18 @@ export class CredentialCache {
     const hit = this.#entries.get(key);
     if (hit) {
       this.#entries.delete(key);
-      if (hit.until > this.#now()) {
-        const current = await this.#source.passwordStamp(hit.login);
+      const now = this.#now();
+      if (hit.until > now) {
+        if (now - hit.checkedAt < this.#recheckMs) {
+          this.#remember(key, hit);
+          return { ...hit.user };
+        }
+        const changes = this.#changes;
+        const current = await this.#source.passwordStamp(hit.user.login);
         if (current && current.stamp === hit.stamp) {
           if (!current.user.enabled) return undefined;
-          this.#remember(key, hit);
-          return current.user;
+          if (changes === this.#changes) this.#remember(key, { ...hit, user: current.user, checkedAt: now });
+          return { ...current.user };
         }
       }
     }
@@ -121,6 +152,7 @@ export class CredentialCache {
   }
 
   async #check(key: string, login: string, password: string): Promise<User | undefined> {
+    const changes = this.#changes;
     // Read before checking: should the password change meanwhile, the entry carries the older stamp and fails.
     const before = await this.#source.passwordStamp(login);
     if (!before) return this.#source.authenticate(login, password);
@@ -131,7 +163,10 @@ export class CredentialCache {
     } finally {
       this.#release();
     }
-    if (user && user.login === before.user.login) this.#remember(key, { login, stamp: before.stamp, until: this.#now() + this.#ttlMs });
+    if (user && user.login === before.user.login && changes === this.#changes) {
+      const now = this.#now();
+      this.#remember(key, { user: { ...user }, stamp: before.stamp, until: now + this.#ttlMs, checkedAt: now });
+    }
     return user;
   }
 
@@ -159,6 +194,7 @@ export class CredentialCache {
 
 export function registerAuth(app: FastifyInstance, users: UserStore): void {
   const credentials = new CredentialCache(users);
+  app.addHook('onClose', async () => credentials.close());
   app.decorateRequest('user', null);
   app.addHook('onRequest', async (request, reply) => {
     const creds = basic(request.headers.authorization);
