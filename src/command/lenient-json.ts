@@ -115,23 +115,7 @@ class Reader {
         this.notes.push({ offset: keyOffset, message: `key ${JSON.stringify(key)} appears twice; the last one wins`, path: childPath });
       }
       Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-      this.skipSpace();
-      const c = this.text[this.pos];
-      if (c === ',') {
-        const commaOffset = this.pos;
-        this.pos++;
-        this.skipSpace();
-        if (this.text[this.pos] === '}') {
-          this.notes.push({ offset: commaOffset, message: 'trailing comma before "}"; XNAT rejects it, remove it', path });
-          this.pos++;
-          return out;
-        }
-      } else if (c === '}') {
-        this.pos++;
-        return out;
-      } else {
-        this.fail(`expected "," or "}" but found ${this.describeHere()}`);
-      }
+      if (this.closedAfterItem('}', path)) return out;
     }
   }
 
@@ -145,24 +129,31 @@ class Reader {
     }
     while (true) {
       out.push(this.value(`${path}/${out.length}`, depth + 1));
-      this.skipSpace();
-      const c = this.text[this.pos];
-      if (c === ',') {
-        const commaOffset = this.pos;
-        this.pos++;
-        this.skipSpace();
-        if (this.text[this.pos] === ']') {
-          this.notes.push({ offset: commaOffset, message: 'trailing comma before "]"; XNAT rejects it, remove it', path });
-          this.pos++;
-          return out;
-        }
-      } else if (c === ']') {
-        this.pos++;
-        return out;
-      } else {
-        this.fail(`expected "," or "]" but found ${this.describeHere()}`);
-      }
+      if (this.closedAfterItem(']', path)) return out;
     }
+  }
+
+  /**
+   * After an object member or array element: consumes the separator and tells whether the container ended.
+   * Objects and arrays share it so a trailing comma is accepted (with its warning) the same way in both.
+   */
+  closedAfterItem(close: '}' | ']', path: string): boolean {
+    this.skipSpace();
+    const c = this.text[this.pos];
+    if (c === ',') {
+      const commaOffset = this.pos;
+      this.pos++;
+      this.skipSpace();
+      if (this.text[this.pos] !== close) return false;
+      this.notes.push({ offset: commaOffset, message: `trailing comma before "${close}"; XNAT rejects it, remove it`, path });
+      this.pos++;
+      return true;
+    }
+    if (c === close) {
+      this.pos++;
+      return true;
+    }
+    this.fail(`expected "," or "${close}" but found ${this.describeHere()}`);
   }
 
   string(path: string): string {
