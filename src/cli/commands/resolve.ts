@@ -1,14 +1,6 @@
 import type { Command } from 'commander';
-export interface ResolveCliOptions {
-  command: string;
-  wrapper?: string;
-  input: string[];
-  archive?: string;
-  withCommand: string[];
-  project?: string;
-  explain?: boolean;
-  json?: boolean;
-}
+// Type-only, so the resolution code is still loaded only when the sub-command runs.
+import type { ResolveCliArgs } from '../../resolution/cli-run.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -26,7 +18,7 @@ export function register(program: Command): void {
     .option('--project <id>', 'project the launch happens in')
     .option('--explain', 'show, for every input, the candidates considered and why each was accepted or rejected')
     .option('--json', 'print the resolved command as JSON ({"error": ...} on failure)')
-    .action(async (opts: ResolveCliOptions) => {
+    .action(async (opts: ResolveCliArgs) => {
       const { runResolve } = await import('../../resolution/cli-run.ts');
       const code = await runResolve(opts);
       if (code !== 0) process.exitCode = code;
