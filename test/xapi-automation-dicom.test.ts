@@ -12,10 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import yazl from 'yazl';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import type { ArchiveEvent } from '../src/archive/events.ts';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
+import { stopWithContainers } from './helpers/runs.ts';
 
 let s: TestServer;
 let admin: Record<string, string>;
@@ -26,12 +25,7 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(s.dir, 'data', 'instance-id'), 'utf8')).trim();
-  await s.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
-  await s.stop().catch(() => undefined);
+  await stopWithContainers(s);
 });
 
 async function zipOf(dir: string, files: string[]): Promise<Buffer> {

@@ -4,14 +4,11 @@
 // by replaying every run's history (the intervals in Staging/Created/Running never overlap more than 4 deep).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
+import { stopWithContainers } from './helpers/runs.ts';
 
 const SESSIONS = 100;
 const LIMIT = 4;
@@ -43,12 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(s.dir, 'data', 'instance-id'), 'utf8')).trim();
-  await s.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
-  await s.stop().catch(() => undefined);
+  await stopWithContainers(s);
 });
 
 interface Run { id: number; status: string; history: Array<{ status: string; 'time-recorded': string }> }

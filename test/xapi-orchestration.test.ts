@@ -4,13 +4,10 @@
 // first step stops the chain; a disabled orchestration does not chain; deleting a chained wrapper disables it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
+import { stopWithContainers } from './helpers/runs.ts';
 
 let s: TestServer;
 let admin: Record<string, string>;
@@ -110,12 +107,7 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(s.dir, 'data', 'instance-id'), 'utf8')).trim();
-  await s.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
-  await s.stop().catch(() => undefined);
+  await stopWithContainers(s);
 });
 
 test('a REST launch of the first wrapper starts the orchestration: step 2 runs on the same session as the same user, after step 1', async () => {

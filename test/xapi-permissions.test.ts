@@ -7,13 +7,11 @@
 // Also: a `sensitive` input value never appears in any /xapi response nor in the saved logs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
+import { stopWithContainers } from './helpers/runs.ts';
 
 const ROLES = ['guest', 'other', 'collab', 'member', 'owner', 'cm', 'admin'] as const;
 type Role = (typeof ROLES)[number];
@@ -224,12 +222,7 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(s.dir, 'data', 'instance-id'), 'utf8')).trim();
-  await s.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
-  await s.stop().catch(() => undefined);
+  await stopWithContainers(s);
 });
 
 test('the matrix covers every route of the OpenAPI document, and every cell holds', async () => {

@@ -5,13 +5,10 @@
 // a wrapper or command that does not exist.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
+import { stopWithContainers } from './helpers/runs.ts';
 
 let s: TestServer;
 let admin: Record<string, string>;
@@ -72,12 +69,7 @@ after(async () => {
     if (launched.every((id) => /^(Complete|Failed|Killed)/.test(runs.find((r) => r.id === id)?.status ?? ''))) break;
     await sleep(100);
   }
-  const instance = (await readFile(join(s.dir, 'data', 'instance-id'), 'utf8')).trim();
-  await s.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
-  await s.stop().catch(() => undefined);
+  await stopWithContainers(s);
 });
 
 const names = async (who: Record<string, string>): Promise<string[]> =>
