@@ -17,6 +17,7 @@ import type {
 } from './db.ts';
 import { ArchiveEvents } from './events.ts';
 import { checkFilePath, checkLabel } from './names.ts';
+import { removeStaleStaging } from './staging-cleanup.ts';
 import { parseArchivePath } from './uri.ts';
 import {
   checkAssessorType, checkScanType, checkSessionType, isA, modalityOf, typeOfElement,
@@ -202,6 +203,8 @@ export interface EmbeddedArchiveOptions {
   /** Default upload limit in bytes (per file or zip). */
   maxUploadBytes?: number;
   siteId?: string;
+  /** Staging entries untouched for this long are removed at start-up (`staging-cleanup.ts`). */
+  stagingMaxAgeMs?: number;
 }
 
 export class EmbeddedArchive implements Archive {
@@ -212,6 +215,7 @@ export class EmbeddedArchive implements Archive {
   readonly #uploads: string;
   readonly #maxUpload: number;
   readonly #siteId: string;
+  readonly #stagingMaxAge: number | undefined;
 
   constructor(db: Kysely<ArchiveDb>, opts: EmbeddedArchiveOptions) {
     this.#db = db;
@@ -220,13 +224,14 @@ export class EmbeddedArchive implements Archive {
     this.#uploads = join(this.#staging, '.uploads');
     this.#maxUpload = opts.maxUploadBytes ?? 1024 ** 4;
     this.#siteId = opts.siteId ?? 'XNAT';
+    this.#stagingMaxAge = opts.stagingMaxAgeMs;
   }
 
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await mkdir(this.#uploads, { recursive: true });
-    // Temporary uploads left by a crash are garbage by definition.
-    for (const e of await readdir(this.#uploads)) await rm(join(this.#uploads, e), { recursive: true, force: true });
+    // Another process may be working in the same staging dir: only entries untouched for long are removed.
+    await removeStaleStaging(this.#staging, { maxAgeMs: this.#stagingMaxAge });
   }
 
   stagingDir(): string {

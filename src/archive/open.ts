@@ -14,6 +14,8 @@ import { UserStore } from './users.ts';
 
 export interface EmbeddedOptions {
   maxUploadBytes?: number;
+  /** Staging entries untouched for this long are removed when opening (default one hour). */
+  stagingMaxAgeMs?: number;
   /** Admin login/password for the first start (default: `XCS_ADMIN_USER`/`XCS_ADMIN_PASSWORD` or generated). */
   admin?: { login?: string; password?: string };
 }
@@ -40,7 +42,7 @@ export async function openEmbeddedArchive(dataDir: string, opts: EmbeddedOptions
   await mkdir(dir, { recursive: true });
   const { db, sqlite } = openDatabase(join(dir, 'xcs.db'));
   await applyMigrations(db, 'archive', archiveMigrations);
-  const archive = new EmbeddedArchive(db, { dataDir: dir, maxUploadBytes: opts.maxUploadBytes });
+  const archive = new EmbeddedArchive(db, { dataDir: dir, maxUploadBytes: opts.maxUploadBytes, stagingMaxAgeMs: opts.stagingMaxAgeMs });
   await archive.init();
   const users = new UserStore(db);
   let generatedAdmin: OpenedArchive['generatedAdmin'];
