@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/http/server.ts';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import { importDicom } from '../src/archive/dicom/import.ts';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
+import { removeInstanceContainers } from './helpers/runs.ts';
 
 let dir: string;
 let server: RunningServer;
@@ -31,11 +30,8 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(dir, 'data', 'instance-id'), 'utf8')).trim();
   await server.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
+  await removeInstanceContainers(join(dir, 'data'));
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -8,31 +8,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/http/server.ts';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
+import { jsonApi } from './helpers/http.ts';
+import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 
 let dir: string;
 let server: RunningServer;
 let sessionId: string;
 const auth = { authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}` };
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
-    method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : null) as T;
-}
-
-async function registerEnabled(command: unknown): Promise<number> {
-  const id = await api<number>('POST', '/xapi/commands', command);
-  const wrapperId = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${id}`)).xnat[0].id;
-  await api('PUT', `/xapi/wrappers/${wrapperId}/enabled`);
-  await api('PUT', `/xapi/projects/P/wrappers/${wrapperId}/enabled`);
-  return wrapperId;
-}
+const api = jsonApi(() => server.url, auth);
 
 function scanCommand(name: string, commandLine: string, extra: Record<string, unknown> = {}): unknown {
   return {
@@ -73,11 +57,8 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(dir, 'data', 'instance-id'), 'utf8')).trim();
   await server.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
+  await removeInstanceContainers(join(dir, 'data'));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -87,7 +68,7 @@ test('a container calls back with XNAT_HOST/XNAT_USER/XNAT_PASS and uploads a fi
     'AUTH=$(printf "%s:%s" "$XNAT_USER" "$XNAT_PASS" | base64 | tr -d "\\n"); ' +
     'wget -q -O - --header "Authorization: Basic $AUTH" --post-file /dev/shm/up.txt ' +
     '"$XNAT_HOST/data/experiments/#SESSION#/scans/1/resources/CALLBACK/files/up.txt?inbody=true"';
-  const wrapperId = await registerEnabled(scanCommand('callback', upload.replace('#SESSION#', sessionId), { network: 'host' }));
+  const wrapperId = await registerEnabled(api, scanCommand('callback', upload.replace('#SESSION#', sessionId), { network: 'host' }));
   const r = await api<{ status: string; id: number }>('POST', `/xapi/wrappers/${wrapperId}/root/scan/launch`,
     { scan: `/archive/experiments/${sessionId}/scans/1` });
   const c = await waitEnd(r.id);
@@ -109,7 +90,7 @@ test('a container calls back with XNAT_HOST/XNAT_USER/XNAT_PASS and uploads a fi
 });
 
 test('xcs launch --wait, containers, logs; a non-zero exit makes launch exit 1 with the hint', async () => {
-  await registerEnabled(scanCommand('hello', 'echo hello from $XNAT_HOST; echo oops >&2'));
+  await registerEnabled(api, scanCommand('hello', 'echo hello from $XNAT_HOST; echo oops >&2'));
   const ok = await cli(['launch', 'hello-scan', `/archive/experiments/${sessionId}/scans/2`, '--wait']);
   assert.equal(ok.status, 0, ok.stderr + ok.stdout);
   assert.match(ok.stdout, /run (\d+): Complete/);
@@ -120,7 +101,7 @@ test('xcs launch --wait, containers, logs; a non-zero exit makes launch exit 1 w
   const list = await cli(['containers', '--all']);
   assert.match(list.stdout, new RegExp(`^${id}\\s+Complete`, 'm'));
 
-  await registerEnabled(scanCommand('fails', 'exit 7'));
+  await registerEnabled(api, scanCommand('fails', 'exit 7'));
   const bad = await cli(['launch', 'fails-scan', `/archive/experiments/${sessionId}/scans/2`, '--wait']);
   assert.equal(bad.status, 1);
   assert.match(bad.stdout, /Failed \(exit 7\)/);
@@ -132,7 +113,7 @@ test('xcs launch --wait, containers, logs; a non-zero exit makes launch exit 1 w
 });
 
 test('xcs kill ends a running container Killed; xcs logs -f follows it live', async () => {
-  await registerEnabled(scanCommand('sleeper', 'echo tick; sleep 60'));
+  await registerEnabled(api, scanCommand('sleeper', 'echo tick; sleep 60'));
   const launched = await cli(['launch', 'sleeper-scan', `/archive/experiments/${sessionId}/scans/3`]);
   const id = Number(/launched run (\d+)/.exec(launched.stdout)![1]);
   for (let i = 0; i < 300; i++) {

@@ -11,36 +11,20 @@ import { Readable } from 'node:stream';
 import { startServer, type RunningServer } from '../src/http/server.ts';
 import { engineOf } from '../src/http/xapi/index.ts';
 import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import type { RunEngine } from '../src/runtime/engine.ts';
+import { jsonApi } from './helpers/http.ts';
+import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 
 const IMAGE = 'xcs-test/busybox:latest';
 let dir: string;
 let server: RunningServer;
 let engine: RunEngine;
-let instance: string;
 const auth = { authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}` };
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${server.url}${path}`, {
-    method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : null) as T;
-}
+const api = jsonApi(() => server.url, auth);
 
 async function register(command: unknown): Promise<number> {
   return api<number>('POST', '/xapi/commands', command);
-}
-
-async function registerEnabled(command: unknown): Promise<number> {
-  const id = await register(command);
-  const wrapperId = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${id}`)).xnat[0].id;
-  await api('PUT', `/xapi/wrappers/${wrapperId}/enabled`);
-  await api('PUT', `/xapi/projects/P/wrappers/${wrapperId}/enabled`);
-  return wrapperId;
 }
 
 function auxCommand(name: string, type: 'docker-setup' | 'docker-wrapup', commandLine: string): unknown {
@@ -111,7 +95,6 @@ before(async () => {
   server = await startServer({ port: 0, dataDir: join(dir, 'data') });
   engine = engineOf(server.app.server)!;
   assert.ok(engine, 'the server runs an engine');
-  instance = (await readFile(join(dir, 'data', 'instance-id'), 'utf8')).trim();
   await server.opened.archive.createProject({ id: 'P' }, 'admin');
   await register(auxCommand('sw-upper', 'docker-setup',
     'echo "setting up"; for f in /input/*; do tr a-z A-Z < "$f" > "/output/$(basename "$f")"; done'));
@@ -122,15 +105,13 @@ before(async () => {
 
 after(async () => {
   await server.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
+  await removeInstanceContainers(join(dir, 'data'));
   await rm(dir, { recursive: true, force: true });
 });
 
 test('a setup prepares the input the main container reads; the output is uploaded, hard links and build dirs gone', async () => {
   const sessionId = await newSession('E-setup');
-  const wrapperId = await registerEnabled(mainCommand('sw-reads', 'cat /in/a.txt > /out/result.txt; ls /in > /out/listing.txt',
+  const wrapperId = await registerEnabled(api, mainCommand('sw-reads', 'cat /in/a.txt > /out/result.txt; ls /in > /out/listing.txt',
     { setup: `${IMAGE}:sw-upper` }));
   const { id, c } = await launchAndWait(wrapperId, sessionId);
   assert.equal(c.status, 'Complete', JSON.stringify(c.history));
@@ -156,7 +137,7 @@ test('a setup prepares the input the main container reads; the output is uploade
 
 test('a failing setup fails the run Failed (Setup) and the main container is never created', async () => {
   const sessionId = await newSession('E-setup-fail');
-  const wrapperId = await registerEnabled(mainCommand('sw-never', 'touch /out/result.txt',
+  const wrapperId = await registerEnabled(api, mainCommand('sw-never', 'touch /out/result.txt',
     { setup: `${IMAGE}:sw-fail-setup`, wrapup: `${IMAGE}:sw-wrap` }));
   const { id, c } = await launchAndWait(wrapperId, sessionId);
   assert.equal(c.status, 'Failed (Setup)');
@@ -173,7 +154,7 @@ test('a failing setup fails the run Failed (Setup) and the main container is nev
 
 test('a wrapup post-processes an output before upload: the uploaded files are the wrapup\'s', async () => {
   const sessionId = await newSession('E-wrapup');
-  const wrapperId = await registerEnabled(mainCommand('sw-wrapped', 'echo "from main" > /out/result.txt',
+  const wrapperId = await registerEnabled(api, mainCommand('sw-wrapped', 'echo "from main" > /out/result.txt',
     { wrapup: `${IMAGE}:sw-wrap` }));
   const { id, c } = await launchAndWait(wrapperId, sessionId);
   assert.equal(c.status, 'Complete', JSON.stringify(c.history));
@@ -190,7 +171,7 @@ test('a wrapup post-processes an output before upload: the uploaded files are th
 
 test('a failing wrapup fails the run Failed (Wrapup) and nothing is uploaded for that output', async () => {
   const sessionId = await newSession('E-wrapup-fail');
-  const wrapperId = await registerEnabled(mainCommand('sw-broken', 'echo "from main" > /out/result.txt',
+  const wrapperId = await registerEnabled(api, mainCommand('sw-broken', 'echo "from main" > /out/result.txt',
     { wrapup: `${IMAGE}:sw-fail-wrap` }));
   const { id, c } = await launchAndWait(wrapperId, sessionId);
   assert.equal(c.status, 'Failed (Wrapup)');
@@ -202,7 +183,7 @@ test('a failing wrapup fails the run Failed (Wrapup) and nothing is uploaded for
 
 test('a failed main container does not run its wrapups: they are recorded Failed (Parent)', async () => {
   const sessionId = await newSession('E-parent-fail');
-  const wrapperId = await registerEnabled(mainCommand('sw-parent', 'exit 2', { wrapup: `${IMAGE}:sw-wrap` }));
+  const wrapperId = await registerEnabled(api, mainCommand('sw-parent', 'exit 2', { wrapup: `${IMAGE}:sw-wrap` }));
   const { id, c } = await launchAndWait(wrapperId, sessionId);
   assert.equal(c.status, 'Failed');
   const wrapups = engine.store.auxOf(id, 'wrapup');

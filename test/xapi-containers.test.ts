@@ -4,16 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/http/server.ts';
 import { engineOf } from '../src/http/xapi/index.ts';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
 import type { RunEngine } from '../src/runtime/engine.ts';
 import { seedRuns } from '../scripts/seed-runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
+import { removeInstanceContainers } from './helpers/runs.ts';
 
 const SEEDED = 120;
 let dir: string;
@@ -89,11 +88,8 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(dir, 'data', 'instance-id'), 'utf8')).trim();
   await server.close();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
+  await removeInstanceContainers(join(dir, 'data'));
   await rm(dir, { recursive: true, force: true });
 });
 
