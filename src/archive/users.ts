@@ -6,7 +6,9 @@
  * - a project's owners may read, create, edit and delete in it (and manage its users);
  * - members may read, create and edit, but not delete;
  * - collaborators may only read;
- * - any other user — and guests, who are refused at login — may do nothing in the project;
+ * - any other signed-in user depends on the project's accessibility: `public` — read everything (`list` and
+ *   `read`); `protected` — see the project itself (`list`: listings and its own record) but none of its data;
+ *   `private` (the default) — nothing, the project is invisible; guests are refused at login whatever it is;
  * - any enabled user may create a new project and becomes its owner.
  * Passwords are hashed with scrypt (Node's crypto; no native dependency). Alias tokens are what
  * containers get as `XNAT_USER`/`XNAT_PASS`: they authenticate as the user who launched them until they
@@ -19,7 +21,10 @@ import type { ArchiveDb, UsersTable } from './db.ts';
 
 export type ProjectRole = 'owner' | 'member' | 'collaborator';
 export const PROJECT_ROLES: readonly ProjectRole[] = ['owner', 'member', 'collaborator'];
-export type Action = 'read' | 'create' | 'edit' | 'delete';
+/** `list` is seeing that a project exists (listings, its own record); `read` is reading its data. */
+export type Action = 'list' | 'read' | 'create' | 'edit' | 'delete';
+export type Accessibility = 'public' | 'protected' | 'private';
+export const ACCESSIBILITIES: readonly Accessibility[] = ['public', 'protected', 'private'];
 
 export interface User {
   login: string;
@@ -270,7 +275,17 @@ export class UserStore {
     if (user.siteAdmin) return true;
     if ('site' in target) return action === 'create' || action === 'read';
     const role = await this.roleOf(user.login, target.project);
-    return roleAllows(role, action);
+    if (roleAllows(role, action)) return true;
+    if (role !== undefined || (action !== 'read' && action !== 'list')) return false;
+    const access = await this.accessibilityOf(target.project);
+    return access === 'public' || (access === 'protected' && action === 'list');
+  }
+
+  /** A project's accessibility; anything unknown (or a missing project) counts as `private`. */
+  async accessibilityOf(project: string): Promise<Accessibility> {
+    const row = await this.#db.selectFrom('projects').select('accessibility').where('id', '=', project).executeTakeFirst();
+    const v = row?.accessibility.toLowerCase();
+    return v === 'public' || v === 'protected' ? v : 'private';
   }
 }
 
@@ -278,7 +293,7 @@ export function roleAllows(role: ProjectRole | undefined, action: Action): boole
   switch (role) {
     case 'owner': return true;
     case 'member': return action !== 'delete';
-    case 'collaborator': return action === 'read';
+    case 'collaborator': return action === 'read' || action === 'list';
     default: return false;
   }
 }

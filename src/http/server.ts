@@ -10,6 +10,7 @@ import type { Archive } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
 import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
+import { registerAccessibilityRoutes } from './data/accessibility-routes.ts';
 import { registerArchiveRoutes } from './data/archive-routes.ts';
 import { registerSessionRoutes } from './data/session-routes.ts';
 import { registerUserRoutes } from './users-routes.ts';
@@ -69,6 +70,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   registerAuth(app, opts.users);
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);
+  registerAccessibilityRoutes(app, opts.users, opts.archive);
   // The archive API reads bodies itself (uploads stream to disk), so its context parses nothing but multipart.
   await app.register(async (sub) => {
     sub.removeAllContentTypeParsers();

@@ -20,6 +20,7 @@ import type {
   Archive, ArchiveCollection, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
 } from '../../archive/types.ts';
 import { parseArchivePath, type PathStep } from '../../archive/uri.ts';
+import { parseAccessibility } from './accessibility-routes.ts';
 import { sendListing } from '../format.ts';
 import {
   applyFilters, assessorRow, buildListing, fileRow, itemsJson, objectXml, projectRow, resourceRow, scanRow, sessionRow,
@@ -64,6 +65,20 @@ function fieldsOf(query: Query, extraReserved: string[] = []): ExtraFields {
   return out;
 }
 
+/**
+ * Validates (and lower-cases) an accessibility among project fields; true when one is given. Changing it is
+ * for owners (the `delete` level), as through `/accessibility/{value}`: a member must not publish a project.
+ */
+function checkAccessibility(fields: ExtraFields): boolean {
+  let found = false;
+  for (const k of Object.keys(fields)) {
+    if (k.split('/').pop() !== 'accessibility') continue;
+    fields[k] = parseAccessibility(String(fields[k]));
+    found = true;
+  }
+  return found;
+}
+
 function bodyStream(request: FastifyRequest): Readable {
   return request.body instanceof Readable ? request.body : request.raw;
 }
@@ -95,11 +110,13 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
   }
 
   async function requireAction(user: User, action: Action, project: string, path: string): Promise<void> {
-    if (!(await users.can(user, 'read', { project }))) throw notFound(path);
+    // A project the caller can see (protected, public) refuses with 403; an invisible one is not revealed.
+    if (!(await users.can(user, 'list', { project }))) throw notFound(path);
     if (!(await users.can(user, action, { project }))) throw forbidden(action, path);
   }
 
-  async function resolve(steps: PathStep[], user: User, path: string): Promise<Resolved> {
+  /** `need` is `list` when only the project's own record is read: protected projects show that to everyone. */
+  async function resolve(steps: PathStep[], user: User, path: string, need: 'list' | 'read'): Promise<Resolved> {
     const refs: ObjectRef[] = [];
     let parent: ObjectRef | null = null;
     let project: string | undefined;
@@ -116,7 +133,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       if (project === undefined) {
         project = await archive.projectOf(ref);
         // Hide objects of projects the caller cannot read (a project being created is not hidden).
-        if (!(await canRead(user, project))) throw notFound(path);
+        if (!(await users.can(user, need, { project }))) throw notFound(path);
       }
       refs.push(ref);
       parent = ref;
@@ -129,8 +146,9 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     const url = request.url.split('?')[0];
     const query = (request.query ?? {}) as Query;
     const parsed = parseArchivePath(url);
-    const r = await resolve(parsed.steps, user, url);
     const method = request.method;
+    const ownRecord = !parsed.collection && parsed.steps.length === 1 && parsed.steps[0].collection === 'projects';
+    const r = await resolve(parsed.steps, user, url, ownRecord ? 'list' : 'read');
     const last = r.refs[r.refs.length - 1] as ObjectRef | undefined;
 
     if (r.missing) {
@@ -160,6 +178,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
         }
         await requireAction(user, 'edit', project, url);
         const fields = fieldsOf(query, last.kind === 'resource' ? [] : ['label_']);
+        if (last.kind === 'project' && checkAccessibility(fields)) await requireAction(user, 'delete', project, url);
         if (last.kind === 'resource') {
           for (const k of ['format', 'content', 'tags', 'description']) if (query[k] !== undefined) fields[k] = query[k];
         }
@@ -194,6 +213,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
   async function createProject(reply: FastifyReply, id: string, query: Query, user: User): Promise<unknown> {
     if (!(await users.can(user, 'create', { site: true }))) throw forbidden('create', `project ${id}`);
     const fields = fieldsOf(query, ['ID', 'id', 'xnat:projectData/ID']);
+    checkAccessibility(fields);
     if (query.name) fields.name = query.name;
     if (query.description) fields.description = query.description;
     const p = await archive.createProject({ id, name: fields.name ?? fields['xnat:projectData/name'], fields }, user.login);
@@ -280,7 +300,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       case 'projects': {
         const all = parent ? [] : await archive.listProjects();
         const rows = [];
-        for (const p of all) if (await readable(p.id)) rows.push(projectRow(p));
+        for (const p of all) if (await users.can(user, 'list', { project: p.id })) rows.push(projectRow(p));
         return sendListing(reply, buildListing('projects', 'Projects', applyFilters(rows, query), query.columns), format);
       }
       case 'subjects': {

@@ -103,7 +103,7 @@ export class AccessControl {
     const user = this.requireUser(request);
     if (await this.users.can(user, action, { project })) return user;
     if (!(await this.users.can(user, 'read', { project }))) throw projectNotFound(project);
-    const level = { read: 'read', create: 'edit', edit: 'edit', delete: 'owner' }[action];
+    const level = { list: 'read', read: 'read', create: 'edit', edit: 'edit', delete: 'owner' }[action];
     throw new XcsError('auth.forbidden', `user ${user.login} does not have ${level} access to project ${project}`,
       { status: 403, path: project });
   }
