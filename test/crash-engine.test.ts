@@ -3,13 +3,15 @@
 // exactly once, and no container of this installation may be left behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
 import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
 import { XCS_LABELS, type ContainerBackend } from '../src/backends/types.ts';
+import { requestJson, jsonApi } from './helpers/http.ts';
+import { instanceOf, registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
+import { sigkill, startServe as startServeOn, type ServeProcess as Server } from './helpers/serve.ts';
 
 const PASSWORD = 'crash-pw';
 const auth = { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
@@ -32,38 +34,12 @@ const COMMAND = {
   }],
 };
 
-interface Server { child: ChildProcess; url: string; output: () => string }
-
-async function startServe(env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn('bin/xcs', ['serve', '--port', '0', '--data', data], {
-    env: { ...process.env, XCS_ADMIN_PASSWORD: PASSWORD, XCS_MAX_RUNNING: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const t0 = Date.now();
-  while (!/listening on (\S+)/.test(out)) {
-    if (child.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`serve did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return { child, url: /listening on (\S+)/.exec(out)![1], output: () => out };
+function startServe(env: Record<string, string> = {}): Promise<Server> {
+  return startServeOn(data, { XCS_ADMIN_PASSWORD: PASSWORD, XCS_MAX_RUNNING: '1', ...env });
 }
 
-async function sigkill(s: Server): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGKILL');
-  await exited;
-}
-
-async function api<T>(s: Server, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${s.url}${path}`, {
-    method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : null) as T;
+function api<T = unknown>(s: Server, method: string, path: string, body?: unknown): Promise<T> {
+  return requestJson<T>(s.url, auth, method, path, body);
 }
 
 interface Record_ { id: number; status: string; history: { status: string }[]; outputs: { created: string | null }[] }
@@ -89,16 +65,12 @@ before(async () => {
   await opened.close();
   backend = await createDockerBackend();
   const s = await startServe();
-  const commandId = await api<number>(s, 'POST', '/xapi/commands', COMMAND);
-  wrapperId = (await api<{ xnat: { id: number }[] }>(s, 'GET', `/xapi/commands/${commandId}`)).xnat[0].id;
-  await api(s, 'PUT', `/xapi/wrappers/${wrapperId}/enabled`);
-  await api(s, 'PUT', `/xapi/projects/P/wrappers/${wrapperId}/enabled`);
+  wrapperId = await registerEnabled(jsonApi(() => s.url, auth), COMMAND);
   await sigkill(s);
 });
 
 after(async () => {
-  const instance = (await readFile(join(data, 'instance-id'), 'utf8')).trim();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
+  await removeInstanceContainers(data, backend);
   await backend.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -149,7 +121,7 @@ async function trial(phase: Phase, seed: number): Promise<void> {
       assert.deepEqual(files.ResultSet.Result.map((f) => f.Name), ['out.txt']);
     }
     // Clean-up happens after the terminal status: wait for the containers to go.
-    const instance = (await readFile(join(data, 'instance-id'), 'utf8')).trim();
+    const instance = await instanceOf(data);
     await waitUntil(s2, async () => (await backend.list({ labels: { [XCS_LABELS.instance]: instance } })).length === 0,
       'no container left');
   } finally {

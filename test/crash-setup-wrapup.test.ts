@@ -3,14 +3,14 @@
 // exactly once (the restart attaches to it by name), and its output must be used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { XCS_LABELS } from '../src/backends/types.ts';
+import { requestJson, jsonApi } from './helpers/http.ts';
+import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
+import { sigkill, startServe as startServeOn, type ServeProcess as Server } from './helpers/serve.ts';
 
 const PASSWORD = 'crash-pw';
 const IMAGE = 'xcs-test/busybox:latest';
@@ -19,39 +19,16 @@ let dir: string;
 let data: string;
 let sessionId: string;
 
-interface Server { child: ChildProcess; url: string; output: () => string }
-
-async function startServe(env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn('bin/xcs', ['serve', '--port', '0', '--data', data], {
-    env: { ...process.env, XCS_ADMIN_PASSWORD: PASSWORD, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  await until(() => /listening on (\S+)/.test(out) || child.exitCode !== null);
-  if (child.exitCode !== null) throw new Error(`serve did not start: ${out}`);
-  return { child, url: /listening on (\S+)/.exec(out)![1], output: () => out };
+function startServe(env: Record<string, string> = {}): Promise<Server> {
+  return startServeOn(data, { XCS_ADMIN_PASSWORD: PASSWORD, ...env });
 }
 
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((r) => setTimeout(r, 30));
 }
 
-async function sigkill(s: Server): Promise<void> {
-  if (s.child.exitCode !== null) return;
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGKILL');
-  await exited;
-}
-
-async function api<T>(s: Server, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${s.url}${path}`, {
-    method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : null) as T;
+function api<T = unknown>(s: Server, method: string, path: string, body?: unknown): Promise<T> {
+  return requestJson<T>(s.url, auth, method, path, body);
 }
 
 interface Container { status: string; history: { status: string; message: string | null }[] }
@@ -85,10 +62,7 @@ before(async () => {
 });
 
 after(async () => {
-  const instance = (await readFile(join(data, 'instance-id'), 'utf8')).trim();
-  const backend = await createDockerBackend();
-  for (const c of await backend.list({ labels: { [XCS_LABELS.instance]: instance } })) await backend.remove(c.backendId);
-  await backend.close();
+  await removeInstanceContainers(data);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -98,10 +72,7 @@ test('a crash with a setup, then a wrapup, in flight: each runs once and the run
     { name: 'crash-setup', type: 'docker-setup', 'command-line': 'sleep 0.3; tr a-z A-Z < /input/a.txt > /output/a.txt' },
     { name: 'crash-wrapup', type: 'docker-wrapup', 'command-line': 'sleep 0.3; sed "s/^/W:/" /input/result.txt > /output/final.txt' },
   ]) await api(s0, 'POST', '/xapi/commands', { version: '1', image: IMAGE, 'override-entrypoint': true, ...c });
-  const id = await api<number>(s0, 'POST', '/xapi/commands', MAIN);
-  const wrapperId = (await api<{ xnat: { id: number }[] }>(s0, 'GET', `/xapi/commands/${id}`)).xnat[0].id;
-  await api(s0, 'PUT', `/xapi/wrappers/${wrapperId}/enabled`);
-  await api(s0, 'PUT', `/xapi/projects/P/wrappers/${wrapperId}/enabled`);
+  const wrapperId = await registerEnabled(jsonApi(() => s0.url, auth), MAIN);
   const run = await api<{ id: number }>(s0, 'POST', `/xapi/wrappers/${wrapperId}/root/session/launch`,
     { session: `/archive/experiments/${sessionId}` });
   await until(() => s0.output().includes('paused at setup'));
