@@ -26,7 +26,8 @@ test('pyxnat creates, uploads, lists, sets attributes and downloads through XCS'
   try {
     const { code, out } = await run('/usr/bin/python3', [script, server.url, 'admin', server.adminPassword, work]);
     assert.equal(code, 0, out);
-    for (const step of ['project.create', 'subject.create', 'session.create', 'session.datatype', 'scan.create',
+    for (const step of ['project.create', 'subject.create', 'session.create', 'session.datatype', 'project.repr search', 'search.projects.all',
+      'project.accessibility', 'scan.create',
       'resource.create', 'file.put', 'file.put.duplicate-refused', 'session.attrs', 'scan.attrs.type', 'file.get md5',
       'resource.get md5 img2.dcm', 'file.meta', 'file.delete', 'session.delete']) {
       assert.match(out, new RegExp(`^OK ${step.replace(/[.]/g, '\\.')}`, 'm'), `step ${step} missing:\n${out}`);

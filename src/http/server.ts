@@ -12,6 +12,7 @@ import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../arch
 import { registerAuth } from './auth.ts';
 import { registerAccessibilityRoutes } from './data/accessibility-routes.ts';
 import { registerArchiveRoutes } from './data/archive-routes.ts';
+import { registerSearchRoutes } from './data/search-routes.ts';
 import { registerSessionRoutes } from './data/session-routes.ts';
 import { registerUserRoutes } from './users-routes.ts';
 import { registerOpenApi } from './xapi/openapi.ts';
@@ -71,6 +72,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);
   registerAccessibilityRoutes(app, opts.users, opts.archive);
+  registerSearchRoutes(app, opts.users, opts.archive);
   // The archive API reads bodies itself (uploads stream to disk), so its context parses nothing but multipart.
   await app.register(async (sub) => {
     sub.removeAllContentTypeParsers();

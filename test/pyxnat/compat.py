@@ -44,6 +44,17 @@ session.create(experiments='xnat:mrSessionData')
 check(session.exists() and session.id().startswith('XNAT_E'), 'session.create')
 check(session.datatype() == 'xnat:mrSessionData', 'session.datatype')
 
+# repr(project) runs /data/search/elements and POST /data/search (an xdat:bundle) under the hood.
+text = repr(project)
+check(text.startswith('<Project Object> PYX') and '(private)' in text and '1 MR experiment ' in text,
+      'project.repr search %s' % text)
+check(any(r.get('id') == 'PYX' for r in x.select('xnat:projectData').all().data), 'search.projects.all')
+project.set_accessibility('protected')
+acc = project.accessibility()
+check((acc.decode() if isinstance(acc, bytes) else acc) == 'protected' and '(protected)' in repr(project),
+      'project.accessibility')
+project.set_accessibility('private')
+
 scan = session.scan('1')
 scan.create(scans='xnat:mrScanData')
 check(scan.exists(), 'scan.create')
