@@ -1,20 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import { generateDicomSet } from './generate.ts';
 import { encodePart10 } from './writer.ts';
+import { withTempDir } from '../../../test/helpers/temp.ts';
 
-async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'xcs-dicom-gen-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  return withTempDir('xcs-dicom-gen-', fn);
 }
 
 test('generated files are Part 10 with the tags an importer and dcm2niix need', () => withTemp(async (dir) => {

@@ -1,20 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateDicomSet } from './generate.ts';
 import { readDicomBytes, readDicomFile } from './read.ts';
 import { groupInstances, sanitizeLabel, type ReadInstance } from './group.ts';
 import type { DicomHeader } from './read.ts';
+import { withTempDir } from '../../../test/helpers/temp.ts';
 
-async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'xcs-dicom-read-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  return withTempDir('xcs-dicom-read-', fn);
 }
 
 test('reads the routing attributes of a generated file', () => withTemp(async (dir) => {

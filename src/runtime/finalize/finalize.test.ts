@@ -2,20 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DirectorySink, finalizeOutputs, type FinalizeArgs, type OutputSink, type ResolvedOutput } from './index.ts';
+import { withTempDir } from '../../../test/helpers/temp.ts';
 
 const SESSION = '/archive/experiments/XNAT_E00001';
 
-async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'xcs-finalize-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir('xcs-finalize-', fn);
 }
 
 async function put(root: string, files: Record<string, string>): Promise<void> {

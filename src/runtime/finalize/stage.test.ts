@@ -3,21 +3,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectOutput } from './collect.ts';
 import { stageFilesWithDigests } from './stage.ts';
+import { withTempDir } from '../../../test/helpers/temp.ts';
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 
-async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'xcs-stage-'));
-  try {
-    await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir('xcs-stage-', fn);
 }
 
 test('copy staging returns every staged file\'s size and MD5, spread over several workers, in the given order', () =>
