@@ -102,13 +102,15 @@ const bench: Bench = {
       const times = await load(s.port, REQUESTS);
       const cpuPerRequest = (cpuMs(child.pid!) - cpu0) / REQUESTS;
       const rss = rssMiB(child.pid!);
+      // bin/xcs falls back to tsx (~50 MB more) when a source changed after the build, as happens on a shared tree.
+      const how = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('dist/cli/main.js') ? 'compiled' : 'through tsx: sources newer than dist/';
       const p50 = median(times);
       const p99 = percentile(times, 99);
       return [
         { name: `GET /xapi/containers p50 (${RECORDS} records, ${CLIENTS} clients)`, unit: 'ms', baseline: null, ours: p50, better: 'lower', target: 'informative', met: true },
         { name: `GET /xapi/containers p99 (${RECORDS} records, ${CLIENTS} clients)`, unit: 'ms', baseline: null, ours: p99, better: 'lower', target: '<= 50 ms', met: p99 <= 50 },
         { name: 'xcs serve CPU time per request (user + system)', unit: 'ms', baseline: null, ours: cpuPerRequest, better: 'lower', target: 'informative', met: true },
-        { name: 'xcs serve VmRSS after the load', unit: 'MiB', baseline: null, ours: rss, better: 'lower', target: '<= 200 MB (190.7 MiB)', met: rss * 1.048576 <= 200 },
+        { name: `xcs serve VmRSS after the load (${how})`, unit: 'MiB', baseline: null, ours: rss, better: 'lower', target: '<= 200 MB (190.7 MiB)', met: rss * 1.048576 <= 200 },
       ];
     } finally {
       if (child && child.exitCode === null) {
