@@ -81,6 +81,8 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'list files', expect: READ, request: () => ({ method: 'GET', url: `${RES}/files?format=json` }) },
   { name: 'download file', expect: READ, request: () => ({ method: 'GET', url: `${RES}/files/f.txt` }) },
   { name: 'download zip', expect: READ, request: () => ({ method: 'GET', url: `${RES}/files?format=zip` }) },
+  { name: 'download all scans zip', expect: READ, request: () => ({ method: 'GET', url: `${SESS}/scans/ALL/files?format=zip` }) },
+  { name: 'download scan list zip', expect: READ, request: () => ({ method: 'GET', url: `/data/experiments/${session}/scans/1,2/files?format=zip` }) },
   { name: 'list project users', expect: READ, request: () => ({ method: 'GET', url: '/data/projects/P/users?format=json' }) },
   { name: 'create subject', expect: CREATE, request: (r) => ({ method: 'PUT', url: `/data/projects/P/subjects/new_${r}?xsiType=xnat:subjectData` }) },
   { name: 'create session', expect: CREATE, request: (r) => ({ method: 'PUT', url: `/data/projects/P/subjects/s1/experiments/new_${r}?xsiType=xnat:ctSessionData` }) },

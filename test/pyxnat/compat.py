@@ -106,6 +106,22 @@ for p in paths:
     found = [os.path.join(d, name) for d, _, fs in os.walk(whole) if name in fs]
     check(found and md5(found[0]) == md5(p), 'resource.get md5 %s' % name)
 
+# Scans.download(): every scan's files in one zip (GET …/scans/ALL/files?format=zip), checksums compared.
+scan2 = session.scan('2')
+scan2.create(scans='xnat:mrScanData')
+extra = os.path.join(src, 'scan2.nii')
+with open(extra, 'wb') as f:
+    f.write(os.urandom(5000))
+scan2.resource('NIFTI').file('scan2.nii').put(extra)
+allscans = os.path.join(work, 'allscans')
+os.makedirs(allscans)
+got = session.scans().download(allscans, extract=True)
+by_name = {os.path.basename(g): g for g in got if os.path.isfile(g)}
+check(sorted(by_name) == ['img0.dcm', 'img1.dcm', 'img2.dcm', 'scan2.nii']
+      and all(md5(by_name[os.path.basename(p)]) == md5(p) for p in paths + [extra])
+      and all('/files/' in g for g in got if os.path.isfile(g)), 'scans.download md5 %s' % sorted(by_name))
+scan2.delete()
+
 # Back-door checks through the REST layer pyxnat uses.
 meta = x.select.project('PYX').subject('subj01').experiment('sess01').scan('1').resource('DICOM').file('img0.dcm')
 check(meta.format() == 'DICOM' and meta.content() == 'RAW', 'file.meta')

@@ -17,7 +17,7 @@ import yazl from 'yazl';
 import { XcsError } from '../../core/errors.ts';
 import type { Action, User, UserStore } from '../../archive/users.ts';
 import type {
-  Archive, ArchiveCollection, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
+  Archive, ArchiveCollection, ArchiveFile, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
 } from '../../archive/types.ts';
 import { parseArchivePath, type PathStep } from '../../archive/uri.ts';
 import { parseAccessibility } from './accessibility-routes.ts';
@@ -145,8 +145,10 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     const user = request.user!;
     const url = request.url.split('?')[0];
     const query = (request.query ?? {}) as Query;
-    const parsed = parseArchivePath(url);
     const method = request.method;
+    const multi = MULTI_SCAN_FILES.exec(url);
+    if (multi && (method === 'GET' || method === 'HEAD')) return scanFiles(reply, multi[1], multi[2], query, user);
+    const parsed = parseArchivePath(url);
     const ownRecord = !parsed.collection && parsed.steps.length === 1 && parsed.steps[0].collection === 'projects';
     const r = await resolve(parsed.steps, user, url, ownRecord ? 'list' : 'read');
     const last = r.refs[r.refs.length - 1] as ObjectRef | undefined;
@@ -369,13 +371,48 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     }
   }
 
-  function sendZip(reply: FastifyReply, label: string, prefix: string,
-    files: Array<{ name: string; absolutePath: string; modified: Date }>): FastifyReply {
+  function sendZip(reply: FastifyReply, label: string, prefix: string, files: ZipFile[]): FastifyReply {
+    return sendZipOf(reply, label, [{ label, prefix, files }]);
+  }
+
+  function sendZipOf(reply: FastifyReply, name: string,
+    parts: Array<{ label: string; prefix: string; files: ZipFile[] }>): FastifyReply {
     const zip = new yazl.ZipFile();
-    for (const f of files) zip.addFile(f.absolutePath, `${prefix}/resources/${label}/files/${f.name}`, { mtime: f.modified });
+    for (const { label, prefix, files } of parts) {
+      for (const f of files) zip.addFile(f.absolutePath, `${prefix}/resources/${label}/files/${f.name}`, { mtime: f.modified });
+    }
     zip.end();
-    return reply.type('application/zip').header('Content-Disposition', `attachment; filename="${label}.zip"`)
+    return reply.type('application/zip').header('Content-Disposition', `attachment; filename="${name}.zip"`)
       .send(zip.outputStream);
+  }
+
+  /**
+   * `…/experiments/E/scans/{ALL|1,2|T1w}/files` (pyxnat's `Scans.download()`): every resource of the chosen
+   * scans, in the single-resource zip layout. Entries match a scan ID or type, as XNAT's do (pyxnat passes
+   * types); entries matching nothing are skipped, but a selection matching no scan is a 404.
+   */
+  async function scanFiles(reply: FastifyReply, sessionPath: string, selector: string, query: Query, user: User): Promise<unknown> {
+    const steps = parseArchivePath(sessionPath).steps;
+    const r = await resolve(steps, user, sessionPath, 'read');
+    const session = r.refs[r.refs.length - 1];
+    if (r.missing || session?.kind !== 'session') throw notFound(sessionPath);
+    const wanted = selector.split(',').map((s) => decodeSegment(s, sessionPath).trim()).filter((s) => s !== '');
+    const all = wanted.length === 0 || wanted.includes('ALL');
+    const scans = (await archive.listScans(session.session)).filter((s) => all || wanted.includes(s.id) || wanted.includes(s.type));
+    if (!all && scans.length === 0) throw notFound(`${sessionPath}/scans/${selector}`);
+    const parts: Array<{ label: string; prefix: string; files: ArchiveFile[] }> = [];
+    for (const scan of scans) {
+      const ref: ResourceParentRef = { kind: 'scan', session: session.session, scan: scan.id };
+      const prefix = await zipPrefix(ref);
+      for (const res of await archive.listResources(ref)) parts.push({ label: res.label, prefix, files: await archive.listFiles(res.id) });
+    }
+    if ((query.format ?? '').toLowerCase() === 'zip') {
+      const label = (await archive.require(session)).label;
+      return sendZipOf(reply, `${label}_scans_${all ? 'ALL' : wanted.join('_')}`, parts);
+    }
+    const rows = parts.flatMap((p) => p.files.map((f) => fileRow(f, p.label)));
+    return sendListing(reply, buildListing('files', 'Files', rows, query.columns, { Columns: [{ key: 'URI', serverRoot: '' }] }),
+      query.format);
   }
 
   async function read(request: FastifyRequest, reply: FastifyReply, ref: ObjectRef, query: Query): Promise<unknown> {
@@ -458,6 +495,19 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     }
   }
 }
+
+function decodeSegment(seg: string, path: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw new XcsError('archive.uri.bad-escape', `bad percent-escape in "${seg}"`, { status: 400, path });
+  }
+}
+
+type ZipFile = Pick<ArchiveFile, 'name' | 'absolutePath' | 'modified'>;
+
+/** The multi-scan form `…/experiments/{E}/scans/{ALL|ids|types}/files`, which the path grammar lacks. */
+const MULTI_SCAN_FILES = /^(.*\/experiments\/[^/]+)\/scans\/([^/]+)\/files\/?$/;
 
 function stripKey(fields: ExtraFields, ...keys: string[]): ExtraFields {
   const out = { ...fields };
