@@ -61,6 +61,11 @@ before(async () => {
 
 after(async () => { await server.stop(); });
 
+function qcXml(label: string, sessionId?: string): string {
+  return `<xnat:QCAssessment xmlns:xnat="http://nrg.wustl.edu/xnat" label="${label}">` +
+    `${sessionId ? `<xnat:imageSession_ID>${sessionId}</xnat:imageSession_ID>` : ''}</xnat:QCAssessment>`;
+}
+
 interface Endpoint {
   name: string;
   expect: Record<Role, number>;
@@ -89,6 +94,10 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'create scan', expect: CREATE, request: (r) => ({ method: 'PUT', url: `${SESS}/scans/n${r}?xsiType=xnat:mrScanData` }) },
   { name: 'create resource', expect: CREATE, request: (r) => ({ method: 'PUT', url: `${SESS}/resources/NEW_${r}` }) },
   { name: 'create assessor', expect: CREATE, request: (r) => ({ method: 'PUT', url: `${SESS}/assessors/qc_${r}?xsiType=xnat:qcAssessmentData` }) },
+  { name: 'create assessor from xml', expect: CREATE, request: (r) => ({ method: 'PUT', url: `${SESS}/assessors/x_${r}?inbody=true`,
+    payload: qcXml(`x_${r}`), headers: { 'content-type': 'text/xml' } }) },
+  { name: 'upload assessor xml', expect: EDIT, request: (r) => ({ method: 'POST', url: '/xapi/archive/upload/xml',
+    payload: qcXml(`u_${r}`, session), headers: { 'content-type': 'application/xml' } }) },
   { name: 'upload file', expect: UPLOAD, request: (r) => ({ method: 'POST', url: `${RES}/files/up_${r}.txt?inbody=true`,
     payload: Buffer.from('up'), headers: { 'content-type': 'application/octet-stream' } }) },
   { name: 'update subject', expect: EDIT, request: () => ({ method: 'PUT', url: '/data/projects/P/subjects/s1?xsiType=xnat:subjectData&xnat:subjectData/group=g' }) },

@@ -55,7 +55,8 @@ const EDIT = (ok: number, cm = 404): Row => prof({ admin: ok, cm, owner: ok, mem
 const OWN = (ok: number, cm = ok): Row => prof({ admin: ok, cm, owner: ok, member: 403, collab: 403, other: 404 }, ok, 404);
 const row = (o: Row, patch: Partial<Row>): Row => ({ ...o, ...patch });
 
-interface Entry { expect: Row; path?: string; body?: unknown }
+/** `xml` is sent raw as `application/xml` instead of a JSON `body`. */
+interface Entry { expect: Row; path?: string; body?: unknown; xml?: string }
 let ctx: { cid: number; wid: number; session: string; run: number; mapping: number; orch: number };
 
 /** The table: `METHOD openapi-path` → expected status by role, with the concrete path and body. */
@@ -65,6 +66,9 @@ function table(): Record<string, Entry> {
   const nocmd = { name: '' };
   return {
     'GET /xapi/siteConfig/buildInfo': { expect: AUTH(200) },
+    // Assessor XML: edit on the session's project; the label is invalid, so an allowed upload stores nothing (400).
+    'POST /xapi/archive/upload/xml': { expect: EDIT(400), xml: `<xnat:QCAssessment xmlns:xnat="http://nrg.wustl.edu/xnat" label="bad label">` +
+      `<xnat:imageSession_ID>${session.split('/').pop()}</xnat:imageSession_ID></xnat:QCAssessment>` },
     'POST /xapi/users': { expect: ADMIN(400), body: {} },
     // User accounts: site administrators; a user reads their own.
     'GET /xapi/users': { expect: ADMIN(200) },
@@ -240,7 +244,9 @@ test('the matrix covers every route of the OpenAPI document, and every cell hold
     const [method, openPath] = key.split(' ');
     const path = e.path ?? openPath;
     for (const role of ROLES) {
-      const r = await call(s.url, method, path, { headers: headers(role), ...(e.body !== undefined ? { json: e.body } : {}) });
+      const r = e.xml !== undefined
+        ? await call(s.url, method, path, { headers: { ...headers(role), 'content-type': 'application/xml' }, body: e.xml })
+        : await call(s.url, method, path, { headers: headers(role), ...(e.body !== undefined ? { json: e.body } : {}) });
       if (r.status !== e.expect[role]) wrong.push(`${key} as ${role}: ${r.status}, expected ${e.expect[role]} (${r.text.slice(0, 120)})`);
     }
   }

@@ -42,3 +42,61 @@ export function parseXmlRoot(xml: string): XmlRoot {
   }
   return { element: m[1], attributes, leaves };
 }
+
+/**
+ * Refuses a document that is not well-formed XML, saying where and why: `parseXmlRoot` only reads the root
+ * and leaves, so without this a truncated or mis-nested upload would be stored as the assessor's document.
+ */
+export function checkWellFormed(xml: string): void {
+  const text = xml.replace(/^\uFEFF/, '');
+  const stack: string[] = [];
+  let roots = 0;
+  let i = 0;
+  const fail = (at: number, what: string): never => {
+    const line = text.slice(0, at).split('\n').length;
+    throw new XcsError('archive.xml.malformed', `the XML is malformed at line ${line}: ${what}`, { status: 400 });
+  };
+  const checkEntities = (s: string, at: number) => {
+    const bad = /&(?!(lt|gt|quot|apos|amp|#\d+|#x[0-9a-fA-F]+);)/.exec(s);
+    if (bad) fail(at + bad.index, 'a bare "&" (write &amp;)');
+  };
+  const checkText = (s: string, at: number) => {
+    checkEntities(s, at);
+    if (stack.length === 0 && s.trim() !== '') fail(at, 'text outside the root element');
+  };
+  while (i < text.length) {
+    const lt = text.indexOf('<', i);
+    const end = lt < 0 ? text.length : lt;
+    checkText(text.slice(i, end), i);
+    if (lt < 0) break;
+    const special: Array<[string, string]> = [['<?', '?>'], ['<!--', '-->'], ['<![CDATA[', ']]>'], ['<!DOCTYPE', '>']];
+    const sp = special.find(([open]) => text.startsWith(open, lt));
+    if (sp) {
+      const close = text.indexOf(sp[1], lt + sp[0].length);
+      if (close < 0) fail(lt, `"${sp[0]}" is never closed by "${sp[1]}"`);
+      if (sp[0] === '<![CDATA[' && stack.length === 0) fail(lt, 'CDATA outside the root element');
+      i = close + sp[1].length;
+      continue;
+    }
+    const m = /^<(\/?)([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/.exec(text.slice(lt));
+    if (!m) fail(lt, `a broken tag "${text.slice(lt, lt + 40).split('\n')[0]}"`);
+    const [whole, closing, name, attrs, selfClosing] = m!;
+    if (closing) {
+      if (attrs || selfClosing) fail(lt, `the end tag </${name}> has attributes`);
+      const open = stack.pop();
+      if (open !== name) fail(lt, open ? `</${name}> closes <${open}>` : `</${name}> closes nothing`);
+    } else {
+      if (stack.length === 0 && ++roots > 1) fail(lt, `a second root element <${name}>`);
+      const seen = new Set<string>();
+      for (const a of attrs.matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*("[^"]*"|'[^']*')/g)) {
+        if (seen.has(a[1])) fail(lt, `the attribute "${a[1]}" appears twice on <${name}>`);
+        seen.add(a[1]);
+        checkEntities(a[2], lt);
+      }
+      if (!selfClosing) stack.push(name);
+    }
+    i = lt + whole.length;
+  }
+  if (roots === 0) fail(text.length, 'no root element');
+  if (stack.length > 0) fail(text.length, `<${stack[stack.length - 1]}> is never closed`);
+}

@@ -20,6 +20,7 @@ import type {
   Archive, ArchiveCollection, ArchiveFile, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
 } from '../../archive/types.ts';
 import { parseArchivePath, type PathStep } from '../../archive/uri.ts';
+import { checkWellFormed, parseXmlRoot } from '../../archive/xml.ts';
 import { parseAccessibility } from './accessibility-routes.ts';
 import { sendListing } from '../format.ts';
 import {
@@ -179,6 +180,11 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
           return upload(request, reply, last.resource, last.path, query, user);
         }
         await requireAction(user, 'edit', project, url);
+        if (last.kind === 'assessor' && carriesXml(request, query)) {
+          // Replacing an assessor's document is not supported: a second upload of the same label is refused.
+          throw new XcsError('archive.exists', `assessor "${(await archive.require(last)).label}" already exists`,
+            { status: 409, path: url });
+        }
         const fields = fieldsOf(query, last.kind === 'resource' ? [] : ['label_']);
         if (last.kind === 'project' && checkAccessibility(fields)) await requireAction(user, 'delete', project, url);
         if (last.kind === 'resource') {
@@ -264,11 +270,17 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       }
       case 'assessors': {
         if (parent.kind !== 'session') throw notFound(url);
-        const type = request.headers['content-type'] ?? '';
-        const inbody = flag(query.inbody) || type.includes('xml');
-        if (inbody) {
-          const text = await readSmallBody(request);
-          if (text.trim().startsWith('<')) {
+        if (carriesXml(request, query)) {
+          const text = await readXmlBody(request);
+          if (text.trim() !== '' || request.isMultipart()) {
+            await requireAction(user, 'edit', r.project!, url);
+            checkWellFormed(text);
+            const inXml = parseXmlRoot(text);
+            const xmlLabel = inXml.attributes.label ?? inXml.leaves.label;
+            if (xmlLabel !== undefined && xmlLabel !== step.id) {
+              throw new XcsError('archive.xml.label-mismatch', `the XML's label "${xmlLabel}" differs from "${step.id}" in the URL`,
+                { status: 400, path: url });
+            }
             const a = await archive.createAssessorFromXml(parent.session, text, user.login);
             return reply.code(201).type('text/plain').send(a.id);
           }
@@ -488,6 +500,50 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     }
   }
 
+  /**
+   * `POST /xapi/archive/upload/xml`: an assessor document names its session itself (`imageSession_ID`, an ID
+   * or, with the root's `project`, a label), so the target is read from the XML.
+   */
+  async function uploadXml(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const user = request.user!;
+    const url = request.url.split('?')[0];
+    const text = await readXmlBody(request);
+    checkWellFormed(text);
+    const root = parseXmlRoot(text);
+    const sessionKey = root.leaves.imageSession_ID ?? root.attributes.imageSession_ID;
+    if (!sessionKey) {
+      throw new XcsError('archive.xml.no-session', 'the assessor XML names no session (element "imageSession_ID")',
+        { status: 400, path: url });
+    }
+    const project = root.attributes.project ?? root.leaves.project;
+    let ref = await archive.findChild(null, 'experiments', sessionKey);
+    if (!ref && project) ref = await archive.findChild({ kind: 'project', project }, 'experiments', sessionKey).catch(() => undefined);
+    const where = `session ${sessionKey}`;
+    if (ref?.kind !== 'session') throw notFound(where);
+    const sessionProject = await archive.projectOf(ref);
+    if (project !== undefined && project !== sessionProject) {
+      throw new XcsError('archive.xml.project-mismatch', `${where} is in project ${sessionProject}, not "${project}"`,
+        { status: 400, path: url });
+    }
+    await requireAction(user, 'edit', sessionProject, where);
+    const a = await archive.createAssessorFromXml(ref.session, text, user.login);
+    return reply.code(200).type('text/plain').send(a.id);
+  }
+
+  /** The XML document: the first file part of a multipart request (pyxnat, curl -F), else the raw body. */
+  async function readXmlBody(request: FastifyRequest): Promise<string> {
+    if (!request.isMultipart()) return readSmallBody(request);
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      const buf = await part.toBuffer();
+      if (part.file.truncated) throw new XcsError('http.body.too-large', 'the XML document exceeds the size limit', { status: 413 });
+      return buf.toString('utf8');
+    }
+    throw new XcsError('archive.xml.no-file', 'the multipart request holds no XML file part', { status: 400 });
+  }
+
+  app.post('/xapi/archive/upload/xml', uploadXml);
+
   for (const prefix of ['/data', '/REST', '/data/archive', '/REST/archive']) {
     for (const top of ['projects', 'subjects', 'experiments']) {
       app.route({ method: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'], url: `${prefix}/${top}`, handler: handle });
@@ -508,6 +564,11 @@ type ZipFile = Pick<ArchiveFile, 'name' | 'absolutePath' | 'modified'>;
 
 /** The multi-scan form `…/experiments/{E}/scans/{ALL|ids|types}/files`, which the path grammar lacks. */
 const MULTI_SCAN_FILES = /^(.*\/experiments\/[^/]+)\/scans\/([^/]+)\/files\/?$/;
+
+/** An assessor PUT carries a document when asked (`inbody=true`), typed as XML, or sent multipart (pyxnat `create(xml=)`). */
+function carriesXml(request: FastifyRequest, query: Query): boolean {
+  return flag(query.inbody) || (request.headers['content-type'] ?? '').includes('xml') || request.isMultipart();
+}
 
 function stripKey(fields: ExtraFields, ...keys: string[]): ExtraFields {
   const out = { ...fields };
