@@ -64,8 +64,35 @@ test('reconnects after a drop from the last delivered time, without losing or re
     if (e.status === 'died') follower.close();
   }
   assert.deepEqual(seen, ['a:created', 'a:started', 'b:created', 'a:died']);
-  assert.deepEqual(sinces, ['1700000000.000000000', '1700000000.000000002']);
+  // The reconnection replays from a margin before the newest event (never before the asked-for start).
+  assert.deepEqual(sinces, ['1700000000.000000000', '1700000000.000000000']);
   assert.equal(drops.length, 1);
+});
+
+test('an event delivered after a newer one of another container is not dropped', async () => {
+  const t = 1_700_000_000_000_000_000n;
+  let served = false;
+  const open: OpenEventStream = async (_since, signal) => {
+    if (!served) {
+      served = true;
+      return (async function* () {
+        // What the engine does under load: b's die (t+5) arrives before a's die (t+4).
+        yield line(ev('a', 'start', t + 1n)) + line(ev('b', 'start', t + 2n));
+        yield line(ev('b', 'die', t + 5n, { exitCode: '0' })) + line(ev('a', 'die', t + 4n, { exitCode: '0' }));
+      })();
+    }
+    return (async function* () {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      yield '';
+    })();
+  };
+  const follower = new DockerEventFollower(open, { since: new Date(1_700_000_000_000), retryMs: 1 });
+  const seen: string[] = [];
+  for await (const e of follower) {
+    seen.push(`${e.backendId}:${e.status}`);
+    if (seen.filter((x) => x.endsWith(':died')).length === 2) follower.close();
+  }
+  assert.deepEqual(seen, ['a:started', 'b:started', 'b:died', 'a:died']);
 });
 
 test('close() ends an iteration that is waiting for events', async () => {

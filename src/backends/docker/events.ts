@@ -71,6 +71,16 @@ function dockerSince(nanos: bigint): string {
   return `${s}.${ns.toString().padStart(9, '0')}`;
 }
 
+/** How far back a reconnection replays the stream (out-of-order deliveries are at most this late). */
+const REPLAY_MARGIN_NS = 5_000_000_000n;
+/** Keys of delivered events are kept for this long (in event time) so that a replay does not repeat them. */
+const SEEN_WINDOW_NS = 60_000_000_000n;
+const SEEN_LIMIT = 10_000;
+
+function forgetBefore(seen: Map<string, bigint>, limit: bigint): void {
+  for (const [key, nanos] of seen) if (nanos < limit) seen.delete(key);
+}
+
 async function* lines(source: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
   let rest = '';
   for await (const chunk of source) {
@@ -120,15 +130,18 @@ export class DockerEventFollower implements EventSubscription {
 
   private async *follow(): AsyncGenerator<BackendEvent> {
     const signal = this.abort.signal;
-    let since = BigInt(this.options.since.getTime()) * 1_000_000n;
-    // Keys of events already delivered at time `since` (a reconnection replays that instant).
-    let seenAtSince = new Set<string>();
+    const from = BigInt(this.options.since.getTime()) * 1_000_000n;
+    // The engine delivers events of different containers slightly out of time order, so an event older
+    // than the newest one seen is still new: events are told apart by key, never dropped by time.
+    let newest = from;
+    let resumeFrom = from;
+    const seen = new Map<string, bigint>();
     const baseRetry = this.options.retryMs ?? 100;
     let retry = baseRetry;
     try {
       while (!signal.aborted) {
         try {
-          const stream = await this.open(dockerSince(since), signal);
+          const stream = await this.open(dockerSince(resumeFrom), signal);
           if (signal.aborted) return;
           for await (const line of lines(stream)) {
             retry = baseRetry;
@@ -142,12 +155,10 @@ export class DockerEventFollower implements EventSubscription {
             if (event === null) continue;
             const nanos = event.timeNano ?? BigInt(event.time.getTime()) * 1_000_000n;
             const key = `${event.backendId}|${event.status}|${nanos}`;
-            if (nanos < since || (nanos === since && seenAtSince.has(key))) continue;
-            if (nanos > since) {
-              since = nanos;
-              seenAtSince = new Set();
-            }
-            seenAtSince.add(key);
+            if (nanos < from || seen.has(key)) continue;
+            seen.set(key, nanos);
+            if (nanos > newest) newest = nanos;
+            if (seen.size > SEEN_LIMIT) forgetBefore(seen, newest - SEEN_WINDOW_NS);
             yield event;
             if (signal.aborted) return;
           }
@@ -157,6 +168,8 @@ export class DockerEventFollower implements EventSubscription {
           if (signal.aborted) return;
           this.options.onDisconnect?.(e);
         }
+        // Replay a margin back from the newest event: late deliveries older than it were possibly lost.
+        resumeFrom = newest - REPLAY_MARGIN_NS > from ? newest - REPLAY_MARGIN_NS : from;
         try {
           await sleep(retry, undefined, { signal });
         } catch {
