@@ -21,7 +21,8 @@ xcs import-dicom DEMO "$work/dicom" --data "$data"
 
 echo "== 2. XCS server on a free port (data: ${data#"$here"/})"
 port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-xcs serve --port "$port" --data "$data" >"$work/server.log" 2>&1 &
+# Not through the xcs() function: a backgrounded function is a subshell, and killing it would leave the server.
+"$here/bin/xcs" serve --port "$port" --data "$data" >"$work/server.log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true' EXIT
 export XCS_URL="http://127.0.0.1:$port"
