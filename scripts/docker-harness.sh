@@ -25,7 +25,8 @@ start_engine() {
   done
   rm -f /var/run/docker.sock
   echo "docker-harness: starting dockerd in the background (log: /var/log/xcs-dockerd.log)" >&2
-  nohup dockerd >/var/log/xcs-dockerd.log 2>&1 &
+  # fd 9 is the harness lock: the daemon must not inherit it, or it would hold the lock for its whole life.
+  nohup dockerd >/var/log/xcs-dockerd.log 2>&1 9>&- &
   for _ in $(seq 1 60); do
     if engine_answers; then return 0; fi
     sleep 1
