@@ -16,6 +16,7 @@ import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } 
 import type { AccessControl } from './access.ts';
 import { requireWrapper, requireWrapperByName, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
+import { commandVisible, notVisible } from './visibility.ts';
 
 export interface LaunchSuccess {
   status: 'success';
@@ -160,6 +161,11 @@ export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLaunche
     '/xapi/commands/:cid/wrappers/:wname/root/:root/bulklaunch',
     '/xapi/projects/:project/wrappers/:wid/root/:root/bulklaunch',
     '/xapi/projects/:project/commands/:cid/wrappers/:wname/root/:root/bulklaunch',
+    // XNAT's deprecated forms without a root element: the body's external input holding the targets is it.
+    '/xapi/wrappers/:wid/bulklaunch',
+    '/xapi/commands/:cid/wrappers/:wname/bulklaunch',
+    '/xapi/projects/:project/wrappers/:wid/bulklaunch',
+    '/xapi/projects/:project/commands/:cid/wrappers/:wname/bulklaunch',
   ];
   for (const url of forms) {
     const keys = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]);
@@ -177,10 +183,31 @@ export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLaunche
       const ref = p.wid !== undefined
         ? await requireWrapper(deps.catalog, idOf(p.wid, 'wrapper'))
         : await requireWrapperByName(deps.catalog, idOf(p.cid, 'command'), p.wname);
-      return bulk.run(user, ref, p.root, (request.body ?? {}) as Record<string, unknown>, p.project ?? null,
+      // A command the caller may not see is answered as a missing one, dry run or not.
+      if (!(await commandVisible(deps.access, (id) => deps.catalog.enabledProjects(id), user, ref.command))) {
+        throw notVisible(p.wid !== undefined ? { wrapperId: ref.wrapper.id } : { commandId: ref.command.id }, 'xapi.');
+      }
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      return bulk.run(user, ref, p.root ?? rootOf(ref, body), body, p.project ?? null,
         (request.query as Record<string, string>).dryRun === 'true');
     });
   }
+}
+
+/**
+ * The root element of a root-less bulk launch: the external input the body gives values for; when it gives
+ * several, the one holding a list.
+ */
+export function rootOf(ref: WrapperRef, body: Record<string, unknown>): string {
+  const given = ref.wrapper['external-inputs'].map((i) => i.name).filter((n) => body[n] !== undefined);
+  const lists = given.filter((n) => Array.isArray(body[n]) || (typeof body[n] === 'string' && body[n].trim().startsWith('[')));
+  const root = given.length === 1 ? given[0] : lists.length === 1 ? lists[0] : undefined;
+  if (root !== undefined) return root;
+  const names = ref.wrapper['external-inputs'].map((i) => i.name).join(', ') || 'none';
+  throw new XcsError('xapi.bulk.no-root', given.length === 0
+    ? `The body gives no targets: name one of the wrapper's external inputs (${names}) with a list of archive URIs`
+    : `The body gives lists for several external inputs (${lists.join(', ') || given.join(', ')}); use the /root/{rootElement}/bulklaunch form to say which takes the targets`,
+  { status: 400, path: '/', hint: `external inputs of wrapper "${ref.wrapper.name}": ${names}` });
 }
 
 function idOf(s: string, what: string): number {

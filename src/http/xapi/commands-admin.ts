@@ -11,7 +11,7 @@
  * answers 404 (XNAT: an empty 200).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseCommandValue, type Command, type Diagnostic } from '../../command/index.ts';
+import { parseCommandValue, VISIBILITIES, type Command, type Diagnostic } from '../../command/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
@@ -150,6 +150,22 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
     const old = requireCommand(request.params.id);
     await dropFromOrchestrations(store.delete(old.id));
     return reply.code(204).send();
+  });
+
+  // XNAT answers a missing id with 400; an unknown id is a 404 everywhere else in /xapi, so here too.
+  app.post<{ Params: { id: string; visibility: string } }>('/xapi/command/:id/visibility/:visibility', {
+    schema: { tags, summary: 'Set who sees a command: public, protected or private (container managers)', params: idParams(['id', 'visibility']) },
+  }, async (request) => {
+    await manager(request);
+    const id = intParam(request.params.id, 'command id');
+    const old = store.get(id);
+    if (!old) throw new XcsError('command.not-found', `The command identified by id ${id} does not exist.`, { status: 404, path: String(id) });
+    const visibility = request.params.visibility;
+    if (!(VISIBILITIES as readonly string[]).includes(visibility)) {
+      throw new XcsError('command.visibility.unknown', `[visibility "${visibility}" is unknown; use one of ${VISIBILITIES.join(', ')} (lower case)]`,
+        { status: 400, path: '/visibility' });
+    }
+    return store.update(old.id, { ...old, visibility: visibility as Command['visibility'] }).command;
   });
 
   /** The stored command with `xnat[index]` replaced by (or, at the end, extended with) the posted wrapper. */

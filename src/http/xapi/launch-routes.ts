@@ -14,8 +14,26 @@ import { commandVisible, enabledProjectsOf, notVisible } from './visibility.ts';
 interface LaunchParams {
   id?: string;
   name?: string;
+  /** The root-less forms share their paths with the launch UI's GET routes, so they take its parameter names. */
+  wid?: string;
+  cid?: string;
+  wname?: string;
   project?: string;
-  root: string;
+  /** Absent on XNAT's deprecated forms without `/root/{rootElement}`. */
+  root?: string;
+}
+
+/**
+ * The deprecated forms name no root element (XNAT launches with none). We take the first external input that
+ * has a value, so that the run gets the root object's project and the launch the same permission check as
+ * the `/root/{rootElement}` forms; a launch that names no external input at all goes on without a root.
+ */
+function inferredRoot(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], params: Record<string, string>): string | null {
+  try {
+    return findWrapper(ctx, wrapper).wrapper['external-inputs'].find((i) => params[i.name] !== undefined)?.name ?? null;
+  } catch {
+    return null; // no such wrapper: the launch reports it
+  }
 }
 
 function inputsOf(request: FastifyRequest): Record<string, string> {
@@ -48,7 +66,8 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
   const projects = enabledProjectsOf(ctx);
   const handler = (byName: boolean) => async (request: FastifyRequest<{ Params: LaunchParams }>, reply: import('fastify').FastifyReply) => {
     const user = userOf(request);
-    const p = request.params;
+    const raw = request.params;
+    const p = { ...raw, id: raw.id ?? raw.wid ?? raw.cid, name: raw.name ?? raw.wname };
     const params = inputsOf(request);
     const wrapper: LaunchRequest['wrapper'] = byName
       ? { commandId: intParam(p.id ?? '', 'command id'), wrapperName: p.name ?? '' }
@@ -59,7 +78,8 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
       if (!(await commandVisible(access, projects, user, findWrapper(ctx, wrapper).command))) {
         throw notVisible('wrapperId' in wrapper ? wrapper : { commandId: wrapper.commandId });
       }
-      const run = await launch(ctx, { wrapper, rootElement: p.root, params, user: user.login, project: p.project ?? null });
+      const rootElement = p.root ?? inferredRoot(ctx, wrapper, params);
+      const run = await launch(ctx, { wrapper, rootElement, params, user: user.login, project: p.project ?? null });
       return { status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
     } catch (e) {
       const status = isXcsError(e) ? e.status : 500;
@@ -74,4 +94,10 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
   app.post('/xapi/projects/:project/wrapper/:id/root/:root/launch', handler(false));
   app.post('/xapi/commands/:id/wrappers/:name/root/:root/launch', handler(true));
   app.post('/xapi/projects/:project/commands/:id/wrappers/:name/root/:root/launch', handler(true));
+  // XNAT's deprecated forms without a root element (reference §5.3).
+  app.post('/xapi/wrappers/:wid/launch', handler(false));
+  app.post('/xapi/projects/:project/wrappers/:wid/launch', handler(false));
+  app.post('/xapi/projects/:project/wrapper/:wid/launch', handler(false));
+  app.post('/xapi/commands/:cid/wrappers/:wname/launch', handler(true));
+  app.post('/xapi/projects/:project/commands/:cid/wrappers/:wname/launch', handler(true));
 }

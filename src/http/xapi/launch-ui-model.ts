@@ -100,6 +100,11 @@ export interface LaunchUiArgs {
   /** The server's swarm constraints; null when the server has none set. */
   swarmConstraints: Array<LaunchUiSwarmConstraint & { 'user-settable': boolean }> | null;
   enabled: boolean;
+  /**
+   * Bulk launch UI: the root element (external input) that takes each target in turn. Its values and those
+   * of inputs derived from it are the sample target's, so they render as `derived` with a hint.
+   */
+  bulkRoot?: { name: string; sampleTarget: string };
 }
 
 /** One input of the tree, as resolution builds it (§2.3). */
@@ -244,9 +249,20 @@ export function buildLaunchUi(args: LaunchUiArgs): LaunchUi {
   // Command inputs fed by a wrapper input take its value: the UI never shows them.
   const shown = (d: InputDef): InputDef[] => d.children.filter((c) => c.kind !== 'command');
 
+  const bulk = args.bulkRoot;
+  const perTarget = new Set<string>();
+  const markPerTarget = (d: InputDef): void => {
+    if (d.kind === 'command') return;
+    perTarget.add(d.name);
+    d.children.forEach(markPerTarget);
+  };
+  if (bulk) roots.filter((r) => r.name === bulk.name).forEach(markPerTarget);
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
   const configNode = (d: InputDef): LaunchUiInputConfig => {
     const settable = userSettable(d);
     const label = d.wrapperInput?.label ?? d.commandInput?.label ?? null;
+    const derived = bulk !== undefined && perTarget.has(d.name);
     return {
       name: d.name,
       label: label ?? d.name,
@@ -255,9 +271,11 @@ export function buildLaunchUi(args: LaunchUiArgs): LaunchUi {
       required: d.required,
       'user-settable': settable,
       multiple: d.derived?.multiple ?? false,
-      'input-type': inputTypeOf(d, byName.get(d.name) ?? [], settable),
-      'derived-value-info': null,
-      'derived-value-message': null,
+      'input-type': derived ? 'derived' : inputTypeOf(d, byName.get(d.name) ?? [], settable),
+      'derived-value-info': derived && bulk
+        ? (d.name === bulk.name ? '<i>Each selected target in turn</i>' : `<i>Derived from <b>${esc(bulk.name)}</b> for each target</i>`)
+        : null,
+      'derived-value-message': derived && bulk ? `Values shown are those of the sample target <b>${esc(bulk.sampleTarget)}</b>.` : null,
       'select-values': d.commandInput?.['select-values'] ?? [],
       sensitive: d.sensitive,
       children: shown(d).map(configNode),

@@ -11,6 +11,9 @@
  * whether a launch would be accepted. Pre-resolution failures answer XNAT's 400 text
  * `The command has failed in the pre-resolution step.\n<msg>`; a client asking for JSON gets the message with
  * the explanation of the failing input instead.
+ *
+ * The bulk launch UI (`GET …/bulklaunch`, same four forms) is this model for `?sampleTarget=` given to the
+ * input `?rootElement=`, with the inputs that change per target marked `derived`.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
@@ -82,7 +85,34 @@ function projectOfObject(o: XnatObject): string | null {
   return typeof p === 'string' ? p : null;
 }
 
-async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: FastifyReply): Promise<LaunchUi | FastifyReply> {
+/**
+ * The bulk form's own parameters (§5.3): `rootElement` names the external input that takes each target, and
+ * `sampleTarget` the object whose values are shown. XNAT answers a blank sample with a 500; a missing
+ * parameter is the caller's mistake, so we answer 400 with XNAT's words.
+ */
+function bulkParams(ref: WrapperRef, values: Record<string, string>): { name: string; sampleTarget: string } {
+  const rootElement = values.rootElement?.trim() ?? '';
+  const sampleTarget = values.sampleTarget?.trim() ?? '';
+  delete values.rootElement;
+  delete values.sampleTarget;
+  const inputs = ref.wrapper['external-inputs'].map((i) => i.name);
+  if (rootElement === '') {
+    throw new XcsError('xapi.bulk.no-root', 'The command could not be resolved.\nNo root element specified', { status: 400, path: 'rootElement',
+      hint: `add ?rootElement= with one of the wrapper's external inputs: ${inputs.join(', ') || 'none'}` });
+  }
+  if (!inputs.includes(rootElement)) {
+    throw new XcsError('xapi.bulk.bad-root', `Wrapper "${ref.wrapper.name}" has no external input "${rootElement}"`, { status: 400, path: 'rootElement',
+      hint: `its external inputs: ${inputs.join(', ') || 'none'}` });
+  }
+  if (sampleTarget === '') {
+    throw new XcsError('xapi.bulk.no-sample', 'The command could not be resolved.\nNo sample target specified', { status: 400, path: 'sampleTarget',
+      hint: 'add ?sampleTarget= with the archive URI of one of the objects to launch on' });
+  }
+  values[rootElement] = sampleTarget;
+  return { name: rootElement, sampleTarget };
+}
+
+async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: FastifyReply, bulk = false): Promise<LaunchUi | FastifyReply> {
   const params = request.params as P;
   const pathProject = params.project ?? null;
   const user = pathProject === null ? deps.access.requireUser(request) : await deps.access.requireProject(request, pathProject, 'read');
@@ -91,6 +121,7 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
     throw notVisible(params.wid !== undefined ? { wrapperId: ref.wrapper.id } : { commandId: ref.command.id }, 'xapi.');
   }
   const values = launchValues(request.query);
+  const bulkRoot = bulk ? bulkParams(ref, values) : undefined;
   const source = deps.source();
   const objects = await readableObjects(source, user, ref, values, pathProject);
   // The project a launch of these values would run in, as the launch endpoint decides it: the path's, else
@@ -122,6 +153,7 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
     command, wrapperId: ref.wrapper.id, config, explanation,
     swarmConstraints: deps.settings.server()['swarm-constraints'],
     enabled: await isEnabled(deps.catalog, ref.wrapper.id, project),
+    ...(bulkRoot ? { bulkRoot } : {}),
   });
 }
 
@@ -142,6 +174,14 @@ export function registerLaunchUiRoutes(app: FastifyInstance, deps: LaunchUiDeps)
         querystring: { type: 'object', additionalProperties: true },
       },
     }, async (request, reply) => launchUi(deps, request, reply));
+    routeOnce(app, 'GET', url.replace(/\/launch$/, '/bulklaunch'), {
+      schema: {
+        tags: ['launch'],
+        summary: 'Bulk launch UI: the launch UI for a sample target (?rootElement=&sampleTarget=), per-target inputs marked derived',
+        params: { type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])), required: keys },
+        querystring: { type: 'object', properties: { rootElement: { type: 'string' }, sampleTarget: { type: 'string' } }, additionalProperties: true },
+      },
+    }, async (request, reply) => launchUi(deps, request, reply, true));
   }
 }
 
