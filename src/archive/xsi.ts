@@ -64,6 +64,11 @@ export function isA(xsiType: string, ancestor: string): boolean {
   return false;
 }
 
+/** Every known type that is `xsiType` or derives from it, in canonical spelling (empty for an unknown type). */
+export function typesDerivedFrom(xsiType: string): string[] {
+  return Object.keys(PARENT).filter((t) => isA(t, xsiType)).sort();
+}
+
 /** The chain from the type up to its root, e.g. mrSessionData → imageSessionData → … → experimentData. */
 export function ancestorsOf(xsiType: string): string[] {
   const out: string[] = [];

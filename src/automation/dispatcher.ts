@@ -3,7 +3,13 @@
  * (reference §7.2), and a finished run of an orchestration step launches the next step on the same root
  * object (§7.1). Launches go through the same `Launcher` as the REST API, as the mapping's subscriber, so
  * enablement and permissions are checked exactly as for a manual launch.
+ *
+ * Chaining is durable: each step's row records whether its successor was launched, a step is claimed with one
+ * atomic UPDATE before its successor is launched (the live run end and `resume()` at start-up may both try),
+ * and `resume()` advances the steps that ended while the server was down. Other archive-event automation
+ * (Event Service subscriptions) plugs in through `use()` and reports through the same `recent` list.
  */
+import { randomUUID } from 'node:crypto';
 import { messageOf } from '../core/errors.ts';
 import type { ArchiveEvent, ArchiveEventName } from '../archive/events.ts';
 import type { Archive } from '../archive/types.ts';
@@ -26,15 +32,27 @@ export interface AutomationOutcome {
   error?: string;
 }
 
+/** Automation that reacts to archive events beside the mappings (Event Service subscriptions). */
+export interface ArchiveHook {
+  /** For the outcome of a hook that failed as a whole. */
+  readonly name: string;
+  readonly events: readonly ArchiveEventName[];
+  /** Launches what the event calls for, reporting each launch (or refusal) through `note`. */
+  handle(name: ArchiveEventName, e: ArchiveEvent, note: (o: AutomationOutcome) => void): Promise<void>;
+}
+
 export class AutomationDispatcher {
   readonly #store: AutomationStore;
   readonly #catalog: CommandCatalog;
   readonly #launcher: Launcher;
   readonly #users: UserStore;
   readonly #off: Array<() => void> = [];
+  readonly #hooks: ArchiveHook[] = [];
   /** The latest outcomes (bounded), for the API and for people wondering why nothing ran. */
   readonly recent: AutomationOutcome[] = [];
   #pending = new Set<Promise<void>>();
+  /** Who claims orchestration advances: a claim by another id left unrecorded is a dead dispatcher's. */
+  readonly #id = randomUUID();
 
   constructor(deps: { store: AutomationStore; catalog: CommandCatalog; launcher: Launcher; users: UserStore }) {
     this.#store = deps.store;
@@ -43,9 +61,23 @@ export class AutomationDispatcher {
     this.#users = deps.users;
   }
 
+  /** Adds archive-event automation run beside the mappings (before `start`). */
+  use(hook: ArchiveHook): void {
+    this.#hooks.push(hook);
+  }
+
   start(archive: Archive): void {
-    for (const name of Object.keys(EVENT_OF) as ArchiveEventName[]) {
-      const listener = (e: ArchiveEvent): void => this.#track(this.#onArchiveEvent(EVENT_OF[name]!, e));
+    const names = new Set<ArchiveEventName>([...Object.keys(EVENT_OF) as ArchiveEventName[], ...this.#hooks.flatMap((h) => h.events)]);
+    for (const name of names) {
+      const listener = (e: ArchiveEvent): void => {
+        const type = EVENT_OF[name];
+        if (type) this.#track(this.#onArchiveEvent(type, e));
+        for (const h of this.#hooks) {
+          if (!h.events.includes(name)) continue;
+          this.#track(h.handle(name, e, (o) => this.#note(o)).catch((err: unknown) =>
+            this.#note({ source: h.name, wrapperId: null, target: e.uri, error: messageOf(err) })));
+        }
+      };
       archive.events.on(name, listener);
       this.#off.push(() => archive.events.off(name, listener));
     }
@@ -115,16 +147,62 @@ export class AutomationDispatcher {
   async #onRunEnd(run: EndedRun): Promise<void> {
     // Without start notifications (a launcher that cannot see every run), detect the start at the end.
     if (!this.#launcher.onRunStart) await this.#startOrchestration(run.id, run.wrapperId, run.project);
+    if (!(await this.#store.claimAdvance(run.id, this.#id))) return;
+    await this.#advance(run, null);
+  }
+
+  /**
+   * Picks up what a stopped or crashed server left (call once the server can launch): steps that ended while
+   * no dispatcher listened, and launches claimed by a dispatcher that died before recording them. Runs still
+   * going are left to their live end. Safe to call again: every step is claimed before it is launched.
+   */
+  resume(): Promise<void> {
+    const p = this.#resume();
+    this.#track(p);
+    return p;
+  }
+
+  async #resume(): Promise<void> {
+    const runState = this.#launcher.runState?.bind(this.#launcher);
+    if (!runState) return;
+    const opens = await this.#store.openAdvances().catch((err: unknown) => {
+      this.#note({ source: 'orchestration resume', wrapperId: null, target: '', error: messageOf(err) });
+      return [];
+    });
+    for (const open of opens) {
+      try {
+        const run = await runState(open.runId);
+        if (!run) {
+          if (await this.#store.claimAdvance(open.runId, this.#id)) await this.#store.recordEnded(open.runId, `run ${open.runId} no longer exists`);
+          continue;
+        }
+        if (!run.terminal) continue;
+        if (open.state === 'pending') {
+          if (await this.#store.claimAdvance(open.runId, this.#id)) await this.#advance(run, null);
+        } else if (open.claimedBy !== this.#id && (await this.#store.reclaimAdvance(open.runId, open.claimedBy, this.#id))) {
+          await this.#advance(run, { recovering: true });
+        }
+      } catch (err) {
+        this.#note({ source: `orchestration resume of run ${open.runId}`, wrapperId: null, target: '', error: messageOf(err) });
+      }
+    }
+  }
+
+  /** Launches the successor of a step this dispatcher has claimed, and records the outcome either way. */
+  async #advance(run: EndedRun, opts: { recovering: boolean } | null): Promise<void> {
     const step = await this.#store.stepOf(run.id);
     if (!step) return;
     const o = await this.#store.orchestration(step.orchestrationId).catch(() => null);
-    if (!o?.enabled || o.wrapperIds[step.step] !== run.wrapperId) return;
     const complete = run.status === 'Complete';
-    if (!complete && (o.haltOnCommandFailure || !run.status.startsWith('Failed'))) return;
-    const nextId = o.wrapperIds[step.step + 1];
-    if (nextId === undefined) return;
+    const nextId = o?.wrapperIds[step.step + 1];
+    if (!o?.enabled || o.wrapperIds[step.step] !== run.wrapperId || nextId === undefined
+      || (!complete && (o.haltOnCommandFailure || !run.status.startsWith('Failed')))) {
+      await this.#store.recordEnded(run.id, null);
+      return;
+    }
     const source = `orchestration ${o.id} step ${step.step + 1}`;
     const target = Object.values(run.inputs)[0] ?? '';
+    let launched: number | null = null;
     try {
       const next = await findWrapperById(this.#catalog, nextId);
       const finished = await findWrapperById(this.#catalog, run.wrapperId);
@@ -138,13 +216,29 @@ export class AutomationDispatcher {
       } else {
         for (const i of nextInputs) if (run.inputs[i.name] !== undefined) inputs[i.name] = run.inputs[i.name];
       }
-      const user = await this.#users.requireUser(run.user);
       const root = nextInputs[0]?.name ?? null;
-      const out = await this.#launcher.launch({ wrapperId: nextId, rootElement: root, inputs, project: run.project, user });
-      await this.#store.recordStep(out.id, o.id, step.step + 1, { replace: true });
-      this.#note({ source, wrapperId: nextId, target: inputs[root ?? ''] ?? target, runId: out.id });
+      // A dispatcher that died after launching but before recording left a run that is this successor: adopt it.
+      const adopted = opts?.recovering ? await this.#launchedSuccessor(run, nextId, inputs) : null;
+      const id = adopted ?? (await this.#launcher.launch({ wrapperId: nextId, rootElement: root, inputs, project: run.project,
+        user: await this.#users.requireUser(run.user) })).id;
+      await this.#store.recordLaunched(run.id, { runId: id, orchestrationId: o.id, step: step.step + 1 });
+      this.#note({ source, wrapperId: nextId, target: inputs[root ?? ''] ?? target, runId: id });
+      launched = id;
     } catch (err) {
+      await this.#store.recordEnded(run.id, messageOf(err)).catch(() => undefined);
       this.#note({ source, wrapperId: nextId, target, error: messageOf(err) });
     }
+    // A successor that ended before its step was recorded had nothing to claim at its end: advance it now.
+    const now = launched === null ? undefined : await this.#launcher.runState?.(launched);
+    if (now?.terminal && (await this.#store.claimAdvance(now.id, this.#id))) await this.#advance(now, null);
+  }
+
+  async #launchedSuccessor(run: EndedRun, wrapperId: number, inputs: Record<string, string>): Promise<number | null> {
+    for (const r of (await this.#launcher.runsAfter?.(run.id)) ?? []) {
+      if (r.wrapperId !== wrapperId || r.user !== run.user || r.project !== run.project) continue;
+      if (!Object.entries(inputs).every(([k, v]) => r.inputs[k] === v)) continue;
+      if (!(await this.#store.isSuccessor(r.id))) return r.id;
+    }
+    return null;
   }
 }

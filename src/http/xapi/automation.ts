@@ -1,5 +1,6 @@
 /**
- * Automation endpoints (reference §5.6, §7.1, §7.2): command event mappings and orchestrations.
+ * Automation endpoints (reference §5.6, §7.1, §7.2): command event mappings (and their conversion into Event
+ * Service subscriptions, whose own routes are in `subscriptions.ts`) and orchestrations.
  * Our fix: every change needs the right role — a mapping or orchestration selection of a project needs an
  * owner of that project (or a container manager); site-wide mappings and orchestration definitions need a
  * container manager (XNAT lets any signed-in user make them). Reading follows project read access.
@@ -9,7 +10,9 @@ import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
 import { EVENT_TYPES, type AutomationStore, type CommandEventMapping, type EventType, type Orchestration } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
-import { findWrapperById, requireWrapperByName, type CommandCatalog } from './catalog.ts';
+import { findWrapperById, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
+import { subscriptionOfMapping } from '../../automation/subscription-model.ts';
+import { presentSubscription } from './subscriptions.ts';
 
 export interface AutomationRouteDeps {
   store: AutomationStore;
@@ -96,6 +99,28 @@ export function registerAutomationRoutes(app: FastifyInstance, { store, catalog,
       return store.mapping(m.id);
     });
   }
+
+  /*
+   * Conversion (§5.6) into an inactive Event Service subscription, then the mapping is disabled. Converting
+   * again answers the subscription made the first time (201 with the same id, nothing new stored), so a client
+   * that lost the answer can simply retry; if that subscription was deleted since, a new one is made.
+   */
+  app.post<{ Params: { id: string } }>('/xapi/commandeventmapping/:id/convert', {
+    schema: { tags: mtags, params: idSchema, summary: 'Convert into an inactive Event Service subscription and disable the mapping (project owners, container managers)' },
+  }, async (request, reply) => {
+    const m = await readable(request, idParam(request.params.id, 'mapping'));
+    await requireManage(request, m.project);
+    let found: WrapperRef;
+    try {
+      found = await requireWrapperByName(catalog, m['command-id'], m['xnat-command-wrapper']);
+    } catch (e) {
+      throw new XcsError('xapi.mapping.not-convertible', `Command event mapping ${m.id} cannot be converted: ${(e as Error).message}`,
+        { status: 400, path: '/xnat-command-wrapper' });
+    }
+    const { subscription } = await store.addConverted(m.id, subscriptionOfMapping(m, found.wrapper));
+    await store.updateMapping({ ...m, enabled: false });
+    return reply.code(201).send(await presentSubscription(catalog, subscription));
+  });
 
   const otags = ['orchestration'];
   async function validate(o: Omit<Orchestration, 'id'>): Promise<void> {

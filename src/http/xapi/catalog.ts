@@ -68,6 +68,13 @@ export interface Launcher {
   onRunStart?(listener: (run: RunSummary) => void): () => void;
   /** Calls back when any run ends (orchestration chaining); returns the unsubscribe function. */
   onRunEnd?(listener: (run: EndedRun) => void): () => void;
+  /**
+   * A run as it stands now, by id (undefined when there is no such run): lets automation pick up after a
+   * restart the steps that ended while nobody listened. `terminal` says whether `status` is final.
+   */
+  runState?(id: number): MaybePromise<(EndedRun & { terminal: boolean }) | undefined>;
+  /** Runs recorded after run `id` (greater ids, oldest first): finds a successor launched just before a crash. */
+  runsAfter?(id: number): MaybePromise<RunSummary[]>;
 }
 
 export interface WrapperRef {

@@ -19,7 +19,7 @@ import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, 
 import { managementPlugin } from './management.ts';
 import { engineOf } from './index.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
-import type { RunRecord } from '../../runtime/run-store.ts';
+import { toRecord, type RunRecord, type RunRow } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
 import type { SettingsStore } from './settings.ts';
 
@@ -108,6 +108,18 @@ export class InjectLauncher implements Launcher {
       if (item?.status !== 'Queued') return;
       try { listener(summaryOf(run)); } catch { /* see above */ }
     });
+  }
+
+  runState(id: number): (EndedRun & { terminal: boolean }) | undefined {
+    const run = this.#engine?.store.get(id);
+    return run ? { ...summaryOf(run), status: run.status, terminal: isTerminal(run.status) } : undefined;
+  }
+
+  runsAfter(id: number): RunSummary[] {
+    if (!this.#engine) return [];
+    // Bounded: only the runs launched right after a step are candidates for its successor.
+    const rows = this.#engine.database.prepare('SELECT * FROM runs WHERE id > ? ORDER BY id LIMIT 1000').all(id) as RunRow[];
+    return rows.map((r) => summaryOf(toRecord(r)));
   }
 
   onRunEnd(listener: (run: EndedRun) => void): () => void {

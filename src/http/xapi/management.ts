@@ -17,6 +17,9 @@ import { registerAutomationRoutes } from './automation.ts';
 import { registerLaunchUiRoutes } from './launch-ui.ts';
 import { AutomationStore } from '../../automation/store.ts';
 import { AutomationDispatcher } from '../../automation/dispatcher.ts';
+import { SubscriptionRunner } from '../../automation/subscriptions.ts';
+import type { JsonValue } from '../../matcher/index.ts';
+import { registerSubscriptionRoutes } from './subscriptions.ts';
 import { ArchiveObjectSource } from '../../runtime/archive-object-source.ts';
 
 export interface ManagementOptions {
@@ -58,7 +61,13 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     const launcher = options.launcher ?? null;
     const source = () => new ArchiveObjectSource(deps.archive, deps.users);
     const dispatcher = launcher ? new AutomationDispatcher({ store: automation, catalog, launcher, users: deps.users }) : null;
+    if (dispatcher && launcher) {
+      dispatcher.use(new SubscriptionRunner({ store: automation, catalog, launcher, users: deps.users,
+        objectJson: async (uri) => (await source().getByUri(uri)) as JsonValue | null }));
+    }
     dispatcher?.start(deps.archive);
+    // Launching goes through the server itself, so chains left by a stop or crash resume once it listens.
+    app.addHook('onListen', async () => { void dispatcher?.resume(); });
     app.addHook('onClose', async () => {
       dispatcher?.stop();
       await dispatcher?.idle();
@@ -72,6 +81,7 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source }), access);
     registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
     registerAutomationRoutes(app, { store: automation, catalog, access });
+    registerSubscriptionRoutes(app, { store: automation, catalog, access, archive: deps.archive });
     registerLaunchUiRoutes(app, { catalog, configs, access, settings, source });
   };
 }
