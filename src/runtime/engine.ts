@@ -17,7 +17,7 @@ import { EventFollower } from './event-follower.ts';
 import { describe } from './failures.ts';
 import { runFinalizeJob } from './finalizer-orchestration.ts';
 import { killRun } from './killer.ts';
-import { followLog, logSince, readLog, type LogSince, type LogStream } from './logs.ts';
+import { followLog, logEntry, logSince, readLog, type ContainerStream, type LogSince, type LogStream } from './logs.ts';
 import type { CredentialPort, OutputFinalizerPort } from './ports.ts';
 import { JobQueue } from './queue.ts';
 import { reconcile, type ReconcileReport } from './reconciler.ts';
@@ -177,6 +177,11 @@ export class RunEngine {
 
   readLog(run: RunRecord, stream: LogStream): Promise<string> {
     return readLog(this.res, run, stream);
+  }
+
+  /** A stream's log for a zip of the run's logs; null when it holds nothing. */
+  logEntry(run: RunRecord, stream: ContainerStream): ReturnType<typeof logEntry> {
+    return logEntry(this.res, run, stream);
   }
 
   followLog(run: RunRecord, stream: LogStream, signal?: AbortSignal): AsyncGenerator<string> {

@@ -5,7 +5,8 @@
  * listed in the run's `log-paths`); the `setup` and `wrapup` streams read them all, each under a header.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { isXcsError } from '../core/errors.ts';
 import { redact, redactLines } from './redact.ts';
@@ -114,6 +115,24 @@ export async function readLog(res: EngineResources, run: RunRecord, stream: LogS
     if (isXcsError(e) && e.code === 'backend.not-found') return '';
     throw e;
   }
+}
+
+/**
+ * One stream of the run's logs for a zip of them (`GET /xapi/containers/{id}/logs`), the same text `readLog`
+ * gives: the saved file (redacted when it was saved), streamed from a handle opened now so that a deletion
+ * meanwhile cannot cut it; else what the engine has so far, redacted; null when the stream holds nothing.
+ */
+export async function logEntry(res: EngineResources, run: RunRecord, stream: ContainerStream): Promise<{ data: Readable | Buffer; mtime: Date } | null> {
+  const saved = savedLogPath(res, run.id, stream);
+  try {
+    const handle = await open(saved, 'r');
+    const { mtime } = await handle.stat();
+    return { data: handle.createReadStream(), mtime };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const text = await readLog(res, run, stream);
+  return text === '' ? null : { data: Buffer.from(text, 'utf8'), mtime: new Date() };
 }
 
 /** Follows a log: what was written so far, then new output until the container exits or `signal` aborts. */

@@ -30,6 +30,65 @@ export interface RunQueryFilter {
   visibleTo?: { login: string; projects: readonly string[] };
 }
 
+/** How a searchable column is stored: text, an integer, or a time in epoch milliseconds. */
+export type RunColumnType = 'text' | 'int' | 'time';
+
+/**
+ * The columns of XNAT's paginated container request (POST /xapi/containers), by their container-record names,
+ * and the SQL that reads each. Only these names ever reach SQL text; values are always bound parameters.
+ */
+export const RUN_COLUMNS = {
+  id: { sql: 'id', type: 'int' },
+  status: { sql: 'status', type: 'text' },
+  project: { sql: 'project', type: 'text' },
+  'command-id': { sql: 'command_id', type: 'int' },
+  'wrapper-id': { sql: 'wrapper_id', type: 'int' },
+  'user-id': { sql: 'user_id', type: 'text' },
+  timestamp: { sql: 'created_at', type: 'time' },
+  'status-time': { sql: 'status_time', type: 'time' },
+  'container-id': { sql: 'container_id', type: 'text' },
+  'container-name': { sql: 'container_name', type: 'text' },
+  'exit-code': { sql: 'exit_code', type: 'text' },
+  // Inside the stored spec: a scan of every row when filtered or sorted on, still without parsing them in JS.
+  'docker-image': { sql: "json_extract(spec, '$.image')", type: 'text' },
+} as const satisfies Record<string, { sql: string; type: RunColumnType }>;
+
+export type RunColumn = keyof typeof RUN_COLUMNS;
+
+/** One condition of a search; `like` is a case-insensitive substring match. */
+export type RunCondition =
+  | { column: RunColumn; op: 'like'; value: string }
+  | { column: RunColumn; op: 'eq'; value: string | number }
+  | { column: RunColumn; op: 'in'; values: ReadonlyArray<string | number> }
+  | { column: RunColumn; op: 'before' | 'after'; value: number };
+
+export interface RunSearch {
+  conditions: readonly RunCondition[];
+  sort: { column: RunColumn; dir: 'asc' | 'desc' };
+  offset: number;
+  limit: number;
+  /**
+   * Restricts to runs launched by `login` or in one of `projects` (what the viewer may see at all). Absent =
+   * no restriction (container managers).
+   */
+  visibleTo?: { login: string; projects: readonly string[] };
+}
+
+function conditionSql(c: RunCondition): { sql: string; args: Array<string | number> } {
+  const col = RUN_COLUMNS[c.column];
+  switch (c.op) {
+    case 'like': {
+      // SQLite's LIKE ignores ASCII case; % and _ in the value are literal.
+      const text = col.type === 'text' ? col.sql : `CAST(${col.sql} AS TEXT)`;
+      return { sql: `${text} LIKE ? ESCAPE '\\'`, args: [`%${c.value.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] };
+    }
+    case 'eq': return { sql: `${col.sql} = ?`, args: [c.value] };
+    case 'in': return c.values.length === 0 ? { sql: '0', args: [] } : { sql: `${col.sql} IN (${c.values.map(() => '?').join(',')})`, args: [...c.values] };
+    case 'before': return { sql: `${col.sql} < ?`, args: [c.value] };
+    case 'after': return { sql: `${col.sql} > ?`, args: [c.value] };
+  }
+}
+
 export interface RunPage {
   runs: RunRecord[];
   /** Matching runs in all pages. */
@@ -84,6 +143,30 @@ export class RunQuery {
       ? this.db.prepare(`SELECT * FROM runs ${w.sql} ORDER BY id DESC`).all(...w.args) as RunRow[]
       : this.db.prepare(`SELECT * FROM runs ${w.sql} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...w.args, limit, offset) as RunRow[];
     return { runs: rows.map(toRecord), total };
+  }
+
+  /**
+   * XNAT's paginated request: conditions, one sort column (ties broken by id in the same direction) and a
+   * page, all in SQL. Only the page's rows are read and parsed.
+   */
+  search(q: RunSearch): RunPage {
+    const parts = q.conditions.map(conditionSql);
+    if (q.visibleTo) {
+      const ps = q.visibleTo.projects;
+      parts.push({ sql: ps.length > 0 ? `(user_id = ? OR project IN (${ps.map(() => '?').join(',')}))` : 'user_id = ?', args: [q.visibleTo.login, ...ps] });
+    }
+    const w = parts.length > 0 ? `WHERE ${parts.map((p) => p.sql).join(' AND ')}` : '';
+    const args = parts.flatMap((p) => p.args);
+    const dir = q.sort.dir === 'asc' ? 'ASC' : 'DESC';
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM runs ${w}`).get(...args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM runs ${w} ORDER BY ${RUN_COLUMNS[q.sort.column].sql} ${dir}, id ${dir} LIMIT ? OFFSET ?`)
+      .all(...args, q.limit, q.offset) as RunRow[];
+    return { runs: rows.map(toRecord), total };
+  }
+
+  /** Projects that have runs (to work out which of them a viewer may read). */
+  projects(): string[] {
+    return (this.db.prepare('SELECT DISTINCT project FROM runs WHERE project IS NOT NULL').all() as Array<{ project: string }>).map((r) => r.project);
   }
 
   /** The history of several runs in one query. */

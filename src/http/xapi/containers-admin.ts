@@ -11,6 +11,11 @@
  * sensitive values masked. Paging, the filters besides `nonfinalized` and newest-first order are XCS
  * additions; XNAT lists everything, oldest first.
  *
+ * `POST /xapi/containers` is XNAT's paginated request (`containers-search.ts`), answered in SQL: a JSON array of the
+ * page, the total in `X-Total-Count`. It also returns, scrubbed (§6.3), the runs of projects the caller can read
+ * but neither owns nor launched; runs of projects they cannot read are left out. `GET /xapi/containers/version`
+ * reports compatibility with the XNAT version this server claims to be (`/xapi/siteConfig/buildInfo`).
+ *
  * `DELETE /xapi/containers/{id}` removes a finished run's record, history and saved logs (XNAT: the record
  * only, whatever its state); a run still in progress answers 409. By name: `GET /xapi/container/name/{name}`
  * (container managers) and `GET /xapi/projects/{p}/containers/name/{name}` (scrubbed unless owner).
@@ -23,6 +28,11 @@ import type { RunRecord } from '../../runtime/run-store.ts';
 import type { AccessControl } from './access.ts';
 import { containerJson } from './container-json.ts';
 import { intParam, seesFully, userOf, type XapiContext } from './context.ts';
+import { parseSearchRequest, searchBodySchema } from './containers-search.ts';
+import { XCS_VERSION } from '../data/session-routes.ts';
+
+/** The XNAT version the container service plugin requires (XNAT's `/containers/version` constant). */
+export const XNAT_VERSION_REQUIRED = '1.8.5';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -126,6 +136,52 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     schema: { tags, summary: 'Containers of a project the caller may see', querystring: listQuerySchema,
       params: { type: 'object', properties: { project: { type: 'string' } }, required: ['project'] } },
   }, list);
+
+  // A static path: Fastify's router prefers it to `/xapi/containers/:id` whatever the registration order.
+  app.get('/xapi/containers/version', {
+    schema: { tags, summary: 'Compatibility of the container service with the archive (any signed-in user)' },
+  }, async (request) => {
+    userOf(request);
+    // XCS is its own archive: the version detected is the one /xapi/siteConfig/buildInfo reports.
+    return {
+      compatible: true, xnatVersionDetected: XCS_VERSION, xnatVersionRequired: XNAT_VERSION_REQUIRED,
+      message: `XCS serves its own archive as XNAT ${XCS_VERSION}; the container service requires XNAT ${XNAT_VERSION_REQUIRED} or later.`,
+    };
+  });
+
+  /**
+   * What a non-manager may receive from the paginated request: runs they launched or of projects they can read
+   * (SQL), and which of those in full (launched, or of a project they own); one look-up per project, not per run.
+   */
+  async function searchScope(user: User): Promise<{ visibleTo?: { login: string; projects: string[] }; full: (run: RunRecord) => boolean }> {
+    if (await access.isContainerManager(user)) return { full: () => true };
+    const roles = await access.users.projectsOf(user.login);
+    const owned = new Set([...roles].filter(([, role]) => role === 'owner').map(([p]) => p));
+    const readable = [...roles.keys()];
+    for (const p of query.projects()) {
+      if (!roles.has(p) && await access.users.can(user, 'read', { project: p })) readable.push(p);
+    }
+    return {
+      visibleTo: { login: user.login, projects: readable },
+      full: (run) => run.userId === user.login || (run.project !== null && owned.has(run.project)),
+    };
+  }
+
+  app.post('/xapi/containers', {
+    schema: { tags, summary: 'XNAT paginated request: a page of containers, filtered and sorted (non-owned records scrubbed)', body: searchBodySchema },
+  }, async (request, reply) => {
+    const user = userOf(request);
+    const req = parseSearchRequest(request.body, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
+    const scope = await searchScope(user);
+    const { runs, total } = query.search({
+      conditions: req.conditions, sort: req.sort, offset: (req.page - 1) * req.size, limit: req.size, visibleTo: scope.visibleTo,
+    });
+    const full = new Set(runs.filter(scope.full).map((r) => r.id));
+    // One query for the page's histories; scrubbed records show none.
+    const histories = query.histories([...full]);
+    reply.header('X-Total-Count', String(total));
+    return runs.map((r) => containerJson(r, histories.get(r.id) ?? [], full.has(r.id)));
+  });
 
   app.delete<{ Params: { id: string } }>('/xapi/containers/:id', {
     schema: { tags, summary: 'Delete a finished container record and its logs (launcher, project owner, container manager)' },

@@ -1,9 +1,10 @@
 /**
- * `/xapi/containers/{id}` (reference §5.4; listings and deletion: `containers-admin.ts`): get, kill, logs (whole, followed, or since a time) and forced
- * finalization. `?follow=true` on `logs/{file}` streams the log live (XCS addition, used by `xcs logs -f`).
+ * `/xapi/containers/{id}` (reference §5.4; listings and deletion: `containers-admin.ts`): get, kill, logs (whole, followed, or since a time,
+ * or both streams as a zip) and forced finalization. `?follow=true` on `logs/{file}` streams the log live (XCS addition, used by `xcs logs -f`).
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import yazl from 'yazl';
 import { XcsError } from '../../core/errors.ts';
 import type { LogStream } from '../../runtime/logs.ts';
 import type { RunRecord } from '../../runtime/run-store.ts';
@@ -60,6 +61,25 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
     await access.requireContainerManager(request);
     const run = engine.find(request.params.id);
     return containerJson(engine.finalize(run.id), engine.history(run.id), true);
+  });
+
+  // XNAT's zip of both logs: `stdout.log` and `stderr.log`, the streams holding nothing left out; a live run's as
+  // they are now. Same access and same redaction as one log below. The zip is streamed as it is built.
+  app.get<{ Params: { id: string } }>('/xapi/containers/:id/logs', {
+    schema: { tags: ['containers'], summary: 'stdout.log and stderr.log of a container as a zip (launcher, project owner, container manager)' },
+  }, async (request, reply) => {
+    const run = await ownedRun(request);
+    const zip = new yazl.ZipFile();
+    // yazl reports a failing entry on the zip object; without a listener that would end the process.
+    zip.on('error', (e: Error) => (zip.outputStream as Readable).destroy(e));
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const entry = await engine.logEntry(run, stream);
+      if (!entry) continue;
+      if (Buffer.isBuffer(entry.data)) zip.addBuffer(entry.data, `${stream}.log`, { mtime: entry.mtime });
+      else zip.addReadStream(entry.data, `${stream}.log`, { mtime: entry.mtime });
+    }
+    zip.end();
+    return reply.type('application/zip').header('Content-Disposition', `attachment; filename="${run.id}.zip"`).send(zip.outputStream);
   });
 
   app.get<{ Params: { id: string; file: string }; Querystring: { follow?: string } }>('/xapi/containers/:id/logs/:file', async (request, reply) => {
