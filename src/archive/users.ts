@@ -281,6 +281,10 @@ export class UserStore {
     return access === 'public' || (access === 'protected' && action === 'list');
   }
 
+  async projectExists(project: string): Promise<boolean> {
+    return (await this.#db.selectFrom('projects').select('id').where('id', '=', project).executeTakeFirst()) !== undefined;
+  }
+
   /** A project's accessibility; anything unknown (or a missing project) counts as `private`. */
   async accessibilityOf(project: string): Promise<Accessibility> {
     const row = await this.#db.selectFrom('projects').select('accessibility').where('id', '=', project).executeTakeFirst();

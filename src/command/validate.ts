@@ -9,6 +9,7 @@
 import type { Command, CommandInput, CommandWrapper, WrapperDerivedInput, WrapperExternalInput } from './model.ts';
 import { COMMAND_TYPES, MULTIPLE_DELIMITERS, OUTPUT_HANDLER_TYPES, VISIBILITIES, WRAPPER_INPUT_TYPES_ACCEPTED, replacementKeyOf } from './model.ts';
 import { type DiagnosticSink, listOf, pointer, q } from './diagnostics.ts';
+import { isImageReference } from './image-reference.ts';
 
 /** Checks the syntax of a matcher (after template tokens are neutralised); provided by the matcher engine. */
 export type MatcherSyntaxCheck = (source: string) => { ok: true } | { ok: false; message: string; position: number };
@@ -53,6 +54,9 @@ export function validateNormalised(cmd: Command, sink: DiagnosticSink, options: 
       'but POST /xapi/commands then needs ?image=name:tag; set "image" to be explicit');
   } else if (isBlank(cmd.image)) {
     sink.error('/image', 'command.image.blank', 'the command has no image; set "image" to a Docker image with a tag, e.g. "xnat/dcm2niix:1.0"');
+  } else if (!isImageReference(cmd.image)) {
+    sink.error('/image', 'command.image.invalid', `image ${q(cmd.image)} is not a Docker image reference; write it as [host[:port]/]repository:tag ` +
+      '(lower-case repository, e.g. "xnat/dcm2niix:1.0"), or an image id');
   } else if (!IMAGE_WITH_TAG.test(cmd.image)) {
     sink.error('/image', 'command.image.missing-tag', `image ${q(cmd.image)} has no version tag; write it as name:tag, e.g. ${q(`${cmd.image}:latest`)}`);
   }

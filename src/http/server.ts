@@ -10,6 +10,7 @@ import type { Archive } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
 import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
+import { useJsonBodies } from './json-body.ts';
 import { registerAccessibilityRoutes } from './data/accessibility-routes.ts';
 import { registerArchiveRoutes } from './data/archive-routes.ts';
 import { registerSearchRoutes } from './data/search-routes.ts';
@@ -47,6 +48,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   // Before any route: the OpenAPI document is built from the routes added after it.
   await registerOpenApi(app);
 
+  useJsonBodies(app);
   app.setErrorHandler((err: FastifyError | XcsError, request, reply) => {
     let e: XcsError;
     if (isXcsError(err)) e = err;

@@ -101,6 +101,8 @@ export class AccessControl {
    */
   async requireProject(request: FastifyRequest, project: string, action: Action): Promise<User> {
     const user = this.requireUser(request);
+    // Site administrators may do anything in any project, but a project that does not exist is still a 404.
+    await this.requireExistingProject(project);
     if (await this.users.can(user, action, { project })) return user;
     if (!(await this.users.can(user, 'read', { project }))) throw projectNotFound(project);
     const level = { list: 'read', read: 'read', create: 'edit', edit: 'edit', delete: 'owner' }[action];
@@ -108,10 +110,18 @@ export class AccessControl {
       { status: 403, path: project });
   }
 
+  /** For callers whose role passes every project check (managers): the project must still exist. */
+  async requireExistingProject(project: string): Promise<void> {
+    if (!(await this.users.projectExists(project))) throw projectNotFound(project);
+  }
+
   /** Project owners, container managers and administrators: who may manage a project's automation. */
   async requireOwnerOrManager(request: FastifyRequest, project: string): Promise<User> {
     const user = this.requireUser(request);
-    if (await this.isContainerManager(user)) return user;
+    if (await this.isContainerManager(user)) {
+      await this.requireExistingProject(project);
+      return user;
+    }
     return this.requireProject(request, project, 'delete');
   }
 }

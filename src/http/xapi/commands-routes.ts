@@ -20,7 +20,7 @@ export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext, ac
   });
 
   const projectAccess = async (request: FastifyRequest<{ Params: { project: string } }>, action: 'edit' | 'delete'): Promise<void> => {
-    if (await access.isContainerManager(request.user)) return;
+    if (await access.isContainerManager(request.user)) return access.requireExistingProject(request.params.project);
     await access.requireProject(request, request.params.project, action);
   };
   const setProject = (enabled: boolean) => async (request: FastifyRequest<{ Params: { project: string; id: string } }>) => {

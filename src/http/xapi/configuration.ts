@@ -253,7 +253,7 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
   const projectOf = (request: FastifyRequest): string => (request.params as P).project;
   /** CM, or the project access XNAT asks for (GET: edit; changes: owner). */
   const projectAccess = async (request: FastifyRequest, action: 'edit' | 'delete'): Promise<void> => {
-    if (await access.isContainerManager(request.user)) return;
+    if (await access.isContainerManager(request.user)) return access.requireExistingProject(projectOf(request));
     await access.requireProject(request, projectOf(request), action);
   };
 

@@ -95,7 +95,10 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
   const list = async (request: FastifyRequest<{ Querystring: ListQuery; Params: { project?: string } }>, reply: FastifyReply) => {
     const user = userOf(request);
     // A project path names a project: those who cannot read it get the same 404 as for a missing one.
-    if (request.params.project && !(await access.isContainerManager(user))) await access.requireProject(request, request.params.project, 'read');
+    if (request.params.project) {
+      if (await access.isContainerManager(user)) await access.requireExistingProject(request.params.project);
+      else await access.requireProject(request, request.params.project, 'read');
+    }
     const q = request.query;
     const filter: RunQueryFilter = {
       project: request.params.project ?? (q.project || undefined),
@@ -211,7 +214,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     schema: { tags, summary: 'A container of the project by name (scrubbed unless owner)' },
   }, async (request) => {
     const user = userOf(request);
-    if (!(await access.isContainerManager(user))) await access.requireProject(request, request.params.project, 'read');
+    if (await access.isContainerManager(user)) await access.requireExistingProject(request.params.project);
+    else await access.requireProject(request, request.params.project, 'read');
     return byName(user, request.params.name, request.params.project, request.query.nonfinalized === 'true');
   });
 }

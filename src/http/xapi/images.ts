@@ -7,6 +7,7 @@
  */
 import type Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
+import { isImageReference } from '../../command/image-reference.ts';
 import { XcsError, messageOf } from '../../core/errors.ts';
 import type { Command } from '../../command/model.ts';
 import { readImageCommands } from '../../command/image-labels.ts';
@@ -31,11 +32,21 @@ function engineMessage(e: unknown): string {
 function imageError(e: unknown, ref: string): XcsError {
   const status = (e as DockerLikeError).statusCode;
   if (status === 404) return new XcsError('xapi.image.not-found', `No image ${ref} on the container server`, { status: 404, path: ref });
+  if (status === 400) return new XcsError('xapi.image.bad-reference', `The Docker server refused "${ref}": ${engineMessage(e)}`, { status: 400, path: ref });
   if (status === 409) {
     return new XcsError('xapi.image.in-use', `Image ${ref} is in use: ${engineMessage(e)}`, { status: 409, path: ref,
       hint: 'remove the containers that use it, or pass ?force=true' });
   }
   return new XcsError('xapi.docker.error', `The Docker server returned an error:\n${engineMessage(e)}`, { status: 500, path: ref });
+}
+
+/** 400 for a reference the engine could not parse (it would answer 500, or a redirect for `..`). */
+function requireReference(ref: string, where = 'image'): string {
+  if (!isImageReference(ref)) {
+    throw new XcsError('xapi.image.bad-reference', `"${ref.length > 80 ? `${ref.slice(0, 80)}…` : ref}" is not an image reference`, {
+      status: 400, path: where, hint: 'name an image as [host[:port]/]repository[:tag], e.g. xnat/dcm2niix:latest, or by its id' });
+  }
+  return ref;
 }
 
 function tagged(ref: string): string {
@@ -117,6 +128,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
       if (ref === 'save') {
         throw new XcsError('xapi.image.save-is-post', 'To save commands from image labels POST to /images/save.', { status: 400, path: ref });
       }
+      requireReference(ref);
       try {
         const i = await docker().getImage(ref).inspect();
         return { 'image-id': i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} } satisfies ImageJson;
@@ -130,7 +142,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
       querystring: { type: 'object', properties: { force: { type: 'string', enum: ['true', 'false'] } } } },
   }, async (request, reply) => {
     await access.requireContainerManager(request);
-    const ref = request.params['*'];
+    const ref = requireReference(request.params['*']);
     const d = docker();
     let info: Docker.ImageInspectInfo;
     try {
@@ -153,7 +165,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
       querystring: { type: 'object', properties: { image: { type: 'string' } }, required: ['image'] } },
   }, async (request) => {
     await access.requireContainerManager(request);
-    return saveCommands(request.query.image ?? '');
+    return saveCommands(requireReference(request.query.image ?? ''));
   });
 
   async function pull(image: string, hub: Hub, saveCmds: boolean, creds: { username?: string; password?: string }): Promise<unknown> {
@@ -161,6 +173,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
     if (image.startsWith('sha256:')) {
       throw new XcsError('xapi.pull.by-id', 'Cannot pull an image by sha256 ID. Use image label instead.', { status: 400, path: image });
     }
+    requireReference(image);
     const registry = new URL(hub.url).host;
     const isDockerHub = /(^|\.)docker\.io$/.test(registry);
     const ref = isDockerHub || image.startsWith(`${registry}/`) ? tagged(image) : `${registry}/${tagged(image)}`;

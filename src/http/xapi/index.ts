@@ -89,17 +89,6 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const automation = await AutomationStore.open(deps.embedded.db);
   engines.set(app.server, engine);
 
-  // JSON.parse's own message says where the body breaks (Fastify's default says only that it does).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
-    if (text.trim() === '') { done(null, undefined); return; }
-    try {
-      done(null, JSON.parse(text) as unknown);
-    } catch (e) {
-      done(new XcsError('http.bad-json', `The body is not valid JSON: ${messageOf(e)}`, { status: 400 }), undefined);
-    }
-  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
