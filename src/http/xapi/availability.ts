@@ -198,7 +198,11 @@ export function registerAvailabilityRoutes(app: FastifyInstance, availability: A
       for (const p of projects) {
         await access.requireProject(request, p, 'read');
         const here = await availability.forProject(user, p, request.query.xsiType);
-        common = common === null ? here : common.filter((c) => here.some((h) => h['wrapper-id'] === c['wrapper-id']));
+        // A wrapper available in every project; enabled only when enabled in every one.
+        common = common === null ? here : common.flatMap((c) => {
+          const h = here.find((x) => x['wrapper-id'] === c['wrapper-id']);
+          return h ? [{ ...c, enabled: c.enabled && h.enabled }] : [];
+        });
       }
       return common ?? [];
     });

@@ -379,7 +379,8 @@ function parseHub(body: unknown, old: Hub | undefined): Hub {
   return hub;
 }
 
-export interface HubStatus { ping: boolean; response: string; message: string }
+/** `ping` is null when the host was not checked. */
+export interface HubStatus { ping: boolean | null; response: string; message: string }
 
 /** A dockerode client for the configured server (unix socket or tcp). */
 export function dockerFor(server: DockerServerSettings): Docker {
@@ -409,6 +410,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+const UNCHECKED: HubStatus = { ping: null, response: 'Unknown', message: 'Not checked; GET /xapi/docker/hubs/{id}/ping logs in to the host' };
 
 /** Registry login through the engine, as XNAT does. */
 export async function pingHub(server: DockerServerSettings, hub: Hub, creds: { username?: string; password?: string }): Promise<HubStatus> {
@@ -452,10 +455,12 @@ export function registerSettingsRoutes(app: FastifyInstance, { settings, access 
     return reply.type('text/plain').send('OK');
   });
 
+  // XNAT logs in to every registry to fill `status`; with no registry reachable that is a long wait per hub,
+  // so the listings carry the key with an unchecked status and `…/ping` does the check.
   app.get('/xapi/docker/hubs', { schema: { tags, summary: 'Image hosts (no registry is contacted; use .../ping)' } },
-    async () => settings.hubs().map((h) => publicHub(h)));
+    async () => settings.hubs().map((h) => publicHub(h, UNCHECKED)));
   app.get<{ Params: { hub: string } }>('/xapi/docker/hubs/:hub', { schema: { tags, params: idOrName } },
-    async (request) => publicHub(settings.hub(request.params.hub)));
+    async (request) => publicHub(settings.hub(request.params.hub), UNCHECKED));
   app.get<{ Params: { hub: string }; Querystring: { username?: string; password?: string } }>('/xapi/docker/hubs/:hub/ping',
     { schema: { tags, params: idOrName, querystring: { type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' } } } } },
     async (request) => pingHub(settings.server(), settings.hub(request.params.hub), request.query));
