@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { pack } from 'tar-stream';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
+import { stopWithContainers } from './helpers/runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
 
 const PW = 'pw-123456';
@@ -79,7 +80,7 @@ before(async () => {
 
 after(async () => {
   await docker.getImage(LABELLED).remove({ force: true }).catch(() => undefined);
-  await s.stop();
+  await stopWithContainers(s);
 });
 
 test('OpenAPI 3 lists the /xapi routes of every plugin and no /data route; docs page served', async () => {
