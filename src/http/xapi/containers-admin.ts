@@ -69,6 +69,24 @@ function boundedInt(value: string | undefined, name: string, dflt: number, max: 
   return Number(value);
 }
 
+/** A serialised listing page and the `Link` headers already worked out for the URLs that asked for it. */
+interface CachedPage {
+  version: number;
+  total: number;
+  body: Buffer;
+  links: Map<string, string>;
+}
+/** URL spellings remembered per page (clients poll one URL; the bound keeps odd spellings from piling up). */
+const LINKS_PER_PAGE = 4;
+
+/** The `Link: <…>; rel="next"` header of a listing page: the same URL, the next page. */
+function nextLink(url: string, page: number, pageSize: number): string {
+  const next = new URL(url, 'http://x');
+  next.searchParams.set('page', String(page + 1));
+  next.searchParams.set('pageSize', String(pageSize));
+  return `<${next.pathname}${next.search}>; rel="next"`;
+}
+
 export interface ContainerAdminDeps {
   ctx: XapiContext;
   access: AccessControl;
@@ -79,7 +97,7 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
   const query = new RunQuery(ctx.engine.database, ctx.engine.config.dataDir);
   // Serialised listings by query and viewer, valid while no run changes (clients poll the same first page).
   // Kept as bytes: a page is ~120 kB, which would otherwise be UTF-8 encoded again on every send.
-  const cache = new Map<string, { version: number; total: number; body: Buffer }>();
+  const cache = new Map<string, CachedPage>();
 
   /** Who the caller may see in full: null = everything (container managers). */
   async function visibility(user: User): Promise<RunQueryFilter['visibleTo'] | undefined> {
@@ -118,7 +136,7 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     if (!hit || hit.version !== version) {
       const { runs, total } = query.page(filter, (page - 1) * pageSize, all ? null : pageSize);
       const histories = query.histories(runs.map((r) => r.id));
-      hit = { version, total, body: Buffer.from(JSON.stringify(runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true)))) };
+      hit = { version, total, body: Buffer.from(JSON.stringify(runs.map((r) => containerJson(r, histories.get(r.id) ?? [], true)))), links: new Map() };
       // `all=true` answers can be megabytes: not kept.
       if (!all) {
         if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
@@ -127,10 +145,13 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     }
     reply.header('X-Total-Count', String(hit.total));
     if (!all && page * pageSize < hit.total) {
-      const next = new URL(request.url, 'http://x');
-      next.searchParams.set('page', String(page + 1));
-      next.searchParams.set('pageSize', String(pageSize));
-      reply.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
+      // Parsing and rebuilding the URL cost as much as the rest of a cached answer: done once per URL and page.
+      let link = hit.links.get(request.url);
+      if (link === undefined) {
+        link = nextLink(request.url, page, pageSize);
+        if (hit.links.size < LINKS_PER_PAGE) hit.links.set(request.url, link);
+      }
+      reply.header('Link', link);
     }
     return reply.type('application/json; charset=utf-8').send(hit.body);
   };
