@@ -287,6 +287,8 @@ test('POST /xapi/containers: readers get others\' runs scrubbed, the rest nothin
     const reader = await search({ size: 1000 }, nobody);
     assert.deepEqual(reader.items.map((c) => c.id), all.filter((c) => c.project === 'P2').map((c) => c.id));
     assert.ok(reader.items.every((c) => c['command-line'] === '[REDACTED]'));
+    // The same request as before the change is not answered from the earlier (empty) page.
+    assert.equal((await search({}, nobody)).total, reader.total);
   } finally {
     await req('PUT', '/data/projects/P2/accessibility/private', admin);
   }

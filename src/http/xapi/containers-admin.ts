@@ -98,6 +98,7 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
   // Serialised listings by query and viewer, valid while no run changes (clients poll the same first page).
   // Kept as bytes: a page is ~120 kB, which would otherwise be UTF-8 encoded again on every send.
   const cache = new Map<string, CachedPage>();
+  const searchCache = new Map<string, CachedPage>();
 
   /** Who the caller may see in full: null = everything (container managers). */
   async function visibility(user: User): Promise<RunQueryFilter['visibleTo'] | undefined> {
@@ -177,8 +178,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
    * What a non-manager may receive from the paginated request: runs they launched or of projects they can read
    * (SQL), and which of those in full (launched, or of a project they own); one look-up per project, not per run.
    */
-  async function searchScope(user: User): Promise<{ visibleTo?: { login: string; projects: string[] }; full: (run: RunRecord) => boolean }> {
-    if (await access.isContainerManager(user)) return { full: () => true };
+  async function searchScope(user: User): Promise<{ visibleTo?: { login: string; projects: string[] }; full: (run: RunRecord) => boolean; key: unknown }> {
+    if (await access.isContainerManager(user)) return { full: () => true, key: null };
     const roles = await access.users.projectsOf(user.login);
     const owned = new Set([...roles].filter(([, role]) => role === 'owner').map(([p]) => p));
     const readable = [...roles.keys()];
@@ -188,6 +189,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     return {
       visibleTo: { login: user.login, projects: readable },
       full: (run) => run.userId === user.login || (run.project !== null && owned.has(run.project)),
+      // Everything the answer depends on besides the request and the runs: a role change gives another key.
+      key: [user.login, readable.sort(), [...owned].sort()],
     };
   }
 
@@ -197,14 +200,24 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     const user = userOf(request);
     const req = parseSearchRequest(request.body, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
     const scope = await searchScope(user);
-    const { runs, total } = query.search({
-      conditions: req.conditions, sort: req.sort, offset: (req.page - 1) * req.size, limit: req.size, visibleTo: scope.visibleTo,
-    });
-    const full = new Set(runs.filter(scope.full).map((r) => r.id));
-    // One query for the page's histories; scrubbed records show none.
-    const histories = query.histories([...full]);
-    reply.header('X-Total-Count', String(total));
-    return runs.map((r) => containerJson(r, histories.get(r.id) ?? [], full.has(r.id)));
+    // As for GET: a page serialised once per request, viewer scope and runs_version (clients poll the same page).
+    const key = JSON.stringify(['search', req, scope.key]);
+    const version = query.version();
+    let hit = searchCache.get(key);
+    if (!hit || hit.version !== version) {
+      const { runs, total } = query.search({
+        conditions: req.conditions, sort: req.sort, offset: (req.page - 1) * req.size, limit: req.size, visibleTo: scope.visibleTo,
+      });
+      const full = new Set(runs.filter(scope.full).map((r) => r.id));
+      // One query for the page's histories; scrubbed records show none.
+      const histories = query.histories([...full]);
+      const body = Buffer.from(JSON.stringify(runs.map((r) => containerJson(r, histories.get(r.id) ?? [], full.has(r.id)))));
+      hit = { version, total, body, links: new Map() };
+      if (searchCache.size >= CACHE_ENTRIES) searchCache.delete(searchCache.keys().next().value as string);
+      searchCache.set(key, hit);
+    }
+    reply.header('X-Total-Count', String(hit.total));
+    return reply.type('application/json; charset=utf-8').send(hit.body);
   });
 
   app.delete<{ Params: { id: string } }>('/xapi/containers/:id', {
