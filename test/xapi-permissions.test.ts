@@ -57,11 +57,11 @@ const row = (o: Row, patch: Partial<Row>): Row => ({ ...o, ...patch });
 
 /** `xml` is sent raw as `application/xml` instead of a JSON `body`. */
 interface Entry { expect: Row; path?: string; body?: unknown; xml?: string }
-let ctx: { cid: number; wid: number; session: string; run: number; mapping: number; orch: number };
+let ctx: { cid: number; wid: number; session: string; run: number; mapping: number; orch: number; subscription: number };
 
 /** The table: `METHOD openapi-path` → expected status by role, with the concrete path and body. */
 function table(): Record<string, Entry> {
-  const { cid, wid, session, run, mapping, orch } = ctx;
+  const { cid, wid, session, run, mapping, orch, subscription } = ctx;
   const sq = `session=${encodeURIComponent(session)}`;
   const nocmd = { name: '' };
   return {
@@ -147,6 +147,9 @@ function table(): Record<string, Entry> {
     // one needs the launcher, a project owner or a manager.
     'GET /xapi/containers': { expect: AUTH(200) },
     'GET /xapi/projects/{project}/containers': { expect: READ(200, 200), path: '/xapi/projects/P/containers' },
+    'GET /xapi/containers/version': { expect: AUTH(200) },
+    'POST /xapi/containers': { expect: AUTH(200), body: { page: 1, size: 10, filters: { project: { eq: 'P' } } } },
+    'GET /xapi/containers/{id}/logs': { expect: row(OWN(200), { member: 200 }), path: `/xapi/containers/${run}/logs` },
     'DELETE /xapi/containers/{id}': { expect: prof({ admin: 404, cm: 404, owner: 404, member: 404, collab: 404, other: 404 }, 404, 404), path: '/xapi/containers/999999' },
     'GET /xapi/containers/{id}': { expect: READ(200, 200), path: `/xapi/containers/${run}` },
     'GET /xapi/container/name/{name}': { expect: CM(404), path: '/xapi/container/name/nope' },
@@ -186,6 +189,16 @@ function table(): Record<string, Entry> {
     'DELETE /xapi/commandeventmapping/{id}': { expect: row(OWN(404), { member: 404, collab: 404 }), path: '/xapi/commandeventmapping/999999' },
     'PUT /xapi/commandeventmapping/{id}/enable': { expect: OWN(200), path: `/xapi/commandeventmapping/${mapping}/enable` },
     'PUT /xapi/commandeventmapping/{id}/disable': { expect: OWN(200), path: `/xapi/commandeventmapping/${mapping}/disable` },
+    // Converting again answers the same subscription (201), so every allowed role gets 201.
+    'POST /xapi/commandeventmapping/{id}/convert': { expect: OWN(201), path: `/xapi/commandeventmapping/${mapping}/convert` },
+    'GET /xapi/events/subscriptions': { expect: AUTH(200) },
+    'GET /xapi/events/subscription/{id}': { expect: row(READ(200), { cm: 200 }), path: `/xapi/events/subscription/${subscription}` },
+    'POST /xapi/events/subscription': { expect: OWN(400), body: { name: 'x', 'action-key': 'org.nrg.containers.services.CommandActionProvider:999999',
+      'event-filter': { 'event-type': 'org.nrg.xnat.eventservice.events.SessionEvent', 'project-ids': ['P'], status: 'CREATED' } } },
+    'PUT /xapi/events/subscription/{id}': { expect: OWN(400), path: `/xapi/events/subscription/${subscription}`, body: { 'event-filter': { status: 'NEVER' } } },
+    'POST /xapi/events/subscription/{id}/activate': { expect: OWN(200), path: `/xapi/events/subscription/${subscription}/activate` },
+    'POST /xapi/events/subscription/{id}/deactivate': { expect: OWN(200), path: `/xapi/events/subscription/${subscription}/deactivate` },
+    'DELETE /xapi/events/subscription/{id}': { expect: row(OWN(404), { member: 404, collab: 404 }), path: '/xapi/events/subscription/999999' },
     'POST /xapi/orchestration': { expect: CM(400), body: { name: 'x', wrapperIds: [wid] } },
     'GET /xapi/orchestration': { expect: CM(200) },
     'GET /xapi/orchestration/project/{project}': { expect: EDIT(200, 404), path: '/xapi/orchestration/project/P' },
@@ -238,7 +251,12 @@ before(async () => {
   assert.equal(m.status, 201, m.text);
   const o = await call(s.url, 'POST', '/xapi/orchestration', { headers: admin, json: { name: 'two', wrapperIds: [wid, cmd2.xnat[0].id] } });
   assert.equal(o.status, 200, o.text);
-  ctx = { cid, wid, session, run, mapping: (m.body as { id: number }).id, orch: (o.body as { id: number }).id };
+  // An inactive subscription of project P (its activate/deactivate rows leave it inactive).
+  const sub = await call(s.url, 'POST', '/xapi/events/subscription', { headers: admin, json: { name: 'perm-sub', active: false,
+    'action-key': `org.nrg.containers.services.CommandActionProvider:${wid}`,
+    'event-filter': { 'event-type': 'org.nrg.xnat.eventservice.events.SessionEvent', 'project-ids': ['P'], status: 'CREATED' } } });
+  assert.equal(sub.status, 201, sub.text);
+  ctx = { cid, wid, session, run, mapping: (m.body as { id: number }).id, orch: (o.body as { id: number }).id, subscription: (sub.body as { id: number }).id };
 });
 
 after(async () => {
