@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { summaryOf, tagOf } from './route-docs.ts';
 
 export const OPENAPI_PATH = '/xapi/openapi.json';
 export const DOCS_PATH = '/xapi/docs';
@@ -24,9 +25,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
       security: [{ basic: [] }],
     },
-    transform: ({ schema, url }) => {
+    transform: ({ schema, url, route }) => {
       const keep = url.startsWith('/xapi') && !url.startsWith(DOCS_PATH) && url !== OPENAPI_PATH;
-      return { schema: keep ? schema : { ...(schema ?? {}), hide: true }, url };
+      if (!keep) return { schema: { ...(schema ?? {}), hide: true }, url };
+      const method = Array.isArray(route.method) ? String(route.method[0]) : String(route.method);
+      const summary = schema?.summary ?? summaryOf(method, url);
+      return { schema: { ...(schema ?? {}), tags: schema?.tags ?? [tagOf(url)], ...(summary ? { summary } : {}) }, url };
     },
   });
   // The docs page and its assets are as public as the document they show.
