@@ -11,8 +11,8 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 # Debian packages: the Docker engine, busybox for FROM-scratch images, dcm2niix
-# for the demo image, pyxnat for the client-compatibility tests.
-pkgs=(docker.io busybox-static dcm2niix python3-pyxnat python3-requests zip unzip)
+# for the demo image, pyxnat for the client-compatibility tests, curl for the README's session (tested).
+pkgs=(docker.io busybox-static dcm2niix python3-pyxnat python3-requests zip unzip curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
