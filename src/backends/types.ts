@@ -100,6 +100,8 @@ export interface ContainerState {
   finishedAt: Date | null;
   /** An error the engine recorded for the container (e.g. the process could not be started). */
   error?: string;
+  /** The id of the image the container was created from (`sha256:…`): what it runs, whatever tags say now. */
+  imageId?: string;
 }
 
 /** A container found by label or name; enough for reconciliation after a restart. */
@@ -119,6 +121,8 @@ export interface ImageSummary {
 }
 
 export interface ImageInfo extends ImageSummary {
+  /** `repo@sha256:…` digests of the image in registries it was pulled from or pushed to; empty for local builds. */
+  repoDigests?: string[];
   entrypoint: string[] | null;
   cmd: string[] | null;
   workingDir: string | null;
@@ -170,6 +174,16 @@ export interface EventSubscription extends AsyncIterable<BackendEvent> {
   close(): void;
 }
 
+/** Which engine runs the containers, for provenance records. */
+export interface EngineVersion {
+  /** `docker`, `podman`, … as the engine names itself. */
+  name: string;
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
 export interface WaitOptions {
   signal?: AbortSignal;
 }
@@ -183,6 +197,8 @@ export interface ContainerBackend {
   /** The image with this reference or id, or null when the engine does not have it. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
   listImages(): Promise<ImageSummary[]>;
+  /** The engine's name and version (optional: provenance records say "unknown" without it). */
+  engineVersion?(): Promise<EngineVersion>;
 
   /**
    * Creates (does not start) a container. Throws `backend.image-missing`, `backend.mount-missing`,

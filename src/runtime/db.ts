@@ -126,6 +126,48 @@ const MIGRATIONS: string[] = [
   CREATE INDEX runs_created ON runs(created_at);
   CREATE INDEX runs_status_time ON runs(status_time);
   `,
+  // Provenance (provenance-store.ts): one JSON record per run and phase (launch, start, finalize), the run's owner
+  // for access checks, and indexes from archive objects and image digests back to runs. Append-only: a record
+  // is written once and neither changed nor removed (not even with its run), so it can be trusted.
+  `
+  CREATE TABLE provenance_runs (
+    run_id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    project TEXT,
+    recorded_at INTEGER NOT NULL
+  );
+  CREATE TABLE provenance_records (
+    run_id INTEGER NOT NULL,
+    phase TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (run_id, phase)
+  );
+  CREATE TABLE provenance_objects (
+    run_id INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    object_key TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    PRIMARY KEY (run_id, role, name, object_key)
+  );
+  CREATE INDEX provenance_objects_key ON provenance_objects(object_key, role);
+  CREATE TABLE provenance_images (
+    run_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, kind, value)
+  );
+  CREATE INDEX provenance_images_value ON provenance_images(value, kind);
+  CREATE TRIGGER provenance_runs_no_update BEFORE UPDATE ON provenance_runs BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_runs_no_delete BEFORE DELETE ON provenance_runs BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_records_no_update BEFORE UPDATE ON provenance_records BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_records_no_delete BEFORE DELETE ON provenance_records BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_objects_no_update BEFORE UPDATE ON provenance_objects BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_objects_no_delete BEFORE DELETE ON provenance_objects BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_images_no_update BEFORE UPDATE ON provenance_images BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  CREATE TRIGGER provenance_images_no_delete BEFORE DELETE ON provenance_images BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

@@ -17,6 +17,7 @@ import {
   type ContainerState,
   type ContainerStatus,
   type ContainerSummary,
+  type EngineVersion,
   type EventOptions,
   type EventSubscription,
   type ImageInfo,
@@ -173,6 +174,8 @@ export class DockerBackend implements ContainerBackend {
     logTimestamps: true,
   };
   private readonly followers = new Set<DockerEventFollower>();
+  /** The engine does not change version under a running backend: asked once. */
+  private version: Promise<EngineVersion> | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -197,6 +200,7 @@ export class DockerBackend implements ContainerBackend {
       return {
         id: i.Id,
         tags: i.RepoTags ?? [],
+        repoDigests: i.RepoDigests ?? [],
         labels: i.Config?.Labels ?? {},
         entrypoint: toArgs(i.Config?.Entrypoint),
         cmd: toArgs(i.Config?.Cmd),
@@ -205,6 +209,19 @@ export class DockerBackend implements ContainerBackend {
     } catch (e) {
       if (statusOf(e) === 404) return null;
       throw this.failure(e, 'image inspection', ref);
+    }
+  }
+
+  async engineVersion(): Promise<EngineVersion> {
+    this.version ??= this.docker.version().then((v) => ({
+      name: /podman/i.test(JSON.stringify(v.Components ?? [])) ? 'podman' : 'docker',
+      version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch,
+    }));
+    try {
+      return await this.version;
+    } catch (e) {
+      this.version = undefined;
+      throw this.failure(e, 'version query', this.endpoint);
     }
   }
 
@@ -275,6 +292,7 @@ export class DockerBackend implements ContainerBackend {
         finishedAt: dateOf(s.FinishedAt),
       };
       if (s.Error !== undefined && s.Error !== '') state.error = s.Error;
+      if (info.Image) state.imageId = info.Image;
       return state;
     } catch (e) {
       if (statusOf(e) === 404) return missing(backendId);
