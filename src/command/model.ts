@@ -208,6 +208,32 @@ export const CommandSecretSchema = Type.Object(
   { title: 'Secret', description: 'A secret injected into the container at creation, never stored with it.' },
 );
 
+/** Failure classes a retry policy can name (XCS addition; `runtime/retry-policy.ts` says which failures fall in each). */
+export const RETRY_CLASSES = ['lost', 'oom', 'engine-error', 'exit-code', 'timeout'] as const;
+export type RetryClass = (typeof RETRY_CLASSES)[number];
+/** What `retry-on` means when absent: every class but `timeout` (a hung tool usually hangs again). */
+export const DEFAULT_RETRY_ON: readonly RetryClass[] = ['lost', 'oom', 'engine-error', 'exit-code'];
+
+// Numbers are `Number`, not `Integer`, so that 2.5 attempts is reported instead of silently truncated.
+export const RetryPolicySchema = Type.Object(
+  {
+    'maximum-attempts': Type.Number({ description: 'Attempts in all, the first included: an integer from 1 to 20. Default 1 (no retry).', default: 1 }),
+    'initial-interval': text('Delay before the first retry, e.g. "10s", "5m", "1h30m". Default "1s".', { default: '1s' }),
+    'backoff-coefficient': Type.Number({ description: 'Each further delay is the previous one times this (at least 1). Default 2.', default: 2 }),
+    'maximum-interval': optText('Longest delay between attempts. Default 100 times initial-interval.'),
+    // Null means DEFAULT_RETRY_ON; the normaliser cannot carry a non-empty list as a default.
+    'retry-on': nullable(Type.Array(Type.String()), `Failure classes retried: ${RETRY_CLASSES.join(', ')}. Default all but timeout.`),
+    'retryable-exit-codes': list(Type.Number(), 'With exit-code: only these exit codes are retried (default: any non-zero code).'),
+    'non-retryable-exit-codes': list(Type.Number(), 'Exit codes never retried (the tool says the failure is permanent).'),
+    'oom-memory-factor': nullable(Type.Number(), 'After an out-of-memory kill, the next attempt gets limit-memory times this (at least 1).'),
+    'oom-memory-limit': optText('Cap of the raised memory limit, e.g. "16g" or "4096m" (a bare number is MiB).'),
+  },
+  {
+    title: 'Retry policy',
+    description: 'XCS addition (XNAT ignores it): when and how often a failed run is launched again, as a new run.',
+  },
+);
+
 export const CommandSchema = Type.Object(
   {
     id: Type.Integer({ description: 'Server-assigned id; ignored on create.', default: 0 }),
@@ -253,6 +279,9 @@ export const CommandSchema = Type.Object(
     secrets: list(CommandSecretSchema, 'Secrets injected into the container.'),
     // Absent => public.
     visibility: oneOf(VISIBILITIES, 'Who sees the command: public (default), private or protected.', 'public'),
+    // XCS additions; XNAT ignores unknown keys, so a command using them stays portable.
+    retry: nullable(RetryPolicySchema, 'XCS addition: retry policy of failed runs (absent: no retry).'),
+    'max-runtime': optText('XCS addition: longest a run may stay Running, e.g. "2h" or "1h30m"; it is then killed and ends Failed (Timeout).'),
   },
   {
     $id: 'https://xcs.invalid/schema/command.schema.json',
@@ -270,6 +299,7 @@ export type WrapperInput = WrapperExternalInput | WrapperDerivedInput;
 export type OutputHandler = Static<typeof OutputHandlerSchema>;
 export type CommandWrapper = Static<typeof CommandWrapperSchema>;
 export type CommandSecret = Static<typeof CommandSecretSchema>;
+export type RetryPolicyJson = Static<typeof RetryPolicySchema>;
 export type Command = Static<typeof CommandSchema>;
 
 /** The token an input's value replaces in templates: its `replacement-key`, or `#name#` when that is null. */

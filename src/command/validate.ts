@@ -10,6 +10,7 @@ import type { Command, CommandInput, CommandWrapper, WrapperDerivedInput, Wrappe
 import { COMMAND_TYPES, MULTIPLE_DELIMITERS, OUTPUT_HANDLER_TYPES, VISIBILITIES, WRAPPER_INPUT_TYPES_ACCEPTED, replacementKeyOf } from './model.ts';
 import { type DiagnosticSink, listOf, pointer, q } from './diagnostics.ts';
 import { isImageReference } from './image-reference.ts';
+import { validateRunPolicy } from './validate-run-policy.ts';
 
 /** Checks the syntax of a matcher (after template tokens are neutralised); provided by the matcher engine. */
 export type MatcherSyntaxCheck = (source: string) => { ok: true } | { ok: false; message: string; position: number };
@@ -68,6 +69,7 @@ export function validateNormalised(cmd: Command, sink: DiagnosticSink, options: 
   if (!(VISIBILITIES as readonly string[]).includes(cmd.visibility)) {
     sink.error('/visibility', 'command.visibility.unknown', `visibility ${q(cmd.visibility)} is unknown; use one of ${listOf(VISIBILITIES)} (lower case)`);
   }
+  validateRunPolicy(cmd, sink);
 }
 
 function validateSpecial(cmd: Command, type: 'docker-setup' | 'docker-wrapup', sink: DiagnosticSink): void {
