@@ -168,6 +168,17 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER provenance_images_no_update BEFORE UPDATE ON provenance_images BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
   CREATE TRIGGER provenance_images_no_delete BEFORE DELETE ON provenance_images BEGIN SELECT RAISE(ABORT, 'provenance is append-only'); END;
   `,
+  // Retries, time limits and relaunch (retry-policy.ts, watchdog.ts, retrier.ts): the run's compiled policy, its
+  // attempt number and the links between attempts (`retried_by` is set once, in the transaction creating the next
+  // attempt, which makes a retry happen once), and whether the watchdog stopped it.
+  `
+  ALTER TABLE runs ADD COLUMN policy TEXT;
+  ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE runs ADD COLUMN retry_of INTEGER;
+  ALTER TABLE runs ADD COLUMN retried_by INTEGER;
+  ALTER TABLE runs ADD COLUMN relaunch_of INTEGER;
+  ALTER TABLE runs ADD COLUMN timed_out INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {
