@@ -18,7 +18,9 @@ import { describe } from './failures.ts';
 import { runFinalizeJob } from './finalizer-orchestration.ts';
 import { killRun } from './killer.ts';
 import { followLog, logEntry, logSince, readLog, type ContainerStream, type LogSince, type LogStream } from './logs.ts';
-import type { CredentialPort, OutputFinalizerPort } from './ports.ts';
+import type { CredentialPort, ObjectInventoryPort, OutputFinalizerPort } from './ports.ts';
+import { recordLaunch } from './provenance.ts';
+import { ProvenanceStore } from './provenance-store.ts';
 import { JobQueue } from './queue.ts';
 import { reconcile, type ReconcileReport } from './reconciler.ts';
 import { consoleLogger, type EngineLogger, type EngineResources } from './resources.ts';
@@ -32,6 +34,8 @@ export interface EngineDeps {
   backend: ContainerBackend;
   credentials: CredentialPort;
   outputs: OutputFinalizerPort;
+  /** For provenance records of archive inputs and outputs (`archive-inventory.ts`). */
+  inventory?: ObjectInventoryPort;
   log?: EngineLogger;
 }
 
@@ -58,7 +62,8 @@ export class RunEngine {
     this.store = new RunStore(this.db, this.queue);
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
-      outputs: deps.outputs, log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
+      outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
+      log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
     };
     this.follower = new EventFollower(this.res);
     this.staging = new Dispatcher(this.res, 'stage', runStagingJob, stagingCapacity(this.res));
@@ -77,6 +82,11 @@ export class RunEngine {
 
   get resources(): EngineResources {
     return this.res;
+  }
+
+  /** What was recorded about each run's image, inputs and outputs (append-only). */
+  get provenance(): ProvenanceStore {
+    return this.res.provenance;
   }
 
   /** Takes over from a previous process, follows the engine's events, reconciles, then starts the workers. */
@@ -133,9 +143,11 @@ export class RunEngine {
 
   /** Records a resolved run (`Queued`) and queues it for staging. */
   submit(spec: RunSpec, userId: string, project: string | null, buildDir: string | null = null): RunRecord {
-    return this.store.create({
+    const run = this.store.create({
       spec, userId, project, buildDir, containerNamePattern: `xcs-${this.config.instanceId}-run-{id}`,
     });
+    recordLaunch(this.res, run);
+    return run;
   }
 
   get(id: number): RunRecord | undefined {

@@ -8,6 +8,7 @@ import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary
 import { pausePoint } from './config.ts';
 import { describe, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths, saveLogs } from './logs.ts';
+import { recordOutputs } from './provenance.ts';
 import type { EngineResources } from './resources.ts';
 import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
 
@@ -62,6 +63,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
       staging: res.config.autoCleanup ? 'link' : 'copy',
     });
     res.store.setCreatedOutputs(runId, outcome.created);
+    await recordOutputs(res, run, outcome.created);
     await pausePoint(res.config, 'finalizing');
     const required = outcome.failures.filter((f) => f.required);
     for (const f of outcome.failures.filter((x) => !x.required)) {

@@ -39,3 +39,50 @@ export interface FinalizeOptions {
 export interface OutputFinalizerPort {
   finalize(run: RunRecord, options?: FinalizeOptions): Promise<FinalizeOutcome>;
 }
+
+/** An archive object as provenance identifies it. */
+export interface ObjectIdentity {
+  kind: 'project' | 'subject' | 'session' | 'scan' | 'assessor' | 'resource' | 'file';
+  /** The Container Service's archive URI (`/archive/experiments/E/resources/NIFTI`). */
+  uri: string;
+  /** The `/data` URI of the same object (what clients download from). */
+  dataUri: string;
+  /**
+   * The object's place in the archive tree, built from ids that do not change with labels
+   * (`/projects/P/subjects/S/experiments/E/scans/1/resources/7/files/a.nii`): an object's key starts with
+   * its ancestors' keys, so "inside" and "contains" are prefix tests.
+   */
+  key: string;
+  project: string;
+  /** Where its files are on this machine (what a container mounting it sees). */
+  directory: string;
+}
+
+/** One file as the archive stores it: path relative to the object's directory, size, MD5 taken at upload. */
+export interface InventoryFile {
+  path: string;
+  size: number;
+  md5: string;
+}
+
+export interface Inventory {
+  /** The first `limit` files by path. */
+  files: InventoryFile[];
+  /** Every file, listed or not. */
+  count: number;
+  bytes: number;
+  /** SHA-256 of `path\0size\0md5\n` for every file in path order: one value that changes when any file does. */
+  manifestSha256: string;
+  /** False when the object held more files than are read at all (`manifestSha256` then covers only those). */
+  complete: boolean;
+  /** SHA-256 of an assessor's or scan's stored document, when it has one. */
+  documentSha256?: string;
+}
+
+/** What provenance reads from the archive: identities and stored checksums, never file contents. */
+export interface ObjectInventoryPort {
+  /** The object at `uri`, or null when there is none (or the URI is not an archive URI). */
+  identify(uri: string): Promise<ObjectIdentity | null>;
+  /** The files under the object (all its resources, recursively), as the archive recorded them. */
+  inventory(object: ObjectIdentity, limit: number): Promise<Inventory>;
+}

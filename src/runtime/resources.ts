@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { ContainerBackend } from '../backends/types.ts';
 import type { EngineConfig } from './config.ts';
-import type { CredentialPort, OutputFinalizerPort } from './ports.ts';
+import type { CredentialPort, ObjectInventoryPort, OutputFinalizerPort } from './ports.ts';
+import type { ProvenanceStore } from './provenance-store.ts';
 import type { JobQueue } from './queue.ts';
 import type { RunStore } from './run-store.ts';
 
@@ -22,6 +23,10 @@ export interface EngineResources {
   backend: ContainerBackend;
   credentials: CredentialPort;
   outputs: OutputFinalizerPort;
+  /** Where provenance is appended (`provenance.ts`). */
+  provenance: ProvenanceStore;
+  /** Archive identities and stored checksums for provenance; without it only the launch and image are recorded. */
+  inventory?: ObjectInventoryPort;
   log: EngineLogger;
   /** Identifies this process as lease owner in the job queue. */
   owner: string;

@@ -10,6 +10,7 @@ import { pausePoint } from './config.ts';
 import { handleExit } from './exit-handler.ts';
 import { describe, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths } from './logs.ts';
+import { recordStart } from './provenance.ts';
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import type { RunSpec } from './run-spec.ts';
@@ -113,6 +114,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
       }
     }
     res.store.setContainer(runId, existing.backendId);
+    await recordStart(res, run, existing.backendId, staged.environment);
     res.store.transition(runId, 'Created', { source: 'system', entityId: existing.backendId, message: `Container ${existing.name} created` });
     run = res.store.require(runId);
     if (isTerminal(run.status)) {

@@ -120,6 +120,11 @@ export class XapiClient {
     }
   }
 
+  /** A run's provenance record (`GET /xapi/containers/{id}/provenance`). */
+  provenance(id: string | number): Promise<Record<string, unknown>> {
+    return this.json('GET', `/xapi/containers/${encodeURIComponent(String(id))}/provenance`);
+  }
+
   async kill(id: string): Promise<string> {
     return (await this.request('POST', `/xapi/containers/${encodeURIComponent(id)}/kill`)).text();
   }

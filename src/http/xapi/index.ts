@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createDockerBackend } from '../../backends/docker/docker-backend.ts';
 import { messageOf, XcsError } from '../../core/errors.ts';
 import type { ContainerBackend } from '../../backends/types.ts';
+import { archiveInventory } from '../../runtime/archive-inventory.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../../runtime/archive-ports.ts';
 import { CommandStore } from '../../runtime/command-store.ts';
 import { RunEngine } from '../../runtime/engine.ts';
@@ -27,6 +28,7 @@ import { registerContainerAdminRoutes } from './containers-admin.ts';
 import { registerContainerRoutes } from './containers-routes.ts';
 import type { XapiContext } from './context.ts';
 import { registerLaunchRoutes } from './launch-routes.ts';
+import { registerProvenanceRoutes } from './provenance-routes.ts';
 
 /** A stable id per data directory, so a restarted server recognises its own containers. */
 function instanceIdOf(dataDir: string): string {
@@ -78,6 +80,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
     defaultNetwork: process.env.XCS_CONTAINER_NETWORK || undefined, containerUser: process.env.XCS_CONTAINER_USER || null,
   }, {
     backend, credentials: aliasTokenCredentials(deps.users), outputs: archiveOutputs(deps.archive, deps.users),
+    inventory: archiveInventory(deps.archive),
     log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
   });
   const configs = await ConfigStore.open(deps.embedded.db);
@@ -97,6 +100,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   registerLaunchRoutes(app, ctx, access);
   registerContainerAdminRoutes(app, { ctx, access });
   registerContainerRoutes(app, ctx, access);
+  registerProvenanceRoutes(app, ctx, access);
 
   app.addHook('onListen', async () => { await engine.start(); });
   app.addHook('onClose', async () => {
