@@ -159,6 +159,12 @@ function table(): Record<string, Entry> {
     'POST /xapi/containers/{id}/finalize': { expect: CM(404), path: '/xapi/containers/999999/finalize' },
     'GET /xapi/containers/{id}/logs/{file}': { expect: row(OWN(200), { member: 200 }), path: `/xapi/containers/${run}/logs/stdout` },
     'GET /xapi/containers/{id}/logSince/{file}': { expect: row(OWN(200), { member: 200 }), path: `/xapi/containers/${run}/logSince/stdout` },
+    // Provenance: as reading the container (readers of P get it scrubbed); queries need the object readable
+    // (managers read every run), and leave out runs the caller may not see.
+    'GET /xapi/containers/{id}/provenance': { expect: READ(200, 200), path: `/xapi/containers/${run}/provenance` },
+    'GET /xapi/provenance/produced': { expect: READ(200, 200), path: `/xapi/provenance/produced?object=${encodeURIComponent(`${session}/resources/ECHO`)}` },
+    'GET /xapi/provenance/used': { expect: READ(200, 200), path: `/xapi/provenance/used?object=${encodeURIComponent(session)}` },
+    'GET /xapi/provenance/by-image': { expect: AUTH(200), path: '/xapi/provenance/by-image?digest=xcs-test/busybox:latest' },
     // Roles: site administrators manage them; users read their own.
     'GET /xapi/users/{login}/roles': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member/roles' },
     'PUT /xapi/users/{login}/roles/{role}': { expect: ADMIN(400), path: '/xapi/users/member/roles/Wizard' },
@@ -307,7 +313,7 @@ test('a sensitive input value shows in no /xapi response and no saved log', asyn
   const seen: string[] = [];
   for (const role of ['admin', 'member', 'owner', 'collab'] as const) {
     for (const path of [`/xapi/containers/${run}`, '/xapi/containers?all=true', '/xapi/projects/P/containers', `/xapi/containers/${run}/logs/stdout`,
-      `/xapi/containers/${run}/logs/stderr`, `/xapi/containers/${run}/logSince/stdout`]) {
+      `/xapi/containers/${run}/logs/stderr`, `/xapi/containers/${run}/logSince/stdout`, `/xapi/containers/${run}/provenance`]) {
       const r = await call(s.url, 'GET', path, { headers: headers(role) });
       if (r.text.includes(SECRET)) seen.push(`${role} ${path}`);
     }
