@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// web/ (the console, .ts/.tsx) is linted with the same rules; its types are checked by web/tsconfig.json.
 export default tseslint.config(
   { ignores: ['node_modules/**', 'xcs-data/**', 'schema/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,

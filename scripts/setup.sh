@@ -11,8 +11,9 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 
 # Debian packages: the Docker engine, busybox for FROM-scratch images, dcm2niix
-# for the demo image, pyxnat for the client-compatibility tests, curl for the README's session (tested).
-pkgs=(docker.io busybox-static dcm2niix python3-pyxnat python3-requests zip unzip curl)
+# for the demo image, pyxnat for the client-compatibility tests, curl for the README's session (tested),
+# chromium for the web console's browser tests (driven by playwright-core, which downloads no browser).
+pkgs=(docker.io busybox-static dcm2niix python3-pyxnat python3-requests zip unzip curl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

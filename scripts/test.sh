@@ -6,6 +6,8 @@ cd "$here"
 bash scripts/setup.sh
 echo "== type-check" >&2
 npx tsc --noEmit -p .
+npx tsc --noEmit -p web/tsconfig.json
+npx tsc --noEmit -p web/tsconfig.node.json
 echo "== lint" >&2
 npx eslint . --max-warnings=0
 echo "== tests" >&2

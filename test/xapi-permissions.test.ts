@@ -75,6 +75,8 @@ function table(): Record<string, Entry> {
     'GET /xapi/users/{login}': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member' },
     // Commands: reading is for any signed-in user; writing for container managers.
     'POST /xapi/commands': { expect: CM(400), body: nocmd },
+    // Checking a command stores nothing: any signed-in user, valid or not (200).
+    'POST /xapi/commands/validate': { expect: AUTH(200), body: nocmd },
     'GET /xapi/commands': { expect: AUTH(200) },
     'GET /xapi/commands/{id}': { expect: AUTH(200), path: `/xapi/commands/${cid}` },
     'POST /xapi/commands/{id}': { expect: CM(400), path: `/xapi/commands/${cid}`, body: nocmd },

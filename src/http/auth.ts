@@ -3,7 +3,7 @@
  * cookie from `/data/JSESSION`. Guests are refused (401) except on routes marked `config: {public: true}`.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../core/errors.ts';
 import type { User, UserStore } from '../archive/users.ts';
 
@@ -192,6 +192,14 @@ export class CredentialCache {
   }
 }
 
+/**
+ * Asks for Basic credentials, except from scripts in a page (`X-Requested-With: XMLHttpRequest`, sent by the
+ * web console): a challenge there makes the browser open its own login dialog over the console's sign-in form.
+ */
+function challenge(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.headers['x-requested-with'] !== 'XMLHttpRequest') reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
+}
+
 export function registerAuth(app: FastifyInstance, users: UserStore): void {
   const credentials = new CredentialCache(users);
   app.addHook('onClose', async () => credentials.close());
@@ -202,7 +210,7 @@ export function registerAuth(app: FastifyInstance, users: UserStore): void {
     if (creds) {
       user = await credentials.authenticate(creds.login, creds.password);
       if (!user) {
-        reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
+        challenge(request, reply);
         throw unauthenticated('wrong login or password');
       }
     } else {
@@ -214,7 +222,7 @@ export function registerAuth(app: FastifyInstance, users: UserStore): void {
     }
     request.user = user ?? null;
     if (!user && request.routeOptions.config?.public !== true) {
-      reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
+      challenge(request, reply);
       throw unauthenticated();
     }
   });

@@ -17,6 +17,7 @@ import { registerSearchRoutes } from './data/search-routes.ts';
 import { registerSessionRoutes } from './data/session-routes.ts';
 import { registerUserRoutes } from './users-routes.ts';
 import { registerOpenApi } from './xapi/openapi.ts';
+import { registerWebUi } from './web-ui.ts';
 import importPlugin from './data/import.ts';
 import containerServicePlugin from './xapi/index.ts';
 import serverManagementPlugin from './xapi/engine-adapters.ts';
@@ -82,6 +83,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     sub.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     registerArchiveRoutes(sub, { archive: opts.archive, users: opts.users, maxUploadBytes: deps.maxUploadBytes! });
   });
+  await registerWebUi(app);
   for (const p of defaultPlugins()) await app.register(p, deps);
   for (const p of opts.plugins ?? []) await app.register(p, deps);
   return app;

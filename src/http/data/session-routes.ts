@@ -1,9 +1,9 @@
 /**
- * Session login and site information: `/data/JSESSION` (Basic auth → session id and `JSESSIONID`
+ * Session login and site information: `GET|POST /data/JSESSION` (Basic auth → session id and `JSESSIONID`
  * cookie, which pyxnat needs on its first call), `/data/version`, alias tokens
  * (`/data/services/tokens/issue`, `…/invalidate/{alias}/{secret}`).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { UserStore } from '../../archive/users.ts';
 
@@ -13,10 +13,13 @@ const TOKEN_TTL_SECONDS = 48 * 3600;
 
 export function registerSessionRoutes(app: FastifyInstance, users: UserStore): void {
   for (const prefix of ['/data', '/REST']) {
-    app.get(`${prefix}/JSESSION`, async (request, reply) => {
+    // XNAT answers GET and POST alike; browsers sign in with POST (the web console), scripts often with GET.
+    const login = async (request: FastifyRequest, reply: FastifyReply) => {
       const token = request.sessionToken ?? (await users.createSession(request.user!.login));
       return reply.header('Set-Cookie', `JSESSIONID=${token}; Path=/; HttpOnly; SameSite=Lax`).type('text/plain').send(token);
-    });
+    };
+    app.get(`${prefix}/JSESSION`, login);
+    app.post(`${prefix}/JSESSION`, login);
     app.delete(`${prefix}/JSESSION`, async (request, reply) => {
       if (request.sessionToken) await users.endSession(request.sessionToken);
       return reply.header('Set-Cookie', 'JSESSIONID=; Path=/; Max-Age=0').type('text/plain').send('');

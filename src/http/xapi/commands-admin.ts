@@ -17,6 +17,7 @@ import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
 import { commandVisible, enabledProjectsOf } from './visibility.ts';
+import { registerCommandValidateRoute } from './commands-validate.ts';
 
 export interface CommandAdminDeps {
   ctx: XapiContext;
@@ -102,6 +103,8 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
     const stored = store.register(validated(request.body, request.query.image));
     return reply.code(201).send(stored.id);
   });
+
+  registerCommandValidateRoute(app);
 
   app.get<{ Querystring: CommandQuery }>('/xapi/commands', {
     schema: {

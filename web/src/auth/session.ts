@@ -1,0 +1,62 @@
+/**
+ * Signing in and out with XNAT's session endpoint: `POST /data/JSESSION` with Basic credentials once, after which
+ * the server's HttpOnly `JSESSIONID` cookie authenticates every call; `DELETE /data/JSESSION` ends it. The
+ * password is used for that one request and kept nowhere. The login name is remembered in sessionStorage (it
+ * is no secret) so a reload can ask the server who is signed in.
+ */
+import { ApiError, enc, getJson, request } from '../api/client.ts';
+import type { UserInfo } from '../api/types.ts';
+
+const LOGIN_KEY = 'xcs.login';
+
+export interface Me {
+  login: string;
+  name: string;
+  siteAdmin: boolean;
+  /** Container managers register commands (site administrators are ones). */
+  containerManager: boolean;
+}
+
+function basicHeader(login: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${login}:${password}`);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+async function describe(login: string): Promise<Me> {
+  const { data: user } = await getJson<UserInfo>(`/xapi/users/${enc(login)}`);
+  const { data: roles } = await getJson<string[]>(`/xapi/users/${enc(login)}/roles`);
+  const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || login;
+  return { login, name, siteAdmin: user.admin, containerManager: user.admin || roles.includes('ContainerManager') };
+}
+
+export async function signIn(login: string, password: string): Promise<Me> {
+  await request('POST', '/data/JSESSION', { headers: { Authorization: basicHeader(login, password) } });
+  sessionStorage.setItem(LOGIN_KEY, login);
+  return describe(login);
+}
+
+/** Who the cookie belongs to, if this tab signed in before; null when signed out or the session ended. */
+export async function resume(): Promise<Me | null> {
+  const login = sessionStorage.getItem(LOGIN_KEY);
+  if (!login) return null;
+  try {
+    return await describe(login);
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
+      sessionStorage.removeItem(LOGIN_KEY);
+      return null;
+    }
+    throw e;
+  }
+}
+
+export async function signOut(): Promise<void> {
+  sessionStorage.removeItem(LOGIN_KEY);
+  await request('DELETE', '/data/JSESSION').catch(() => undefined);
+}
+
+export function forgetLogin(): void {
+  sessionStorage.removeItem(LOGIN_KEY);
+}
