@@ -54,8 +54,13 @@ export function engineConfig(opts: EngineOptions): EngineConfig {
   };
 }
 
+/** The deterministic name of a run's container; `{id}` is the run id. */
+export function containerNamePattern(config: EngineConfig): string {
+  return `xcs-${config.instanceId}-run-{id}`;
+}
+
 /** The pause points a test can name in `XCS_TEST_PAUSE_AT`. */
-export type PausePoint = 'staging' | 'running' | 'finalizing' | 'setup' | 'wrapup';
+export type PausePoint = 'staging' | 'running' | 'finalizing' | 'setup' | 'wrapup' | 'retry';
 
 /** Never resolves when the hook names this point: the process then waits to be killed. */
 export async function pausePoint(config: EngineConfig, point: PausePoint): Promise<void> {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ContainerBackend } from '../backends/types.ts';
 import { XcsError } from '../core/errors.ts';
 import { cleanupRun } from './cleanup.ts';
-import { engineConfig, type EngineConfig, type EngineOptions } from './config.ts';
+import { containerNamePattern, engineConfig, type EngineConfig, type EngineOptions } from './config.ts';
 import { openRunDatabase, type RunDatabase } from './db.ts';
 import { EventFollower } from './event-follower.ts';
 import { describe } from './failures.ts';
@@ -29,6 +29,9 @@ import { runNotFound, RunStore, type HistoryItem, type RunFilter, type RunRecord
 import { runStagingJob } from './starter.ts';
 import { isTerminal } from './state-machine.ts';
 import { Dispatcher, stagingCapacity } from './workers.ts';
+import { runRetryJob } from './retrier.ts';
+import type { RunPolicy } from './retry-policy.ts';
+import { Watchdog } from './watchdog.ts';
 
 export interface EngineDeps {
   backend: ContainerBackend;
@@ -48,6 +51,8 @@ export class RunEngine {
   private readonly follower: EventFollower;
   private readonly staging: Dispatcher;
   private readonly finalizing: Dispatcher;
+  private readonly retrying: Dispatcher;
+  private readonly watchdog: Watchdog;
   private readonly unsubscribe: Array<() => void> = [];
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reaperTimer: NodeJS.Timeout | null = null;
@@ -69,6 +74,8 @@ export class RunEngine {
     this.staging = new Dispatcher(this.res, 'stage', runStagingJob, stagingCapacity(this.res));
     this.finalizing = new Dispatcher(this.res, 'finalize', runFinalizeJob,
       () => this.finalizing.activeCount < config.maxFinalizing);
+    this.retrying = new Dispatcher(this.res, 'retry', async (res, id) => { await runRetryJob(res, id); }, () => true);
+    this.watchdog = new Watchdog(this.res);
   }
 
   static open(options: EngineOptions, deps: EngineDeps): RunEngine {
@@ -97,8 +104,10 @@ export class RunEngine {
     // Subscribe before reconciling so that nothing happening in between is missed.
     this.follower.start();
     const report = await reconcile(this.res);
-    this.unsubscribe.push(this.queue.onEnqueue((q) => (q === 'stage' ? this.staging : this.finalizing).pump()));
+    const dispatchers = { stage: this.staging, finalize: this.finalizing, retry: this.retrying };
+    this.unsubscribe.push(this.queue.onEnqueue((q) => dispatchers[q].pump()));
     this.unsubscribe.push(this.store.onTransition((run) => {
+      this.watchdog.observe(run);
       if (isTerminal(run.status)) {
         const p = cleanupRun(this.res, run).finally(() => this.cleanups.delete(p));
         this.cleanups.add(p);
@@ -109,12 +118,15 @@ export class RunEngine {
     }));
     this.reconcileTimer = setInterval(() => {
       reconcile(this.res).catch((e: unknown) => this.res.log.warn(`reconciliation failed: ${describe(e)}`));
+      this.watchdog.sweep();
     }, this.config.reconcileIntervalMs);
     this.reconcileTimer.unref();
     this.reaperTimer = setInterval(() => this.queue.reapExpired(), Math.max(100, Math.floor(this.config.leaseMs / 2)));
     this.reaperTimer.unref();
+    this.watchdog.start();
     this.staging.pump();
     this.finalizing.pump();
+    this.retrying.pump();
     return report;
   }
 
@@ -124,6 +136,8 @@ export class RunEngine {
     for (const u of this.unsubscribe.splice(0)) u();
     await this.staging.stop();
     await this.finalizing.stop();
+    await this.retrying.stop();
+    await this.watchdog.stop();
     await this.follower.stop();
     await Promise.allSettled([...this.cleanups]);
     this.db.close();
@@ -141,10 +155,14 @@ export class RunEngine {
     this.finalizing.pump();
   }
 
-  /** Records a resolved run (`Queued`) and queues it for staging. */
-  submit(spec: RunSpec, userId: string, project: string | null, buildDir: string | null = null): RunRecord {
+  /**
+   * Records a resolved run (`Queued`) and queues it for staging. `policy` is the command's retry policy and time
+   * limit (`compileRunPolicy`); `relaunchOf` the run a relaunch repeats.
+   */
+  submit(spec: RunSpec, userId: string, project: string | null, buildDir: string | null = null,
+    opts: { policy?: RunPolicy; relaunchOf?: number | null } = {}): RunRecord {
     const run = this.store.create({
-      spec, userId, project, buildDir, containerNamePattern: `xcs-${this.config.instanceId}-run-{id}`,
+      spec, userId, project, buildDir, containerNamePattern: containerNamePattern(this.config), ...opts,
     });
     recordLaunch(this.res, run);
     return run;

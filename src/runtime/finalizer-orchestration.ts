@@ -4,6 +4,7 @@
  * outputs of a successful run through the output finalizer (idempotent per run and output), and record the
  * one terminal status. Re-running it after a crash finishes the work without duplicating anything.
  */
+import { formatDuration } from '../core/duration.ts';
 import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
 import { describe, failureCodeOf } from './failures.ts';
@@ -35,6 +36,12 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
     if (run.killRequested) {
       markWrapupsNotRun(res, run, 'Failed (Parent)', 'Parent container failed (exit code=137)');
       endWith(res, runId, 'killed', 'Killed on request');
+      return;
+    }
+    if (run.timedOut) {
+      const limit = formatDuration(run.policy.maxRuntimeMs ?? 0);
+      markWrapupsNotRun(res, run, 'Failed (Parent)', `Parent container timed out after ${limit}`);
+      endWith(res, runId, 'timeout', `Stopped after running longer than max-runtime ${limit}`);
       return;
     }
     if (run.oomKilled) {

@@ -13,6 +13,7 @@ import { resolveCommand } from '../resolution/index.ts';
 import { ArchiveObjectSource } from './archive-object-source.ts';
 import type { CommandStore, RegisteredWrapper } from './command-store.ts';
 import type { RunEngine } from './engine.ts';
+import { compileRunPolicy } from './retry-policy.ts';
 import type { RunRecord } from './run-store.ts';
 
 export interface LaunchRequest {
@@ -23,6 +24,8 @@ export interface LaunchRequest {
   user: string;
   /** From a project-scoped path; otherwise the project of the root object. */
   project: string | null;
+  /** The run this launch repeats (relaunch). */
+  relaunchOf?: number;
 }
 
 export interface LaunchContext {
@@ -104,5 +107,5 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
       findCommandByImage: (ref) => ctx.commands.findByImage(ref),
     },
   });
-  return ctx.engine.submit(spec, req.user, project, buildRoot);
+  return ctx.engine.submit(spec, req.user, project, buildRoot, { policy: compileRunPolicy(command), relaunchOf: req.relaunchOf ?? null });
 }

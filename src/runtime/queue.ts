@@ -9,7 +9,7 @@
  */
 import type { RunDatabase } from './db.ts';
 
-export type QueueName = 'stage' | 'finalize';
+export type QueueName = 'stage' | 'finalize' | 'retry';
 export type JobState = 'waiting' | 'active' | 'done' | 'dead';
 
 export interface Job {
@@ -123,7 +123,13 @@ export class JobQueue {
   }
 
   private wakeAll(): void {
-    for (const w of this.wakers) { w('stage'); w('finalize'); }
+    for (const w of this.wakers) { w('stage'); w('finalize'); w('retry'); }
+  }
+
+  /** When the earliest waiting job of `queue` becomes claimable (jobs with a not-before time), or null. */
+  nextRunAt(queue: QueueName): number | null {
+    const row = this.db.prepare(`SELECT min(run_at) AS t FROM jobs WHERE queue = ? AND state = 'waiting'`).get(queue) as { t: number | null };
+    return row.t;
   }
 
   get(queue: QueueName, runId: number): Job | undefined {

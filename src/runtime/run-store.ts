@@ -6,6 +6,7 @@
 import { XcsError } from '../core/errors.ts';
 import type { RunDatabase } from './db.ts';
 import { canTransition, isTerminal, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
+import { decideRetry, describeDelay, NO_POLICY, type RetryClass, type RunPolicy } from './retry-policy.ts';
 import type { RunSpec } from './run-spec.ts';
 import type { JobQueue, QueueName } from './queue.ts';
 
@@ -46,6 +47,18 @@ export interface RunRecord {
   buildDir: string | null;
   cleanedUp: boolean;
   createdAt: number;
+  /** The command's retry policy and time limit, compiled at launch. */
+  policy: RunPolicy;
+  /** 1 for a launch, 2, 3… for automatic retries. */
+  attempt: number;
+  /** The first attempt's id, on retries. */
+  retryOf: number | null;
+  /** The next attempt's id, once this one was retried. */
+  retriedBy: number | null;
+  /** The run this one relaunched (POST /xapi/containers/{id}/relaunch). */
+  relaunchOf: number | null;
+  /** Stopped by the watchdog for running longer than its max-runtime. */
+  timedOut: boolean;
 }
 
 export interface RunRow {
@@ -53,7 +66,8 @@ export interface RunRow {
   status_time: number; spec: string; container_id: string | null; container_name: string; exit_code: string | null;
   oom_killed: number; kill_requested: number; failure_code: string | null; failure_hint: string | null;
   token_alias: string | null; secrets: string; log_paths: string; created_outputs: string; build_dir: string | null;
-  cleaned_up: number; created_at: number;
+  cleaned_up: number; created_at: number; policy: string | null; attempt: number; retry_of: number | null;
+  retried_by: number | null; relaunch_of: number | null; timed_out: number;
 }
 
 export interface HistoryRow {
@@ -82,6 +96,17 @@ export interface NewRun {
   containerNamePattern: string;
   /** The directory holding the run's build directories (removed at clean-up). */
   buildDir?: string | null;
+  policy?: RunPolicy;
+  relaunchOf?: number | null;
+}
+
+/** The next attempt of a failed run, as the retry job prepared it. */
+export interface NewAttempt {
+  spec: RunSpec;
+  buildDir: string | null;
+  retryClass: RetryClass;
+  /** Appended to the history item of the failed run (e.g. the raised memory limit). */
+  detail?: string;
 }
 
 export type AuxKind = 'setup' | 'wrapup';
@@ -143,20 +168,64 @@ export class RunStore {
   create(input: NewRun): RunRecord {
     const t = this.now();
     const id = this.db.transaction(() => {
-      const info = this.db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
-          spec, container_name, build_dir, created_at) VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?)`)
-        .run(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
-          input.buildDir ?? null, t);
-      const runId = Number(info.lastInsertRowid);
-      this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
-        .run(input.containerNamePattern.replace('{id}', String(runId)), runId);
-      this.insertHistory(runId, 'Queued', { source: 'user', entityId: input.userId, message: 'Queued for staging' }, t);
+      const runId = this.insertRun(input, 1, null, t);
+      const message = input.relaunchOf ? `Queued for staging; relaunch of container ${input.relaunchOf}` : 'Queued for staging';
+      this.insertHistory(runId, 'Queued', { source: 'user', entityId: input.userId, message }, t);
+      if (input.relaunchOf) {
+        this.insertHistory(input.relaunchOf, 'Relaunched', { source: 'user', entityId: input.userId,
+          message: `Relaunched as container ${runId} by ${input.userId}` }, t);
+      }
       this.queue.enqueue('stage', runId);
       return runId;
     })();
     const run = this.require(id);
     this.emit(run);
     return run;
+  }
+
+  /**
+   * Records the next attempt of the failed run `failedId`, once: in one transaction the failed run is checked
+   * to be terminal and not retried yet, the new run is inserted `Queued` with its staging job, and the failed
+   * run's `retried_by` is set. A repeated call (the retry job run again after a crash) returns undefined.
+   */
+  createRetry(failedId: number, next: NewAttempt, containerNamePattern: string): RunRecord | undefined {
+    const t = this.now();
+    const id = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(failedId) as RunRow | undefined;
+      if (!row || row.retried_by !== null || !isTerminal(row.status)) return undefined;
+      const failed = toRecord(row);
+      const attempt = failed.attempt + 1;
+      const of = failed.policy.retry?.maximumAttempts ?? attempt;
+      const runId = this.insertRun({ spec: next.spec, userId: failed.userId, project: failed.project, containerNamePattern,
+        buildDir: next.buildDir, policy: failed.policy }, attempt, failed.retryOf ?? failed.id, t);
+      this.db.prepare('UPDATE runs SET retried_by = ? WHERE id = ?').run(runId, failedId);
+      const detail = next.detail ? `, ${next.detail}` : '';
+      this.insertHistory(failedId, 'Retrying', { source: 'system',
+        message: `Retrying as container ${runId} (attempt ${attempt} of ${of}) after ${next.retryClass}${detail}` }, t);
+      this.insertHistory(runId, 'Queued', { source: 'system',
+        message: `Queued for staging: attempt ${attempt} of ${of}, retrying container ${failedId} after ${next.retryClass}${detail}` }, t);
+      this.queue.enqueue('stage', runId);
+      return runId;
+    })();
+    if (id === undefined) return undefined;
+    this.emit(this.require(failedId));
+    const run = this.require(id);
+    this.emit(run);
+    return run;
+  }
+
+  private insertRun(input: NewRun, attempt: number, retryOf: number | null, t: number): number {
+    const policy = input.policy ?? NO_POLICY;
+    const stored = policy.retry === null && policy.maxRuntimeMs === null ? null : JSON.stringify(policy);
+    const info = this.db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
+        spec, container_name, build_dir, created_at, policy, attempt, retry_of, relaunch_of)
+        VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?, ?, ?, ?, ?)`)
+      .run(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
+        input.buildDir ?? null, t, stored, attempt, retryOf, input.relaunchOf ?? null);
+    const runId = Number(info.lastInsertRowid);
+    this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
+      .run(input.containerNamePattern.replace('{id}', String(runId)), runId);
+    return runId;
   }
 
   get(id: number): RunRecord | undefined {
@@ -240,11 +309,47 @@ export class RunStore {
       if (isTerminal(to)) {
         // Nothing more will happen to this run: drop its pending jobs.
         this.queue.cancelRun(runId);
+        if (to !== 'Complete') this.scheduleRetry(runId, t);
       }
       return true;
     })();
     if (applied) this.emit(this.require(runId));
     return applied;
+  }
+
+  /**
+   * Part of a run's terminal failure transaction: when its policy retries this failure, the retry job is queued
+   * to run after the backoff delay (durably: a restart meanwhile keeps the delay); otherwise, for a run that has
+   * a policy, why it is not retried is noted.
+   */
+  private scheduleRetry(runId: number, t: number): void {
+    const run = toRecord(this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow);
+    const policy = run.policy.retry;
+    if (policy === null) return;
+    const d = decideRetry(policy, run);
+    if (d.retry) {
+      this.queue.enqueue('retry', runId, t + d.delayMs);
+      this.insertHistory(runId, 'Retry scheduled', { source: 'system',
+        message: `Attempt ${d.nextAttempt} of ${policy.maximumAttempts} in ${describeDelay(d.delayMs)} after ${d.retryClass}` }, t);
+    } else {
+      this.insertHistory(runId, 'Not retried', { source: 'system', message: `Not retried: ${d.reason}` }, t);
+    }
+  }
+
+  /**
+   * The watchdog's mark on a run that outlived its max-runtime: set once, only while the run is `Running`, with
+   * a history item. True when the run is (now or already) marked and still running, i.e. its container must go.
+   */
+  markTimedOut(runId: number, message: string): boolean {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT status, timed_out FROM runs WHERE id = ?').get(runId) as { status: string; timed_out: number } | undefined;
+      if (!row || row.status !== 'Running') return false;
+      if (row.timed_out === 0) {
+        this.db.prepare('UPDATE runs SET timed_out = 1 WHERE id = ?').run(runId);
+        this.insertHistory(runId, 'Timeout', { source: 'system', message }, this.now());
+      }
+      return true;
+    })();
   }
 
   /** A history item that does not change the status (raw engine events, kill requests). */
@@ -346,6 +451,8 @@ export function toRecord(r: RunRow): RunRecord {
     tokenAlias: r.token_alias, secrets: JSON.parse(r.secrets) as string[], logPaths: JSON.parse(r.log_paths) as string[],
     createdOutputs: JSON.parse(r.created_outputs) as Record<string, string>, buildDir: r.build_dir,
     cleanedUp: r.cleaned_up === 1, createdAt: r.created_at,
+    policy: r.policy === null ? NO_POLICY : JSON.parse(r.policy) as RunPolicy, attempt: r.attempt, retryOf: r.retry_of,
+    retriedBy: r.retried_by, relaunchOf: r.relaunch_of, timedOut: r.timed_out === 1,
   };
 }
 

@@ -83,5 +83,7 @@ export async function environmentFor(res: EngineResources, run: RunRecord, env: 
     XNAT_PASS: secret,
     XNAT_WORKFLOW_ID: env.XNAT_WORKFLOW_ID ?? '',
     XNAT_EVENT_ID: env.XNAT_EVENT_ID ?? '',
+    // XCS addition: which attempt this is (1, then 2, 3… on retries), so a tool can behave differently on a retry.
+    XCS_ATTEMPT: String(run.attempt),
   };
 }

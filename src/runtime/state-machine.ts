@@ -12,7 +12,7 @@
 export const RUN_STATUSES = [
   'Queued', 'Staging', 'Created', 'Running', 'Waiting', 'Finalizing',
   'Complete', 'Failed', 'Failed (Upload)', 'Failed (Setup)', 'Failed (Wrapup)', 'Failed (Command resolution)',
-  'Failed (Container launch)', 'Failed (Orphaned)', 'Killed', 'Killed (Out of Memory)',
+  'Failed (Container launch)', 'Failed (Orphaned)', 'Failed (Timeout)', 'Killed', 'Killed (Out of Memory)',
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
@@ -51,6 +51,7 @@ export function canTransition(from: string, to: RunStatus): boolean {
 export const FAILURE_CODES = [
   'image-missing', 'mount-missing', 'oom', 'non-zero-exit', 'killed', 'output-missing', 'upload-failed',
   'resolution-failed', 'setup-failed', 'wrapup-failed', 'launch-failed', 'container-vanished', 'staging-failed', 'disk-full',
+  'timeout',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
@@ -108,6 +109,10 @@ const FAILURE_RULES: Record<FailureCode, FailureRule> = {
   'container-vanished': {
     status: 'Failed (Orphaned)',
     hint: 'The container disappeared from the engine while the run was active (removed by hand or engine reset).',
+  },
+  timeout: {
+    status: 'Failed (Timeout)',
+    hint: 'The tool ran longer than the command\'s max-runtime and was stopped. Raise max-runtime in the command or find why the tool hangs.',
   },
   'staging-failed': {
     status: 'Failed',

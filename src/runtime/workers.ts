@@ -20,6 +20,9 @@ export class Dispatcher {
   private readonly active = new Set<Promise<void>>();
   private stopped = false;
   private pumping = false;
+  /** Wakes the dispatcher when the earliest job with a not-before time (a retry's backoff) becomes due. */
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeAt = Infinity;
 
   constructor(res: EngineResources, queue: QueueName, handler: Handler, hasCapacity: () => boolean) {
     this.res = res;
@@ -54,9 +57,27 @@ export class Dispatcher {
         }
         this.launch(job);
       }
+      this.scheduleWake();
     } finally {
       this.pumping = false;
     }
+  }
+
+  private scheduleWake(): void {
+    const next = this.res.queue.nextRunAt(this.queue);
+    const now = Date.now();
+    if (next === null || next >= this.wakeAt) return;
+    // Due already (it became due after the last claim looked): pump again soon, unless it waits for a free slot,
+    // which a status change will announce.
+    if (next <= now && !this.hasCapacity()) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = next;
+    // setTimeout fires at once beyond 2^31-1 ms; a long wait is done in steps.
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.wakeAt = Infinity;
+      this.pump();
+    }, Math.min(Math.max(1, next - now), 2 ** 31 - 1));
   }
 
   private launch(job: Job): void {
@@ -80,6 +101,7 @@ export class Dispatcher {
   /** Stops claiming; waits for running jobs unless they pause forever (then leaves them to the lease). */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     const all = Promise.allSettled([...this.active]);
     await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }

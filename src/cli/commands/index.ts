@@ -16,6 +16,7 @@ import * as launch from './launch.ts';
 import * as containers from './containers.ts';
 import * as logs from './logs.ts';
 import * as kill from './kill.ts';
+import * as relaunch from './relaunch.ts';
 import * as provenance from './provenance.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, provenance];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance];

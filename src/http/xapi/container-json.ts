@@ -2,6 +2,7 @@
  * A run as XNAT's container record JSON (reference §3.3), with the callback token and sensitive values
  * hidden. Users who neither launched the run nor administer it get the scrubbed form XNAT gives them.
  */
+import { formatDuration } from '../../core/duration.ts';
 import type { HistoryItem, RunRecord } from '../../runtime/run-store.ts';
 import { redact, REDACTED } from '../../runtime/redact.ts';
 import { allInputValues, sensitiveValues } from '../../runtime/run-spec.ts';
@@ -24,6 +25,11 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'docker-image': s.image,
     ports: s.ports,
     backend: 'docker',
+    // XCS additions: the attempt chain of automatic retries, and relaunches.
+    attempt: run.attempt,
+    'retry-of': run.retryOf,
+    'retried-by': run.retriedBy,
+    'relaunch-of': run.relaunchOf,
   };
   if (!full) {
     return { ...base, 'command-line': s['command-line'] ? '[REDACTED]' : '', env: {}, mounts: [], inputs: [], outputs: [],
@@ -91,5 +97,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'exit-code': run.exitCode,
     'failure-code': run.failureCode,
     'failure-hint': run.failureHint,
+    'max-runtime': run.policy.maxRuntimeMs === null ? null : formatDuration(run.policy.maxRuntimeMs),
+    'maximum-attempts': run.policy.retry?.maximumAttempts ?? 1,
   };
 }

@@ -1,13 +1,16 @@
 /**
  * `/xapi/containers/{id}` (reference §5.4; listings and deletion: `containers-admin.ts`): get, kill, logs (whole, followed, or since a time,
- * or both streams as a zip) and forced finalization. `?follow=true` on `logs/{file}` streams the log live (XCS addition, used by `xcs logs -f`).
+ * or both streams as a zip), forced finalization, and relaunch (XCS addition: one run, or several by ids or by a filter). `?follow=true` on `logs/{file}` streams the log live (XCS addition, used by `xcs logs -f`).
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import yazl from 'yazl';
-import { XcsError } from '../../core/errors.ts';
+import type { User } from '../../archive/users.ts';
+import { isXcsError, messageOf, XcsError } from '../../core/errors.ts';
 import type { LogStream } from '../../runtime/logs.ts';
+import { relaunch } from '../../runtime/relaunch.ts';
 import type { RunRecord } from '../../runtime/run-store.ts';
+import { isTerminal } from '../../runtime/state-machine.ts';
 import { containerJson } from './container-json.ts';
 import type { AccessControl } from './access.ts';
 import { seesFully, userOf, type XapiContext } from './context.ts';
@@ -22,27 +25,70 @@ function streamOf(file: string): LogStream {
   return 'stdout.log'.includes(file) ? 'stdout' : 'stderr';
 }
 
+const MAX_BULK_RELAUNCH = 1000;
+
+interface RelaunchSuccess { status: 'success'; 'relaunch-of': number; id: number; 'command-id': number; 'wrapper-id': number }
+interface RelaunchFailure { status: 'failure'; 'relaunch-of': number | string; id: null; message: string; code?: string; hint?: string }
+interface BulkRelaunchReport { successes: RelaunchSuccess[]; failures: RelaunchFailure[] }
+interface RelaunchFilter { project: string; status: string; wrapperId?: number; commandId?: number }
+
+function relaunched(run: RunRecord, next: RunRecord): RelaunchSuccess {
+  return { status: 'success', 'relaunch-of': run.id, id: next.id, 'command-id': next.commandId, 'wrapper-id': next.wrapperId };
+}
+
+function badSelection(message: string, path: string): XcsError {
+  return new XcsError('xapi.relaunch.bad-selection', message, { status: 400, path,
+    hint: 'send {"ids": [12, 13]} or {"project": "P", "status": "Failed"} (optionally with "wrapper-id" or "command-id")' });
+}
+
+/** The body of a bulk relaunch: a list of ids (run ids, container ids or names), or a filter over one project. */
+function parseRelaunchSelection(body: unknown): { ids: string[] } | RelaunchFilter {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badSelection('the body must be a JSON object', '');
+  const b = body as Record<string, unknown>;
+  if (b.ids !== undefined) {
+    if (!Array.isArray(b.ids) || b.ids.length === 0 || b.ids.length > MAX_BULK_RELAUNCH) {
+      throw badSelection(`"ids" must be a list of 1 to ${MAX_BULK_RELAUNCH} container ids`, '/ids');
+    }
+    const ids = b.ids.map((x, i) => {
+      if ((typeof x === 'number' && Number.isInteger(x)) || (typeof x === 'string' && x.trim() !== '')) return String(x);
+      throw badSelection(`ids[${i}] must be a container id, not ${JSON.stringify(x)}`, `/ids/${i}`);
+    });
+    return { ids: [...new Set(ids)] };
+  }
+  if (typeof b.project !== 'string' || b.project === '') throw badSelection('give "ids", or a "project" to relaunch ended containers of', '/project');
+  if (b.status !== undefined && (typeof b.status !== 'string' || !/^(Complete|Failed|Killed)/.test(b.status))) {
+    throw badSelection('"status" must be an ended status or its start, e.g. "Failed", "Failed (Timeout)" or "Killed"', '/status');
+  }
+  const int = (v: unknown, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v === 'number' && Number.isInteger(v)) return v;
+    throw badSelection(`"${name}" must be an integer`, `/${name}`);
+  };
+  return { project: b.project, status: typeof b.status === 'string' ? b.status : 'Failed',
+    wrapperId: int(b['wrapper-id'], 'wrapper-id'), commandId: int(b['command-id'], 'command-id') };
+}
+
 export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
   const engine = ctx.engine;
 
-  async function visibleRun(request: FastifyRequest<{ Params: { id: string } }>): Promise<{ run: RunRecord; full: boolean }> {
-    const user = userOf(request);
-    const run = engine.find(request.params.id);
+  async function visibleTo(user: User, key: string): Promise<{ run: RunRecord; full: boolean }> {
+    const run = engine.find(key);
     const full = (await access.isContainerManager(user)) || (await seesFully(ctx, user, run));
     // Others see the scrubbed record only when they can read its project; to the rest it does not exist.
     if (!full && !(run.project && ctx.users && await ctx.users.can(user, 'read', { project: run.project }))) {
-      throw new XcsError('xapi.container.not-found', `No container ${request.params.id}`, { status: 404, path: request.params.id });
+      throw new XcsError('xapi.container.not-found', `No container ${key}`, { status: 404, path: key });
     }
     return { run, full };
   }
 
-  async function ownedRun(request: FastifyRequest<{ Params: { id: string } }>): Promise<RunRecord> {
-    const { run, full } = await visibleRun(request);
-    if (!full) {
-      throw new XcsError('auth.forbidden', `User ${userOf(request).login} may not act on container ${request.params.id}`, { status: 403 });
-    }
+  async function ownedBy(user: User, key: string): Promise<RunRecord> {
+    const { run, full } = await visibleTo(user, key);
+    if (!full) throw new XcsError('auth.forbidden', `User ${user.login} may not act on container ${key}`, { status: 403, path: key });
     return run;
   }
+
+  const visibleRun = (request: FastifyRequest<{ Params: { id: string } }>) => visibleTo(userOf(request), request.params.id);
+  const ownedRun = (request: FastifyRequest<{ Params: { id: string } }>) => ownedBy(userOf(request), request.params.id);
 
   app.get<{ Params: { id: string } }>('/xapi/containers/:id', async (request) => {
     const { run, full } = await visibleRun(request);
@@ -56,6 +102,54 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
   };
   app.post('/xapi/containers/:id/kill', kill);
   app.post('/xapi/projects/:project/containers/:id/kill', kill);
+
+  // XCS addition: a new run of an ended one, by whoever may kill it (launcher, project owner, container manager); the new
+  // run is the caller's, so launching must be allowed to them too.
+  app.post<{ Params: { id: string } }>('/xapi/containers/:id/relaunch', {
+    schema: { tags: ['containers'], summary: 'Launch an ended container again with the same wrapper, inputs and project (XCS addition)' },
+  }, async (request) => {
+    const run = await ownedRun(request);
+    const next = await relaunch(ctx, run, userOf(request).login);
+    return relaunched(run, next);
+  });
+
+  app.post<{ Body: unknown }>('/xapi/containers/relaunch', {
+    schema: { tags: ['containers'], summary: 'Relaunch several ended containers: {"ids": [...]} or {"project": P, "status": "Failed"} (XCS addition)' },
+  }, async (request) => {
+    const user = userOf(request);
+    const selection = parseRelaunchSelection(request.body);
+    const keys = 'ids' in selection ? selection.ids : await matchingRuns(user, selection);
+    const report: BulkRelaunchReport = { successes: [], failures: [] };
+    for (const key of keys) {
+      try {
+        const run = await ownedBy(user, key);
+        report.successes.push(relaunched(run, await relaunch(ctx, run, user.login)));
+      } catch (e) {
+        report.failures.push({ status: 'failure', 'relaunch-of': /^\d+$/.test(key) ? Number(key) : key, id: null, message: messageOf(e),
+          ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) });
+      }
+    }
+    return report;
+  });
+
+  /** Ended runs of the project that match, that the caller may act on, and that no retry or relaunch repeated yet. */
+  async function matchingRuns(user: User, f: RelaunchFilter): Promise<string[]> {
+    const runs = engine.list({ project: f.project });
+    const repeated = new Set(runs.map((r) => r.relaunchOf).filter((x) => x !== null));
+    const out: string[] = [];
+    const manager = await access.isContainerManager(user);
+    for (const r of runs) {
+      if (!isTerminal(r.status) || !r.status.startsWith(f.status) || r.retriedBy !== null || repeated.has(r.id)) continue;
+      if (f.wrapperId !== undefined && r.wrapperId !== f.wrapperId) continue;
+      if (f.commandId !== undefined && r.commandId !== f.commandId) continue;
+      if (manager || (await seesFully(ctx, user, r))) out.push(String(r.id));
+    }
+    if (out.length > MAX_BULK_RELAUNCH) {
+      throw new XcsError('xapi.relaunch.too-many', `${out.length} containers match; at most ${MAX_BULK_RELAUNCH} can be relaunched at once`,
+        { status: 400, hint: 'narrow the selection with "wrapper-id" or "command-id", or list "ids"' });
+    }
+    return out;
+  }
 
   app.post<{ Params: { id: string } }>('/xapi/containers/:id/finalize', async (request) => {
     await access.requireContainerManager(request);
