@@ -159,6 +159,11 @@ function table(): Record<string, Entry> {
     'POST /xapi/containers/{id}/kill': { expect: row(OWN(409), { member: 409 }), path: `/xapi/containers/${run}/kill` },
     'POST /xapi/projects/{project}/containers/{id}/kill': { expect: row(OWN(409), { member: 409 }), path: `/xapi/projects/P/containers/${run}/kill` },
     'POST /xapi/containers/{id}/finalize': { expect: CM(404), path: '/xapi/containers/999999/finalize' },
+    // Relaunch (XCS): acting on the run (launcher, owner, manager), then launching as the caller (edit access to P): a
+    // manager without a role in P gets P's 404. Each allowed role starts a new run of the ended one.
+    'POST /xapi/containers/{id}/relaunch': { expect: row(OWN(200), { member: 200, cm: 404 }), path: `/xapi/containers/${run}/relaunch` },
+    // Bulk relaunch reports per id; an id nobody has is a failure in the report, for every signed-in user.
+    'POST /xapi/containers/relaunch': { expect: AUTH(200), body: { ids: [999999] } },
     'GET /xapi/containers/{id}/logs/{file}': { expect: row(OWN(200), { member: 200 }), path: `/xapi/containers/${run}/logs/stdout` },
     'GET /xapi/containers/{id}/logSince/{file}': { expect: row(OWN(200), { member: 200 }), path: `/xapi/containers/${run}/logSince/stdout` },
     // Provenance: as reading the container (readers of P get it scrubbed); queries need the object readable
