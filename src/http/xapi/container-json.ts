@@ -25,11 +25,6 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'docker-image': s.image,
     ports: s.ports,
     backend: 'docker',
-    // XCS additions: the attempt chain of automatic retries, and relaunches.
-    attempt: run.attempt,
-    'retry-of': run.retryOf,
-    'retried-by': run.retriedBy,
-    'relaunch-of': run.relaunchOf,
   };
   if (!full) {
     return { ...base, 'command-line': s['command-line'] ? '[REDACTED]' : '', env: {}, mounts: [], inputs: [], outputs: [],
@@ -97,6 +92,11 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'exit-code': run.exitCode,
     'failure-code': run.failureCode,
     'failure-hint': run.failureHint,
+    // The attempt chain of automatic retries, relaunches, and the policy the run was launched with.
+    attempt: run.attempt,
+    'retry-of': run.retryOf,
+    'retried-by': run.retriedBy,
+    'relaunch-of': run.relaunchOf,
     'max-runtime': run.policy.maxRuntimeMs === null ? null : formatDuration(run.policy.maxRuntimeMs),
     'maximum-attempts': run.policy.retry?.maximumAttempts ?? 1,
   };
