@@ -4,6 +4,7 @@
  * outputs of a successful run through the output finalizer (idempotent per run and output), and record the
  * one terminal status. Re-running it after a crash finishes the work without duplicating anything.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../core/duration.ts';
 import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
@@ -21,15 +22,30 @@ function endWith(res: EngineResources, runId: number, code: FailureCode, message
   });
 }
 
+/**
+ * Whether a SIGKILL we did not ask for (exit 137) was the kernel's OOM killer. The engine's flag says so, but
+ * Docker 20.10 sets it from an OOM event that can arrive after the exit under load, so the flag is read again
+ * for a moment; a container with a memory limit and no other SIGKILL we know of is then taken as out of
+ * memory — the alternative, a plain "exit 137", hides the one cause users can fix.
+ */
+async function killedForMemory(res: EngineResources, containerId: string, hasMemoryLimit: boolean): Promise<boolean> {
+  for (let i = 0; i < 4; i++) {
+    if ((await res.backend.inspect(containerId)).oomKilled) return true;
+    if (!hasMemoryLimit) return false;
+    await sleep(250);
+  }
+  return hasMemoryLimit;
+}
+
 export async function runFinalizeJob(res: EngineResources, runId: number): Promise<void> {
   let run = res.store.require(runId);
   if (isTerminal(run.status)) return;
   res.store.transition(runId, 'Finalizing', { source: 'system', message: 'Processing finished. Uploading files.' });
   try {
-    if (run.exitCode === '137' && !run.oomKilled && run.containerId) {
-      // SIGKILL: by us, by the kernel's OOM killer, or by someone else. Only the engine knows which.
-      const state = await res.backend.inspect(run.containerId);
-      if (state.oomKilled) res.store.recordExit(runId, null, true);
+    if (run.exitCode === '137' && !run.oomKilled && run.containerId && !run.killRequested && !run.timedOut) {
+      if (await killedForMemory(res, run.containerId, run.spec['limit-memory'] !== null && run.spec['limit-memory'] !== undefined)) {
+        res.store.recordExit(runId, null, true);
+      }
     }
     await saveLogs(res, run);
     run = res.store.require(runId);

@@ -17,7 +17,11 @@ function capped(text: string): string {
   return text.length > MAX_CHARS ? `… (earlier output cut; download the logs for all of it)\n${text.slice(-MAX_CHARS)}` : text;
 }
 
-function useLog(runId: number, file: LogFile, live: boolean): { text: string; error: unknown; following: boolean } {
+/**
+ * `status` re-reads the log when the run's status changes: a short run may go from queued to complete between
+ * two polls of the page, so `live` alone would never change and the log read before the run started would stay.
+ */
+function useLog(runId: number, file: LogFile, live: boolean, status: string): { text: string; error: unknown; following: boolean } {
   const [text, setText] = useState('');
   const [error, setError] = useState<unknown>();
   const [following, setFollowing] = useState(false);
@@ -53,15 +57,16 @@ function useLog(runId: number, file: LogFile, live: boolean): { text: string; er
       }
     });
     return () => abort.abort();
-  }, [runId, file, live]);
+    // Following is restarted only when `live` changes; a status change of a run not followed re-reads the log.
+  }, [runId, file, live, live ? '' : status]);
 
   return { text, error, following };
 }
 
 /** `live`: the run is active and has a container whose output can be followed. */
-export function LogViewer({ runId, live }: { runId: number; live: boolean }) {
+export function LogViewer({ runId, live, status }: { runId: number; live: boolean; status: string }) {
   const [file, setFile] = useState<LogFile>('stdout');
-  const { text, error, following } = useLog(runId, file, live);
+  const { text, error, following } = useLog(runId, file, live, status);
   const pane = useRef<HTMLPreElement>(null);
   const atBottom = useRef(true);
   const id = useId();

@@ -167,7 +167,7 @@ export function RunDetailPage({ id }: { id: number }) {
 
       <section aria-labelledby="logs-title" className="panel">
         <h2 id="logs-title">Logs</h2>
-        <LogViewer runId={id} live={active && Boolean(r['container-id'])} />
+        <LogViewer runId={id} live={active && Boolean(r['container-id'])} status={r.status} />
       </section>
     </section>
   );
