@@ -114,7 +114,7 @@ test('an exit code in non-retryable-exit-codes is not retried, and the history s
   const runs = await chain(run);
   assert.equal(runs.length, 1);
   assert.equal(runs[0].status, 'Failed');
-  assert.ok(messages(run.id).includes('Not retried: Not retried: exit code 2 is non-retryable'), messages(run.id).join('\n'));
+  assert.ok(messages(run.id).includes('Not retried: exit code 2 is non-retryable'), messages(run.id).join('\n'));
 });
 
 test('maximum-attempts is honoured, each retry after its growing backoff delay', async () => {
@@ -127,21 +127,15 @@ test('maximum-attempts is honoured, each retry after its growing backoff delay',
     assert.ok(runs[i + 1].createdAt - runs[i].statusTime >= delay - 5, `attempt ${i + 2} waited its ${delay} ms`);
   }
   assert.ok(backoffDelayMs(p.retry!, 2, 1) > backoffDelayMs(p.retry!, 1, 1), 'the delay grows');
-  assert.ok(messages(runs[2].id).includes('Not retried: Not retried: attempt 3 of 3 was the last'), messages(runs[2].id).join('\n'));
+  assert.ok(messages(runs[2].id).includes('Not retried: attempt 3 of 3 was the last'), messages(runs[2].id).join('\n'));
   assert.ok(messages(runs[1].id).includes(`Retrying: Retrying as container ${runs[2].id} (attempt 3 of 3) after exit-code`));
 });
 
-test('after an out-of-memory kill the next attempt gets limit-memory × oom-memory-factor, up to the cap', async (t) => {
+test('after an out-of-memory kill the next attempt gets limit-memory × oom-memory-factor, up to the cap', async () => {
   const p = policy({ 'limit-memory': 16, retry: { 'maximum-attempts': 2, 'initial-interval': '0s', 'oom-memory-factor': 16, 'oom-memory-limit': '512m' } });
   const run = engine.submit(simpleRunSpec({ image: IMAGE, limitMemoryMiB: 16, commandLine: 'exec dd if=/dev/zero of=/dev/null bs=128M count=1' }),
     'admin', 'P1', null, { policy: p });
   const [a1, a2] = await chain(run);
-  if (a1.status === 'Failed' && a1.exitCode === '137') {
-    // Under load the engine sometimes reports the kernel's OOM kill as a plain SIGKILL (OOMKilled false, no oom event);
-    // the engine cannot tell it from a kill by someone else, and neither can this test.
-    t.skip('the Docker engine did not report the out-of-memory kill (exit 137 without OOMKilled)');
-    return;
-  }
   assert.equal(a1.status, 'Killed (Out of Memory)', messages(a1.id).join('\n'));
   assert.equal(a2.spec['limit-memory'], 256);
   assert.equal(a2.status, 'Complete', messages(a2.id).join('\n'));
@@ -157,7 +151,7 @@ test('a run killed by a user is never retried', async () => {
   const runs = await chain(run);
   assert.equal(runs.length, 1);
   assert.equal(runs[0].status, 'Killed');
-  assert.ok(messages(run.id).includes('Not retried: Not retried: killed on request'));
+  assert.ok(messages(run.id).includes('Not retried: killed on request'));
 });
 
 test('max-runtime: the watchdog kills a hung tool, which ends Failed (Timeout) with a hint; timeouts are not retried by default', async () => {
@@ -172,7 +166,7 @@ test('max-runtime: the watchdog kills a hung tool, which ends Failed (Timeout) w
   assert.ok(end.timedOut);
   assert.ok(Date.now() - t0 < 30_000, 'long before sleep 60 would end');
   assert.ok(messages(run.id).includes('Timeout: Ran longer than max-runtime 2s; killing the container'), messages(run.id).join('\n'));
-  assert.ok(messages(run.id).includes('Not retried: Not retried: retry-on does not include timeout'));
+  assert.ok(messages(run.id).includes('Not retried: retry-on does not include timeout'));
 });
 
 test('a timeout is retried when retry-on names it', async () => {

@@ -332,7 +332,7 @@ export class RunStore {
       this.insertHistory(runId, 'Retry scheduled', { source: 'system',
         message: `Attempt ${d.nextAttempt} of ${policy.maximumAttempts} in ${describeDelay(d.delayMs)} after ${d.retryClass}` }, t);
     } else {
-      this.insertHistory(runId, 'Not retried', { source: 'system', message: `Not retried: ${d.reason}` }, t);
+      this.insertHistory(runId, 'Not retried', { source: 'system', message: d.reason }, t);
     }
   }
 
