@@ -196,6 +196,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
 
   app.post('/xapi/containers', {
     schema: { tags, summary: 'XNAT paginated request: a page of containers, filtered and sorted (non-owned records scrubbed)', body: searchBodySchema },
+    // The body schema documents; `parseSearchRequest` validates, with JSON paths in its errors.
+    validatorCompiler: () => () => true,
   }, async (request, reply) => {
     const user = userOf(request);
     const req = parseSearchRequest(request.body, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
