@@ -76,6 +76,7 @@ first=$(echo "$scan_uris" | head -n1)
 echo "  curl -u $XCS_USER:$XCS_PASSWORD '$XCS_URL/data${first#/archive}/resources/NIFTI/files?format=json'"
 echo "  curl -u $XCS_USER:$XCS_PASSWORD '$XCS_URL/xapi/containers'    # run records: history, outputs, logs"
 echo "  XCS_URL=$XCS_URL XCS_USER=$XCS_USER XCS_PASSWORD=$XCS_PASSWORD bin/xcs logs 1"
+echo "  web console: $XCS_URL/ui/ (sign in as $XCS_USER / $XCS_PASSWORD)"
 echo "Files on disk: ${data#"$here"/}/archive/DEMO/arc001/*/SCANS/*/NIFTI/"
 echo
 if [ "$missing" -eq 0 ] && [ "$ok" -gt 0 ] && [ "$launched" -eq 0 ]; then
