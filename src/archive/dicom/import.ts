@@ -15,8 +15,8 @@
  *   session) once the session's files are committed, so automation launched on those events finds the files.
  * - Non-DICOM and unreadable files are reported in `skipped`, not imported.
  */
-import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError, messageOf } from '../../core/errors.ts';
 import type { Actor, Archive, ObjectRef, ScanRecord, SessionRecord } from '../types.ts';
@@ -81,6 +81,9 @@ export interface ImportReport {
 }
 
 const DICOM_RESOURCE = { label: 'DICOM', format: 'DICOM', content: 'RAW' } as const;
+
+/** A user's file up to this size is read into memory once to copy and checksum it; larger ones are copied by the kernel. */
+const READ_WHOLE_MAX = 8 * 1024 * 1024;
 
 async function mapPool<T, R>(items: readonly T[], width: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -240,16 +243,26 @@ async function storeScan(c: StoreContext, session: SessionRecord, existing: Scan
   }
   const staged = join(c.work, 'commit', session.id, scan.id);
   await mkdir(staged, { recursive: true });
-  for (const f of planned.files) {
+  // Files are stored several at a time (each open is a slow path walk on some file systems, and the threads
+  // of the pool sit idle otherwise); a small file of the user's is read once, for both its copy and its
+  // checksum, so the commit need not open it again.
+  const hashed = await mapPool(planned.files, opts.concurrency ?? 8, async (f) => {
     const dest = join(staged, f.name);
+    let known: { path: string; size: number; md5: string } | null = null;
     // Our own unpacked copies are moved; the user's files are copied (the source stays as it was).
     if (f.source.staged) await rename(f.source.path, dest);
-    else await copyFile(f.source.path, dest);
+    else if (f.source.size <= READ_WHOLE_MAX) {
+      const bytes = await readFile(f.source.path);
+      await writeFile(dest, bytes, { flag: 'wx' });
+      known = { path: f.name, size: bytes.length, md5: createHash('md5').update(bytes).digest('hex') };
+    } else await copyFile(f.source.path, dest);
     c.progress({ phase: 'store', done: ++c.stored, total: c.total });
-  }
+    return known;
+  });
   const ref = { kind: 'scan', session: session.id, scan: scan.id } as const;
   const result = await archive.commitResource(ref, DICOM_RESOURCE, staged,
-    { idempotencyKey: `dicom-import/${c.importId}/${session.id}/${scan.id}`, overwrite: true }, opts.user);
+    { idempotencyKey: `dicom-import/${c.importId}/${session.id}/${scan.id}`, overwrite: true,
+      files: hashed.filter((h): h is NonNullable<typeof h> => h !== null) }, opts.user);
   const resource = await archive.require({ kind: 'resource', resource: result.resource });
   if (!scanCreated || scan.frames !== String(resource.fileCount)) {
     await archive.update(ref, { frames: String(resource.fileCount) }, opts.user);
