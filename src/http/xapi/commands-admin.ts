@@ -15,7 +15,7 @@ import { parseCommandValue, VISIBILITIES, type Command, type Diagnostic } from '
 import { XcsError } from '../../core/errors.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
-import { intParam, userOf, type XapiContext } from './context.ts';
+import { intParam, requireJson, userOf, type XapiContext } from './context.ts';
 import { commandVisible, enabledProjectsOf } from './visibility.ts';
 import { registerCommandValidateRoute } from './commands-validate.ts';
 
@@ -33,14 +33,6 @@ interface CommandQuery {
   restrictToEnabledForSite?: string;
 }
 
-/** 415 unless the body was sent as JSON (XNAT's command endpoints consume application/json only). */
-function requireJson(request: FastifyRequest): void {
-  const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new XcsError('http.unsupported-media-type', `Content-Type must be application/json${type ? `, not ${type}` : ''}`,
-      { status: 415, hint: "send the command JSON with -H 'Content-Type: application/json'" });
-  }
-}
 
 function invalid(errors: Diagnostic[], rebase: (path: string) => string = (p) => p): XcsError {
   const details = errors.map((e) => ({ code: e.code, message: e.message, path: rebase(e.path) }));

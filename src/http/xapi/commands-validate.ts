@@ -5,9 +5,9 @@
  * Valid and invalid commands alike answer 200 `{valid, errors, warnings}`; only a body that is not JSON is a 400
  * (from the shared JSON body parser, with its line and column) or 415 (another content type).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { parseCommandValue, type Diagnostic } from '../../command/index.ts';
-import { XcsError } from '../../core/errors.ts';
+import { requireJson } from './context.ts';
 
 export interface ValidationDiagnostic {
   path: string;
@@ -32,14 +32,6 @@ export function validateCommandBody(body: unknown, image?: string): ValidationAn
   const errors = [...parsed.errors, ...parsed.commands.flatMap((c) => c.errors)].map(strip);
   const warnings = [...parsed.warnings, ...parsed.commands.flatMap((c) => c.warnings)].map(strip);
   return { valid: errors.length === 0 && parsed.commands.length === 1 && parsed.commands[0].valid, errors, warnings };
-}
-
-function requireJson(request: FastifyRequest): void {
-  const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new XcsError('http.unsupported-media-type', `Content-Type must be application/json${type ? `, not ${type}` : ''}`,
-      { status: 415, hint: "send the command JSON with -H 'Content-Type: application/json'" });
-  }
 }
 
 export function registerCommandValidateRoute(app: FastifyInstance): void {

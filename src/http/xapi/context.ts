@@ -33,3 +33,12 @@ export function intParam(value: string, name: string): number {
   if (!/^\d+$/.test(value)) throw new XcsError('http.bad-id', `${name} must be a number, not "${value}"`, { status: 400, path: name });
   return Number(value);
 }
+
+/** 415 unless the body was sent as JSON (XNAT's command endpoints consume application/json only). */
+export function requireJson(request: FastifyRequest): void {
+  const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new XcsError('http.unsupported-media-type', `Content-Type must be application/json${type ? `, not ${type}` : ''}`,
+      { status: 415, hint: "send the command JSON with -H 'Content-Type: application/json'" });
+  }
+}
