@@ -160,6 +160,44 @@ test('a disabled orchestration does not chain', async () => {
   assert.equal((await call(s.url, 'PUT', `/xapi/orchestration/project/ORCH?orchestrationId=${orchestration}`, { headers: admin })).status, 200);
 });
 
+test('a first step that fails and is retried: the chain waits for the retry and goes on from it, once', async () => {
+  // Fails on its first attempt (XCS_ATTEMPT=1), succeeds on the second, which its retry policy makes.
+  const retrying = {
+    ...STEP1, name: 'orch-step1-retry', retry: { 'maximum-attempts': 2, 'initial-interval': '0s' },
+    'command-line': "sh -c 'test $XCS_ATTEMPT = 1 && exit 3; echo step1 #LABEL# > /output/one.txt'",
+    xnat: [{ ...STEP1.xnat[0], name: 'orch-step1-retry' }],
+  };
+  const w1r = await register(retrying);
+  const o = await call(s.url, 'POST', '/xapi/orchestration', { headers: admin, json: { name: 'retrying', wrapperIds: [w1r, w2] } });
+  assert.equal(o.status, 200, o.text);
+  const oid = (o.body as { id: number }).id;
+  assert.equal((await call(s.url, 'PUT', `/xapi/orchestration/project/ORCH?orchestrationId=${oid}`, { headers: admin })).status, 200);
+  try {
+    const e = await newSession('E-retry');
+    const r = await call(s.url, 'POST', `/xapi/projects/ORCH/wrappers/${w1r}/root/session/launch`, { headers: member, json: { session: e.uri } });
+    assert.equal(r.status, 200, r.text);
+    const first = (r.body as { id: number }).id;
+    const runs = await waitRuns((rs) => {
+      const retry = rs.find((x) => x['wrapper-id'] === w1r && x.id > first);
+      return ended(rs.find((x) => x.id === first)) && ended(retry) && ended(rs.find((x) => x['wrapper-id'] === w2 && x.id > first));
+    }, 'the failed attempt, its retry and step 2');
+    assert.match(runs.find((x) => x.id === first)!.status, /^Failed/);
+    const retry = runs.find((x) => x['wrapper-id'] === w1r && x.id > first)!;
+    assert.equal(retry.status, 'Complete');
+    const seconds = runs.filter((x) => x['wrapper-id'] === w2 && x.id > first);
+    assert.equal(seconds.length, 1, 'one step 2, after the retry');
+    assert.ok(seconds[0].id > retry.id);
+    assert.equal(seconds[0].status, 'Complete');
+    const f2 = await call(s.url, 'GET', `/data/experiments/${e.id}/resources/STEP2/files/two.txt`, { headers: admin });
+    assert.equal(f2.text, 'step1 E-retry\nstep2\n');
+    // Nothing more is coming: a later control run of step 1 alone is the only new run.
+    await sleep(500);
+    assert.equal((await runsOf()).filter((x) => x['wrapper-id'] === w2 && x.id > first).length, 1);
+  } finally {
+    assert.equal((await call(s.url, 'PUT', `/xapi/orchestration/project/ORCH?orchestrationId=${orchestration}`, { headers: admin })).status, 200);
+  }
+});
+
 test('deleting a wrapper of the chain disables the orchestration; deleting both removes it', async () => {
   const extra = await register({ ...STEP2, name: 'orch-step3', xnat: [{ ...STEP2.xnat[0], name: 'orch-step3' }] });
   const three = await call(s.url, 'POST', '/xapi/orchestration', { headers: admin, json: { name: 'three', wrapperIds: [w1, w2, extra] } });

@@ -81,7 +81,7 @@ export class AutomationDispatcher {
       archive.events.on(name, listener);
       this.#off.push(() => archive.events.off(name, listener));
     }
-    const offStarts = this.#launcher.onRunStart?.((run) => this.#track(this.#startOrchestration(run.id, run.wrapperId, run.project)));
+    const offStarts = this.#launcher.onRunStart?.((run) => this.#track(this.#startOrchestration(run.id, run.wrapperId, run.project, run.retryOf)));
     if (offStarts) this.#off.push(offStarts);
     const offRuns = this.#launcher.onRunEnd?.((run) => this.#track(this.#onRunEnd(run)));
     if (offRuns) this.#off.push(offRuns);
@@ -136,8 +136,15 @@ export class AutomationDispatcher {
    * (XNAT's "detect orchestration start", §3.1), however the run was launched. A run that is itself a chained
    * step keeps its step: chaining records it with `replace`, which wins whichever of the two writes first.
    */
-  async #startOrchestration(runId: number, wrapperId: number, project: string | null): Promise<void> {
-    if (!project || (await this.#store.stepOf(runId))) return;
+  async #startOrchestration(runId: number, wrapperId: number, project: string | null, retryOf: number | null = null): Promise<void> {
+    if (await this.#store.stepOf(runId)) return;
+    if (retryOf !== null && retryOf !== undefined) {
+      // A retry stands in for the failed attempt: it is the same step of the same chain (or of none).
+      const step = await this.#store.stepOf(retryOf);
+      if (step) await this.#store.recordStep(runId, step.orchestrationId, step.step, { replace: true });
+      return;
+    }
+    if (!project) return;
     const selected = await this.#store.selected(project);
     if (selected === null) return;
     const o = await this.#store.orchestration(selected).catch(() => null);
@@ -146,7 +153,7 @@ export class AutomationDispatcher {
 
   async #onRunEnd(run: EndedRun): Promise<void> {
     // Without start notifications (a launcher that cannot see every run), detect the start at the end.
-    if (!this.#launcher.onRunStart) await this.#startOrchestration(run.id, run.wrapperId, run.project);
+    if (!this.#launcher.onRunStart) await this.#startOrchestration(run.id, run.wrapperId, run.project, run.retryOf ?? null);
     if (!(await this.#store.claimAdvance(run.id, this.#id))) return;
     await this.#advance(run, null);
   }
@@ -192,6 +199,11 @@ export class AutomationDispatcher {
   async #advance(run: EndedRun, opts: { recovering: boolean } | null): Promise<void> {
     const step = await this.#store.stepOf(run.id);
     if (!step) return;
+    if (run.retried) {
+      // Its next attempt took the step over (`#startOrchestration`); that one continues or stops the chain.
+      await this.#store.recordEnded(run.id, 'retried: the next attempt carries the step');
+      return;
+    }
     const o = await this.#store.orchestration(step.orchestrationId).catch(() => null);
     const complete = run.status === 'Complete';
     const nextId = o?.wrapperIds[step.step + 1];

@@ -179,7 +179,7 @@ export class RunStore {
       return runId;
     })();
     const run = this.require(id);
-    this.emit(run);
+    this.emit(run, 'Queued');
     return run;
   }
 
@@ -210,7 +210,7 @@ export class RunStore {
     if (id === undefined) return undefined;
     this.emit(this.require(failedId));
     const run = this.require(id);
-    this.emit(run);
+    this.emit(run, 'Queued');
     return run;
   }
 
@@ -435,10 +435,15 @@ export class RunStore {
         opts.message ?? null, opts.exitCode ?? null);
   }
 
-  private emit(run: RunRecord): void {
+  /**
+   * Tells the listeners of `run` with its newest history item, or with its item of `status`: a new run's
+   * staging job may already have moved it on by the time it is announced, and listeners must still hear that
+   * it was queued (that is how automation sees every run start).
+   */
+  private emit(run: RunRecord, status?: string): void {
     const items = this.history(run.id);
-    const last = items[items.length - 1];
-    for (const l of this.listeners) l(run, last);
+    const item = (status === undefined ? undefined : items.find((i) => i.status === status)) ?? items[items.length - 1];
+    for (const l of this.listeners) l(run, item);
   }
 }
 

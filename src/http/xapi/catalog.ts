@@ -50,6 +50,10 @@ export interface RunSummary {
   user: string;
   /** The external wrapper input values it ran with (archive URIs for objects). */
   inputs: Record<string, string>;
+  /** For a retry (a later attempt of a failed run): the first attempt's id. */
+  retryOf?: number | null;
+  /** This attempt failed and its retry policy scheduled (or made) another: the next attempt carries on for it. */
+  retried?: boolean;
 }
 
 /** A run that reached a terminal status. */

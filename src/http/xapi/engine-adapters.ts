@@ -55,10 +55,14 @@ export class CommandStoreCatalog implements CommandCatalog {
 
 const TOKEN_TTL_S = 600;
 
-function summaryOf(run: RunRecord): RunSummary {
+function summaryOf(run: RunRecord, engine?: RunEngine | null): RunSummary {
   const inputs: Record<string, string> = {};
   for (const v of run.spec['external-wrapper-input-values']) inputs[v.name] = v.value;
-  return { id: run.id, wrapperId: run.wrapperId, project: run.project, user: run.userId, inputs };
+  // The retry is scheduled in the same transaction as the failure, so its history item is there by the time
+  // anyone hears of the end.
+  const retried = run.retriedBy !== null || (engine?.database
+    .prepare("SELECT 1 FROM history WHERE run_id = ? AND status = 'Retry scheduled' LIMIT 1").get(run.id) !== undefined);
+  return { id: run.id, wrapperId: run.wrapperId, project: run.project, user: run.userId, inputs, retryOf: run.retryOf, retried };
 }
 
 export class InjectLauncher implements Launcher {
@@ -106,13 +110,13 @@ export class InjectLauncher implements Launcher {
     if (!this.#engine) return () => undefined;
     return this.#engine.store.onTransition((run, item) => {
       if (item?.status !== 'Queued') return;
-      try { listener(summaryOf(run)); } catch { /* see above */ }
+      try { listener(summaryOf(run, this.#engine)); } catch { /* see above */ }
     });
   }
 
   runState(id: number): (EndedRun & { terminal: boolean }) | undefined {
     const run = this.#engine?.store.get(id);
-    return run ? { ...summaryOf(run), status: run.status, terminal: isTerminal(run.status) } : undefined;
+    return run ? { ...summaryOf(run, this.#engine), status: run.status, terminal: isTerminal(run.status) } : undefined;
   }
 
   runsAfter(id: number): RunSummary[] {
@@ -130,7 +134,7 @@ export class InjectLauncher implements Launcher {
       if (!isTerminal(run.status) || seen.has(run.id)) return;
       seen.add(run.id);
       if (seen.size > 10_000) seen.delete(seen.values().next().value as number);
-      try { listener({ ...summaryOf(run), status: run.status }); } catch { /* see above */ }
+      try { listener({ ...summaryOf(run, this.#engine), status: run.status }); } catch { /* see above */ }
     });
   }
 }
