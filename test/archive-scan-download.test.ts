@@ -2,27 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import yauzl from 'yauzl';
 import { basic, startTestServer } from './archive-helpers.ts';
-
-async function members(zip: Buffer): Promise<Map<string, string>> {
-  const z = await new Promise<yauzl.ZipFile>((ok, ko) => yauzl.fromBuffer(zip, { lazyEntries: true }, (e, f) => (e ? ko(e) : ok(f))));
-  const out = new Map<string, string>();
-  await new Promise<void>((ok, ko) => {
-    z.on('entry', (entry: yauzl.Entry) => {
-      z.openReadStream(entry, (e, s) => {
-        if (e) return ko(e);
-        const chunks: Buffer[] = [];
-        s.on('data', (c: Buffer) => chunks.push(c));
-        s.on('end', () => { out.set(entry.fileName, Buffer.concat(chunks).toString()); z.readEntry(); });
-      });
-    });
-    z.on('end', () => ok());
-    z.on('error', ko);
-    z.readEntry();
-  });
-  return out;
-}
+import { zipEntries } from './helpers/zip.ts';
 
 test('scans/ALL and comma lists zip every chosen scan in the pyxnat layout; others get 404', async () => {
   const server = await startTestServer();
@@ -43,7 +24,7 @@ test('scans/ALL and comma lists zip every chosen scan in the pyxnat layout; othe
     const all = await get(`/data/experiments/${e.id}/scans/ALL/files?format=zip`);
     assert.equal(all.status, 200);
     assert.equal(all.headers.get('content-type'), 'application/zip');
-    assert.deepEqual([...(await members(Buffer.from(await all.arrayBuffer()))).entries()].sort(), [
+    assert.deepEqual([...(await zipEntries(Buffer.from(await all.arrayBuffer()))).entries()].sort(), [
       ['e1/scans/1-T1w/resources/NIFTI/files/sub/scan1.nii', 'data 1'],
       ['e1/scans/2-T2w/resources/NIFTI/files/sub/scan2.nii', 'data 2'],
       ['e1/scans/3-DWI/resources/NIFTI/files/sub/scan3.nii', 'data 3'],
@@ -52,7 +33,7 @@ test('scans/ALL and comma lists zip every chosen scan in the pyxnat layout; othe
     // IDs and types both select, as pyxnat's Scans.download(type=...) sends types.
     const some = await get('/data/projects/P/subjects/s1/experiments/e1/scans/1,DWI/files?format=zip');
     assert.equal(some.status, 200);
-    assert.deepEqual([...(await members(Buffer.from(await some.arrayBuffer()))).keys()].sort(), [
+    assert.deepEqual([...(await zipEntries(Buffer.from(await some.arrayBuffer()))).keys()].sort(), [
       'e1/scans/1-T1w/resources/NIFTI/files/sub/scan1.nii', 'e1/scans/3-DWI/resources/NIFTI/files/sub/scan3.nii',
     ]);
 

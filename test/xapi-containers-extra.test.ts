@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yauzl from 'yauzl';
 import { startServer, type RunningServer } from '../src/http/server.ts';
 import { engineOf } from '../src/http/xapi/index.ts';
 import type { RunEngine } from '../src/runtime/engine.ts';
 import { seedRuns } from '../scripts/seed-runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
 import { removeInstanceContainers } from './helpers/runs.ts';
+import { zipEntries } from './helpers/zip.ts';
 
 const SEEDED = 120;
 let dir: string;
@@ -52,30 +52,11 @@ async function everything(): Promise<Container[]> {
   return r.body as Container[];
 }
 
-async function unzip(zip: Buffer): Promise<Map<string, string>> {
-  const z = await new Promise<yauzl.ZipFile>((ok, ko) => yauzl.fromBuffer(zip, { lazyEntries: true }, (e, f) => (e ? ko(e) : ok(f))));
-  const out = new Map<string, string>();
-  await new Promise<void>((ok, ko) => {
-    z.on('entry', (entry: yauzl.Entry) => {
-      z.openReadStream(entry, (e, s) => {
-        if (e) return ko(e);
-        const chunks: Buffer[] = [];
-        s.on('data', (c: Buffer) => chunks.push(c));
-        s.on('end', () => { out.set(entry.fileName, Buffer.concat(chunks).toString()); z.readEntry(); });
-      });
-    });
-    z.on('end', () => ok());
-    z.on('error', ko);
-    z.readEntry();
-  });
-  return out;
-}
-
 async function logsZip(id: number, who = admin): Promise<{ status: number; type: string | null; disposition: string | null; files: Map<string, string> | null }> {
   const r = await fetch(`${server.url}/xapi/containers/${id}/logs`, { headers: who });
   const body = Buffer.from(await r.arrayBuffer());
   return { status: r.status, type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'),
-    files: r.status === 200 ? await unzip(body) : null };
+    files: r.status === 200 ? await zipEntries(body) : null };
 }
 
 async function waitFor(id: number, ok: (status: string) => boolean): Promise<string> {
