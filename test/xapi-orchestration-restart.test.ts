@@ -14,42 +14,16 @@ import { startServer, type RunningServer } from '../src/http/server.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
 import { removeInstanceContainers } from './helpers/runs.ts';
+import { chainStep1, chainStep2 } from './helpers/chain-commands.ts';
 
 let first: TestServer;
 let s: RunningServer;
 let admin: Record<string, string>;
 let data = '';
 
-/** Step 1 sleeps (long enough to stop the server under it), then writes STEP1/one.txt on the session. */
-const STEP1 = {
-  name: 'restart-step1', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'override-entrypoint': true,
-  'command-line': "sh -c 'sleep #SLEEP#; echo step1 #LABEL# > /output/one.txt'",
-  mounts: [{ name: 'out', writable: true, path: '/output' }],
-  inputs: [{ name: 'label', 'replacement-key': '#LABEL#', required: true }, { name: 'sleep', 'replacement-key': '#SLEEP#', 'default-value': '0' }],
-  outputs: [{ name: 'one', mount: 'out', path: 'one.txt', required: true }],
-  xnat: [{
-    name: 'restart-step1', contexts: ['xnat:imageSessionData'],
-    'external-inputs': [{ name: 'session', type: 'Session', required: true }],
-    'derived-inputs': [{ name: 'session-label', type: 'string', 'derived-from-wrapper-input': 'session',
-      'derived-from-xnat-object-property': 'label', 'provides-value-for-command-input': 'label' }],
-    'output-handlers': [{ name: 'one-resource', 'accepts-command-output': 'one', 'as-a-child-of': 'session', label: 'STEP1' }],
-  }],
-};
-
-/** Step 2 reads step 1's resource (so it cannot run before step 1 uploaded) and writes STEP2/two.txt. */
-const STEP2 = {
-  name: 'restart-step2', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'override-entrypoint': true,
-  'command-line': "sh -c 'cat /input/one.txt > /output/two.txt; echo step2 >> /output/two.txt'",
-  mounts: [{ name: 'in', writable: false, path: '/input' }, { name: 'out', writable: true, path: '/output' }],
-  outputs: [{ name: 'two', mount: 'out', path: 'two.txt', required: true }],
-  xnat: [{
-    name: 'restart-step2', contexts: ['xnat:imageSessionData'],
-    'external-inputs': [{ name: 'session', type: 'Session', required: true }],
-    'derived-inputs': [{ name: 'step1', type: 'Resource', 'derived-from-wrapper-input': 'session', matcher: "@.label == 'STEP1'",
-      'provides-files-for-command-mount': 'in' }],
-    'output-handlers': [{ name: 'two-resource', 'accepts-command-output': 'two', 'as-a-child-of': 'session', label: 'STEP2' }],
-  }],
-};
+const STEP1 = chainStep1('restart-step1', "sh -c 'sleep #SLEEP#; echo step1 #LABEL# > /output/one.txt'",
+  { name: 'sleep', 'replacement-key': '#SLEEP#', 'default-value': '0' });
+const STEP2 = chainStep2('restart-step2');
 
 let w1 = 0;
 let w2 = 0;

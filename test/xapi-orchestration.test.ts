@@ -8,41 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
 import { stopWithContainers } from './helpers/runs.ts';
+import { chainStep1, chainStep2 } from './helpers/chain-commands.ts';
 
 let s: TestServer;
 let admin: Record<string, string>;
 let member: Record<string, string>;
 
-/** Step 1 writes STEP1/one.txt on the session; with FAIL=yes it exits 3 instead. */
-const STEP1 = {
-  name: 'orch-step1', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'override-entrypoint': true,
-  'command-line': "sh -c 'test #FAIL# = yes && exit 3; echo step1 #LABEL# > /output/one.txt'",
-  mounts: [{ name: 'out', writable: true, path: '/output' }],
-  inputs: [{ name: 'label', 'replacement-key': '#LABEL#', required: true }, { name: 'fail', 'replacement-key': '#FAIL#', 'default-value': 'no' }],
-  outputs: [{ name: 'one', mount: 'out', path: 'one.txt', required: true }],
-  xnat: [{
-    name: 'orch-step1', contexts: ['xnat:imageSessionData'],
-    'external-inputs': [{ name: 'session', type: 'Session', required: true }],
-    'derived-inputs': [{ name: 'session-label', type: 'string', 'derived-from-wrapper-input': 'session',
-      'derived-from-xnat-object-property': 'label', 'provides-value-for-command-input': 'label' }],
-    'output-handlers': [{ name: 'one-resource', 'accepts-command-output': 'one', 'as-a-child-of': 'session', label: 'STEP1' }],
-  }],
-};
-
-/** Step 2 mounts the session's STEP1 resource (so it cannot resolve before step 1 uploaded) and writes STEP2/two.txt from it. */
-const STEP2 = {
-  name: 'orch-step2', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'override-entrypoint': true,
-  'command-line': "sh -c 'cat /input/one.txt > /output/two.txt; echo step2 >> /output/two.txt'",
-  mounts: [{ name: 'in', writable: false, path: '/input' }, { name: 'out', writable: true, path: '/output' }],
-  outputs: [{ name: 'two', mount: 'out', path: 'two.txt', required: true }],
-  xnat: [{
-    name: 'orch-step2', contexts: ['xnat:imageSessionData'],
-    'external-inputs': [{ name: 'session', type: 'Session', required: true }],
-    'derived-inputs': [{ name: 'step1', type: 'Resource', 'derived-from-wrapper-input': 'session', matcher: "@.label == 'STEP1'",
-      'provides-files-for-command-mount': 'in' }],
-    'output-handlers': [{ name: 'two-resource', 'accepts-command-output': 'two', 'as-a-child-of': 'session', label: 'STEP2' }],
-  }],
-};
+const STEP1 = chainStep1('orch-step1', "sh -c 'test #FAIL# = yes && exit 3; echo step1 #LABEL# > /output/one.txt'",
+  { name: 'fail', 'replacement-key': '#FAIL#', 'default-value': 'no' });
+const STEP2 = chainStep2('orch-step2');
 
 let w1 = 0;
 let w2 = 0;
