@@ -56,7 +56,7 @@ test('logSince follows a running container without repeating a line, then answer
     first = await since('stdout');
     if (!first.content.includes('line1')) await sleep(100);
   }
-  assert.ok(first?.content.includes('line1'), `the live log shows the first line: ${JSON.stringify(first)}`);
+  assert.ok(first && first.content.includes('line1'), `the live log shows the first line: ${JSON.stringify(first)}`);
   assert.equal(first.fromFile, false);
   assert.equal(first.bytesRead, -1);
   assert.match(first.content, /^line1/m, 'timestamps are stripped');
