@@ -21,6 +21,13 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
         if (found) await res.backend.remove(found.backendId);
       }
       await removeAuxiliaries(res, run);
+      // Outputs that failed to upload are kept, so that finalizing again (`RunEngine.finalize`) can retry the
+      // upload without running the tool again; reopening the run clears `cleaned_up`, and the clean-up after its
+      // next end removes them.
+      if (run.status === 'Failed (Upload)') {
+        res.store.markCleanedUp(run.id);
+        return;
+      }
       // Writable mounts are build directories by construction (archive files are copied into them), and so
       // are the setups' and wrapups' outputs. Outputs may have been staged as hard links of their files: only
       // removing them here (and redoing it after a crash, `cleaned_up` being set last) keeps the archive's

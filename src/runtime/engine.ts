@@ -192,10 +192,16 @@ export class RunEngine {
   }
 
   /** Forced (re-)finalization: queues the run's finalization again if it is not terminal. */
-  finalize(id: number): RunRecord {
+  /**
+   * Forces finalization: of a run whose container is still there (XNAT's forced finalization), or again of a
+   * run whose upload failed (`Failed (Upload)`: the upload is retried from the kept outputs).
+   */
+  finalize(id: number, user = 'system'): RunRecord {
     const run = this.store.require(id);
+    if (run.status === 'Failed (Upload)' && this.store.reopenForFinalization(id, user)) return this.store.require(id);
     if (isTerminal(run.status)) {
-      throw new XcsError('run.already-finished', `Run ${id} already ended (${run.status})`, { status: 409, path: String(id) });
+      throw new XcsError('run.already-finished', `Run ${id} already ended (${run.status})`, { status: 409, path: String(id),
+        hint: 'only a run that ended Failed (Upload) can be finalized again; relaunch the others' });
     }
     if (run.status === 'Created' || run.status === 'Running') {
       this.store.transition(id, 'Waiting', { source: 'user', message: 'Finalization forced', enqueue: 'finalize' });

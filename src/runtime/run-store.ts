@@ -388,6 +388,27 @@ export class RunStore {
     this.db.prepare('UPDATE runs SET created_outputs = ? WHERE id = ?').run(JSON.stringify(created), runId);
   }
 
+  /**
+   * The one way out of a terminal status: a run whose outputs failed to upload (`Failed (Upload)`) goes back to
+   * `Waiting` with its finalization job queued again, so the upload is retried without running the tool again
+   * (its outputs were kept by the clean-up for this). True when the run was reopened.
+   */
+  reopenForFinalization(runId: number, user: string): boolean {
+    const reopened = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
+      if (!row) throw runNotFound(runId);
+      if (row.status !== 'Failed (Upload)') return false;
+      const t = this.now();
+      this.db.prepare(`UPDATE runs SET status = 'Waiting', status_time = ?, failure_code = NULL, failure_hint = NULL, cleaned_up = 0
+          WHERE id = ?`).run(t, runId);
+      this.insertHistory(runId, 'Waiting', { source: 'user', entityId: user, message: `Finalization requested again by ${user}` }, t);
+      this.queue.enqueue('finalize', runId);
+      return true;
+    })();
+    if (reopened) this.emit(this.require(runId));
+    return reopened;
+  }
+
   markCleanedUp(runId: number): void {
     this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').run(runId);
   }

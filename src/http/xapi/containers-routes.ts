@@ -152,9 +152,9 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
   }
 
   app.post<{ Params: { id: string } }>('/xapi/containers/:id/finalize', async (request) => {
-    await access.requireContainerManager(request);
+    const user = await access.requireContainerManager(request);
     const run = engine.find(request.params.id);
-    return containerJson(engine.finalize(run.id), engine.history(run.id), true);
+    return containerJson(engine.finalize(run.id, user.login), engine.history(run.id), true);
   });
 
   // XNAT's zip of both logs: `stdout.log` and `stderr.log`, the streams holding nothing left out; a live run's as
