@@ -4,6 +4,7 @@
 // and the run ends `Complete`. Other ended runs are refused with 409 and a hint; non-managers get 403.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
@@ -90,4 +91,22 @@ test('a failed upload is finalized again from the kept outputs, without running 
   const twice = await call(s.url, 'POST', `/xapi/containers/${id}/finalize`, { headers: admin });
   assert.equal(twice.status, 409);
   assert.match((twice.body as { hint: string }).hint, /Failed \(Upload\)/);
+});
+
+test('the outputs a failed upload kept go when its record is deleted', async () => {
+  const { users } = s.opened;
+  const r = await call(s.url, 'POST', `/xapi/projects/RF/wrappers/${wid}/root/session/launch`, { headers: member, json: { session: session.uri } });
+  assert.equal(r.status, 200, r.text);
+  const id = (r.body as { id: number }).id;
+  await users.setRole('RF', 'member', 'collaborator');
+  try {
+    assert.equal((await ended(id)).status, 'Failed (Upload)');
+  } finally {
+    await users.setRole('RF', 'member', 'member');
+  }
+  const full = (await call(s.url, 'GET', `/xapi/containers/${id}`, { headers: admin })).body as { mounts: Array<{ name: string; 'xnat-host-path': string }> };
+  const kept = full.mounts.find((m) => m.name === 'out')!['xnat-host-path'];
+  assert.ok(existsSync(kept), 'the output mount is kept for finalizing again');
+  assert.equal((await call(s.url, 'DELETE', `/xapi/containers/${id}`, { headers: admin })).status, 204);
+  assert.equal(existsSync(kept), false, 'and removed with the record');
 });

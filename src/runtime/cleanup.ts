@@ -28,13 +28,9 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
         res.store.markCleanedUp(run.id);
         return;
       }
-      // Writable mounts are build directories by construction (archive files are copied into them), and so
-      // are the setups' and wrapups' outputs. Outputs may have been staged as hard links of their files: only
-      // removing them here (and redoing it after a crash, `cleaned_up` being set last) keeps the archive's
-      // files from sharing an inode with anything writable.
-      const aux = [...run.spec['setup-commands'], ...run.spec['wrapup-commands']].flatMap((c) => c.mounts);
-      for (const m of [...run.spec.mounts, ...aux].filter((x) => x.writable)) await rm(m['xnat-host-path'], { recursive: true, force: true });
-      if (run.buildDir) await rm(run.buildDir, { recursive: true, force: true });
+      // Outputs may have been staged as hard links of their files: only removing them here (and redoing it after
+      // a crash, `cleaned_up` being set last) keeps the archive's files from sharing an inode with anything writable.
+      for (const dir of writableDirsOf(run)) await rm(dir, { recursive: true, force: true });
       await rm(runBuildDir(res, run.id), { recursive: true, force: true });
     }
     res.store.markCleanedUp(run.id);
@@ -42,4 +38,14 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
     // Left for the next reconciliation.
     res.log.warn(`run ${run.id}: cleanup failed: ${describe(e)}`);
   }
+}
+
+/**
+ * The directories a run wrote into outside its own run directory: writable mounts are build directories by
+ * construction (archive files are copied into them), and so are the setups' and wrapups' outputs.
+ */
+export function writableDirsOf(run: RunRecord): string[] {
+  const aux = [...run.spec['setup-commands'], ...run.spec['wrapup-commands']].flatMap((c) => c.mounts);
+  const dirs = [...run.spec.mounts, ...aux].filter((m) => m.writable).map((m) => m['xnat-host-path']);
+  return run.buildDir ? [...dirs, run.buildDir] : dirs;
 }

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import { XcsError } from '../core/errors.ts';
+import { writableDirsOf } from './cleanup.ts';
 import type { RunDatabase } from './db.ts';
 import { runNotFound, toHistory, toRecord, type HistoryItem, type HistoryRow, type RunRecord, type RunRow } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
@@ -200,5 +201,7 @@ export class RunQuery {
       this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
     })();
     await rm(join(this.dataDir, 'runs', String(id)), { recursive: true, force: true });
+    // The outputs a failed upload kept for finalizing again go with the record.
+    if (row.status === 'Failed (Upload)') for (const dir of writableDirsOf(toRecord(row))) await rm(dir, { recursive: true, force: true });
   }
 }
