@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 // web/ (the console, .ts/.tsx) is linted with the same rules; its types are checked by web/tsconfig.json.
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'xcs-data/**', 'schema/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/**', 'xcs-data/**', 'schema/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -35,7 +35,6 @@ echo "   listening on $XCS_URL"
 
 echo "== 3. register the dcm2niix command and enable its wrapper"
 command_file=examples/commands/dcm2niix.json
-[ -f "$command_file" ] || command_file=../shared/corpus/commands/NrgXnat__docker-images__dcm2niix__command.json
 command_id=$(curl -fsS -u "$XCS_USER:$XCS_PASSWORD" -H 'Content-Type: application/json' --data-binary "@$command_file" "$XCS_URL/xapi/commands")
 wrapper_id=$(curl -fsS -u "$XCS_USER:$XCS_PASSWORD" "$XCS_URL/xapi/commands/$command_id" |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).xnat.find(w=>w.name==="dcm2niix-scan").id))')

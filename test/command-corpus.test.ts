@@ -13,7 +13,7 @@ import { commandJsonSchema, parseCommandText } from '../src/command/index.ts';
 import { parseLenientJson } from '../src/command/lenient-json.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const corpusDir = join(root, '..', 'shared', 'corpus', 'commands');
+const corpusDir = join(root, 'test', 'corpus', 'commands');
 const snapshotFile = join(root, 'test', 'snapshots', 'corpus-verdicts.json');
 const files = readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort();
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const dcm2niix = fileURLToPath(new URL('../../shared/corpus/commands/NrgXnat__docker-images__dcm2niix__command.json', import.meta.url));
+const dcm2niix = fileURLToPath(new URL('./corpus/commands/NrgXnat__docker-images__dcm2niix__command.json', import.meta.url));
 
 function xcs(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repo, encoding: 'utf8' });

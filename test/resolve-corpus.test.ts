@@ -15,7 +15,7 @@ import { replacementKeyOf, type Command, type CommandWrapper } from '../src/comm
 import type { ResolvedCommand } from '../src/resolution/types.ts';
 import { generateLaunch, type Obj } from './helpers/corpus-archive.ts';
 
-const corpus = fileURLToPath(new URL('../../shared/corpus/commands/', import.meta.url));
+const corpus = fileURLToPath(new URL('./corpus/commands/', import.meta.url));
 
 interface ExpectedFailure {
   file: string;

@@ -4,17 +4,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { checkMatcherSyntax, explainMatch, matches, query } from './index.ts';
 
-const analysis = fileURLToPath(new URL('../../../shared/corpus/ANALYSIS.md', import.meta.url));
+/** Every distinct matcher string of the real-world corpus (`test/corpus/`, vendored with its sources). */
+const corpusMatcherFile = fileURLToPath(new URL('../../test/corpus/matchers.json', import.meta.url));
 
 function corpusMatchers(): string[] {
-  const text = readFileSync(analysis, 'utf8');
-  const section = text.slice(text.indexOf('### ALL distinct matcher strings'));
-  const out: string[] = [];
-  for (const line of section.split('\n')) {
-    const m = /^\| \d+ \| `(.+?)` \|/.exec(line);
-    if (m) out.push(m[1].replace(/\\\|/g, '|'));
-  }
-  return out;
+  return JSON.parse(readFileSync(corpusMatcherFile, 'utf8')) as string[];
 }
 
 const scan = {
