@@ -99,6 +99,12 @@ export class UserStore {
     return (await this.#db.selectFrom('users').selectAll().orderBy('login').execute()).map(toUser);
   }
 
+  async enabledAdmins(): Promise<number> {
+    const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('site_admin', '=', 1).where('enabled', '=', 1).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   async countUsers(): Promise<number> {
     const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
     return Number(r?.n ?? 0);
