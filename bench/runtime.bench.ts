@@ -33,7 +33,7 @@ const bench: Bench = {
       dataDir: join(dir, 'data'), instanceId: instance, serverUrl: () => 'http://127.0.0.1:9', maxRunning: 4,
       maxFinalizing: 4, reconcileIntervalMs: 3_600_000,
     }, {
-      backend, credentials: aliasTokenCredentials(opened.users), outputs: archiveOutputs(opened.archive, opened.users),
+      backend, credentials: aliasTokenCredentials(opened.users, opened.archive), outputs: archiveOutputs(opened.archive, opened.users),
       log: { info: () => {}, warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) },
     });
     await engine.start();

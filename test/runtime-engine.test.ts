@@ -35,7 +35,7 @@ before(async () => {
   engine = RunEngine.open({
     dataDir: join(dir, 'data'), instanceId: instance, serverUrl: () => 'http://127.0.0.1:9', reconcileIntervalMs: 3_600_000,
   }, {
-    backend, credentials: aliasTokenCredentials(opened.users), outputs: archiveOutputs(opened.archive, opened.users),
+    backend, credentials: aliasTokenCredentials(opened.users, opened.archive), outputs: archiveOutputs(opened.archive, opened.users),
     log: { info: () => {}, warn: () => {}, error: (m) => process.stderr.write(`${m}\n`) },
   });
   await engine.start();

@@ -28,7 +28,7 @@ const instance = `t-retry-${randomBytes(4).toString('hex')}`;
 
 function openEngine(): RunEngine {
   const deps: EngineDeps = {
-    backend, credentials: aliasTokenCredentials(opened.users), outputs: archiveOutputs(opened.archive, opened.users),
+    backend, credentials: aliasTokenCredentials(opened.users, opened.archive), outputs: archiveOutputs(opened.archive, opened.users),
     log: { info: () => {}, warn: () => {}, error: (m) => process.stderr.write(`${m}\n`) },
   };
   return RunEngine.open({ dataDir: join(dir, 'data'), instanceId: instance, serverUrl: () => 'http://127.0.0.1:9', reconcileIntervalMs: 3_600_000 }, deps);

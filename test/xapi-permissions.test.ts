@@ -73,6 +73,8 @@ function table(): Record<string, Entry> {
     // User accounts: site administrators; a user reads their own.
     'GET /xapi/users': { expect: ADMIN(200) },
     'GET /xapi/users/{login}': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member' },
+    // An empty change: administrators change anyone, users themselves.
+    'PUT /xapi/users/{login}': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member', body: {} },
     // Commands: reading is for any signed-in user; writing for container managers.
     'POST /xapi/commands': { expect: CM(400), body: nocmd },
     // Checking a command stores nothing: any signed-in user, valid or not (200).

@@ -44,8 +44,17 @@ export interface UsersTable {
   verified: number; site_admin: number; created: string;
 }
 export interface ProjectRolesTable { project: string; login: string; role: string }
-export interface HttpSessionsTable { token: string; login: string; expires: number }
-export interface AliasTokensTable { alias: string; secret_hash: string; login: string; expires: number }
+/**
+ * `token_hash` is the sha256 of the `JSESSIONID` cookie (the database never holds a usable cookie); `parent` the
+ * alias token the session was opened with, whose `scope` (JSON `RunScope`) it inherits and with which it dies.
+ */
+export interface HttpSessionsTable {
+  token_hash: string; login: string; expires: number; parent: string | null; scope: string | null;
+}
+/** `secret_hash` is the sha256 of the secret; `parent` the alias token it was minted with (it dies with it). */
+export interface AliasTokensTable {
+  alias: string; secret_hash: string; login: string; expires: number; parent: string | null; scope: string | null;
+}
 
 export type ScanRow = Selectable<ScansTable>;
 export type ResourceRow = Selectable<ResourcesTable>;
@@ -143,6 +152,26 @@ export const archiveMigrations: Record<string, Migration> = {
         `CREATE TABLE http_sessions (token TEXT PRIMARY KEY, login TEXT NOT NULL, expires INTEGER NOT NULL)`,
         `CREATE TABLE alias_tokens (alias TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, login TEXT NOT NULL,
           expires INTEGER NOT NULL)`,
+      ];
+      for (const s of stmts) await sql.raw(s).execute(db);
+    },
+  },
+  /*
+   * Sessions were stored by their cookie value: they are dropped (everyone signs in again once), as a stored
+   * cookie cannot be told from a hash. Tokens gain their parent and run scope; existing ones have neither.
+   */
+  '0002-credentials': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const stmts = [
+        `DROP TABLE http_sessions`,
+        `CREATE TABLE http_sessions (token_hash TEXT PRIMARY KEY, login TEXT NOT NULL, expires INTEGER NOT NULL,
+          parent TEXT, scope TEXT)`,
+        `CREATE INDEX http_sessions_login ON http_sessions(login)`,
+        `CREATE INDEX http_sessions_parent ON http_sessions(parent)`,
+        `ALTER TABLE alias_tokens ADD COLUMN parent TEXT`,
+        `ALTER TABLE alias_tokens ADD COLUMN scope TEXT`,
+        `CREATE INDEX alias_tokens_login ON alias_tokens(login)`,
+        `CREATE INDEX alias_tokens_parent ON alias_tokens(parent)`,
       ];
       for (const s of stmts) await sql.raw(s).execute(db);
     },

@@ -1,30 +1,20 @@
 /**
- * Users, project roles, HTTP sessions and alias tokens, and the permission rule every endpoint applies.
- *
- * Permission rule (XNAT's defaults, applied to every `/data` object through the project it belongs to):
- * - site administrators may do everything;
- * - a project's owners may read, create, edit and delete in it (and manage its users);
- * - members may read, create and edit, but not delete;
- * - collaborators may only read;
- * - any other signed-in user depends on the project's accessibility: `public` — read everything (`list` and
- *   `read`); `protected` — see the project itself (`list`: listings and its own record) but none of its data;
- *   `private` (the default) — nothing, the project is invisible; guests are refused at login whatever it is;
- * - any enabled user may create a new project and becomes its owner.
- * Passwords are hashed with scrypt (Node's crypto; no native dependency). Alias tokens are what
- * containers get as `XNAT_USER`/`XNAT_PASS`: they authenticate as the user who launched them until they
- * expire or are invalidated.
+ * Users and project roles, with the permission rule every endpoint applies (`./permissions.ts`), passwords
+ * (`./passwords.ts`) and credentials — HTTP sessions and alias tokens (`./credentials.ts`). Alias tokens are what
+ * containers get as `XNAT_USER`/`XNAT_PASS`: they authenticate as the user who launched them, confined to the
+ * run's scope, until they expire or are invalidated (with everything minted from them).
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { XcsError } from '../core/errors.ts';
 import type { ArchiveDb, UsersTable } from './db.ts';
+import { CredentialStore, type AliasToken, type CredentialHolder, type MintOptions } from './credentials.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import { roleAllows, scopeAllows, type Accessibility, type Action, type PermissionTarget, type ProjectRole, type RunScope } from './permissions.ts';
 
-export type ProjectRole = 'owner' | 'member' | 'collaborator';
-export const PROJECT_ROLES: readonly ProjectRole[] = ['owner', 'member', 'collaborator'];
-/** `list` is seeing that a project exists (listings, its own record); `read` is reading its data. */
-export type Action = 'list' | 'read' | 'create' | 'edit' | 'delete';
-export type Accessibility = 'public' | 'protected' | 'private';
-export const ACCESSIBILITIES: readonly Accessibility[] = ['public', 'protected', 'private'];
+export { hashPassword, verifyPassword } from './passwords.ts';
+export { ACCESSIBILITIES, PROJECT_ROLES, assertNotScoped, roleAllows } from './permissions.ts';
+export type { Accessibility, Action, PermissionTarget, ProjectRole, RunScope } from './permissions.ts';
+export type { AliasToken, MintOptions } from './credentials.ts';
 
 export interface User {
   login: string;
@@ -33,7 +23,14 @@ export interface User {
   lastName: string;
   enabled: boolean;
   verified: boolean;
+  /** Always false for a run's token, whatever its user is. */
   siteAdmin: boolean;
+  /** Set when the caller signed in with a run's token (or a session opened with one): what confines it. */
+  scope?: RunScope;
+  /** The alias token behind the caller's credentials, if any: what it mints dies with it. */
+  token?: string;
+  /** Set by the server when the caller sent the password itself (Basic login:password), not a session or token. */
+  byPassword?: boolean;
 }
 
 export interface NewUser {
@@ -47,42 +44,9 @@ export interface NewUser {
   siteAdmin?: boolean;
 }
 
-/** What a permission is asked about: an object of a project, or the site itself (creating projects). */
-export type PermissionTarget = { project: string } | { site: true };
-
-export interface AliasToken {
-  alias: string;
-  secret: string;
-  /** Epoch milliseconds. */
-  expires: number;
-}
-
-const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const LOGIN_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-
-function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keylen, { N, r, p, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keylen);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const key = await scryptAsync(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p), expected.length);
-  return timingSafeEqual(key, expected);
-}
-
-function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
+/** Sessions last this long unless their parent token ends first. */
+const SESSION_TTL_SECONDS = 3600 * 8;
 
 function toUser(row: UsersTable): User {
   return {
@@ -93,10 +57,12 @@ function toUser(row: UsersTable): User {
 
 export class UserStore {
   readonly #db: Kysely<ArchiveDb>;
+  readonly #credentials: CredentialStore;
   readonly #credentialListeners = new Set<(login: string) => void>();
 
   constructor(db: Kysely<ArchiveDb>) {
     this.#db = db;
+    this.#credentials = new CredentialStore(db);
   }
 
   async addUser(spec: NewUser): Promise<User> {
@@ -133,6 +99,12 @@ export class UserStore {
     return (await this.#db.selectFrom('users').selectAll().orderBy('login').execute()).map(toUser);
   }
 
+  async enabledAdmins(): Promise<number> {
+    const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('site_admin', '=', 1).where('enabled', '=', 1).executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   async countUsers(): Promise<number> {
     const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
     return Number(r?.n ?? 0);
@@ -142,6 +114,7 @@ export class UserStore {
     await this.requireUser(login);
     if (!password) throw new XcsError('users.no-password', 'a password is required', { status: 400, path: 'password' });
     await this.#db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('login', '=', login).execute();
+    await this.#credentials.revokeAll(login);
     this.#credentialsChanged(login);
   }
 
@@ -155,6 +128,8 @@ export class UserStore {
     if (patch.verified !== undefined) set.verified = patch.verified ? 1 : 0;
     if (patch.siteAdmin !== undefined) set.site_admin = patch.siteAdmin ? 1 : 0;
     if (Object.keys(set).length > 0) await this.#db.updateTable('users').set(set).where('login', '=', login).execute();
+    // A disabled account keeps no way in: its sessions and tokens end now, not when they expire.
+    if (patch.enabled === false) await this.#credentials.revokeAll(login);
     this.#credentialsChanged(login);
     return this.requireUser(login);
   }
@@ -185,60 +160,76 @@ export class UserStore {
 
   /**
    * Checks a login/password pair (scrypt: tens of milliseconds and 16 MiB each) or an alias/secret pair;
-   * returns the enabled user it stands for. Servers remember successful logins (`CredentialCache` in
-   * `http/auth.ts`).
+   * returns the enabled user it stands for (confined by the token's scope, if any). Servers remember successful
+   * logins (`CredentialCache` in `http/auth.ts`).
    */
   async authenticate(login: string, password: string): Promise<User | undefined> {
-    let user: User | undefined;
     const row = await this.#db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
     if (row) {
-      if (await verifyPassword(password, row.password_hash)) user = toUser(row);
-    } else {
-      user = await this.#authenticateAlias(login, password);
+      const user = toUser(row);
+      return user.enabled && (await verifyPassword(password, row.password_hash)) ? user : undefined;
     }
-    return user?.enabled ? user : undefined;
+    const holder = await this.#credentials.aliasHolder(login, password);
+    return holder ? this.#holderUser(holder) : undefined;
   }
 
-  async #authenticateAlias(alias: string, secret: string): Promise<User | undefined> {
-    const row = await this.#db.selectFrom('alias_tokens').selectAll().where('alias', '=', alias).executeTakeFirst();
-    if (!row || row.expires <= Date.now()) return undefined;
-    const a = Buffer.from(row.secret_hash, 'hex');
-    const b = Buffer.from(sha256(secret), 'hex');
-    if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
-    return this.getUser(row.login);
+  /** The enabled user a credential stands for, as confined as the credential is. */
+  async #holderUser(holder: CredentialHolder): Promise<User | undefined> {
+    const u = await this.getUser(holder.login);
+    if (!u?.enabled) return undefined;
+    const user: User = { ...u };
+    if (holder.token) user.token = holder.token;
+    if (holder.scope) {
+      user.scope = holder.scope;
+      user.siteAdmin = false;
+    }
+    return user;
   }
 
-  /** A token pair that authenticates as `login` (Basic `alias:secret`) for `ttlSeconds`. */
-  async issueAliasToken(login: string, ttlSeconds: number): Promise<AliasToken> {
+  /**
+   * A token pair that authenticates as `login` (Basic `alias:secret`) for `ttlSeconds` — or less, when minted
+   * with a `parent` token that ends sooner. Undefined when the parent is no longer valid.
+   */
+  async issueAliasToken(login: string, ttlSeconds: number, opts: MintOptions = {}): Promise<AliasToken> {
     await this.requireUser(login);
-    const alias = `xcs-alias-${randomBytes(9).toString('hex')}`;
-    const secret = randomBytes(24).toString('base64url');
-    const expires = Date.now() + Math.max(1, ttlSeconds) * 1000;
-    await this.#db.insertInto('alias_tokens').values({ alias, secret_hash: sha256(secret), login, expires }).execute();
-    await this.#db.deleteFrom('alias_tokens').where('expires', '<=', Date.now()).execute();
-    return { alias, secret, expires };
+    const t = await this.#credentials.issueAliasToken(login, ttlSeconds, opts);
+    if (!t) throw new XcsError('auth.token.parent-gone', 'the token this one would be issued from is no longer valid', { status: 401 });
+    return t;
   }
 
+  /** Invalidates the token and every session and token minted from it. */
   async invalidateAliasToken(alias: string): Promise<void> {
-    await this.#db.deleteFrom('alias_tokens').where('alias', '=', alias).execute();
+    await this.#credentials.invalidateAliasToken(alias);
   }
 
-  /** Starts an HTTP session (`JSESSIONID`); returns its token. */
-  async createSession(login: string, ttlSeconds = 3600 * 8): Promise<string> {
-    const token = randomBytes(24).toString('hex').toUpperCase();
-    await this.#db.insertInto('http_sessions').values({ token, login, expires: Date.now() + ttlSeconds * 1000 }).execute();
+  /** The holder of an alias/secret pair, without the user's account (`authenticate` checks that). */
+  async aliasHolder(alias: string, secret: string): Promise<CredentialHolder | undefined> {
+    return this.#credentials.aliasHolder(alias, secret);
+  }
+
+  /**
+   * Starts an HTTP session (`JSESSIONID`); returns its cookie value, of which only a hash is stored. A session
+   * opened with a token (`opts.parent`) keeps its scope and ends with it.
+   */
+  async createSession(login: string, ttlSeconds = SESSION_TTL_SECONDS, opts: MintOptions = {}): Promise<string> {
+    const token = await this.#credentials.createSession(login, ttlSeconds, opts);
+    if (!token) throw new XcsError('auth.token.parent-gone', 'the token this session would be opened with is no longer valid', { status: 401 });
     return token;
   }
 
   async sessionUser(token: string): Promise<User | undefined> {
-    const row = await this.#db.selectFrom('http_sessions').selectAll().where('token', '=', token).executeTakeFirst();
-    if (!row || row.expires <= Date.now()) return undefined;
-    const u = await this.getUser(row.login);
-    return u?.enabled ? u : undefined;
+    const holder = await this.#credentials.sessionHolder(token);
+    return holder ? this.#holderUser(holder) : undefined;
   }
 
   async endSession(token: string): Promise<void> {
-    await this.#db.deleteFrom('http_sessions').where('token', '=', token).execute();
+    await this.#credentials.endSession(token);
+  }
+
+  /** Ends every session and invalidates every alias token of `login`. */
+  async revokeCredentials(login: string): Promise<void> {
+    await this.#credentials.revokeAll(login);
+    this.#credentialsChanged(login);
   }
 
   /** Gives `login` a role in `project`, replacing any other; `null` removes it. */
@@ -272,6 +263,11 @@ export class UserStore {
 
   async can(user: User | null | undefined, action: Action, target: PermissionTarget): Promise<boolean> {
     if (!user || !user.enabled) return false;
+    if (user.scope) {
+      // A run's token: within its scope, what its user may do (an administrator's run reads as one).
+      if (!scopeAllows(user.scope, action, target)) return false;
+      return this.can(await this.getUser(user.login), action, target);
+    }
     if (user.siteAdmin) return true;
     if ('site' in target) return action === 'create' || action === 'read';
     const role = await this.roleOf(user.login, target.project);
@@ -290,14 +286,5 @@ export class UserStore {
     const row = await this.#db.selectFrom('projects').select('accessibility').where('id', '=', project).executeTakeFirst();
     const v = row?.accessibility.toLowerCase();
     return v === 'public' || v === 'protected' ? v : 'private';
-  }
-}
-
-export function roleAllows(role: ProjectRole | undefined, action: Action): boolean {
-  switch (role) {
-    case 'owner': return true;
-    case 'member': return action !== 'delete';
-    case 'collaborator': return action === 'read' || action === 'list';
-    default: return false;
   }
 }

@@ -213,6 +213,8 @@ export function registerAuth(app: FastifyInstance, users: UserStore): void {
         challenge(request, reply);
         throw unauthenticated('wrong login or password');
       }
+      // Changing one's own password asks for the password itself, not a session or token (users-routes.ts).
+      if (!user.token) user = { ...user, byPassword: true };
     } else {
       const token = cookies(request).JSESSIONID;
       if (token) {

@@ -1,13 +1,17 @@
 /**
  * Users and project membership through XNAT's own endpoints: `POST/GET /xapi/users`,
- * `GET /xapi/users/{login}`, `GET /data/projects/{p}/users`,
+ * `GET|PUT /xapi/users/{login}`, `GET /data/projects/{p}/users`,
  * `PUT|DELETE /data/projects/{p}/users/{Owners|Members|Collaborators}/{login}`.
- * Site administrators manage users; project owners (and administrators) manage membership.
+ * Site administrators manage users; project owners (and administrators) manage membership. A user may change
+ * their own names, email and password; changing one's own password asks for the current one (sent as Basic
+ * credentials, not a session or token), so a stolen cookie or token cannot lock its owner out. A run's token
+ * may do none of this.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { XcsError } from '../core/errors.ts';
 import type { Archive } from '../archive/types.ts';
-import type { ProjectRole, User, UserStore } from '../archive/users.ts';
+import { assertNotScoped, type ProjectRole, type User, type UserStore } from '../archive/users.ts';
+import { parseUserPatch } from './user-patch.ts';
 import { sendListing } from './format.ts';
 
 const GROUPS: Record<string, ProjectRole> = {
@@ -55,11 +59,38 @@ export function registerUserRoutes(app: FastifyInstance, users: UserStore, archi
       if (request.user!.login !== request.params.login) requireAdmin(request);
       return userJson(await users.requireUser(request.params.login));
     });
+    sub.put<{ Params: { login: string } }>('/xapi/users/:login', async (request) => {
+      const caller = request.user!;
+      assertNotScoped(caller, 'change users');
+      const self = caller.login === request.params.login;
+      if (!self) requireAdmin(request);
+      const current = await users.requireUser(request.params.login);
+      const patch = parseUserPatch(request.body, current);
+      if (!caller.siteAdmin) {
+        for (const field of ['enabled', 'verified', 'admin'] as const) {
+          if (field in patch.flags) {
+            throw new XcsError('auth.forbidden', `only site administrators change "${field}"`, { status: 403, path: field });
+          }
+        }
+      }
+      if (patch.password !== undefined && self && !caller.byPassword) {
+        throw new XcsError('auth.password-required', 'changing your own password needs your current password', {
+          status: 403, path: 'password', hint: 'send this request with Basic credentials (login:current password), not a session or token' });
+      }
+      if (self && (patch.flags.admin === false || patch.flags.enabled === false) && (await users.enabledAdmins()) <= 1) {
+        throw new XcsError('users.last-admin', 'you are the only enabled site administrator: another one is needed first',
+          { status: 409, path: patch.flags.admin === false ? 'admin' : 'enabled' });
+      }
+      if (patch.password !== undefined) await users.setPassword(current.login, patch.password);
+      const { admin, ...flags } = patch.flags;
+      return userJson(await users.updateUser(current.login, { ...patch.profile, ...flags, ...(admin !== undefined ? { siteAdmin: admin } : {}) }));
+    });
   });
 
   async function requireOwner(request: FastifyRequest, project: string): Promise<void> {
     const p = await archive.get({ kind: 'project', project });
     const user = request.user!;
+    assertNotScoped(user, 'manage project members');
     if (!p || !(await users.can(user, 'read', { project }))) {
       throw new XcsError('archive.not-found', `project ${project} not found`, { status: 404, path: project });
     }

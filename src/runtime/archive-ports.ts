@@ -3,17 +3,29 @@
  * tokens; outputs go through output finalization (`./finalize/`) into the archive, with the idempotency key
  * `${runId}:${outputName}` that finalization uses.
  */
-import type { Archive } from '../archive/types.ts';
+import type { Archive, ObjectRef } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
 import { archiveSink, finalizeOutputs } from './finalize/index.ts';
 import type { CredentialPort, FinalizeOptions, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from './ports.ts';
 import type { RunRecord } from './run-store.ts';
 import { wrapperInputValues } from './run-spec.ts';
 
-export function aliasTokenCredentials(users: UserStore): CredentialPort {
+/**
+ * Alias tokens confined to their run (`RunScope`): root URIs are resolved to archive objects when the token is
+ * issued; one that does not resolve (deleted meanwhile) gives no write access.
+ */
+export function aliasTokenCredentials(users: UserStore, archive: Archive): CredentialPort {
   return {
-    async issue(login, ttlSeconds) {
-      const t = await users.issueAliasToken(login, ttlSeconds);
+    async issue(login, ttlSeconds, scope) {
+      const roots: ObjectRef[] = [];
+      for (const uri of scope.roots) {
+        try {
+          roots.push(await archive.resolveUri(uri));
+        } catch {
+          // Nothing to write to there.
+        }
+      }
+      const t = await users.issueAliasToken(login, ttlSeconds, { scope: { run: scope.run, project: scope.project ?? '', roots } });
       return { alias: t.alias, secret: t.secret };
     },
     invalidate: (alias) => users.invalidateAliasToken(alias),

@@ -26,6 +26,8 @@ export interface LaunchRequest {
   project: string | null;
   /** The run this launch repeats (relaunch). */
   relaunchOf?: number;
+  /** The caller is a run's token confined to this project: a launch anywhere else is refused. */
+  confinedTo?: string;
 }
 
 export interface LaunchContext {
@@ -91,6 +93,10 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
       { status: 400, path: req.rootElement });
   }
   const project = await projectOfRoot(ctx, req);
+  if (req.confinedTo !== undefined && project !== req.confinedTo) {
+    throw new XcsError('xapi.project.not-found', `No project ${project ?? '(none)'} that you can read`, { status: 404, path: project ?? undefined,
+      hint: 'a run\'s token launches only within its own project' });
+  }
   await checkMayLaunch(ctx, req.user, project);
   ctx.commands.checkEnabled(found.wrapper.id, project);
   const command = ctx.configure ? await ctx.configure(found.command, found.wrapper.id, project) : found.command;

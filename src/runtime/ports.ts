@@ -5,9 +5,18 @@
  */
 import type { RunRecord } from './run-store.ts';
 
-/** Short-lived credentials a container uses to call back (`XNAT_USER`/`XNAT_PASS`). */
+/** What a run's callback credentials are confined to. */
+export interface RunTokenScope {
+  run: string;
+  /** Null for a run launched outside any project: its token then reaches no project. */
+  project: string | null;
+  /** URIs of the archive objects the run was launched on (its root inputs): where it may write. */
+  roots: string[];
+}
+
+/** Short-lived credentials a container uses to call back (`XNAT_USER`/`XNAT_PASS`), confined to its run. */
 export interface CredentialPort {
-  issue(login: string, ttlSeconds: number): Promise<{ alias: string; secret: string }>;
+  issue(login: string, ttlSeconds: number, scope: RunTokenScope): Promise<{ alias: string; secret: string }>;
   invalidate(alias: string): Promise<void>;
 }
 

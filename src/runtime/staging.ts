@@ -7,6 +7,7 @@ import { cp, mkdir, rm, stat } from 'node:fs/promises';
 import { XcsError } from '../core/errors.ts';
 import type { MountSpec } from '../backends/types.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
+import type { RunTokenScope } from './ports.ts';
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { sensitiveValues } from './run-spec.ts';
@@ -56,6 +57,33 @@ export async function stage(res: EngineResources, run: RunRecord, reuseContainer
   return { mounts, environment: await environmentFor(res, run, run.spec['environment-variables']) };
 }
 
+/** Wrapper input types whose values are archive objects: a run is launched on these, and may write there. */
+const OBJECT_INPUT_TYPES = new Set(['project', 'subject', 'session', 'scan', 'assessor', 'resource']);
+
+/** What the run's callback token may reach: its project, and for writes the objects it was launched on. */
+export function runTokenScope(run: RunRecord): RunTokenScope {
+  const roots = run.spec['external-wrapper-input-values']
+    .filter((v) => OBJECT_INPUT_TYPES.has(v.type.toLowerCase()) && v.value.startsWith('/'))
+    .map((v) => v.value);
+  return { run: String(run.id), project: run.project, roots };
+}
+
+/**
+ * Setups before the main container and wrapups after it share its token, and may take this long beyond its
+ * max-runtime.
+ */
+const TOKEN_GRACE_SECONDS = 3600;
+
+/**
+ * The token lives as long as the run may: its max-runtime plus the grace, capped by the configured lifetime
+ * (which alone applies when the command sets no max-runtime). It is invalidated when the run ends anyway.
+ */
+export function tokenLifetimeSeconds(res: EngineResources, run: RunRecord): number {
+  const max = run.policy.maxRuntimeMs;
+  if (max === null) return res.config.tokenTtlSeconds;
+  return Math.min(res.config.tokenTtlSeconds, Math.ceil(max / 1000) + TOKEN_GRACE_SECONDS);
+}
+
 /**
  * A container's environment: `env` (the command's), then the run's callback identity — issued once per
  * run and shared by its setup, main and wrapup containers, as XNAT gives them the parent's.
@@ -69,7 +97,7 @@ export async function environmentFor(res: EngineResources, run: RunRecord, env: 
     secret = current.secrets[0];
   }
   if (!alias || !secret) {
-    const token = await res.credentials.issue(run.userId, res.config.tokenTtlSeconds);
+    const token = await res.credentials.issue(run.userId, tokenLifetimeSeconds(res, run), runTokenScope(run));
     alias = token.alias;
     secret = token.secret;
     // The token secret is always first: it is what staging reuses after a crash.

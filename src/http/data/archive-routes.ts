@@ -15,7 +15,7 @@ import { createWriteStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import yazl from 'yazl';
 import { XcsError } from '../../core/errors.ts';
-import type { Action, User, UserStore } from '../../archive/users.ts';
+import { assertNotScoped, type Action, type User, type UserStore } from '../../archive/users.ts';
 import type {
   Archive, ArchiveCollection, ArchiveFile, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
 } from '../../archive/types.ts';
@@ -110,10 +110,11 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     return users.can(user, 'read', { project });
   }
 
-  async function requireAction(user: User, action: Action, project: string, path: string): Promise<void> {
+  /** `objects`: the chain the write goes through (a run's token writes only through its roots). */
+  async function requireAction(user: User, action: Action, project: string, path: string, objects: readonly ObjectRef[]): Promise<void> {
     // A project the caller can see (protected, public) refuses with 403; an invisible one is not revealed.
     if (!(await users.can(user, 'list', { project }))) throw notFound(path);
-    if (!(await users.can(user, action, { project }))) throw forbidden(action, path);
+    if (!(await users.can(user, action, { project, objects }))) throw forbidden(action, path);
   }
 
   /** `need` is `list` when only the project's own record is read: protected projects show that to everyone. */
@@ -161,7 +162,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     if (parsed.collection) {
       if (method === 'GET' || method === 'HEAD') return list(reply, last ?? null, parsed.collection, query, user, url);
       if ((method === 'POST' || method === 'PUT') && parsed.collection === 'files' && last?.kind === 'resource') {
-        await requireAction(user, 'create', r.project!, url);
+        await requireAction(user, 'create', r.project!, url, r.refs);
         return upload(request, reply, last.resource, undefined, query, user);
       }
       if (method === 'POST' && parsed.collection === 'projects' && !last) return createProjectFromPost(request, reply, query, user);
@@ -176,17 +177,19 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       case 'PUT':
       case 'POST': {
         if (last.kind === 'file') {
-          await requireAction(user, query.overwrite && flag(query.overwrite) ? 'edit' : 'create', project, url);
+          await requireAction(user, query.overwrite && flag(query.overwrite) ? 'edit' : 'create', project, url, r.refs);
           return upload(request, reply, last.resource, last.path, query, user);
         }
-        await requireAction(user, 'edit', project, url);
+        // A project's own record holds its settings (accessibility, name…): never a run's to change.
+        if (last.kind === 'project') assertNotScoped(user, 'change project settings');
+        await requireAction(user, 'edit', project, url, r.refs);
         if (last.kind === 'assessor' && carriesXml(request, query)) {
           // Replacing an assessor's document is not supported: a second upload of the same label is refused.
           throw new XcsError('archive.exists', `assessor "${(await archive.require(last)).label}" already exists`,
             { status: 409, path: url });
         }
         const fields = fieldsOf(query, last.kind === 'resource' ? [] : ['label_']);
-        if (last.kind === 'project' && checkAccessibility(fields)) await requireAction(user, 'delete', project, url);
+        if (last.kind === 'project' && checkAccessibility(fields)) await requireAction(user, 'delete', project, url, r.refs);
         if (last.kind === 'resource') {
           for (const k of ['format', 'content', 'tags', 'description']) if (query[k] !== undefined) fields[k] = query[k];
         }
@@ -195,7 +198,8 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
         return reply.code(200).type('text/plain').send(rec && 'id' in rec ? String(rec.id) : '');
       }
       case 'DELETE':
-        await requireAction(user, 'delete', project, url);
+        if (last.kind === 'project') assertNotScoped(user, 'delete projects');
+        await requireAction(user, 'delete', project, url, r.refs);
         await archive.delete(last, { removeFiles: query.removeFiles === undefined || flag(query.removeFiles) }, user.login);
         if (last.kind === 'project') await users.dropProject(last.project);
         return reply.code(200).send('');
@@ -238,7 +242,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       if (step.collection === 'projects') return createProject(reply, step.id, query, user);
       throw notFound(url);
     }
-    await requireAction(user, 'create', r.project!, url);
+    await requireAction(user, 'create', r.project!, url, r.refs);
     const fields = fieldsOf(query);
     delete fields.label;
     const label = query.label ?? query[`${xsiType}/label`] ?? step.id;
@@ -273,7 +277,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
         if (carriesXml(request, query)) {
           const text = await readXmlBody(request);
           if (text.trim() !== '' || request.isMultipart()) {
-            await requireAction(user, 'edit', r.project!, url);
+            await requireAction(user, 'edit', r.project!, url, r.refs);
             checkWellFormed(text);
             const inXml = parseXmlRoot(text);
             const xmlLabel = inXml.attributes.label ?? inXml.leaves.label;
@@ -525,7 +529,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       throw new XcsError('archive.xml.project-mismatch', `${where} is in project ${sessionProject}, not "${project}"`,
         { status: 400, path: url });
     }
-    await requireAction(user, 'edit', sessionProject, where);
+    await requireAction(user, 'edit', sessionProject, where, [ref]);
     const a = await archive.createAssessorFromXml(ref.session, text, user.login);
     return reply.code(200).type('text/plain').send(a.id);
   }

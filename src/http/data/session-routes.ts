@@ -2,10 +2,14 @@
  * Session login and site information: `GET|POST /data/JSESSION` (Basic auth → session id and `JSESSIONID`
  * cookie, which pyxnat needs on its first call), `/data/version`, alias tokens
  * (`/data/services/tokens/issue`, `…/invalidate/{alias}/{secret}`).
+ *
+ * What is opened or issued while signed in with an alias token records it as parent and dies with it. A run's
+ * token may open a session (pyxnat opens one on its first call): the session keeps the run's scope and ends
+ * with the token. It may not issue or invalidate tokens.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
-import type { UserStore } from '../../archive/users.ts';
+import { assertNotScoped, type UserStore } from '../../archive/users.ts';
 
 export const XCS_VERSION = '1.8.10';
 /** Alias tokens issued over HTTP live this long (XNAT's default is 48 hours). */
@@ -15,7 +19,8 @@ export function registerSessionRoutes(app: FastifyInstance, users: UserStore): v
   for (const prefix of ['/data', '/REST']) {
     // XNAT answers GET and POST alike; browsers sign in with POST (the web console), scripts often with GET.
     const login = async (request: FastifyRequest, reply: FastifyReply) => {
-      const token = request.sessionToken ?? (await users.createSession(request.user!.login));
+      const user = request.user!;
+      const token = request.sessionToken ?? (await users.createSession(user.login, undefined, { parent: user.token, scope: user.scope }));
       return reply.header('Set-Cookie', `JSESSIONID=${token}; Path=/; HttpOnly; SameSite=Lax`).type('text/plain').send(token);
     };
     app.get(`${prefix}/JSESSION`, login);
@@ -26,11 +31,14 @@ export function registerSessionRoutes(app: FastifyInstance, users: UserStore): v
     });
     app.get(`${prefix}/version`, async (_request, reply) => reply.type('text/plain').send(XCS_VERSION));
     app.get(`${prefix}/services/tokens/issue`, async (request, reply) => {
-      const t = await users.issueAliasToken(request.user!.login, TOKEN_TTL_SECONDS);
-      return reply.send({ alias: t.alias, secret: t.secret, xdatUserId: request.user!.login, estimatedExpirationTime: t.expires });
+      const user = request.user!;
+      assertNotScoped(user, 'issue tokens');
+      const t = await users.issueAliasToken(user.login, TOKEN_TTL_SECONDS, { parent: user.token });
+      return reply.send({ alias: t.alias, secret: t.secret, xdatUserId: user.login, estimatedExpirationTime: t.expires });
     });
     app.get<{ Params: { alias: string; secret: string } }>(`${prefix}/services/tokens/invalidate/:alias/:secret`, async (request, reply) => {
-      const owner = await users.authenticate(request.params.alias, request.params.secret);
+      assertNotScoped(request.user, 'invalidate tokens');
+      const owner = await users.aliasHolder(request.params.alias, request.params.secret);
       if (!owner || (owner.login !== request.user!.login && !request.user!.siteAdmin)) {
         throw new XcsError('auth.token.unknown', 'no such alias token of yours', { status: 404, path: request.params.alias });
       }

@@ -48,7 +48,8 @@ export class AccessControl {
   }
 
   async isContainerManager(user: User | null): Promise<boolean> {
-    if (!user?.enabled) return false;
+    // A run's token is never a manager, whoever launched the run.
+    if (!user?.enabled || user.scope) return false;
     if (user.siteAdmin) return true;
     const row = await this.#db.selectFrom('xapi_site_roles').select('login')
       .where('login', '=', user.login).where('role', '=', CONTAINER_MANAGER).executeTakeFirst();

@@ -21,8 +21,13 @@ export function requireAdmin(request: FastifyRequest): User {
   return u;
 }
 
-/** Owner-or-admin (XNAT §6.3): an administrator, the launching user, or an owner of the run's project. */
+/**
+ * Owner-or-admin (XNAT §6.3): an administrator, the launching user, or an owner of the run's project. A run's
+ * token counts as its user only for runs of its own project.
+ */
 export async function seesFully(ctx: XapiContext, user: User, run: RunRecord): Promise<boolean> {
+  // A run's token: its user's runs of its own project only.
+  if (user.scope) return run.project === user.scope.project && user.login === run.userId;
   if (user.siteAdmin || user.login === run.userId) return true;
   if (!run.project || !ctx.users) return false;
   return ctx.users.can(user, 'delete', { project: run.project });

@@ -91,8 +91,14 @@ export class InjectLauncher implements Launcher {
     const url = request.project
       ? `/xapi/projects/${encodeURIComponent(request.project)}/wrappers/${request.wrapperId}/root/${root}/launch`
       : `/xapi/wrappers/${request.wrapperId}/root/${root}/launch`;
-    const r = await this.#app.inject({ method: 'POST', url, payload: request.inputs,
+    const send = async () => this.#app.inject({ method: 'POST', url, payload: request.inputs,
       headers: { authorization: await this.#auth(request.user.login), 'content-type': 'application/json' } });
+    let r = await send();
+    if (r.statusCode === 401) {
+      // The user's tokens were revoked (password changed): the remembered one is gone, a fresh one works.
+      this.#tokens.delete(request.user.login);
+      r = await send();
+    }
     const body = JSON.parse(r.body || '{}') as { id?: number; message?: string; code?: string; hint?: string; path?: string };
     if (r.statusCode !== 200 || typeof body.id !== 'number') {
       throw new XcsError(body.code ?? 'launch.failed', body.message ?? `launch answered ${r.statusCode}`,

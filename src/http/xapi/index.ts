@@ -79,7 +79,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
     maxRunning: envInt('XCS_MAX_RUNNING'), maxFinalizing: envInt('XCS_MAX_FINALIZING'),
     defaultNetwork: process.env.XCS_CONTAINER_NETWORK || undefined, containerUser: process.env.XCS_CONTAINER_USER || null,
   }, {
-    backend, credentials: aliasTokenCredentials(deps.users), outputs: archiveOutputs(deps.archive, deps.users),
+    backend, credentials: aliasTokenCredentials(deps.users, deps.archive), outputs: archiveOutputs(deps.archive, deps.users),
     inventory: archiveInventory(deps.archive),
     log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },
   });

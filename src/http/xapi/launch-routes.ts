@@ -79,7 +79,8 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
         throw notVisible('wrapperId' in wrapper ? wrapper : { commandId: wrapper.commandId });
       }
       const rootElement = p.root ?? inferredRoot(ctx, wrapper, params);
-      const run = await launch(ctx, { wrapper, rootElement, params, user: user.login, project: p.project ?? null });
+      const run = await launch(ctx, { wrapper, rootElement, params, user: user.login, project: p.project ?? null,
+        ...(user.scope ? { confinedTo: user.scope.project } : {}) });
       return { status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
     } catch (e) {
       const status = isXcsError(e) ? e.status : 500;
