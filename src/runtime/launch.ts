@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Archive } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
+import { SENSITIVE_MASK, sensitiveInputNames } from '../command/sensitive.ts';
 import { XcsError } from '../core/errors.ts';
 import { resolveCommand } from '../resolution/index.ts';
 import { ArchiveObjectSource } from './archive-object-source.ts';
@@ -42,16 +43,15 @@ export interface LaunchContext {
   configure?: (command: Command, wrapperId: number, project: string | null) => Promise<Command>;
 }
 
-/** What the launch UI shows in place of a sensitive input's value; sent back unchanged, it means "keep the default". */
-export const SENSITIVE_MASK = '*****';
+// What the launch UI shows in place of a sensitive input's value; sent back unchanged, it means "keep the default".
+export { SENSITIVE_MASK };
 
 /**
  * Drops launch values that are the mask of a sensitive input: the launch UI never receives the real value,
  * so posting its form back must not turn the configured or default value into the literal mask.
  */
 function unmask(command: Command, wrapper: CommandWrapper, params: Record<string, string>): Record<string, string> {
-  const sensitive = new Set([...command.inputs, ...wrapper['external-inputs'], ...wrapper['derived-inputs']]
-    .filter((i) => i.sensitive === true).map((i) => i.name));
+  const sensitive = sensitiveInputNames(command, wrapper);
   return Object.fromEntries(Object.entries(params).filter(([name, value]) => !(value === SENSITIVE_MASK && sensitive.has(name))));
 }
 

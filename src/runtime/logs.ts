@@ -9,7 +9,7 @@ import { mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { isXcsError } from '../core/errors.ts';
-import { redact, redactLines } from './redact.ts';
+import { redact, redactLines, runSecrets } from './redact.ts';
 import { logDir, type EngineResources } from './resources.ts';
 import type { AuxKind, AuxRecord, RunRecord } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
@@ -83,7 +83,7 @@ async function saveContainerLogs(res: EngineResources, run: RunRecord, container
     }
     if (text.trim() === '') continue;
     const tmp = `${target}.tmp`;
-    await writeFile(tmp, redact(text, run.secrets));
+    await writeFile(tmp, redact(text, runSecrets(run)));
     await rename(tmp, target);
     paths.push(target);
   }
@@ -110,7 +110,7 @@ export async function readLog(res: EngineResources, run: RunRecord, stream: LogS
   if (await exists(saved)) return readFile(saved, 'utf8');
   if (!run.containerId || isTerminal(run.status)) return '';
   try {
-    return redact(await collect(res.backend.logs(run.containerId, { stream })), run.secrets);
+    return redact(await collect(res.backend.logs(run.containerId, { stream })), runSecrets(run));
   } catch (e) {
     if (isXcsError(e) && e.code === 'backend.not-found') return '';
     throw e;
@@ -148,7 +148,7 @@ export async function* followLog(res: EngineResources, run: RunRecord, stream: L
     return;
   }
   try {
-    yield* redactLines(res.backend.logs(run.containerId, { stream, follow: true, signal }), run.secrets);
+    yield* redactLines(res.backend.logs(run.containerId, { stream, follow: true, signal }), runSecrets(run));
   } catch (e) {
     if (signal?.aborted) return;
     // The container went away while we followed: the saved log (if finalization wrote it) is the rest.
@@ -190,7 +190,7 @@ export async function logSince(res: EngineResources, run: RunRecord, stream: Log
     last = new Date(m[1]);
     return line.slice(m[0].length);
   });
-  const content = redact(lines.join('\n'), run.secrets);
+  const content = redact(lines.join('\n'), runSecrets(run));
   const stamp = last === null ? (since ?? new Date()) : new Date((last as Date).getTime() + 1000);
   return { content, fromFile: false, timestamp: stamp.toISOString().replace(/\.\d{3}Z$/, 'Z'), bytesRead: -1 };
 }

@@ -21,10 +21,10 @@ import { resolve as resolvePath } from 'node:path';
 import { describe } from './failures.ts';
 import type { InventoryFile, ObjectIdentity } from './ports.ts';
 import type { IndexedObject, ProvenancePhase, ProvenanceStore, StoredPhase } from './provenance-store.ts';
-import { REDACTED, redact } from './redact.ts';
+import { REDACTED, redactDeep, runSecrets } from './redact.ts';
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
-import { allInputValues, sensitiveValues, type RunSpec } from './run-spec.ts';
+import { allInputValues, type RunSpec } from './run-spec.ts';
 
 /** XCS's own version (package.json), read once. */
 export const XCS_VERSION: string = (() => {
@@ -60,12 +60,11 @@ export interface ObjectRecord {
   'document-sha256'?: string;
 }
 
-function secretsOf(run: RunRecord): string[] {
-  return [...run.secrets, ...sensitiveValues(run.spec)];
-}
+const secretsOf = runSecrets;
 
+/** The credentials are hidden by name (their values are not all among the run's secrets), the rest by the rule. */
 function redactedEnvironment(env: Record<string, string>, secrets: readonly string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, CREDENTIAL_VARIABLES.has(k) ? REDACTED : redact(v, secrets)]));
+  return redactDeep(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, CREDENTIAL_VARIABLES.has(k) ? REDACTED : v])), secrets);
 }
 
 function sha256(text: string): string {
@@ -88,7 +87,8 @@ export function recordLaunch(res: EngineResources, run: RunRecord): void {
     const json = spec['command-id'] ? res.provenance.commandJson(spec['command-id']) : undefined;
     res.provenance.append({
       runId: run.id, phase: 'launch', owner: { userId: run.userId, project: run.project },
-      record: {
+      // Every string through the one redaction rule: values built from a secret (mount paths too) are hidden.
+      record: redactDeep({
         'user-id': run.userId, project: run.project, 'xcs-version': XCS_VERSION,
         command: {
           id: spec['command-id'], name: spec['command-name'],
@@ -96,17 +96,17 @@ export function recordLaunch(res: EngineResources, run: RunRecord): void {
         },
         wrapper: { id: spec['wrapper-id'], name: spec['wrapper-name'] },
         image: { reference: spec.image },
-        'command-line': redact(spec['command-line'], secrets),
+        'command-line': spec['command-line'],
         'override-entrypoint': spec.overrideEntrypoint,
         'working-directory': spec['working-directory'],
         environment: redactedEnvironment(spec['environment-variables'], secrets),
         mounts: mountsOf(spec),
         inputs: allInputValues(spec).map((v) => ({
-          name: v.name, type: v.type, sensitive: v.sensitive, value: v.sensitive && v.value !== '' ? REDACTED : redact(v.value, secrets),
+          name: v.name, type: v.type, sensitive: v.sensitive, value: v.sensitive && v.value !== '' ? REDACTED : v.value,
         })),
-        setups: spec['setup-commands'].map((s) => ({ image: s.image, 'command-line': redact(s['command-line'], secrets) })),
-        wrapups: spec['wrapup-commands'].map((s) => ({ image: s.image, 'command-line': redact(s['command-line'], secrets) })),
-      },
+        setups: spec['setup-commands'].map((s) => ({ image: s.image, 'command-line': s['command-line'] })),
+        wrapups: spec['wrapup-commands'].map((s) => ({ image: s.image, 'command-line': s['command-line'] })),
+      }, secrets),
       images: [{ kind: 'reference', value: spec.image }],
     });
   } catch (e) {
@@ -165,17 +165,18 @@ export async function recordStart(res: EngineResources, run: RunRecord, containe
     }
     const id = image?.id ?? state.imageId ?? null;
     const repoDigests = image?.repoDigests ?? [];
+    const secrets = secretsOf(res.store.require(run.id));
     res.provenance.append({
       runId: run.id, phase: 'start',
-      record: {
+      record: redactDeep({
         container: { id: containerId, name: run.containerName, backend: res.backend.kind },
         image: { reference: run.spec.image, id, 'repo-digests': repoDigests, tags: image?.tags ?? [] },
         engine: engine ? { name: engine.name, version: engine.version, 'api-version': engine.apiVersion, os: engine.os, arch: engine.arch }
           : { name: res.backend.kind, version: 'unknown' },
         'xcs-version': XCS_VERSION,
-        environment: redactedEnvironment(environment, secretsOf(res.store.require(run.id))),
+        environment: redactedEnvironment(environment, secrets),
         objects: inputs,
-      },
+      }, secrets),
       objects,
       images: [
         ...(id ? [{ kind: 'id' as const, value: id }] : []),

@@ -10,7 +10,9 @@ import type { User } from '../../archive/users.ts';
 import type { Archive } from '../../archive/types.ts';
 import { isA } from '../../archive/xsi.ts';
 import type { Command, CommandWrapper } from '../../command/model.ts';
+import { sensitiveDefaults } from '../../command/sensitive.ts';
 import { preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
+import { redactDeep } from '../../runtime/redact.ts';
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
 import { applyConfiguration, type ConfigStore } from './configuration.ts';
@@ -153,6 +155,8 @@ export class Availability {
 
   async #matcherReasons(user: User, command: Command, wrapper: CommandWrapper, root: string, uri: string, project: string): Promise<Reason[]> {
     const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, project));
+    // Explanations quote values: sensitive defaults (as configured) must not show in them.
+    const secrets = sensitiveDefaults(configured, configured.xnat[0] ?? wrapper);
     try {
       const { explanation } = await preResolve({ command: configured, wrapper: wrapper.id, inputs: { [root]: uri },
         source: this.#d.source(), user: user.login, project });
@@ -165,9 +169,9 @@ export class Availability {
         reasons.push({ check: 'matchers', message: `input "${input.name}" gets no value` +
           (input.matcher ? ` (matcher ${input.matcher})` : '') + (why.length ? `: ${why.join('; ')}` : input.note ? `: ${input.note}` : '') });
       }
-      return reasons;
+      return redactDeep(reasons, secrets);
     } catch (e) {
-      return [{ check: 'matchers', message: e instanceof ResolutionError ? e.message : `resolution failed: ${messageOf(e)}` }];
+      return redactDeep([{ check: 'matchers', message: e instanceof ResolutionError ? e.message : `resolution failed: ${messageOf(e)}` }], secrets);
     }
   }
 }

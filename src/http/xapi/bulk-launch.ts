@@ -10,7 +10,9 @@
  */
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { maskParams, SENSITIVE_MASK, sensitiveDefaults, sensitiveInputNames } from '../../command/sensitive.ts';
 import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
+import { redactDeep } from '../../runtime/redact.ts';
 import type { User } from '../../archive/users.ts';
 import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } from '../../resolution/index.ts';
 import type { AccessControl } from './access.ts';
@@ -101,8 +103,15 @@ export class BulkLauncher {
       'bulk-launch-id': `bulk-${user.login}${Date.now()}${randomInt(1000)}`, 'pipeline-name': wrapper.name,
       ...(dryRun ? { 'dry-run': true } : {}), successes: [], failures: [],
     };
+    // Echoed values of sensitive inputs are masked, and the whole report is redacted with them and with the
+    // sensitive defaults (as configured for each target's project), which messages may quote.
+    const sensitive = sensitiveInputNames(command, wrapper);
+    const secrets = [...Object.entries(common).filter(([k, v]) => sensitive.has(k) && v !== SENSITIVE_MASK).map(([, v]) => v),
+      ...sensitiveDefaults(command, wrapper)];
+    // A masked value posted back means "keep the default", as in a single launch.
+    const given = Object.fromEntries(Object.entries(common).filter(([k, v]) => !(sensitive.has(k) && v === SENSITIVE_MASK)));
     for (const target of targets) {
-      const params = { ...common, [root]: target };
+      const params = maskParams(sensitive, { ...common, [root]: target });
       const fail = (e: unknown): void => {
         report.failures.push({ status: 'failure', params, id: null, 'command-id': command.id, 'wrapper-id': wrapper.id,
           message: messageOf(e), ...(isXcsError(e) ? { code: e.code } : {}) });
@@ -117,10 +126,11 @@ export class BulkLauncher {
         }
         if (dryRun) {
           const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, targetProject));
+          secrets.push(...sensitiveDefaults(configured, configured.xnat[0] ?? wrapper));
           let explanation: Explanation;
           let problem: string | null = null;
           try {
-            explanation = (await preResolve({ command: configured, wrapper: wrapper.id, inputs: params, source: this.#d.source(),
+            explanation = (await preResolve({ command: configured, wrapper: wrapper.id, inputs: { ...given, [root]: target }, source: this.#d.source(),
               user: user.login, project: targetProject })).explanation;
           } catch (e) {
             if (!(e instanceof ResolutionError)) throw e;
@@ -137,14 +147,14 @@ export class BulkLauncher {
           report.successes.push({ status: 'success', params, id: null, 'command-id': command.id, 'wrapper-id': wrapper.id, 'workflow-id': 'To be assigned' });
           continue;
         }
-        const outcome = await this.#d.launcher!.launch({ wrapperId: wrapper.id, rootElement: root, inputs: params, project: targetProject, user });
+        const outcome = await this.#d.launcher!.launch({ wrapperId: wrapper.id, rootElement: root, inputs: { ...given, [root]: target }, project: targetProject, user });
         report.successes.push({ status: 'success', params, id: outcome.id, 'command-id': command.id, 'wrapper-id': wrapper.id,
           'workflow-id': outcome.workflowId ?? 'To be assigned' });
       } catch (e) {
         fail(e);
       }
     }
-    return report;
+    return redactDeep(report, secrets);
   }
 
   async #projectOf(target: string): Promise<string | null> {

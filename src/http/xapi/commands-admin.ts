@@ -11,7 +11,7 @@
  * answers 404 (XNAT: an empty 200).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseCommandValue, VISIBILITIES, type Command, type Diagnostic } from '../../command/index.ts';
+import { keepMaskedDefaults, maskCommand, maskWrapper, parseCommandValue, VISIBILITIES, type Command, type Diagnostic } from '../../command/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
@@ -120,13 +120,13 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
         out.push({ ...c, xnat: wrappers });
       } else out.push(c);
     }
-    return out;
+    return out.map(maskCommand);
   });
 
   app.get<{ Params: { id: string } }>('/xapi/commands/:id', { schema: { tags, params: idParams(['id']) } }, async (request) => {
     const command = requireCommand(request.params.id);
     if (!(await visible(request, command))) throw new XcsError('command.not-found', `No command with id ${command.id}`, { status: 404, path: String(command.id) });
-    return command;
+    return maskCommand(command);
   });
 
   app.post<{ Params: { id: string }; Querystring: { image?: string } }>('/xapi/commands/:id', {
@@ -135,9 +135,10 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
     await manager(request);
     requireJson(request);
     const old = requireCommand(request.params.id);
-    const { command, removedWrappers } = store.update(old.id, validated(request.body, request.query.image));
+    // A sensitive default posted back as read (the mask) keeps the stored value; any other value replaces it.
+    const { command, removedWrappers } = store.update(old.id, keepMaskedDefaults(validated(request.body, request.query.image), old));
     await dropFromOrchestrations(removedWrappers);
-    return command;
+    return maskCommand(command);
   });
 
   app.delete<{ Params: { id: string } }>('/xapi/commands/:id', { schema: { tags, params: idParams(['id']) } }, async (request, reply) => {
@@ -160,7 +161,7 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
       throw new XcsError('command.visibility.unknown', `[visibility "${visibility}" is unknown; use one of ${VISIBILITIES.join(', ')} (lower case)]`,
         { status: 400, path: '/visibility' });
     }
-    return store.update(old.id, { ...old, visibility: visibility as Command['visibility'] }).command;
+    return maskCommand(store.update(old.id, { ...old, visibility: visibility as Command['visibility'] }).command);
   });
 
   /** The stored command with `xnat[index]` replaced by (or, at the end, extended with) the posted wrapper. */
@@ -185,7 +186,7 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
     requireJson(request);
     const old = requireCommand(request.params.id);
     const { candidate, rebase } = withWrapper(old, request.body, old.xnat.length);
-    const { command } = store.update(old.id, validated(candidate, undefined, rebase));
+    const { command } = store.update(old.id, keepMaskedDefaults(validated(candidate, undefined, rebase), old));
     return reply.code(201).send(command.xnat[command.xnat.length - 1].id);
   });
 
@@ -201,9 +202,9 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
       throw new XcsError('wrapper.not-found', `Command ${old.id} has no wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
     }
     const { candidate, rebase } = withWrapper(old, request.body, index);
-    const command = validated(candidate, undefined, rebase);
+    const command = keepMaskedDefaults(validated(candidate, undefined, rebase), old);
     const { command: stored } = store.update(old.id, command, { wrapperId, name: command.xnat[index].name });
-    return stored.xnat[index];
+    return maskWrapper(stored, stored.xnat[index]);
   });
 
   const deleteWrapper = (commandScoped: boolean) => async (request: FastifyRequest<{ Params: { id?: string; wrapperId: string } }>,

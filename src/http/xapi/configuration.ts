@@ -15,6 +15,7 @@ import { sql, type Kysely } from 'kysely';
 import { XcsError } from '../../core/errors.ts';
 import { applyMigrations } from '../../archive/db.ts';
 import type { Command, CommandWrapper } from '../../command/model.ts';
+import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
 import type { AccessControl } from './access.ts';
 import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
 
@@ -108,8 +109,36 @@ function overlay<T extends object>(base: T, over: T): T {
   return out as T;
 }
 
-/** The configurable inputs and outputs of a wrapper with their current values (§2.1 "public config view"). */
+/**
+ * The configurable inputs and outputs of a wrapper with their current values (§2.1 "public config view"). The
+ * default value of a sensitive input reads as the mask, for everyone: it can be replaced, not read.
+ */
 export function configView(command: Command, wrapper: CommandWrapper, config: CommandConfiguration): ConfigView {
+  const view = rawConfigView(command, wrapper, config);
+  const sensitive = sensitiveInputNames(command, wrapper);
+  for (const [name, i] of Object.entries(view.inputs)) {
+    if (sensitive.has(name) && i['default-value'] !== null && i['default-value'] !== '') i['default-value'] = SENSITIVE_MASK;
+  }
+  return view;
+}
+
+/**
+ * A posted configuration whose sensitive defaults read as the mask keeps the values stored in the same scope (the
+ * mask is what was read, not a new value); with none stored there, the default is left unconfigured.
+ */
+export function keepMaskedConfig(posted: CommandConfiguration, stored: CommandConfiguration | undefined,
+  sensitive: ReadonlySet<string>): CommandConfiguration {
+  const inputs: Record<string, InputConfig> = {};
+  for (const [name, c] of Object.entries(posted.inputs)) {
+    if (!sensitive.has(name) || c['default-value'] !== SENSITIVE_MASK) { inputs[name] = c; continue; }
+    const { 'default-value': _masked, ...rest } = c;
+    const kept = stored?.inputs[name]?.['default-value'];
+    inputs[name] = kept === undefined ? rest : { ...rest, 'default-value': kept };
+  }
+  return { ...posted, inputs };
+}
+
+function rawConfigView(command: Command, wrapper: CommandWrapper, config: CommandConfiguration): ConfigView {
   const inputs: Record<string, ConfigInputView> = {};
   const fed = new Set<string>();
   for (const i of [...wrapper['external-inputs'], ...wrapper['derived-inputs']]) {
@@ -267,7 +296,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
     routeOnce(app, 'POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
       await access.requireContainerManager(request);
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
-      const config = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
+      const posted = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
+      const config = keepMaskedConfig(posted, await configs.get(wrapper.id, null), sensitiveInputNames(command, wrapper));
       await configs.set(wrapper.id, null, config);
       if ((request.query as P).enable !== 'false') await catalog.setSiteEnabled(wrapper.id, true);
       return reply.code(201).send(configView(command, wrapper, await configs.effective(wrapper.id, null)));
@@ -310,7 +340,8 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
     routeOnce(app, 'POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
       await projectAccess(request, 'delete');
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
-      const config = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
+      const posted = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
+      const config = keepMaskedConfig(posted, await configs.get(wrapper.id, projectOf(request)), sensitiveInputNames(command, wrapper));
       await configs.set(wrapper.id, projectOf(request), config);
       if ((request.query as P).enable !== 'false') await catalog.setProjectEnabled(wrapper.id, projectOf(request), true);
       return reply.code(201).send(configView(command, wrapper, await configs.effective(wrapper.id, projectOf(request))));

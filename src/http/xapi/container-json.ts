@@ -4,8 +4,8 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import type { HistoryItem, RunRecord } from '../../runtime/run-store.ts';
-import { redact, REDACTED } from '../../runtime/redact.ts';
-import { allInputValues, sensitiveValues } from '../../runtime/run-spec.ts';
+import { REDACTED, redactDeep, runSecrets, SENSITIVE_MASK } from '../../runtime/redact.ts';
+import { allInputValues } from '../../runtime/run-spec.ts';
 
 /** `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in UTC, as XNAT renders status times. */
 export function xnatTime(ms: number): string {
@@ -27,11 +27,9 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     backend: 'docker',
   };
   if (!full) {
-    return { ...base, 'command-line': s['command-line'] ? '[REDACTED]' : '', env: {}, mounts: [], inputs: [], outputs: [],
-      history: [], 'container-labels': {} };
+    return redactDeep({ ...base, 'command-line': s['command-line'] ? '[REDACTED]' : '', env: {}, mounts: [], inputs: [], outputs: [],
+      history: [], 'container-labels': {} }, runSecrets(run));
   }
-  // Sensitive values too: the run's secrets are recorded only once staging starts.
-  const secrets = [...run.secrets, ...sensitiveValues(s)];
   const anySensitive = allInputValues(s).some((v) => v.sensitive);
   const env: Record<string, string> = { ...s['environment-variables'] };
   env.XNAT_HOST = env.XNAT_HOST ?? '';
@@ -41,8 +39,10 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     ...s['external-wrapper-input-values'].map((v) => ({ ...v, type: 'wrapper-external' })),
     ...s['derived-input-values'].map((v) => ({ ...v, type: 'wrapper-derived' })),
     ...s['command-input-values'].map((v) => ({ ...v, type: 'command' })),
-  ].map((v, i) => ({ id: i + 1, type: v.type, name: v.name, value: v.sensitive ? '*****' : v.value, sensitive: v.sensitive }));
-  return {
+  ].map((v, i) => ({ id: i + 1, type: v.type, name: v.name, value: v.sensitive ? SENSITIVE_MASK : v.value, sensitive: v.sensitive }));
+  // Every string of the record goes through the one redaction rule (sensitive values are in the spec, the token
+  // secret in the run's secrets once staging recorded it): values built from a secret show with it hidden.
+  return redactDeep({
     ...base,
     'container-id': run.containerId,
     'workflow-id': null,
@@ -51,7 +51,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'task-id': null,
     'node-id': null,
     'container-name': run.containerName,
-    'command-line': redact(s['command-line'], secrets),
+    'command-line': s['command-line'],
     'override-entrypoint': s.overrideEntrypoint,
     'working-directory': s['working-directory'],
     subtype: s.type || 'docker',
@@ -71,7 +71,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     })),
     history: history.map((h) => ({
       id: h.id, status: h.status, 'entity-type': h.entityType, 'entity-id': h.entityId, 'time-recorded': xnatTime(h.timeRecorded),
-      'external-timestamp': h.externalTimestamp, message: h.message === null ? null : redact(h.message, secrets), exitCode: h.exitCode,
+      'external-timestamp': h.externalTimestamp, message: h.message, exitCode: h.exitCode,
     })),
     'log-paths': run.logPaths,
     'reserve-memory': s['reserve-memory'],
@@ -99,5 +99,5 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'relaunch-of': run.relaunchOf,
     'max-runtime': run.policy.maxRuntimeMs === null ? null : formatDuration(run.policy.maxRuntimeMs),
     'maximum-attempts': run.policy.retry?.maximumAttempts ?? 1,
-  };
+  }, runSecrets(run));
 }

@@ -9,6 +9,7 @@ import type { User } from '../../archive/users.ts';
 import { isXcsError, messageOf, XcsError } from '../../core/errors.ts';
 import type { LogStream } from '../../runtime/logs.ts';
 import { relaunch } from '../../runtime/relaunch.ts';
+import { redactDeep, redactError, runSecrets } from '../../runtime/redact.ts';
 import type { RunRecord } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
 import { containerJson } from './container-json.ts';
@@ -109,8 +110,11 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
     schema: { tags: ['containers'], summary: 'Launch an ended container again with the same wrapper, inputs and project (XCS addition)' },
   }, async (request) => {
     const run = await ownedRun(request);
-    const next = await relaunch(ctx, run, userOf(request).login);
-    return relaunched(run, next);
+    try {
+      return relaunched(run, await relaunch(ctx, run, userOf(request).login));
+    } catch (e) {
+      throw redactError(e, runSecrets(run)); // a re-resolution failure may quote a stored sensitive value
+    }
   });
 
   app.post<{ Body: unknown }>('/xapi/containers/relaunch', {
@@ -121,12 +125,14 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
     const keys = 'ids' in selection ? selection.ids : await matchingRuns(user, selection);
     const report: BulkRelaunchReport = { successes: [], failures: [] };
     for (const key of keys) {
+      let secrets: string[] = [];
       try {
         const run = await ownedBy(user, key);
+        secrets = runSecrets(run);
         report.successes.push(relaunched(run, await relaunch(ctx, run, user.login)));
       } catch (e) {
-        report.failures.push({ status: 'failure', 'relaunch-of': /^\d+$/.test(key) ? Number(key) : key, id: null, message: messageOf(e),
-          ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) });
+        report.failures.push(redactDeep({ status: 'failure', 'relaunch-of': /^\d+$/.test(key) ? Number(key) : key, id: null, message: messageOf(e),
+          ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) } as RelaunchFailure, secrets));
       }
     }
     return report;

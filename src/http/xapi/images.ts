@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { isImageReference } from '../../command/image-reference.ts';
 import { XcsError, messageOf } from '../../core/errors.ts';
 import type { Command } from '../../command/model.ts';
+import { maskCommand } from '../../command/sensitive.ts';
 import { readImageCommands } from '../../command/image-labels.ts';
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
@@ -91,7 +92,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
       const dup = existing.find((x) => x.name === c.name && x.image === c.image && (x.version ?? '') === (c.version ?? ''));
       created.push(dup ?? await catalog.create(c));
     }
-    return created;
+    return created.map(maskCommand);
   }
 
   app.get<{ Querystring: { installed?: string } }>('/xapi/docker/images', {
@@ -114,11 +115,11 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
     for (const i of images) {
       const cs = commandsOfImage(commands, { id: i['image-id']!, tags: i.tags });
       cs.forEach((c) => used.add(c.id));
-      out.push({ 'image-id': i['image-id'], names: i.tags, server, commands: cs });
+      out.push({ 'image-id': i['image-id'], names: i.tags, server, commands: cs.map(maskCommand) });
     }
     const absent = new Map<string, Command[]>();
     for (const c of commands) if (!used.has(c.id)) absent.set(tagged(c.image), [...(absent.get(tagged(c.image)) ?? []), c]);
-    for (const [name, cs] of absent) out.push({ names: [name], server: null, commands: cs });
+    for (const [name, cs] of absent) out.push({ names: [name], server: null, commands: cs.map(maskCommand) });
     return out;
   });
 

@@ -6,7 +6,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isXcsError, messageOf } from '../../core/errors.ts';
+import { sensitiveInputNames } from '../../command/sensitive.ts';
 import { findWrapper, launch, type LaunchRequest } from '../../runtime/launch.ts';
+import { redactDeep, SENSITIVE_MASK } from '../../runtime/redact.ts';
 import type { AccessControl } from './access.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
 import { commandVisible, enabledProjectsOf, notVisible } from './visibility.ts';
@@ -50,16 +52,20 @@ function inputsOf(request: FastifyRequest): Record<string, string> {
   return out;
 }
 
-/** The report echoes the launch values: those of sensitive inputs are masked as in the container JSON (§6.5). */
-function maskSensitive(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], params: Record<string, string>): Record<string, string> {
+/**
+ * The report echoes the launch values: those of sensitive inputs are masked as in the container JSON (§6.5), and
+ * the values themselves are the secrets the whole report (error messages included) is redacted with.
+ */
+function maskSensitive(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], params: Record<string, string>): { shown: Record<string, string>; secrets: string[] } {
   let names: Set<string>;
   try {
     const { command, wrapper: w } = findWrapper(ctx, wrapper);
-    names = new Set([...command.inputs, ...w['external-inputs'], ...w['derived-inputs']].filter((i) => i.sensitive === true).map((i) => i.name));
+    names = sensitiveInputNames(command, w);
   } catch {
-    return params; // no such wrapper: nothing is known to be sensitive, and the launch fails on it anyway
+    return { shown: params, secrets: [] }; // no such wrapper: nothing is known to be sensitive, and the launch fails on it anyway
   }
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, names.has(k) ? '*****' : v]));
+  const secrets = Object.entries(params).filter(([k, v]) => names.has(k) && v !== SENSITIVE_MASK).map(([, v]) => v);
+  return { shown: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, names.has(k) ? SENSITIVE_MASK : v])), secrets };
 }
 
 export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
@@ -73,7 +79,7 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
       ? { commandId: intParam(p.id ?? '', 'command id'), wrapperName: p.name ?? '' }
       : { wrapperId: intParam(p.id ?? '', 'wrapper id') };
     const ids = byName ? { 'command-id': Number(p.id), 'wrapper-id': null } : { 'command-id': null, 'wrapper-id': Number(p.id) };
-    const shown = maskSensitive(ctx, wrapper, params);
+    const { shown, secrets } = maskSensitive(ctx, wrapper, params);
     try {
       if (!(await commandVisible(access, projects, user, findWrapper(ctx, wrapper).command))) {
         throw notVisible('wrapperId' in wrapper ? wrapper : { commandId: wrapper.commandId });
@@ -81,13 +87,14 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
       const rootElement = p.root ?? inferredRoot(ctx, wrapper, params);
       const run = await launch(ctx, { wrapper, rootElement, params, user: user.login, project: p.project ?? null,
         ...(user.scope ? { confinedTo: user.scope.project } : {}) });
-      return { status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId, 'workflow-id': 'To be assigned' };
+      return redactDeep({ status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId,
+        'workflow-id': 'To be assigned' }, secrets);
     } catch (e) {
       const status = isXcsError(e) ? e.status : 500;
-      return reply.code(status).send({
+      return reply.code(status).send(redactDeep({
         status: 'failure', params: shown, id: null, ...ids, message: messageOf(e),
         ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}), ...(e.path ? { path: e.path } : {}) } : {}),
-      });
+      }, secrets));
     }
   };
   app.post('/xapi/wrappers/:id/root/:root/launch', handler(false));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Command } from '../../command/model.ts';
 import { commandsFromText, MemoryObjectSource, preResolve } from '../../resolution/index.ts';
 import { buildLaunchUi, MASK, type LaunchUi, type LaunchUiInputConfig, type LaunchUiValuesNode } from './launch-ui-model.ts';
+import { REDACTED } from '../../runtime/redact.ts';
 import type { CommandConfiguration } from './configuration.ts';
 
 const session = {
@@ -117,7 +118,7 @@ test('sensitive values are masked, in values and in explanations', async () => {
   assert.ok(!text.includes('hunter2-secret') && !text.includes('tok-s3cr3t'), text);
   const keyed = val(val(val(r['input-values'], 'session').values[0].children, 'scan').values[0].children, 'keyed');
   assert.deepEqual(keyed.values, []);
-  assert.equal(keyed.explanation?.matcher, `@.label == '${MASK}'`);
+  assert.equal(keyed.explanation?.matcher, `@.label == '${REDACTED}'`, 'inside text, a secret reads as the redaction mark');
   assert.deepEqual(keyed.explanation?.candidates.map((c) => [c.label, c.accepted]), [['DICOM', false]]);
   assert.ok((keyed.explanation?.candidates[0].reasons ?? []).length > 0, 'the rejection says why');
 });

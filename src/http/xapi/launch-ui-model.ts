@@ -18,9 +18,11 @@ import { XcsError } from '../../core/errors.ts';
 import type { Command, CommandInput, CommandWrapper, WrapperDerivedInput, WrapperInput } from '../../command/model.ts';
 import type { CandidateExplanation, Explanation, InputExplanation } from '../../resolution/index.ts';
 import { isXnatType } from '../../resolution/index.ts';
+import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
+import { redactor } from '../../runtime/redact.ts';
 import type { CommandConfiguration } from './configuration.ts';
 
-export const MASK = '*****';
+export const MASK = SENSITIVE_MASK;
 
 export type LaunchUiInputType = 'text' | 'password' | 'boolean' | 'select-one' | 'select-many' | 'static' | 'derived' | 'file';
 
@@ -129,10 +131,11 @@ interface Occurrence {
 
 /** The input trees in resolution's order: external roots, derived under parents, fed command inputs last. */
 export function inputTrees(command: Command, wrapper: CommandWrapper): InputDef[] {
+  const sensitive = sensitiveInputNames(command, wrapper);
   const byName = new Map<string, InputDef>();
   const roots: InputDef[] = [];
   const wrapperDef = (wi: WrapperInput, derived: WrapperDerivedInput | null): InputDef => ({
-    name: wi.name, kind: derived ? 'derived' : 'external', type: wi.type, required: wi.required, sensitive: wi.sensitive === true,
+    name: wi.name, kind: derived ? 'derived' : 'external', type: wi.type, required: wi.required, sensitive: sensitive.has(wi.name),
     wrapperInput: wi, derived, commandInput: null, children: [],
   });
   for (const wi of wrapper['external-inputs']) {
@@ -155,7 +158,7 @@ export function inputTrees(command: Command, wrapper: CommandWrapper): InputDef[
   }
   for (const ci of command.inputs) {
     const d: InputDef = {
-      name: ci.name, kind: 'command', type: ci.type, required: ci.required, sensitive: ci.sensitive === true,
+      name: ci.name, kind: 'command', type: ci.type, required: ci.required, sensitive: sensitive.has(ci.name),
       wrapperInput: null, derived: null, commandInput: ci, children: [],
     };
     (providers.get(ci.name)?.children ?? roots).push(d);
@@ -220,8 +223,8 @@ function inputTypeOf(def: InputDef, occs: Occurrence[], userSettable: boolean): 
 
 /** Replaces every sensitive value in the explanation's text (a matcher is templated with other inputs' values). */
 function scrubber(secrets: string[]): (s: string) => string {
-  const list = [...new Set(secrets.filter((s) => s.trim() !== ''))].sort((a, b) => b.length - a.length);
-  return (s) => list.reduce((acc, secret) => acc.split(secret).join(MASK), s);
+  const r = redactor(secrets);
+  return (s) => r.text(s);
 }
 
 export function buildLaunchUi(args: LaunchUiArgs): LaunchUi {

@@ -19,6 +19,8 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
 import { archiveUri, isXnatType, preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
+import { sensitiveDefaults, sensitiveInputNames } from '../../command/sensitive.ts';
+import { redact, redactDeep } from '../../runtime/redact.ts';
 import type { AccessControl } from './access.ts';
 import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
@@ -130,6 +132,10 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
   const project = pathProject ?? (rootName ? projectOfObject(objects.get(rootName) as XnatObject) : null);
   const config = await deps.configs.effective(ref.wrapper.id, pathProject);
   const command = applyConfiguration(ref.command, ref.wrapper.id, config);
+  // Sensitive values given in the query and sensitive defaults (as configured) show nowhere in the answer.
+  const sensitive = sensitiveInputNames(ref.command, ref.wrapper);
+  const secrets = [...Object.entries(values).filter(([k, v]) => sensitive.has(k) && v !== MASK).map(([, v]) => v),
+    ...sensitiveDefaults(command, command.xnat[0] ?? ref.wrapper)];
   let explanation;
   try {
     ({ explanation } = await preResolve({ command, wrapper: ref.wrapper.id, inputs: values, source, user: user.login, project }));
@@ -140,21 +146,19 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
     }
     if ((request.headers.accept ?? '').includes('application/json')) {
       // The failing input's explanation, with the values of sensitive inputs left out.
-      const sensitive = new Set([...ref.command.inputs, ...ref.wrapper['external-inputs'], ...ref.wrapper['derived-inputs']]
-        .filter((i) => i.sensitive === true).map((i) => i.name));
       const about = e.explanation.inputs.filter((i) => i.name === e.path)
         .map((i) => (sensitive.has(i.name) ? { ...i, values: i.values.map((v) => (v === null ? null : MASK)) } : i));
-      return reply.code(400).type('application/json').send({ code: e.code, message: PRE_RESOLUTION_FAILED + e.message,
-        ...(e.path ? { path: e.path } : {}), explanation: about });
+      return reply.code(400).type('application/json').send(redactDeep({ code: e.code, message: PRE_RESOLUTION_FAILED + e.message,
+        ...(e.path ? { path: e.path } : {}), explanation: about }, secrets));
     }
-    return reply.code(400).type('text/plain; charset=utf-8').send(PRE_RESOLUTION_FAILED + e.message);
+    return reply.code(400).type('text/plain; charset=utf-8').send(redact(PRE_RESOLUTION_FAILED + e.message, secrets));
   }
-  return buildLaunchUi({
+  return redactDeep(buildLaunchUi({
     command, wrapperId: ref.wrapper.id, config, explanation,
     swarmConstraints: deps.settings.server()['swarm-constraints'],
     enabled: await isEnabled(deps.catalog, ref.wrapper.id, project),
     ...(bulkRoot ? { bulkRoot } : {}),
-  });
+  }), secrets);
 }
 
 export function registerLaunchUiRoutes(app: FastifyInstance, deps: LaunchUiDeps): void {

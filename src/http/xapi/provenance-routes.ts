@@ -21,6 +21,7 @@ import { XcsError } from '../../core/errors.ts';
 import { archiveInventory } from '../../runtime/archive-inventory.ts';
 import type { ObjectIdentity } from '../../runtime/ports.ts';
 import { provenanceDocument } from '../../runtime/provenance.ts';
+import { redactDeep, runSecrets } from '../../runtime/redact.ts';
 import type { ObjectHit, RunOwner } from '../../runtime/provenance-store.ts';
 import type { AccessControl } from './access.ts';
 import { userOf, type XapiContext } from './context.ts';
@@ -276,6 +277,8 @@ export function registerProvenanceRoutes(app: FastifyInstance, ctx: XapiContext,
       throw new XcsError('xapi.provenance.none', `No provenance was recorded for container ${key}`,
         { status: 404, path: key, hint: 'runs recorded before provenance existed have none' });
     }
-    return doc;
+    // Records are redacted when written; while the run exists, its secrets are hidden again in case a record
+    // was written under an older, narrower rule.
+    return run ? redactDeep(doc, runSecrets(run)) : doc;
   });
 }
