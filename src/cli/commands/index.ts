@@ -19,5 +19,6 @@ import * as kill from './kill.ts';
 import * as relaunch from './relaunch.ts';
 import * as provenance from './provenance.ts';
 import * as exec from './exec.ts';
+import * as label from './label.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, exec];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, exec, label];
