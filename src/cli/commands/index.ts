@@ -20,5 +20,6 @@ import * as relaunch from './relaunch.ts';
 import * as provenance from './provenance.ts';
 import * as exec from './exec.ts';
 import * as label from './label.ts';
+import * as init from './init.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, exec, label];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, init, exec, label];
