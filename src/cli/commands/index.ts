@@ -18,5 +18,8 @@ import * as logs from './logs.ts';
 import * as kill from './kill.ts';
 import * as relaunch from './relaunch.ts';
 import * as provenance from './provenance.ts';
+import * as exec from './exec.ts';
+import * as label from './label.ts';
+import * as init from './init.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, init, exec, label];
