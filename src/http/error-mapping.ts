@@ -42,7 +42,7 @@ function escapeRegExp(s: string): string {
 export function pathScrubber(roots: string[]): (text: string) => string {
   const kept = [...new Set(roots.map((r) => r.replace(/\/+$/, '')).filter((r) => r.length > 1))].sort((a, b) => b.length - a.length);
   if (kept.length === 0) return (t) => t;
-  const re = new RegExp(`(?<![\\w./-])(?:${kept.map(escapeRegExp).join('|')})(?:/[^\\s'"\`,;)]*)?(?![\\w.-])`, 'g');
+  const re = new RegExp(`(?<![\\w./-])(?:${kept.map(escapeRegExp).join('|')})(?:/[^\\s'"\`,;:)]*)?(?![\\w.-])`, 'g');
   return (text) => text.replace(re, '[server path]');
 }
 
