@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/http/server.ts';
+import type { UnpackLimits } from '../src/archive/unpack-limits.ts';
 
 export interface TestServer extends RunningServer {
   dir: string;
@@ -10,12 +11,13 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(opts: { maxUploadBytes?: number } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { maxUploadBytes?: number; unpackLimits?: Partial<UnpackLimits> } = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'xcs-archive-test-'));
   const adminPassword = 'admin-pw-1';
   process.env.XCS_ADMIN_USER = 'admin';
   process.env.XCS_ADMIN_PASSWORD = adminPassword;
-  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), maxUploadBytes: opts.maxUploadBytes });
+  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), maxUploadBytes: opts.maxUploadBytes,
+    unpackLimits: opts.unpackLimits });
   delete process.env.XCS_ADMIN_PASSWORD;
   return {
     ...s, dir, adminPassword,

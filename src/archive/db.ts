@@ -7,6 +7,7 @@
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Generated, type Migration, type Selectable, type MigrationProvider } from 'kysely';
 import { XcsError } from '../core/errors.ts';
+import { preparePrivateDatabase, tightenDatabaseFiles } from '../core/private-files.ts';
 
 export interface CountersTable { name: string; value: number }
 export interface ProjectsTable {
@@ -83,11 +84,13 @@ export interface OpenedDb {
 export function openDatabase(file: string): OpenedDb {
   let sqlite: SQLite.Database;
   try {
+    preparePrivateDatabase(file);
     sqlite = new SQLite(file);
   } catch (e) {
     throw new XcsError('archive.db.open', `cannot open the archive database: ${String(e)}`, { path: file, cause: e });
   }
   sqlite.pragma('journal_mode = WAL');
+  tightenDatabaseFiles(file);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');

@@ -24,6 +24,7 @@ import {
 } from './xsi.ts';
 import { parseXmlRoot } from './xml.ts';
 import { openZip } from './zip.ts';
+import { resolveUnpackLimits, type UnpackLimits } from './unpack-limits.ts';
 import type {
   Actor, Archive, ArchiveCollection, ArchiveFile, AssessorRecord, AssessorSpec, CommitOptions, CommitResult,
   CreateOptions, DeleteOptions, ExtraFields, ObjectKind, ObjectRef, ProjectRecord, ProjectSpec, PutFileOptions, RecordOf,
@@ -205,6 +206,8 @@ export interface EmbeddedArchiveOptions {
   siteId?: string;
   /** Staging entries untouched for this long are removed at start-up (`staging-cleanup.ts`). */
   stagingMaxAgeMs?: number;
+  /** Archive-bomb limits for extracted zips (defaults in `unpack-limits.ts`). */
+  unpackLimits?: Partial<UnpackLimits>;
 }
 
 export class EmbeddedArchive implements Archive {
@@ -216,6 +219,7 @@ export class EmbeddedArchive implements Archive {
   readonly #maxUpload: number;
   readonly #siteId: string;
   readonly #stagingMaxAge: number | undefined;
+  readonly #unpackLimits: UnpackLimits;
 
   constructor(db: Kysely<ArchiveDb>, opts: EmbeddedArchiveOptions) {
     this.#db = db;
@@ -225,6 +229,7 @@ export class EmbeddedArchive implements Archive {
     this.#maxUpload = opts.maxUploadBytes ?? 1024 ** 4;
     this.#siteId = opts.siteId ?? 'XNAT';
     this.#stagingMaxAge = opts.stagingMaxAgeMs;
+    this.#unpackLimits = resolveUnpackLimits(opts.unpackLimits);
   }
 
   async init(): Promise<void> {
@@ -1037,7 +1042,7 @@ export class EmbeddedArchive implements Archive {
 
   async putZip(resource: number, zipPath: string, opts: PutFileOptions, _actor: Actor): Promise<ArchiveFile[]> {
     const res = await this.#resourceRow(resource);
-    const zip = await openZip(zipPath, opts.maxBytes ?? this.#maxUpload);
+    const zip = await openZip(zipPath, opts.maxBytes ?? this.#maxUpload, this.#unpackLimits);
     const tmpDir = this.#tmpPath();
     const names = zip.entries.map((e) => e.name);
     try {

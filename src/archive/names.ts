@@ -5,6 +5,8 @@
 import { XcsError } from '../core/errors.ts';
 
 const LABEL = /^[A-Za-z0-9_.-]{1,255}$/;
+/** What file systems take for one name (Linux's NAME_MAX): longer parts would fail with ENAMETOOLONG. */
+export const MAX_NAME_BYTES = 255;
 
 export function checkLabel(what: string, name: string): string {
   if (!LABEL.test(name) || name === '.' || name === '..') {
@@ -28,6 +30,12 @@ export function checkFilePath(path: string): string {
   const segs = path.split('/').filter((s) => s !== '' && s !== '.');
   if (segs.length === 0 || segs.some((s) => s === '..')) {
     throw new XcsError('archive.bad-file-name', `file name "${path}" leaves the resource ("..")`, { status: 400, path });
+  }
+  const long = segs.find((s) => Buffer.byteLength(s, 'utf8') > MAX_NAME_BYTES);
+  if (long !== undefined) {
+    throw new XcsError('archive.name-too-long',
+      `file name "${path}" has a part of ${Buffer.byteLength(long, 'utf8')} bytes; each part between "/" may have at most ${MAX_NAME_BYTES} bytes (UTF-8)`,
+      { status: 400, path, hint: 'shorten the file or directory name' });
   }
   return segs.join('/');
 }

@@ -4,16 +4,20 @@
  * first site administrator.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { ensurePrivateDir } from '../core/private-files.ts';
 import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import { applyMigrations, archiveMigrations, openDatabase, type ArchiveDb } from './db.ts';
 import { EmbeddedArchive } from './embedded.ts';
 import { UserStore } from './users.ts';
+import type { UnpackLimits } from './unpack-limits.ts';
 
 export interface EmbeddedOptions {
   maxUploadBytes?: number;
+  /** Archive-bomb limits for extracted zips (defaults in `unpack-limits.ts`). */
+  unpackLimits?: Partial<UnpackLimits>;
   /** Staging entries untouched for this long are removed when opening (default one hour). */
   stagingMaxAgeMs?: number;
   /** Admin login/password for the first start (default: `XCS_ADMIN_USER`/`XCS_ADMIN_PASSWORD` or generated). */
@@ -39,10 +43,12 @@ export function defaultDataDir(): string {
 
 export async function openEmbeddedArchive(dataDir: string, opts: EmbeddedOptions = {}): Promise<OpenedArchive> {
   const dir = resolve(dataDir);
-  await mkdir(dir, { recursive: true });
+  // Created private; an existing XCS data directory (it holds the database) is tightened too.
+  ensurePrivateDir(dir, existsSync(join(dir, 'xcs.db')));
   const { db, sqlite } = openDatabase(join(dir, 'xcs.db'));
   await applyMigrations(db, 'archive', archiveMigrations);
-  const archive = new EmbeddedArchive(db, { dataDir: dir, maxUploadBytes: opts.maxUploadBytes, stagingMaxAgeMs: opts.stagingMaxAgeMs });
+  const archive = new EmbeddedArchive(db, { dataDir: dir, maxUploadBytes: opts.maxUploadBytes,
+    stagingMaxAgeMs: opts.stagingMaxAgeMs, unpackLimits: opts.unpackLimits });
   await archive.init();
   const users = new UserStore(db);
   let generatedAdmin: OpenedArchive['generatedAdmin'];

@@ -1,11 +1,14 @@
 /**
- * Reading uploaded zips safely: every entry is checked (no `..`, no absolute paths, no links, total
- * size within the limit) before anything is extracted, so a bad zip changes nothing.
+ * Reading uploaded zips safely: every entry is checked (no `..`, no absolute paths, no links, sizes,
+ * ratios and entry count within the unpack limits, `unpack-limits.ts`) before anything is extracted, so a
+ * bad zip changes nothing.
  */
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { XcsError } from '../core/errors.ts';
 import { checkFilePath } from './names.ts';
+import { checkNoOverlap, UnpackBudget, type UnpackLimits } from './unpack-limits.ts';
 
 export interface ZipEntry {
   /** Normalised path inside the resource. */
@@ -27,13 +30,15 @@ function badZip(message: string, path?: string, cause?: unknown): XcsError {
   return new XcsError('archive.zip.invalid', message, { status: 400, path, cause });
 }
 
-export async function openZip(zipPath: string, maxBytes: number): Promise<OpenZip> {
+/** Opens `zipPath` and checks every entry; `maxBytes` (the upload limit) caps the unpacked total too. */
+export async function openZip(zipPath: string, maxBytes: number, limits: UnpackLimits): Promise<OpenZip> {
+  const zipSize = (await stat(zipPath)).size;
+  const budget = new UnpackBudget({ ...limits, maxTotalBytes: Math.min(limits.maxTotalBytes, maxBytes) });
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
     yauzl.open(zipPath, { lazyEntries: true, autoClose: false, strictFileNames: false, validateEntrySizes: true },
       (err, z) => (err ? reject(badZip(`not a readable zip: ${err.message}`, undefined, err)) : resolve(z)));
   });
   const entries: ZipEntry[] = [];
-  let total = 0;
   try {
     await new Promise<void>((resolve, reject) => {
       zip.on('error', (e: Error) => reject(badZip(`corrupt zip: ${e.message}`, undefined, e)));
@@ -49,11 +54,8 @@ export async function openZip(zipPath: string, maxBytes: number): Promise<OpenZi
           const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
           if (mode === S_IFLNK) throw badZip(`zip entry "${raw}" is a symbolic link; links are refused`, raw);
           const name = checkFilePath(raw.replace(/\\/g, '/'));
-          total += entry.uncompressedSize;
-          if (total > maxBytes) {
-            throw new XcsError('archive.upload.too-large', `zip content is larger than the limit of ${maxBytes} bytes`,
-              { status: 413, path: raw });
-          }
+          budget.addEntry(raw, entry.compressedSize, entry.uncompressedSize);
+          checkNoOverlap(budget.compressed, zipSize);
           entries.push({ name, uncompressedSize: entry.uncompressedSize, entry });
           zip.readEntry();
         } catch (e) {

@@ -5,8 +5,11 @@
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyError } from 'fastify';
 import multipart from '@fastify/multipart';
-import { isXcsError, XcsError } from '../core/errors.ts';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { XcsError } from '../core/errors.ts';
 import type { Archive } from '../archive/types.ts';
+import type { UnpackLimits } from '../archive/unpack-limits.ts';
 import type { UserStore } from '../archive/users.ts';
 import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
@@ -16,8 +19,10 @@ import { registerArchiveRoutes } from './data/archive-routes.ts';
 import { registerSearchRoutes } from './data/search-routes.ts';
 import { registerSessionRoutes } from './data/session-routes.ts';
 import { registerUserRoutes } from './users-routes.ts';
-import { registerOpenApi } from './xapi/openapi.ts';
-import { registerWebUi } from './web-ui.ts';
+import { DOCS_PATH, registerOpenApi } from './xapi/openapi.ts';
+import { pathScrubber, toClientError } from './error-mapping.ts';
+import { registerSecurityHeaders } from './server-headers.ts';
+import { registerWebUi, WEB_UI_PATH } from './web-ui.ts';
 import importPlugin from './data/import.ts';
 import containerServicePlugin from './xapi/index.ts';
 import serverManagementPlugin from './xapi/engine-adapters.ts';
@@ -29,6 +34,8 @@ export interface ServerDeps {
   embedded?: OpenedArchive;
   /** Upload limit in bytes per file or zip (default 1 TiB). */
   maxUploadBytes?: number;
+  /** Archive-bomb limits for unpacked zips and tars (defaults in `archive/unpack-limits.ts`). */
+  unpackLimits?: Partial<UnpackLimits>;
   logger?: boolean;
 }
 
@@ -37,6 +44,8 @@ export interface BuildOptions extends ServerDeps {
 }
 
 const DEFAULT_MAX_UPLOAD = 1024 ** 4;
+/** The checkout or installation this server runs from (two levels above this file in src/ and in dist/): never shown in errors. */
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function wantsJson(url: string, accept: string | undefined): boolean {
   return url.startsWith('/xapi') || (accept ?? '').includes('application/json');
@@ -45,20 +54,16 @@ function wantsJson(url: string, accept: string | undefined): boolean {
 export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 4096 } });
   const deps: ServerDeps = { archive: opts.archive, users: opts.users, embedded: opts.embedded,
-    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, logger: opts.logger };
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, unpackLimits: opts.unpackLimits, logger: opts.logger };
+  registerSecurityHeaders(app, [WEB_UI_PATH, DOCS_PATH]);
   // Before any route: the OpenAPI document is built from the routes added after it.
   await registerOpenApi(app);
 
   useJsonBodies(app);
+  const scrub = pathScrubber([...(opts.embedded ? [opts.embedded.dataDir] : []), tmpdir(), process.cwd(), REPO_ROOT]);
   app.setErrorHandler((err: FastifyError | XcsError, request, reply) => {
-    let e: XcsError;
-    if (isXcsError(err)) e = err;
-    else if (typeof err.statusCode === 'number' && err.statusCode < 500) {
-      e = new XcsError(`http.${(err.code ?? 'bad-request').toLowerCase()}`, err.message, { status: err.statusCode });
-    } else {
-      request.log.error(err);
-      e = new XcsError('http.internal', `internal error: ${err.message}`, { status: 500 });
-    }
+    const { error: e, log } = toClientError(err, scrub);
+    if (log) request.log.error(err);
     reply.code(e.status);
     if (wantsJson(request.url, request.headers.accept)) return reply.type('application/json').send(e.toJSON());
     const text = `${e.message}${e.path ? ` (${e.path})` : ''}${e.hint ? `\n${e.hint}` : ''}\n`;
@@ -104,6 +109,7 @@ export interface StartOptions {
   dataDir?: string;
   plugins?: Array<FastifyPluginAsync<ServerDeps>>;
   maxUploadBytes?: number;
+  unpackLimits?: Partial<UnpackLimits>;
   logger?: boolean;
 }
 
@@ -116,9 +122,10 @@ export interface RunningServer {
 
 /** Opens the data directory, builds the server and listens (what `xcs serve` runs). */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
-  const opened = await openEmbeddedArchive(opts.dataDir ?? defaultDataDir(), { maxUploadBytes: opts.maxUploadBytes });
+  const opened = await openEmbeddedArchive(opts.dataDir ?? defaultDataDir(),
+    { maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits });
   const app = await buildServer({ archive: opened.archive, users: opened.users, embedded: opened,
-    maxUploadBytes: opts.maxUploadBytes, logger: opts.logger, plugins: opts.plugins });
+    maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits, logger: opts.logger, plugins: opts.plugins });
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ port: opts.port ?? 8080, host });
   const addr = app.server.address();

@@ -14,6 +14,9 @@ import fastifyStatic from '@fastify/static';
 /** Where `scripts/build.sh` puts the console: `dist/web` at the repository root (this file is two levels down in src/ and in dist/). */
 export const WEB_DIST = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
+/** Where the console is served. */
+export const WEB_UI_PATH = '/ui';
+
 /** Only our own scripts, styles and API; no framing. The app needs no inline script or style. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";

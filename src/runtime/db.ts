@@ -5,6 +5,7 @@
  * transaction: no await may split a read-check-write.
  */
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase, tightenDatabaseFiles } from '../core/private-files.ts';
 
 export type RunDatabase = Database.Database;
 
@@ -182,8 +183,10 @@ const MIGRATIONS: string[] = [
 ];
 
 export function openRunDatabase(file: string): RunDatabase {
+  preparePrivateDatabase(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
+  tightenDatabaseFiles(file);
   // A crash may lose the last transactions with NORMAL but never corrupts; our steps are re-run idempotently.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

@@ -37,6 +37,8 @@ export interface ImportOptions {
   project: string;
   /** A directory, or a zip, tar or tar.gz file, on this machine. */
   source: string;
+  /** How messages name the source (default: its path; an upload's temporary path is no one's business). */
+  sourceName?: string;
   user: Actor;
   onProgress?: (p: ImportProgress) => void;
   limits?: SourceLimits;
@@ -117,7 +119,7 @@ export async function importDicom(archive: Archive, opts: ImportOptions): Promis
   const work = await mkdtemp(join(archive.stagingDir(), 'dicom-import-'));
   try {
     progress({ phase: 'unpack', done: 0, total: 0 });
-    const collected = await collectSource(opts.source, join(work, 'incoming'), opts.limits);
+    const collected = await collectSource(opts.source, join(work, 'incoming'), opts.limits, opts.sourceName);
     const skipped: SkippedFile[] = [...collected.skipped];
     const files = collected.files;
     progress({ phase: 'unpack', done: files.length, total: files.length });

@@ -8,12 +8,13 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
+import { checkNoOverlap, ratioGuard, resolveUnpackLimits, UnpackBudget, type UnpackLimits } from '../unpack-limits.ts';
 
 export interface SourceFile {
   /** The name in the upload or directory (relative, `/`-separated), for reports. */
@@ -39,14 +40,15 @@ export interface CollectedSource {
 export type SourceFormat = 'directory' | 'zip' | 'tar' | 'tar.gz';
 
 export interface SourceLimits {
-  /** Most bytes the unpacked files may take (413 beyond). Default 64 GiB. */
+  /** Most bytes the unpacked files may take (413 beyond); lowers `unpack.maxTotalBytes`. */
   maxBytes?: number;
-  /** Most files (413 beyond). Default 1,000,000. */
+  /** Most files (413 beyond); lowers `unpack.maxEntries`. A directory is held to this alone (default 1,000,000). */
   maxFiles?: number;
+  /** Archive-bomb limits for zips and tars (`unpack-limits.ts`; defaults there). */
+  unpack?: Partial<UnpackLimits>;
 }
 
-const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
-const DEFAULT_MAX_FILES = 1_000_000;
+const DEFAULT_MAX_DIRECTORY_FILES = 1_000_000;
 
 function unsafe(name: string, why: string): XcsError {
   return new XcsError('dicom.import.unsafe-entry', `refused the upload: entry "${printable(name)}" ${why}; nothing was imported`, {
@@ -70,30 +72,14 @@ export function checkEntryName(name: string): string {
   return name.replace(/^(\.\/)+/, '');
 }
 
-class Budget {
-  bytes = 0;
-  files = 0;
-  constructor(readonly maxBytes: number, readonly maxFiles: number) {}
-
-  addFile(name: string): void {
-    if (++this.files > this.maxFiles) {
-      throw new XcsError('dicom.import.too-many-files', `the upload has more than ${this.maxFiles} files`, { status: 413, path: name });
-    }
-  }
-
-  /** A pass-through stream that fails as soon as the total goes over the limit. */
-  meter(name: string): Transform {
-    return new Transform({
-      transform: (chunk: Buffer, _enc, done) => {
-        this.bytes += chunk.length;
-        if (this.bytes > this.maxBytes) {
-          done(new XcsError('dicom.import.too-large', `the unpacked upload is larger than ${this.maxBytes} bytes`, { status: 413, path: name }));
-        } else {
-          done(null, chunk);
-        }
-      },
-    });
-  }
+/** The limits of one archive: the unpack limits, lowered by the caller's size and file caps. */
+function archiveBudget(limits: SourceLimits): UnpackBudget {
+  const unpack = resolveUnpackLimits(limits.unpack);
+  return new UnpackBudget({
+    ...unpack,
+    maxTotalBytes: Math.min(unpack.maxTotalBytes, limits.maxBytes ?? Infinity),
+    maxEntries: Math.min(unpack.maxEntries, limits.maxFiles ?? Infinity),
+  });
 }
 
 async function sniff(path: string): Promise<SourceFormat | undefined> {
@@ -111,7 +97,7 @@ async function sniff(path: string): Promise<SourceFormat | undefined> {
   }
 }
 
-async function walkDirectory(root: string, budget: Budget, out: CollectedSource): Promise<void> {
+async function walkDirectory(root: string, budget: UnpackBudget, out: CollectedSource): Promise<void> {
   const pending = [root];
   while (pending.length > 0) {
     const dir = pending.pop()!;
@@ -130,8 +116,9 @@ async function walkDirectory(root: string, budget: Budget, out: CollectedSource)
   }
 }
 
-async function extractZip(zipPath: string, stageDir: string, budget: Budget, out: CollectedSource): Promise<void> {
+async function extractZip(zipPath: string, stageDir: string, budget: UnpackBudget, out: CollectedSource): Promise<void> {
   let zip: yauzl.ZipFile;
+  const zipSize = (await stat(zipPath)).size;
   try {
     zip = await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false, strictFileNames: true, validateEntrySizes: true });
   } catch (e) {
@@ -144,10 +131,11 @@ async function extractZip(zipPath: string, stageDir: string, budget: Budget, out
       const unixType = (entry.externalFileAttributes >>> 16) & 0o170000;
       if (unixType === 0o120000) throw unsafe(name, 'is a symbolic link');
       if (unixType !== 0 && unixType !== 0o100000) throw unsafe(name, 'is not a regular file');
-      budget.addFile(name);
+      budget.addEntry(name, entry.compressedSize, entry.uncompressedSize);
+      checkNoOverlap(budget.compressed, zipSize);
       const path = join(stageDir, String(out.files.length));
       const stream = await zip.openReadStreamPromise(entry);
-      await pipeline(stream, budget.meter(name), createWriteStream(path, { flags: 'wx' }));
+      await pipeline(stream, createWriteStream(path, { flags: 'wx' }));
       out.files.push({ name, path, size: entry.uncompressedSize, staged: true });
     }
   } catch (e) {
@@ -157,9 +145,10 @@ async function extractZip(zipPath: string, stageDir: string, budget: Budget, out
   }
 }
 
-async function extractTar(body: Readable, gzipped: boolean, stageDir: string, budget: Budget, out: CollectedSource): Promise<void> {
+async function extractTar(body: Readable, gzipped: boolean, stageDir: string, budget: UnpackBudget, out: CollectedSource): Promise<void> {
   const extract = tar.extract();
-  const feeding = gzipped ? pipeline(body, createGunzip(), extract) : pipeline(body, extract);
+  const guard = ratioGuard(budget.limits, 'the gzip stream');
+  const feeding = gzipped ? pipeline(body, guard.input, createGunzip(), guard.output, extract) : pipeline(body, extract);
   // The consumer below reports the first error; a rejected feeding promise must not go unhandled.
   feeding.catch(() => undefined);
   try {
@@ -180,7 +169,9 @@ async function extractTar(body: Readable, gzipped: boolean, stageDir: string, bu
     await feeding;
   } catch (e) {
     body.destroy();
-    throw badArchive(gzipped ? 'tar.gz' : 'tar', e);
+    // The decompressor's guard fails the feeding pipeline; the entry loop then only sees a premature close.
+    const fed = await feeding.then(() => undefined, (f: unknown) => f);
+    throw badArchive(gzipped ? 'tar.gz' : 'tar', isXcsError(fed) ? fed : e);
   }
 }
 
@@ -201,27 +192,31 @@ function badArchive(format: string, e: unknown): XcsError {
  * Lists (directory) or unpacks (zip, tar, tar.gz) the files to import. Entries of archives go to
  * `stageDir` under numbered names. Throws a 4xx `XcsError` for unsafe or damaged uploads.
  */
-export async function collectSource(source: string, stageDir: string, limits: SourceLimits = {}): Promise<CollectedSource> {
-  const budget = new Budget(limits.maxBytes ?? DEFAULT_MAX_BYTES, limits.maxFiles ?? DEFAULT_MAX_FILES);
+export async function collectSource(source: string, stageDir: string, limits: SourceLimits = {},
+  shownAs: string = source): Promise<CollectedSource> {
   let info;
   try {
     info = await stat(source);
   } catch (e) {
-    throw new XcsError('dicom.import.no-source', `cannot read ${source}: ${messageOf(e)}`, { status: 400, path: source, cause: e });
+    throw new XcsError('dicom.import.no-source', `cannot read ${shownAs}: ${shownAs === source ? messageOf(e) : (e as { code?: string }).code}`,
+      { status: 400, path: shownAs, cause: e });
   }
   if (info.isDirectory()) {
     const out: CollectedSource = { format: 'directory', files: [], skipped: [] };
+    // Files already on this machine: no bomb to fear, only a count to keep the import's memory bounded.
+    const budget = new UnpackBudget({ ...resolveUnpackLimits(), maxEntries: limits.maxFiles ?? DEFAULT_MAX_DIRECTORY_FILES });
     await walkDirectory(source, budget, out);
     return out;
   }
   const format = info.isFile() ? await sniff(source) : undefined;
   if (format === undefined) {
-    throw new XcsError('dicom.import.unsupported-format', `${source} is not a directory, zip, tar or tar.gz`, {
-      status: 415, path: source, hint: 'send a zip (application/zip) or a tar/tar.gz of DICOM files',
+    throw new XcsError('dicom.import.unsupported-format', `${shownAs} is not a directory, zip, tar or tar.gz`, {
+      status: 415, path: shownAs, hint: 'send a zip (application/zip) or a tar/tar.gz of DICOM files',
     });
   }
   await mkdir(stageDir, { recursive: true });
   const out: CollectedSource = { format, files: [], skipped: [] };
+  const budget = archiveBudget(limits);
   if (format === 'zip') await extractZip(source, stageDir, budget, out);
   else await extractTar(createReadStream(source), format === 'tar.gz', stageDir, budget, out);
   return out;

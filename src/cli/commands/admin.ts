@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { announceGeneratedAdmin } from '../generated-admin.ts';
 import { XcsError } from '../../core/errors.ts';
 import type { OpenedArchive } from '../../archive/open.ts';
 
@@ -6,9 +7,7 @@ async function withArchive<T>(data: string | undefined, fn: (o: OpenedArchive) =
   const { openEmbeddedArchive, defaultDataDir } = await import('../../archive/open.ts');
   const opened = await openEmbeddedArchive(data ?? defaultDataDir());
   try {
-    if (opened.generatedAdmin) {
-      process.stdout.write(`Created site administrator "${opened.generatedAdmin.login}" with password: ${opened.generatedAdmin.password}\n`);
-    }
+    announceGeneratedAdmin(opened);
     return await fn(opened);
   } finally {
     await opened.close();

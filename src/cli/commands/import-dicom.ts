@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { announceGeneratedAdmin } from '../generated-admin.ts';
 import type { ImportPhase, ImportProgress, ImportReport } from '../../archive/dicom/import.ts';
 import { XcsError } from '../../core/errors.ts';
 
@@ -68,12 +69,11 @@ export function register(program: Command): void {
     .action(async (project: string, path: string, o: Options) => {
       const { defaultDataDir, openEmbeddedArchive } = await import('../../archive/open.ts');
       const { importDicom } = await import('../../archive/dicom/import.ts');
-      const opened = await openEmbeddedArchive(o.data ?? defaultDataDir());
+      const { unpackLimitsFromEnv } = await import('../../archive/unpack-limits.ts');
+      const unpack = unpackLimitsFromEnv();
+      const opened = await openEmbeddedArchive(o.data ?? defaultDataDir(), { unpackLimits: unpack });
       try {
-        if (opened.generatedAdmin) {
-          process.stderr.write(`Created site administrator "${opened.generatedAdmin.login}" with password: ` +
-            `${opened.generatedAdmin.password}\n(shown once; change it with: xcs admin user passwd)\n`);
-        }
+        announceGeneratedAdmin(opened, process.stderr);
         const user = o.user ?? (await opened.users.listUsers()).find((u) => u.siteAdmin)?.login;
         if (user === undefined || (await opened.users.getUser(user)) === undefined) {
           throw new XcsError('cli.import-dicom.no-user', `no XCS user "${user ?? ''}" in ${opened.dataDir}`, {
@@ -87,7 +87,7 @@ export function register(program: Command): void {
         const progress = o.json ? undefined : await progressReporter();
         let report: ImportReport;
         try {
-          report = await importDicom(opened.archive, { project, source: path, user, onProgress: progress?.update });
+          report = await importDicom(opened.archive, { project, source: path, user, onProgress: progress?.update, limits: { unpack } });
         } finally {
           progress?.stop();
         }

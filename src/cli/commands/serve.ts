@@ -1,5 +1,28 @@
 import type { Command } from 'commander';
+import { announceGeneratedAdmin } from '../generated-admin.ts';
 import { XcsError } from '../../core/errors.ts';
+import {
+  DEFAULT_UNPACK_LIMITS, parseLimit, UNPACK_ENV, unpackLimitsFromEnv, type UnpackLimits,
+} from '../../archive/unpack-limits.ts';
+
+interface ServeOptions {
+  port: string;
+  host: string;
+  data?: string;
+  maxUpload?: string;
+  maxUnpackRatio?: string;
+  maxUnpackedBytes?: string;
+  maxArchiveEntries?: string;
+}
+
+/** The unpack limits given as flags (they win over the environment). */
+function unpackFlags(o: ServeOptions): Partial<UnpackLimits> {
+  const out: Partial<UnpackLimits> = {};
+  if (o.maxUnpackRatio !== undefined) out.maxRatio = parseLimit(o.maxUnpackRatio, '--max-unpack-ratio', 1);
+  if (o.maxUnpackedBytes !== undefined) out.maxTotalBytes = parseLimit(o.maxUnpackedBytes, '--max-unpacked-bytes', 1);
+  if (o.maxArchiveEntries !== undefined) out.maxEntries = parseLimit(o.maxArchiveEntries, '--max-archive-entries', 1);
+  return out;
+}
 
 export function register(program: Command): void {
   program
@@ -9,19 +32,20 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'data directory (default: $XCS_HOME or ./xcs-data)')
     .option('--max-upload <bytes>', 'largest accepted upload in bytes')
-    .action(async (o: { port: string; host: string; data?: string; maxUpload?: string }) => {
+    .option('--max-unpack-ratio <n>', `most times a zip/tar entry may inflate (default ${DEFAULT_UNPACK_LIMITS.maxRatio}; $${UNPACK_ENV.maxRatio})`)
+    .option('--max-unpacked-bytes <bytes>', `most bytes one zip/tar may unpack to (default 256 GiB; $${UNPACK_ENV.maxTotalBytes})`)
+    .option('--max-archive-entries <n>', `most files in one zip/tar (default ${DEFAULT_UNPACK_LIMITS.maxEntries}; $${UNPACK_ENV.maxEntries})`)
+    .action(async (o: ServeOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new XcsError('cli.serve.port', `--port must be a TCP port number, not "${o.port}"`, { path: '--port' });
       }
       const { startServer } = await import('../../http/server.ts');
       const { defaultDataDir } = await import('../../archive/open.ts');
+      const unpackLimits = { ...unpackLimitsFromEnv(), ...unpackFlags(o) };
       const s = await startServer({ port, host: o.host, dataDir: o.data ?? defaultDataDir(),
-        maxUploadBytes: o.maxUpload ? Number(o.maxUpload) : undefined });
-      if (s.opened.generatedAdmin) {
-        process.stdout.write(`Created site administrator "${s.opened.generatedAdmin.login}" with password: ` +
-          `${s.opened.generatedAdmin.password}\n(shown once; change it with: xcs admin user passwd)\n`);
-      }
+        maxUploadBytes: o.maxUpload ? parseLimit(o.maxUpload, '--max-upload', 1) : undefined, unpackLimits });
+      announceGeneratedAdmin(s.opened);
       process.stdout.write(`XCS listening on ${s.url} (data: ${s.opened.dataDir})\n`);
       const stop = () => { void s.close().then(() => process.exit(0)); };
       process.once('SIGINT', stop);

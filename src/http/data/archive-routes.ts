@@ -23,6 +23,8 @@ import { parseArchivePath, type PathStep } from '../../archive/uri.ts';
 import { checkWellFormed, parseXmlRoot } from '../../archive/xml.ts';
 import { parseAccessibility } from './accessibility-routes.ts';
 import { sendListing } from '../format.ts';
+import { parseJsonBody } from '../json-body.ts';
+import { fileHeaders, zipHeaders } from './file-download.ts';
 import {
   applyFilters, assessorRow, buildListing, fileRow, itemsJson, objectXml, projectRow, resourceRow, scanRow, sessionRow,
   subjectRow,
@@ -214,7 +216,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     if (type.startsWith('application/x-www-form-urlencoded')) {
       for (const [k, v] of new URLSearchParams(await readSmallBody(request))) fields[k] = v;
     } else if (type.includes('json')) {
-      const body: unknown = JSON.parse(await readSmallBody(request) || '{}');
+      const body: unknown = parseJsonBody(await readSmallBody(request)) ?? {};
       if (body && typeof body === 'object') for (const [k, v] of Object.entries(body)) fields[k] = String(v);
     }
     const id = fields.ID ?? fields.id ?? fields['xnat:projectData/ID'];
@@ -394,12 +396,13 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
   function sendZipOf(reply: FastifyReply, name: string,
     parts: Array<{ label: string; prefix: string; files: ZipFile[] }>): FastifyReply {
     const zip = new yazl.ZipFile();
+    // A file gone from disk fails its entry on the zip object; without a listener that would end the process.
+    zip.on('error', (e: Error) => (zip.outputStream as Readable).destroy(e));
     for (const { label, prefix, files } of parts) {
       for (const f of files) zip.addFile(f.absolutePath, `${prefix}/resources/${label}/files/${f.name}`, { mtime: f.modified });
     }
     zip.end();
-    return reply.type('application/zip').header('Content-Disposition', `attachment; filename="${name}.zip"`)
-      .send(zip.outputStream);
+    return zipHeaders(reply, name).send(zip.outputStream);
   }
 
   /**
@@ -435,7 +438,8 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     if (ref.kind === 'file') {
       const f = await archive.require(ref);
       reply.header('Last-Modified', f.modified.toUTCString()).header('Content-Length', String(f.size))
-        .header('ETag', `"${f.checksum}"`).type(guessType(f.name));
+        .header('ETag', `"${f.checksum}"`);
+      fileHeaders(reply, f.name);
       if (request.method === 'HEAD') return reply.send();
       return reply.send(createReadStream(f.absolutePath));
     }
@@ -578,15 +582,4 @@ function stripKey(fields: ExtraFields, ...keys: string[]): ExtraFields {
   const out = { ...fields };
   for (const k of keys) delete out[k];
   return out;
-}
-
-const TYPES: Record<string, string> = {
-  txt: 'text/plain', json: 'application/json', xml: 'text/xml', html: 'text/html', csv: 'text/csv', png: 'image/png',
-  jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', pdf: 'application/pdf', zip: 'application/zip',
-  gz: 'application/gzip', dcm: 'application/dicom',
-};
-
-function guessType(name: string): string {
-  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
-  return TYPES[ext] ?? 'application/octet-stream';
 }

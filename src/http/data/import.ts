@@ -18,6 +18,7 @@ import multipart from '@fastify/multipart';
 import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
 import { importDicom, type ImportReport } from '../../archive/dicom/import.ts';
 import type { Archive } from '../../archive/types.ts';
+import type { UnpackLimits } from '../../archive/unpack-limits.ts';
 import type { UserStore } from '../../archive/users.ts';
 
 export interface ImportPluginOptions {
@@ -25,6 +26,8 @@ export interface ImportPluginOptions {
   users: UserStore;
   /** Largest upload, and largest unpacked size, in bytes (413 beyond). */
   maxUploadBytes?: number;
+  /** Archive-bomb limits (defaults in `archive/unpack-limits.ts`). */
+  unpackLimits?: Partial<UnpackLimits>;
 }
 
 const DEFAULT_MAX_UPLOAD = 1024 ** 4;
@@ -104,7 +107,7 @@ export default async function importPlugin(app: FastifyInstance, opts: ImportPlu
       const upload = join(work, 'upload');
       const size = await saveBody(await uploadStream(request), upload, maxBytes);
       if (size === 0) throw new XcsError('dicom.upload.empty', 'the upload is empty', { status: 400 });
-      report = await importDicom(archive, { project, source: upload, user: user.login, limits: { maxBytes } });
+      report = await importDicom(archive, { project, source: upload, sourceName: 'the upload', user: user.login, limits: { maxBytes, unpack: opts.unpackLimits } });
     } finally {
       // Before answering: a client that sees the answer sees no temporary file either.
       await rm(work, { recursive: true, force: true });

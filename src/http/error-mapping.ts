@@ -1,0 +1,78 @@
+/**
+ * What a failure looks like when it reaches a client. Errors must never show where the server keeps its
+ * files: an `XcsError` has any server directory in its message, path or hint replaced; a file-system error
+ * (`ENOENT`, `ENAMETOOLONG`, `ENOSPC`…, whose message always names the absolute path) becomes a clear
+ * message without it; anything else unexpected is a bare "internal error" (the details go to the log).
+ */
+import { XcsError, isXcsError, type ErrorDetail } from '../core/errors.ts';
+
+interface FsErrorLike {
+  code: string;
+  syscall?: string;
+}
+
+function isFsError(e: unknown): e is FsErrorLike {
+  const err = e as { code?: unknown; syscall?: unknown; errno?: unknown } | null;
+  return typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code) && (typeof err.syscall === 'string' || typeof err.errno === 'number');
+}
+
+/** Clear messages for the file-system errors a request can run into; statuses say whose side the fault is on. */
+const FS_ERRORS: Record<string, { status: number; message: string; hint?: string }> = {
+  ENAMETOOLONG: { status: 400, message: 'a file or directory name is too long: at most 255 bytes per name component',
+    hint: 'shorten the name (each part between "/" at most 255 bytes in UTF-8)' },
+  ENOENT: { status: 404, message: 'a file the request needs does not exist on the server' },
+  ENOTDIR: { status: 409, message: 'a file stands where the request needs a directory' },
+  EISDIR: { status: 409, message: 'a directory stands where the request needs a file' },
+  EEXIST: { status: 409, message: 'a file of that name already exists' },
+  ENOTEMPTY: { status: 409, message: 'a directory the request replaces is not empty' },
+  EACCES: { status: 500, message: 'the server is not allowed to read or write a file it needs', hint: 'check the data directory\'s owner and permissions' },
+  EPERM: { status: 500, message: 'the server is not allowed to read or write a file it needs', hint: 'check the data directory\'s owner and permissions' },
+  EROFS: { status: 503, message: 'the server\'s data directory is read-only' },
+  ENOSPC: { status: 507, message: 'the server\'s disk is full', hint: 'free space on the data directory\'s disk, then try again' },
+  EDQUOT: { status: 507, message: 'the server\'s disk quota is exhausted' },
+  EMFILE: { status: 503, message: 'the server has too many open files; try again later' },
+  ENFILE: { status: 503, message: 'the server has too many open files; try again later' },
+};
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Replaces every path under one of `roots` (directories of this machine) by `[server path]`. */
+export function pathScrubber(roots: string[]): (text: string) => string {
+  const kept = [...new Set(roots.map((r) => r.replace(/\/+$/, '')).filter((r) => r.length > 1))].sort((a, b) => b.length - a.length);
+  if (kept.length === 0) return (t) => t;
+  const re = new RegExp(`(?<![\\w./-])(?:${kept.map(escapeRegExp).join('|')})(?:/[^\\s'"\`,;:)]*)?(?![\\w.-])`, 'g');
+  return (text) => text.replace(re, '[server path]');
+}
+
+/** The error to answer `err` with; `scrub` removes server paths from what the client sees. */
+export function toClientError(err: unknown, scrub: (text: string) => string): { error: XcsError; log: boolean } {
+  if (isXcsError(err)) {
+    const inner = err.cause;
+    // An XcsError made around an fs error keeps its code and status; its text is cleaned like any other.
+    const details: ErrorDetail[] = err.details.map((d) => ({ ...d, message: scrub(d.message), ...(d.path ? { path: scrub(d.path) } : {}) }));
+    const error = new XcsError(err.code, scrub(err.message), {
+      status: err.status, details, ...(err.path === undefined ? {} : { path: scrub(err.path) }),
+      ...(err.hint === undefined ? {} : { hint: scrub(err.hint) }), cause: inner,
+    });
+    return { error, log: err.status >= 500 };
+  }
+  if (isFsError(err)) {
+    const known = FS_ERRORS[err.code];
+    const error = known
+      ? new XcsError(`fs.${err.code.toLowerCase()}`, known.message, { status: known.status, ...(known.hint ? { hint: known.hint } : {}) })
+      : new XcsError('http.internal', `internal error (file system: ${err.code})`, { status: 500 });
+    return { error, log: error.status >= 500 };
+  }
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return { error: new XcsError('http.body.too-large', `the request body is larger than this endpoint accepts (${scrub(String(e.message))})`,
+      { status: 413, hint: 'JSON bodies may have at most 16 MiB; send files as uploads' }), log: false };
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    const code = typeof e.code === 'string' ? e.code : 'bad-request';
+    return { error: new XcsError(`http.${code.toLowerCase()}`, scrub(String(e.message)), { status: e.statusCode }), log: false };
+  }
+  return { error: new XcsError('http.internal', 'internal error; the server log has the details', { status: 500 }), log: true };
+}
