@@ -58,6 +58,8 @@ export interface AliasToken {
 }
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
+/** Checked against when the login is unknown, so that an unknown login costs the same scrypt run as a wrong password. */
+const DUMMY_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$HnRAl+XxDUWiyyJrbu5TEA==$j3HgaHv5Fz4lQTqze3bhzM1Wr5UCH6VEtV0oWGHL8sM=`;
 const LOGIN_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
@@ -195,6 +197,7 @@ export class UserStore {
       if (await verifyPassword(password, row.password_hash)) user = toUser(row);
     } else {
       user = await this.#authenticateAlias(login, password);
+      if (!user) await verifyPassword(password, DUMMY_HASH);
     }
     return user?.enabled ? user : undefined;
   }

@@ -10,6 +10,9 @@ import type { Archive } from '../archive/types.ts';
 import type { UserStore } from '../archive/users.ts';
 import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
+import { registerLockoutRoutes } from './lockout-routes.ts';
+import { MemoryLoginThrottle, throttleOptionsFromEnv, type LoginThrottle } from './login-throttle.ts';
+import type { SecurityLog } from './security-log.ts';
 import { useJsonBodies } from './json-body.ts';
 import { registerAccessibilityRoutes } from './data/accessibility-routes.ts';
 import { registerArchiveRoutes } from './data/archive-routes.ts';
@@ -30,6 +33,10 @@ export interface ServerDeps {
   /** Upload limit in bytes per file or zip (default 1 TiB). */
   maxUploadBytes?: number;
   logger?: boolean;
+  /** Back-off for failed sign-ins (default: in memory, configured by `XCS_LOGIN_*`, see `login-throttle.ts`). */
+  loginThrottle?: LoginThrottle;
+  /** Where failed sign-ins are reported (default: one JSON line each on stderr). */
+  securityLog?: SecurityLog;
 }
 
 export interface BuildOptions extends ServerDeps {
@@ -71,7 +78,9 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     return reply.type('text/plain').send(`${e.message}\n`);
   });
 
-  registerAuth(app, opts.users);
+  const throttle = registerAuth(app, opts.users, {
+    throttle: opts.loginThrottle ?? new MemoryLoginThrottle(throttleOptionsFromEnv()), securityLog: opts.securityLog });
+  registerLockoutRoutes(app, throttle);
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);
   registerAccessibilityRoutes(app, opts.users, opts.archive);
@@ -105,6 +114,8 @@ export interface StartOptions {
   plugins?: Array<FastifyPluginAsync<ServerDeps>>;
   maxUploadBytes?: number;
   logger?: boolean;
+  loginThrottle?: LoginThrottle;
+  securityLog?: SecurityLog;
 }
 
 export interface RunningServer {
@@ -118,7 +129,8 @@ export interface RunningServer {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const opened = await openEmbeddedArchive(opts.dataDir ?? defaultDataDir(), { maxUploadBytes: opts.maxUploadBytes });
   const app = await buildServer({ archive: opened.archive, users: opened.users, embedded: opened,
-    maxUploadBytes: opts.maxUploadBytes, logger: opts.logger, plugins: opts.plugins });
+    maxUploadBytes: opts.maxUploadBytes, logger: opts.logger, plugins: opts.plugins,
+    loginThrottle: opts.loginThrottle, securityLog: opts.securityLog });
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ port: opts.port ?? 8080, host });
   const addr = app.server.address();

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { UserStore } from '../../archive/users.ts';
+import { clearedSessionCookie, sessionCookie } from '../auth.ts';
 
 export const XCS_VERSION = '1.8.10';
 /** Alias tokens issued over HTTP live this long (XNAT's default is 48 hours). */
@@ -16,16 +17,17 @@ export function registerSessionRoutes(app: FastifyInstance, users: UserStore): v
     // XNAT answers GET and POST alike; browsers sign in with POST (the web console), scripts often with GET.
     const login = async (request: FastifyRequest, reply: FastifyReply) => {
       const token = request.sessionToken ?? (await users.createSession(request.user!.login));
-      return reply.header('Set-Cookie', `JSESSIONID=${token}; Path=/; HttpOnly; SameSite=Lax`).type('text/plain').send(token);
+      return reply.header('Set-Cookie', sessionCookie(request, token)).type('text/plain').send(token);
     };
-    app.get(`${prefix}/JSESSION`, login);
+    // Credentials are never handed to another origin's page, even on GET (csrf.ts).
+    app.get(`${prefix}/JSESSION`, { config: { issuesCredentials: true } }, login);
     app.post(`${prefix}/JSESSION`, login);
     app.delete(`${prefix}/JSESSION`, async (request, reply) => {
       if (request.sessionToken) await users.endSession(request.sessionToken);
-      return reply.header('Set-Cookie', 'JSESSIONID=; Path=/; Max-Age=0').type('text/plain').send('');
+      return reply.header('Set-Cookie', clearedSessionCookie(request)).type('text/plain').send('');
     });
     app.get(`${prefix}/version`, async (_request, reply) => reply.type('text/plain').send(XCS_VERSION));
-    app.get(`${prefix}/services/tokens/issue`, async (request, reply) => {
+    app.get(`${prefix}/services/tokens/issue`, { config: { issuesCredentials: true } }, async (request, reply) => {
       const t = await users.issueAliasToken(request.user!.login, TOKEN_TTL_SECONDS);
       return reply.send({ alias: t.alias, secret: t.secret, xdatUserId: request.user!.login, estimatedExpirationTime: t.expires });
     });
