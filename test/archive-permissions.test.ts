@@ -170,6 +170,9 @@ test('JSESSION cookie authenticates later requests and ends with DELETE', async 
   assert.match(String(login.headers['set-cookie']), new RegExp(`JSESSIONID=${token}`));
   const cookie = { cookie: `JSESSIONID=${token}` };
   assert.equal((await app.inject({ method: 'GET', url: '/data/projects/P?format=json', headers: cookie })).statusCode, 200);
-  await app.inject({ method: 'DELETE', url: '/data/JSESSION', headers: cookie });
+  // A change authenticated by the cookie alone needs the console's header (CSRF, test/security-csrf.test.ts).
+  assert.equal((await app.inject({ method: 'DELETE', url: '/data/JSESSION', headers: cookie })).statusCode, 403);
+  assert.equal((await app.inject({ method: 'GET', url: '/data/projects/P?format=json', headers: cookie })).statusCode, 200);
+  await app.inject({ method: 'DELETE', url: '/data/JSESSION', headers: { ...cookie, 'x-requested-with': 'XMLHttpRequest' } });
   assert.equal((await app.inject({ method: 'GET', url: '/data/projects/P', headers: cookie })).statusCode, 401);
 });

@@ -75,6 +75,10 @@ function table(): Record<string, Entry> {
     'GET /xapi/users/{login}': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member' },
     // An empty change: administrators change anyone, users themselves.
     'PUT /xapi/users/{login}': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member', body: {} },
+    // Sign-in locks (in memory): site administrators only; lifting a lock that is not there changes nothing.
+    'GET /xapi/users/{login}/lockout': { expect: ADMIN(200), path: '/xapi/users/member/lockout' },
+    'DELETE /xapi/users/{login}/lockout': { expect: ADMIN(200), path: '/xapi/users/nobody-locked/lockout' },
+    'DELETE /xapi/lockouts/addresses/{address}': { expect: ADMIN(200), path: '/xapi/lockouts/addresses/192.0.2.1' },
     // Commands: reading is for any signed-in user; writing for container managers.
     'POST /xapi/commands': { expect: CM(400), body: nocmd },
     // Checking a command stores nothing: any signed-in user, valid or not (200).

@@ -28,6 +28,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
+/** A hash of no one's password, checked when a login is unknown so that it costs what a wrong password costs. */
+const DUMMY_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$HnRAl+XxDUWiyyJrbu5TEA==$j3HgaHv5Fz4lQTqze3bhzM1Wr5UCH6VEtV0oWGHL8sM=`;
+
+export async function verifyDummyPassword(password: string): Promise<void> {
+  await verifyPassword(password, DUMMY_HASH);
+}
+
 export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { XcsError } from '../core/errors.ts';
 import type { ArchiveDb, UsersTable } from './db.ts';
 import { CredentialStore, type AliasToken, type CredentialHolder, type MintOptions } from './credentials.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword, verifyDummyPassword, verifyPassword } from './passwords.ts';
 import { roleAllows, scopeAllows, type Accessibility, type Action, type PermissionTarget, type ProjectRole, type RunScope } from './permissions.ts';
 
 export { hashPassword, verifyPassword } from './passwords.ts';
@@ -167,9 +167,12 @@ export class UserStore {
     const row = await this.#db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
     if (row) {
       const user = toUser(row);
-      return user.enabled && (await verifyPassword(password, row.password_hash)) ? user : undefined;
+      // The password is checked even for a disabled account, so that the answer's timing says nothing.
+      return (await verifyPassword(password, row.password_hash)) && user.enabled ? user : undefined;
     }
     const holder = await this.#credentials.aliasHolder(login, password);
+    // An unknown login costs the same scrypt run as a wrong password: no timing oracle for who exists.
+    if (!holder) await verifyDummyPassword(password);
     return holder ? this.#holderUser(holder) : undefined;
   }
 

@@ -1,11 +1,16 @@
 /**
  * Who is calling: HTTP Basic (login:password, or an alias token's alias:secret) or the `JSESSIONID`
  * cookie from `/data/JSESSION`. Guests are refused (401) except on routes marked `config: {public: true}`.
+ * Requests from other origins are refused first (`csrf.ts`); Basic sign-ins go through the login throttle
+ * (`login-throttle.ts`: 429 with `Retry-After` once locked) and every failure is logged (`security-log.ts`).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../core/errors.ts';
 import type { User, UserStore } from '../archive/users.ts';
+import { checkCookieChange, checkRequestOrigin } from './csrf.ts';
+import { MemoryLoginThrottle, type Lock, type LoginThrottle } from './login-throttle.ts';
+import { stderrSecurityLog, type SecurityLog } from './security-log.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -155,7 +160,6 @@ export class CredentialCache {
     const changes = this.#changes;
     // Read before checking: should the password change meanwhile, the entry carries the older stamp and fails.
     const before = await this.#source.passwordStamp(login);
-    if (!before) return this.#source.authenticate(login, password);
     await this.#acquire();
     let user: User | undefined;
     try {
@@ -163,7 +167,8 @@ export class CredentialCache {
     } finally {
       this.#release();
     }
-    if (user && user.login === before.user.login && changes === this.#changes) {
+    // Unknown logins (alias tokens, or no one: checked against a dummy hash, as slow as a password) are not remembered.
+    if (user && before && user.login === before.user.login && changes === this.#changes) {
       const now = this.#now();
       this.#remember(key, { user: { ...user }, stamp: before.stamp, until: now + this.#ttlMs, checkedAt: now });
     }
@@ -200,26 +205,76 @@ function challenge(request: FastifyRequest, reply: FastifyReply): void {
   if (request.headers['x-requested-with'] !== 'XMLHttpRequest') reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
 }
 
-export function registerAuth(app: FastifyInstance, users: UserStore): void {
+/** The `JSESSIONID` cookie: script-proof, same-site only, and over https only when the request came over https. */
+export function sessionCookie(request: FastifyRequest, token: string): string {
+  const https = request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
+  return `JSESSIONID=${token}; Path=/; HttpOnly; SameSite=Strict${https ? '; Secure' : ''}`;
+}
+
+/** Clears the `JSESSIONID` cookie (with the same attributes, so every browser replaces it). */
+export function clearedSessionCookie(request: FastifyRequest): string {
+  return sessionCookie(request, '').replace('; Path=/', '; Path=/; Max-Age=0');
+}
+
+export interface AuthOptions {
+  /** Back-off for failed sign-ins (default: in memory, {@link MemoryLoginThrottle} defaults). */
+  throttle?: LoginThrottle;
+  /** Where failed sign-ins are reported (default: JSON lines on stderr). */
+  securityLog?: SecurityLog;
+}
+
+function tooManyFailures(lock: Lock, login: string): XcsError {
+  const what = lock.scope === 'login' ? `login "${login}"` : 'your address';
+  return new XcsError('auth.locked', `too many failed sign-ins for ${what}: try again in ${lock.retryAfterSeconds} seconds`, {
+    status: 429, path: lock.scope === 'login' ? login : undefined,
+    hint: lock.scope === 'login' ? `a site administrator can lift the lock now: DELETE /xapi/users/${encodeURIComponent(login)}/lockout`
+      : 'a site administrator can lift the lock now: DELETE /xapi/lockouts/addresses/{address}',
+  });
+}
+
+export function registerAuth(app: FastifyInstance, users: UserStore, opts: AuthOptions = {}): LoginThrottle {
   const credentials = new CredentialCache(users);
+  const throttle = opts.throttle ?? new MemoryLoginThrottle();
+  const log = opts.securityLog ?? stderrSecurityLog;
+  const report = (request: FastifyRequest, login: string, reason: string) => log({
+    event: 'sign-in.failed', login: login.length > 200 ? `${login.slice(0, 200)}…` : login, address: request.ip,
+    time: new Date().toISOString(), reason, method: request.method, path: request.url.split('?')[0].slice(0, 300),
+  });
   app.addHook('onClose', async () => credentials.close());
   app.decorateRequest('user', null);
   app.addHook('onRequest', async (request, reply) => {
+    checkRequestOrigin(request);
     const creds = basic(request.headers.authorization);
     let user: User | undefined;
     if (creds) {
+      const lock = throttle.locked(creds.login, request.ip);
+      if (lock) {
+        report(request, creds.login, `locked-${lock.scope}`);
+        reply.header('Retry-After', String(lock.retryAfterSeconds));
+        throw tooManyFailures(lock, creds.login);
+      }
       user = await credentials.authenticate(creds.login, creds.password);
       if (!user) {
+        report(request, creds.login, 'wrong-credentials');
+        const now = throttle.failed(creds.login, request.ip);
+        if (now) {
+          reply.header('Retry-After', String(now.retryAfterSeconds));
+          throw tooManyFailures(now, creds.login);
+        }
         challenge(request, reply);
         throw unauthenticated('wrong login or password');
       }
       // Changing one's own password asks for the password itself, not a session or token (users-routes.ts).
       if (!user.token) user = { ...user, byPassword: true };
+      throttle.succeeded(creds.login);
     } else {
       const token = cookies(request).JSESSIONID;
       if (token) {
         user = await users.sessionUser(token);
-        if (user) request.sessionToken = token;
+        if (user) {
+          request.sessionToken = token;
+          checkCookieChange(request);
+        }
       }
     }
     request.user = user ?? null;
@@ -228,4 +283,5 @@ export function registerAuth(app: FastifyInstance, users: UserStore): void {
       throw unauthenticated();
     }
   });
+  return throttle;
 }

@@ -13,6 +13,9 @@ import type { UnpackLimits } from '../archive/unpack-limits.ts';
 import type { UserStore } from '../archive/users.ts';
 import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
+import { registerLockoutRoutes } from './lockout-routes.ts';
+import { MemoryLoginThrottle, throttleOptionsFromEnv, type LoginThrottle } from './login-throttle.ts';
+import type { SecurityLog } from './security-log.ts';
 import { useJsonBodies } from './json-body.ts';
 import { registerAccessibilityRoutes } from './data/accessibility-routes.ts';
 import { registerArchiveRoutes } from './data/archive-routes.ts';
@@ -37,6 +40,10 @@ export interface ServerDeps {
   /** Archive-bomb limits for unpacked zips and tars (defaults in `archive/unpack-limits.ts`). */
   unpackLimits?: Partial<UnpackLimits>;
   logger?: boolean;
+  /** Back-off for failed sign-ins (default: in memory, configured by `XCS_LOGIN_*`, see `login-throttle.ts`). */
+  loginThrottle?: LoginThrottle;
+  /** Where failed sign-ins are reported (default: one JSON line each on stderr). */
+  securityLog?: SecurityLog;
 }
 
 export interface BuildOptions extends ServerDeps {
@@ -76,7 +83,9 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     return reply.type('text/plain').send(`${e.message}\n`);
   });
 
-  registerAuth(app, opts.users);
+  const throttle = registerAuth(app, opts.users, {
+    throttle: opts.loginThrottle ?? new MemoryLoginThrottle(throttleOptionsFromEnv()), securityLog: opts.securityLog });
+  registerLockoutRoutes(app, throttle);
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);
   registerAccessibilityRoutes(app, opts.users, opts.archive);
@@ -111,6 +120,8 @@ export interface StartOptions {
   maxUploadBytes?: number;
   unpackLimits?: Partial<UnpackLimits>;
   logger?: boolean;
+  loginThrottle?: LoginThrottle;
+  securityLog?: SecurityLog;
 }
 
 export interface RunningServer {
@@ -125,7 +136,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const opened = await openEmbeddedArchive(opts.dataDir ?? defaultDataDir(),
     { maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits });
   const app = await buildServer({ archive: opened.archive, users: opened.users, embedded: opened,
-    maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits, logger: opts.logger, plugins: opts.plugins });
+    maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits, logger: opts.logger, plugins: opts.plugins,
+    loginThrottle: opts.loginThrottle, securityLog: opts.securityLog });
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ port: opts.port ?? 8080, host });
   const addr = app.server.address();

@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import { assertNotScoped, type UserStore } from '../../archive/users.ts';
+import { clearedSessionCookie, sessionCookie } from '../auth.ts';
 
 export const XCS_VERSION = '1.8.10';
 /** Alias tokens issued over HTTP live this long (XNAT's default is 48 hours). */
@@ -21,16 +22,17 @@ export function registerSessionRoutes(app: FastifyInstance, users: UserStore): v
     const login = async (request: FastifyRequest, reply: FastifyReply) => {
       const user = request.user!;
       const token = request.sessionToken ?? (await users.createSession(user.login, undefined, { parent: user.token, scope: user.scope }));
-      return reply.header('Set-Cookie', `JSESSIONID=${token}; Path=/; HttpOnly; SameSite=Lax`).type('text/plain').send(token);
+      return reply.header('Set-Cookie', sessionCookie(request, token)).type('text/plain').send(token);
     };
-    app.get(`${prefix}/JSESSION`, login);
+    // Credentials are never handed to another origin's page, even on GET (csrf.ts).
+    app.get(`${prefix}/JSESSION`, { config: { issuesCredentials: true } }, login);
     app.post(`${prefix}/JSESSION`, login);
     app.delete(`${prefix}/JSESSION`, async (request, reply) => {
       if (request.sessionToken) await users.endSession(request.sessionToken);
-      return reply.header('Set-Cookie', 'JSESSIONID=; Path=/; Max-Age=0').type('text/plain').send('');
+      return reply.header('Set-Cookie', clearedSessionCookie(request)).type('text/plain').send('');
     });
     app.get(`${prefix}/version`, async (_request, reply) => reply.type('text/plain').send(XCS_VERSION));
-    app.get(`${prefix}/services/tokens/issue`, async (request, reply) => {
+    app.get(`${prefix}/services/tokens/issue`, { config: { issuesCredentials: true } }, async (request, reply) => {
       const user = request.user!;
       assertNotScoped(user, 'issue tokens');
       const t = await users.issueAliasToken(user.login, TOKEN_TTL_SECONDS, { parent: user.token });
