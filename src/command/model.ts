@@ -234,6 +234,28 @@ export const RetryPolicySchema = Type.Object(
   },
 );
 
+// An XCS addition (XNAT ignores it): test cases kept with the command, run by `xcs test` through `xcs exec`.
+export const TestOutputSchema = Type.Object(
+  {
+    path: text('A file the run must leave, relative to the output folder: a mount name, then a path or glob, e.g. "nifti-out/*.nii".'),
+    md5: optText('MD5 checksum (hex) every matching file must have.'),
+    matches: optText('Regular expression that must match somewhere in the text of every matching file.'),
+  },
+  { title: 'Expected output file', description: 'A file a test case expects after the run, optionally with its checksum or content.' },
+);
+
+export const CommandTestSchema = Type.Object(
+  {
+    name: text('Name of the test case.'),
+    wrapper: optText('Wrapper to run (default: the only one).'),
+    inputs: stringMap('Input values by input name, as given to xcs exec --input.'),
+    mounts: stringMap('Fixture folders by mount name, relative to the command file.'),
+    'exit-code': Type.Number({ description: 'Exit code the tool must end with. Default 0.', default: 0 }),
+    outputs: list(TestOutputSchema, 'Files the run must leave.'),
+  },
+  { title: 'Test case', description: 'XCS addition: a local run of the command (xcs test) and what it must produce.' },
+);
+
 export const CommandSchema = Type.Object(
   {
     id: Type.Integer({ description: 'Server-assigned id; ignored on create.', default: 0 }),
@@ -282,6 +304,7 @@ export const CommandSchema = Type.Object(
     // XCS additions; XNAT ignores unknown keys, so a command using them stays portable.
     retry: nullable(RetryPolicySchema, 'XCS addition: retry policy of failed runs (absent: no retry).'),
     'max-runtime': optText('XCS addition: longest a run may stay Running, e.g. "2h" or "1h30m"; it is then killed and ends Failed (Timeout).'),
+    'xcs-tests': nullable(Type.Array(CommandTestSchema), 'XCS addition: test cases run by xcs test (XNAT ignores them; xcs label leaves them out).'),
   },
   {
     $id: 'https://xcs.invalid/schema/command.schema.json',
@@ -300,6 +323,8 @@ export type OutputHandler = Static<typeof OutputHandlerSchema>;
 export type CommandWrapper = Static<typeof CommandWrapperSchema>;
 export type CommandSecret = Static<typeof CommandSecretSchema>;
 export type RetryPolicyJson = Static<typeof RetryPolicySchema>;
+export type CommandTest = Static<typeof CommandTestSchema>;
+export type TestOutput = Static<typeof TestOutputSchema>;
 export type Command = Static<typeof CommandSchema>;
 
 /** The token an input's value replaces in templates: its `replacement-key`, or `#name#` when that is null. */

@@ -11,6 +11,7 @@ import { COMMAND_TYPES, MULTIPLE_DELIMITERS, OUTPUT_HANDLER_TYPES, VISIBILITIES,
 import { type DiagnosticSink, listOf, pointer, q } from './diagnostics.ts';
 import { isImageReference } from './image-reference.ts';
 import { validateRunPolicy } from './validate-run-policy.ts';
+import { validateTests } from './validate-tests.ts';
 
 /** Checks the syntax of a matcher (after template tokens are neutralised); provided by the matcher engine. */
 export type MatcherSyntaxCheck = (source: string) => { ok: true } | { ok: false; message: string; position: number };
@@ -70,6 +71,7 @@ export function validateNormalised(cmd: Command, sink: DiagnosticSink, options: 
     sink.error('/visibility', 'command.visibility.unknown', `visibility ${q(cmd.visibility)} is unknown; use one of ${listOf(VISIBILITIES)} (lower case)`);
   }
   validateRunPolicy(cmd, sink);
+  validateTests(cmd, sink);
 }
 
 function validateSpecial(cmd: Command, type: 'docker-setup' | 'docker-wrapup', sink: DiagnosticSink): void {

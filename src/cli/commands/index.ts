@@ -21,5 +21,6 @@ import * as provenance from './provenance.ts';
 import * as exec from './exec.ts';
 import * as label from './label.ts';
 import * as init from './init.ts';
+import * as testCases from './test.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, init, exec, label];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, init, exec, testCases, label];
