@@ -9,11 +9,14 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'data directory (default: $XCS_HOME or ./xcs-data)')
     .option('--max-upload <bytes>', 'largest accepted upload in bytes')
-    .action(async (o: { port: string; host: string; data?: string; maxUpload?: string }) => {
+    .option('--secrets-file <file>', 'command secrets, one identifier=value a line (mode 0600; also $XCS_SECRETS_FILE)')
+    .action(async (o: { port: string; host: string; data?: string; maxUpload?: string; secretsFile?: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new XcsError('cli.serve.port', `--port must be a TCP port number, not "${o.port}"`, { path: '--port' });
       }
+      // Read by the container service when it opens (XCS_SECRET_* variables are read at each launch).
+      if (o.secretsFile) process.env.XCS_SECRETS_FILE = o.secretsFile;
       const { startServer } = await import('../../http/server.ts');
       const { defaultDataDir } = await import('../../archive/open.ts');
       const s = await startServer({ port, host: o.host, dataDir: o.data ?? defaultDataDir(),
