@@ -133,7 +133,8 @@ test('server settings: every error listed with its path; nothing stored', async 
   const e = bad.body as { message: string; details: Array<{ path: string; message: string }> };
   assert.match(e.message, /container user must be a string with integer value/);
   assert.match(e.message, /GPU Vendor can only be nvidia or amd/);
-  assert.deepEqual(e.details.map((d) => d.path), ['/swarm-constraints/0/attribute', '/swarm-constraints/0/values', '/container-user', '/gpu-vendor']);
+  assert.match(e.message, /no backend of kind kubernetes yet/);
+  assert.deepEqual(e.details.map((d) => d.path), ['/swarm-constraints/0/attribute', '/swarm-constraints/0/values', '/container-user', '/gpu-vendor', '/backend']);
   const noHost = await req('POST', '/xapi/docker/server', admin, { backend: 'docker', host: '' });
   assert.equal(noHost.status, 400);
   assert.match((noHost.body as { message: string }).message, /Host cannot be empty for docker server setting/);

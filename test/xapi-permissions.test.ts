@@ -186,6 +186,7 @@ function table(): Record<string, Entry> {
     'GET /xapi/docker/server': { expect: AUTH(200) },
     'POST /xapi/docker/server': { expect: CM(400), body: { backend: 'docker', host: '' } },
     'GET /xapi/docker/server/ping': { expect: AUTH(200) },
+    'GET /xapi/docker/server/pull-on-init': { expect: CM(200) },
     'GET /xapi/docker/hubs': { expect: AUTH(200) },
     'POST /xapi/docker/hubs': { expect: CM(400), body: { name: '' } },
     'GET /xapi/docker/hubs/{hub}': { expect: AUTH(200), path: '/xapi/docker/hubs/1' },

@@ -56,6 +56,19 @@ export interface ResourceSpec {
   genericResources?: Record<string, string>;
 }
 
+/**
+ * How a container is confined beyond the defaults every backend applies (no privileges, `no-new-privileges`,
+ * every capability dropped, a process limit). Absent fields keep the defaults.
+ */
+export interface SecuritySpec {
+  /** Capabilities given back, e.g. `CHOWN` (every other one stays dropped). */
+  capAdd?: string[];
+  /** Most processes and threads the container may have (default 4096). */
+  pidsLimit?: number;
+  /** Root filesystem read-only, with a writable tmpfs at `/tmp`. */
+  readOnlyRootfs?: boolean;
+}
+
 /** Everything needed to create one container. Built by the run engine from a resolved command. */
 export interface ContainerSpec {
   /**
@@ -84,6 +97,8 @@ export interface ContainerSpec {
   user?: string;
   /** The engine deletes the container as soon as it exits (logs are lost with it). */
   autoRemove?: boolean;
+  /** Hardening beyond the defaults; absent = the defaults. */
+  security?: SecuritySpec;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'missing';

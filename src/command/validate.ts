@@ -12,6 +12,7 @@ import { type DiagnosticSink, listOf, pointer, q } from './diagnostics.ts';
 import { isImageReference } from './image-reference.ts';
 import { validateRunPolicy } from './validate-run-policy.ts';
 import { validateTests } from './validate-tests.ts';
+import { CALLBACK_NETWORK_HINT, callbackUse } from './calls-back.ts';
 
 /** Checks the syntax of a matcher (after template tokens are neutralised); provided by the matcher engine. */
 export type MatcherSyntaxCheck = (source: string) => { ok: true } | { ok: false; message: string; position: number };
@@ -72,6 +73,11 @@ export function validateNormalised(cmd: Command, sink: DiagnosticSink, options: 
   }
   validateRunPolicy(cmd, sink);
   validateTests(cmd, sink);
+  const callback = callbackUse(cmd);
+  if (callback.variables.length > 0) {
+    sink.warning(callback.paths[0], 'command.calls-back',
+      `the command calls XNAT back (it uses ${callback.variables.join(', ')}); ${CALLBACK_NETWORK_HINT}`);
+  }
 }
 
 function validateSpecial(cmd: Command, type: 'docker-setup' | 'docker-wrapup', sink: DiagnosticSink): void {
@@ -93,22 +99,42 @@ function validateSpecial(cmd: Command, type: 'docker-setup' | 'docker-wrapup', s
   }
 }
 
-function validateDocker(cmd: Command, sink: DiagnosticSink, skip: (o: object) => boolean, options: ValidateOptions): void {
-  for (const [name, value] of Object.entries(cmd.ulimits)) {
-    if (value === '' || value.split(':').length > 2) {
-      sink.error(pointer('/ulimits', name), 'command.ulimit.invalid',
-        `ulimit ${q(name)} has value ${q(value)}; write "soft:hard" (e.g. "1024:4096") or a single limit (e.g. "4096")`);
-    }
+/** Limits Docker knows (`docker run --ulimit`); any other name makes the container fail to start. */
+const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio',
+  'rttime', 'sigpending', 'stack'];
+
+/** A ulimit the container can start with: a known name, integer limits (-1 or "unlimited" = none), soft ≤ hard. */
+function validateUlimit(name: string, value: string, sink: DiagnosticSink): void {
+  const at = pointer('/ulimits', name);
+  const parts = value.split(':').map((p) => p.trim());
+  if (value === '' || parts.length > 2) {
+    // XNAT's message, then how to fix it.
+    sink.error(at, 'command.ulimit.invalid', `incorrect ulimit format: ${value}. Should be "name" : "softlimit:hardlimit" or "name" : "limit"`);
+    return;
   }
+  if (!ULIMIT_NAMES.includes(name)) {
+    sink.error(at, 'command.ulimit.unknown-name', `ulimit ${q(name)} is not a limit Docker knows, so the container cannot start; use one of ${listOf(ULIMIT_NAMES)}`);
+  }
+  const nums = parts.map((p) => (p === 'unlimited' || p === '-1' ? Infinity : /^\d+$/.test(p) ? Number(p) : NaN));
+  if (nums.some((n) => Number.isNaN(n))) {
+    sink.error(at, 'command.ulimit.not-a-number', `ulimit ${q(name)} has value ${q(value)}; each limit must be a whole number, -1 or "unlimited"`);
+  } else if (nums.length === 2 && nums[0] > nums[1]) {
+    sink.error(at, 'command.ulimit.soft-above-hard', `ulimit ${q(name)} has its soft limit ${parts[0]} above its hard limit ${parts[1]}, so the container cannot start; swap them`);
+  }
+}
+
+function validateDocker(cmd: Command, sink: DiagnosticSink, skip: (o: object) => boolean, options: ValidateOptions): void {
+  for (const [name, value] of Object.entries(cmd.ulimits)) validateUlimit(name, value, sink);
   cmd.secrets.forEach((secret, i) => {
     if (skip(secret)) return;
     const env = secret.destination.identifier;
     const at = pointer('/secrets', i, 'destination', 'identifier');
+    // XNAT's messages (§1.11), then how to fix it.
     if (RESERVED_ENV.includes(env)) {
-      sink.error(at, 'command.secret.reserved-name', `secret uses the reserved environment variable name ${q(env)}; XNAT sets it for the container. Choose another name`);
+      sink.error(at, 'command.secret.reserved-name', `Secrets use reserved environment variable name ${q(env)}: XNAT sets it for the container. Choose another name`);
     }
     if (Object.prototype.hasOwnProperty.call(cmd['environment-variables'], env)) {
-      sink.error(at, 'command.secret.env-conflict', `secret and "environment-variables" both set ${q(env)}; remove one of them`);
+      sink.error(at, 'command.secret.env-conflict', `Secrets and environment variables both request name ${q(env)}: remove one of them`);
     }
     if (isBlank(env)) sink.error(at, 'command.secret.identifier-blank', 'secret destination needs an environment variable name in "identifier"');
     if (isBlank(secret.source.identifier)) {
@@ -133,6 +159,8 @@ function validateDocker(cmd: Command, sink: DiagnosticSink, skip: (o: object) =>
       sink.error(`${at}/path`, 'command.mount.path-blank', `mount ${q(m.name)} has no path; set "path" to an absolute path in the container, e.g. "/input"`);
     } else if (!m.path.trimStart().startsWith('/') && !TEMPLATE_TOKEN.test(m.path)) {
       sink.error(`${at}/path`, 'command.mount.path-not-absolute', `mount path ${q(m.path)} is not absolute; Docker refuses relative container paths. Write ${q(`/${m.path.trim()}`)}`);
+    } else if (/^\/+$/.test(m.path.trim())) {
+      sink.error(`${at}/path`, 'command.mount.path-root', `mount ${q(m.name)} is at "/", which would hide the image's whole filesystem and cannot start; mount it at a directory such as "/input"`);
     } else if (m.path !== m.path.trim()) {
       sink.warning(`${at}/path`, 'command.mount.path-whitespace', `mount path ${q(m.path)} has leading or trailing spaces, which become part of the path; remove them`);
     }

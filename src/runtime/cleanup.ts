@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { removeAuxiliaries } from './auxiliary.ts';
 import { describe } from './failures.ts';
-import { buildDir as runBuildDir, type EngineResources } from './resources.ts';
+import { buildDir as runBuildDir, runSettingsOf, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
 
@@ -13,7 +13,8 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
   if (!isTerminal(run.status) || run.cleanedUp) return;
   try {
     if (run.tokenAlias) await res.credentials.invalidate(run.tokenAlias);
-    if (res.config.autoCleanup) {
+    // The run's own setting: changing it affects runs launched afterwards.
+    if (runSettingsOf(res, run).autoCleanup) {
       if (run.containerId) await res.backend.remove(run.containerId);
       else {
         // Created by an attempt that died before recording the id.

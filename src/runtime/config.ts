@@ -1,4 +1,5 @@
 /** Settings of the run engine, with their defaults, and the test hook that pauses a phase. */
+import { defaultSiteSettings, type SiteSettings } from './site-settings.ts';
 
 export interface EngineConfig {
   /** Holds `runs.sqlite` and `runs/{id}/` (build directories and saved logs). */
@@ -11,21 +12,17 @@ export interface EngineConfig {
   maxRunning: number;
   /** Runs that may be finalizing at once. */
   maxFinalizing: number;
-  /** Remove a run's container (and build directory) once it is terminal. */
-  autoCleanup: boolean;
   /** How long a claimed job stays ours without a heartbeat. */
   leaseMs: number;
   /** Period of the reconciliation against the engine's containers (besides the one at start-up). */
   reconcileIntervalMs: number;
-  /**
-   * Network for containers whose command does not name one: `none` (default). The command's own `network`
-   * wins; a command that calls back to XCS on this machine asks for `host`.
-   */
-  defaultNetwork: string;
   /** Lifetime of the `XNAT_USER`/`XNAT_PASS` token; it is also invalidated when the run finalizes. */
   tokenTtlSeconds: number;
-  /** User (and group) containers run as (server setting `container-user`); null = the image's user. */
-  containerUser: string | null;
+  /**
+   * The site settings new runs are made with (server settings: network, user, clean-up, path translation,
+   * hardening); replaced live by `RunEngine.setSiteSettings`, and each run keeps the ones it was launched with.
+   */
+  site: SiteSettings;
   /** Test hook (`XCS_TEST_PAUSE_AT`): stop in this phase forever so a test can kill the process there. */
   pauseAt: string | null;
 }
@@ -33,12 +30,9 @@ export interface EngineConfig {
 export const ENGINE_DEFAULTS = {
   maxRunning: 4,
   maxFinalizing: 2,
-  autoCleanup: true,
   leaseMs: 30_000,
   reconcileIntervalMs: 60_000,
-  defaultNetwork: 'none',
   tokenTtlSeconds: 48 * 3600,
-  containerUser: null,
 };
 
 export type EngineOptions = Pick<EngineConfig, 'dataDir' | 'instanceId' | 'serverUrl'> &
@@ -49,6 +43,7 @@ export function engineConfig(opts: EngineOptions): EngineConfig {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as EngineOptions;
   return {
     ...ENGINE_DEFAULTS,
+    site: defaultSiteSettings(),
     pauseAt: process.env.XCS_TEST_PAUSE_AT ?? null,
     ...given,
   };

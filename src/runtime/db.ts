@@ -180,6 +180,10 @@ const MIGRATIONS: string[] = [
   ALTER TABLE runs ADD COLUMN relaunch_of INTEGER;
   ALTER TABLE runs ADD COLUMN timed_out INTEGER NOT NULL DEFAULT 0;
   `,
+  // The site settings a run was launched with (site-settings.ts): network, user, clean-up, hardening, XNAT_HOST.
+  `
+  ALTER TABLE runs ADD COLUMN settings TEXT;
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

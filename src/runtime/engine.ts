@@ -32,6 +32,9 @@ import { Dispatcher, stagingCapacity } from './workers.ts';
 import { runRetryJob } from './retrier.ts';
 import type { RunPolicy } from './retry-policy.ts';
 import { Watchdog } from './watchdog.ts';
+import type { SecretSource } from './command-secrets.ts';
+import { checkIsolation } from './isolation.ts';
+import { snapshotFor, type SiteSettings } from './site-settings.ts';
 
 export interface EngineDeps {
   backend: ContainerBackend;
@@ -39,6 +42,8 @@ export interface EngineDeps {
   outputs: OutputFinalizerPort;
   /** For provenance records of archive inputs and outputs (`archive-inventory.ts`). */
   inventory?: ObjectInventoryPort;
+  /** Where command secrets are read; without it a command with secrets fails to start. */
+  secrets?: SecretSource;
   log?: EngineLogger;
 }
 
@@ -68,6 +73,7 @@ export class RunEngine {
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}),
       log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
     };
     this.follower = new EventFollower(this.res);
@@ -156,13 +162,23 @@ export class RunEngine {
   }
 
   /**
+   * Replaces the site settings new runs are made with (server settings); runs already launched keep theirs.
+   */
+  setSiteSettings(site: SiteSettings): void {
+    this.config.site = structuredClone(site);
+  }
+
+  /**
    * Records a resolved run (`Queued`) and queues it for staging. `policy` is the command's retry policy and time
    * limit (`compileRunPolicy`); `relaunchOf` the run a relaunch repeats.
    */
   submit(spec: RunSpec, userId: string, project: string | null, buildDir: string | null = null,
     opts: { policy?: RunPolicy; relaunchOf?: number | null } = {}): RunRecord {
+    // Options that weaken isolation are refused before anything is recorded, naming the setting that allows them.
+    checkIsolation(spec, this.config.site);
+    const settings = snapshotFor(this.config.site, this.config.serverUrl());
     const run = this.store.create({
-      spec, userId, project, buildDir, containerNamePattern: containerNamePattern(this.config), ...opts,
+      spec, userId, project, buildDir, containerNamePattern: containerNamePattern(this.config), ...opts, settings,
     });
     recordLaunch(this.res, run);
     return run;

@@ -9,6 +9,7 @@ export function failureCodeOf(e: unknown, fallback: FailureCode): FailureCode {
       case BackendErrorCode.imageMissing: case 'image-missing': return 'image-missing';
       case BackendErrorCode.mountMissing: case 'mount-missing': return 'mount-missing';
       case BackendErrorCode.containerVanished: return 'container-vanished';
+      case 'secret-missing': return 'secret-missing';
       case BackendErrorCode.oomKilled: return 'oom';
       case BackendErrorCode.createFailed: case BackendErrorCode.startFailed: case BackendErrorCode.invalidSpec:
       case BackendErrorCode.mountForbidden: case BackendErrorCode.nameConflict: return 'launch-failed';

@@ -11,14 +11,15 @@ import { pausePoint } from './config.ts';
 import { describe, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths, saveLogs } from './logs.ts';
 import { recordOutputs } from './provenance.ts';
-import type { EngineResources } from './resources.ts';
+import { callbackFailureHint } from './callback-hint.ts';
+import { runSettingsOf, type EngineResources } from './resources.ts';
 import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
 
-function endWith(res: EngineResources, runId: number, code: FailureCode, message: string): void {
+function endWith(res: EngineResources, runId: number, code: FailureCode, message: string, hint?: string): void {
   const rule = failureRule(code);
   const run = res.store.require(runId);
   res.store.transition(runId, rule.status, {
-    source: 'system', message, exitCode: run.exitCode, failure: { code, hint: rule.hint },
+    source: 'system', message, exitCode: run.exitCode, failure: { code, hint: hint ?? rule.hint },
   });
 }
 
@@ -28,13 +29,28 @@ function endWith(res: EngineResources, runId: number, code: FailureCode, message
  * for a moment; a container with a memory limit and no other SIGKILL we know of is then taken as out of
  * memory — the alternative, a plain "exit 137", hides the one cause users can fix.
  */
-async function killedForMemory(res: EngineResources, containerId: string, hasMemoryLimit: boolean): Promise<boolean> {
+async function killedForMemory(res: EngineResources, containerId: string, hasMemoryLimit: boolean): Promise<boolean | 'removed'> {
   for (let i = 0; i < 4; i++) {
-    if ((await res.backend.inspect(containerId)).oomKilled) return true;
-    if (!hasMemoryLimit) return false;
+    const state = await res.backend.inspect(containerId);
+    // `docker rm -f` also ends a container with SIGKILL: its removal follows the exit at once.
+    if (state.status === 'missing') return 'removed';
+    if (state.oomKilled) return true;
     await sleep(250);
   }
   return hasMemoryLimit;
+}
+
+/** The run's container is gone from the engine although XCS did not remove it (someone ran `docker rm`). */
+async function removedBehindOurBack(res: EngineResources, runId: number): Promise<boolean> {
+  const run = res.store.require(runId);
+  if (!run.containerId || run.killRequested) return false;
+  return (await res.backend.inspect(run.containerId)).status === 'missing';
+}
+
+function endRemoved(res: EngineResources, runId: number): void {
+  const run = res.store.require(runId);
+  endWith(res, runId, 'container-removed',
+    `Container ${run.containerName} was removed from the engine (docker rm?) before XCS saved its logs; the run cannot be finalized`);
 }
 
 export async function runFinalizeJob(res: EngineResources, runId: number): Promise<void> {
@@ -42,10 +58,19 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
   if (isTerminal(run.status)) return;
   res.store.transition(runId, 'Finalizing', { source: 'system', message: 'Processing finished. Uploading files.' });
   try {
+    // Not an upload error, not out of memory: say what happened.
+    if (run.logPaths.length === 0 && await removedBehindOurBack(res, runId)) {
+      endRemoved(res, runId);
+      return;
+    }
     if (run.exitCode === '137' && !run.oomKilled && run.containerId && !run.killRequested && !run.timedOut) {
-      if (await killedForMemory(res, run.containerId, run.spec['limit-memory'] !== null && run.spec['limit-memory'] !== undefined)) {
-        res.store.recordExit(runId, null, true);
+      const limit = run.spec['limit-memory'] ?? runSettingsOf(res, run).hardening.defaultLimitMemoryMiB;
+      const cause = await killedForMemory(res, run.containerId, limit !== null && limit !== undefined);
+      if (cause === 'removed') {
+        endRemoved(res, runId);
+        return;
       }
+      if (cause) res.store.recordExit(runId, null, true);
     }
     await saveLogs(res, run);
     run = res.store.require(runId);
@@ -68,7 +93,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
     const exit = run.exitCode === null || run.exitCode === '' ? 0 : Number(run.exitCode);
     if (Number.isFinite(exit) && exit !== 0) {
       markWrapupsNotRun(res, run, 'Failed (Parent)', `Parent container failed (exit code=${run.exitCode ?? ''})`);
-      endWith(res, runId, 'non-zero-exit', `Non-zero exit code ${run.exitCode} from the container`);
+      endWith(res, runId, 'non-zero-exit', `Non-zero exit code ${run.exitCode} from the container`, await callbackFailureHint(res, run));
       return;
     }
     if (run.spec['wrapup-commands'].length > 0) {
@@ -83,7 +108,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
     const outcome = await res.outputs.finalize(run, {
       wrapupOutputDirs: wrapupOutputDirs(run),
       // Hard links are safe only when the build directories are removed once the run ends (auto clean-up).
-      staging: res.config.autoCleanup ? 'link' : 'copy',
+      staging: runSettingsOf(res, run).autoCleanup ? 'link' : 'copy',
     });
     res.store.setCreatedOutputs(runId, outcome.created);
     await recordOutputs(res, run, outcome.created);
@@ -100,6 +125,11 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
     res.store.transition(runId, 'Complete', { source: 'system', exitCode: run.exitCode ?? '0', message: 'Completed' });
   } catch (e) {
     res.log.warn(`run ${runId}: finalization failed: ${describe(e)}`);
+    // Removed while its logs were being read: that is the cause, not the upload.
+    if (res.store.require(runId).logPaths.length === 0 && await removedBehindOurBack(res, runId).catch(() => false)) {
+      endRemoved(res, runId);
+      return;
+    }
     endWith(res, runId, failureCodeOf(e, 'upload-failed'), describe(e));
   }
 }

@@ -111,6 +111,8 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
     options: {
       buildDir: (purpose) => join(buildRoot, `${++n}-${purpose.replace(/[^A-Za-z0-9._-]+/g, '-')}`),
       findCommandByImage: (ref) => ctx.commands.findByImage(ref),
+      // The site's path translation (server settings), as of this launch.
+      pathTranslation: ctx.engine.config.site.pathTranslation,
     },
   });
   return ctx.engine.submit(spec, req.user, project, buildRoot, { policy: compileRunPolicy(command), relaunchOf: req.relaunchOf ?? null });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { isXcsError } from '../core/errors.ts';
 import { redact, redactLines, runSecrets } from './redact.ts';
 import { logDir, type EngineResources } from './resources.ts';
+import { secretValues } from './command-secrets.ts';
 import type { AuxKind, AuxRecord, RunRecord } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
 
@@ -21,6 +22,15 @@ export type LogStream = ContainerStream | AuxKind;
 
 function isAuxStream(stream: LogStream): stream is AuxKind {
   return stream === 'setup' || stream === 'wrapup';
+}
+
+/**
+ * Values hidden in logs: the run's recorded ones (token secret, sensitive inputs) and its command secrets, read
+ * again from the site's source because they are never recorded.
+ */
+function redactionOf(res: EngineResources, run: RunRecord): string[] {
+  const secrets = run.spec.secrets ?? [];
+  return secrets.length === 0 ? runSecrets(run) : [...runSecrets(run), ...secretValues(res.secrets, secrets)];
 }
 
 export function savedLogPath(res: EngineResources, runId: number, stream: ContainerStream): string {
@@ -83,7 +93,7 @@ async function saveContainerLogs(res: EngineResources, run: RunRecord, container
     }
     if (text.trim() === '') continue;
     const tmp = `${target}.tmp`;
-    await writeFile(tmp, redact(text, runSecrets(run)));
+    await writeFile(tmp, redact(text, redactionOf(res, run)));
     await rename(tmp, target);
     paths.push(target);
   }
@@ -110,7 +120,7 @@ export async function readLog(res: EngineResources, run: RunRecord, stream: LogS
   if (await exists(saved)) return readFile(saved, 'utf8');
   if (!run.containerId || isTerminal(run.status)) return '';
   try {
-    return redact(await collect(res.backend.logs(run.containerId, { stream })), runSecrets(run));
+    return redact(await collect(res.backend.logs(run.containerId, { stream })), redactionOf(res, run));
   } catch (e) {
     if (isXcsError(e) && e.code === 'backend.not-found') return '';
     throw e;
@@ -148,7 +158,7 @@ export async function* followLog(res: EngineResources, run: RunRecord, stream: L
     return;
   }
   try {
-    yield* redactLines(res.backend.logs(run.containerId, { stream, follow: true, signal }), runSecrets(run));
+    yield* redactLines(res.backend.logs(run.containerId, { stream, follow: true, signal }), redactionOf(res, run));
   } catch (e) {
     if (signal?.aborted) return;
     // The container went away while we followed: the saved log (if finalization wrote it) is the rest.
@@ -190,7 +200,7 @@ export async function logSince(res: EngineResources, run: RunRecord, stream: Log
     last = new Date(m[1]);
     return line.slice(m[0].length);
   });
-  const content = redact(lines.join('\n'), runSecrets(run));
+  const content = redact(lines.join('\n'), redactionOf(res, run));
   const stamp = last === null ? (since ?? new Date()) : new Date((last as Date).getTime() + 1000);
   return { content, fromFile: false, timestamp: stamp.toISOString().replace(/\.\d{3}Z$/, 'Z'), bytesRead: -1 };
 }

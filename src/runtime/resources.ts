@@ -4,11 +4,13 @@
  */
 import { join } from 'node:path';
 import type { ContainerBackend } from '../backends/types.ts';
+import type { SecretSource } from './command-secrets.ts';
 import type { EngineConfig } from './config.ts';
 import type { CredentialPort, ObjectInventoryPort, OutputFinalizerPort } from './ports.ts';
 import type { ProvenanceStore } from './provenance-store.ts';
 import type { JobQueue } from './queue.ts';
-import type { RunStore } from './run-store.ts';
+import type { RunRecord, RunStore } from './run-store.ts';
+import { snapshotFor, type RunSettings } from './site-settings.ts';
 
 export interface EngineLogger {
   info(msg: string): void;
@@ -27,9 +29,16 @@ export interface EngineResources {
   provenance: ProvenanceStore;
   /** Archive identities and stored checksums for provenance; without it only the launch and image are recorded. */
   inventory?: ObjectInventoryPort;
+  /** Where command secrets are read (`command-secrets.ts`); without it a command with secrets fails. */
+  secrets?: SecretSource;
   log: EngineLogger;
   /** Identifies this process as lease owner in the job queue. */
   owner: string;
+}
+
+/** The site settings `run` was launched with (today's for a run recorded before runs kept them). */
+export function runSettingsOf(res: EngineResources, run: RunRecord): RunSettings {
+  return run.settings ?? snapshotFor(res.config.site, res.config.serverUrl());
 }
 
 /** `{dataDir}/runs/{id}`: the run's build directory and saved logs. */

@@ -80,7 +80,7 @@ export interface RunEnd {
 export function failureClassOf(end: RunEnd): RetryClass | null {
   if (end.killRequested) return null;
   switch (end.failureCode) {
-    case 'container-vanished': return 'lost';
+    case 'container-vanished': case 'container-removed': return 'lost';
     case 'oom': return 'oom';
     // The engine refused or failed to create or start the container, or staging could not finish.
     case 'launch-failed': case 'staging-failed': return 'engine-error';

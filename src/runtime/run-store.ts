@@ -6,6 +6,7 @@
 import { XcsError } from '../core/errors.ts';
 import type { RunDatabase } from './db.ts';
 import { canTransition, isTerminal, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
+import type { RunSettings } from './site-settings.ts';
 import { decideRetry, describeDelay, NO_POLICY, type RetryClass, type RunPolicy } from './retry-policy.ts';
 import type { RunSpec } from './run-spec.ts';
 import type { JobQueue, QueueName } from './queue.ts';
@@ -59,6 +60,8 @@ export interface RunRecord {
   relaunchOf: number | null;
   /** Stopped by the watchdog for running longer than its max-runtime. */
   timedOut: boolean;
+  /** The site settings it was launched with; null for runs recorded before runs kept them. */
+  settings: RunSettings | null;
 }
 
 export interface RunRow {
@@ -67,7 +70,7 @@ export interface RunRow {
   oom_killed: number; kill_requested: number; failure_code: string | null; failure_hint: string | null;
   token_alias: string | null; secrets: string; log_paths: string; created_outputs: string; build_dir: string | null;
   cleaned_up: number; created_at: number; policy: string | null; attempt: number; retry_of: number | null;
-  retried_by: number | null; relaunch_of: number | null; timed_out: number;
+  retried_by: number | null; relaunch_of: number | null; timed_out: number; settings: string | null;
 }
 
 export interface HistoryRow {
@@ -98,6 +101,7 @@ export interface NewRun {
   buildDir?: string | null;
   policy?: RunPolicy;
   relaunchOf?: number | null;
+  settings?: RunSettings | null;
 }
 
 /** The next attempt of a failed run, as the retry job prepared it. */
@@ -197,7 +201,7 @@ export class RunStore {
       const attempt = failed.attempt + 1;
       const of = failed.policy.retry?.maximumAttempts ?? attempt;
       const runId = this.insertRun({ spec: next.spec, userId: failed.userId, project: failed.project, containerNamePattern,
-        buildDir: next.buildDir, policy: failed.policy }, attempt, failed.retryOf ?? failed.id, t);
+        buildDir: next.buildDir, policy: failed.policy, settings: failed.settings }, attempt, failed.retryOf ?? failed.id, t);
       this.db.prepare('UPDATE runs SET retried_by = ? WHERE id = ?').run(runId, failedId);
       const detail = next.detail ? `, ${next.detail}` : '';
       this.insertHistory(failedId, 'Retrying', { source: 'system',
@@ -218,10 +222,11 @@ export class RunStore {
     const policy = input.policy ?? NO_POLICY;
     const stored = policy.retry === null && policy.maxRuntimeMs === null ? null : JSON.stringify(policy);
     const info = this.db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
-        spec, container_name, build_dir, created_at, policy, attempt, retry_of, relaunch_of)
-        VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?, ?, ?, ?, ?)`)
+        spec, container_name, build_dir, created_at, policy, attempt, retry_of, relaunch_of, settings)
+        VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?, ?, ?, ?, ?, ?)`)
       .run(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
-        input.buildDir ?? null, t, stored, attempt, retryOf, input.relaunchOf ?? null);
+        input.buildDir ?? null, t, stored, attempt, retryOf, input.relaunchOf ?? null,
+        input.settings ? JSON.stringify(input.settings) : null);
     const runId = Number(info.lastInsertRowid);
     this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
       .run(input.containerNamePattern.replace('{id}', String(runId)), runId);
@@ -479,6 +484,7 @@ export function toRecord(r: RunRow): RunRecord {
     cleanedUp: r.cleaned_up === 1, createdAt: r.created_at,
     policy: r.policy === null ? NO_POLICY : JSON.parse(r.policy) as RunPolicy, attempt: r.attempt, retryOf: r.retry_of,
     retriedBy: r.retried_by, relaunchOf: r.relaunch_of, timedOut: r.timed_out === 1,
+    settings: r.settings ? JSON.parse(r.settings) as RunSettings : null,
   };
 }
 

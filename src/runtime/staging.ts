@@ -3,12 +3,13 @@
  * the archive; writable mounts get their build directory (chosen at resolution) afresh, with the input
  * files copied in; the callback credentials are issued. Every step can run again after a crash.
  */
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { chown, cp, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { XcsError } from '../core/errors.ts';
 import type { MountSpec } from '../backends/types.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
 import type { RunTokenScope } from './ports.ts';
-import type { EngineResources } from './resources.ts';
+import { runSettingsOf, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { sensitiveValues } from './run-spec.ts';
 
@@ -16,7 +17,24 @@ async function isDirectory(path: string): Promise<boolean> {
   try { return (await stat(path)).isDirectory(); } catch { return false; }
 }
 
-async function stageMount(m: ResolvedMount): Promise<MountSpec> {
+/** `uid` or `uid:gid` → ids; null for a user given by name (the settings refuse those). */
+export function numericUser(user: string | null): { uid: number; gid: number } | null {
+  const m = user === null ? null : /^(\d+)(?::(\d+))?$/.exec(user.trim());
+  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : null;
+}
+
+/** Gives `dir` and everything in it to the container's user, so the tool can write its outputs there. */
+async function chownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  await chown(dir, owner.uid, owner.gid);
+  if (!(await lstat(dir)).isDirectory()) return;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(p, owner);
+    else if (!entry.isSymbolicLink()) await chown(p, owner.uid, owner.gid);
+  }
+}
+
+async function stageMount(m: ResolvedMount, owner: { uid: number; gid: number } | null): Promise<MountSpec> {
   const host = m['xnat-host-path'];
   const mount: MountSpec = { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
   // Fed by a setup container (its output directory): the files are there already, whether writable or not.
@@ -37,6 +55,14 @@ async function stageMount(m: ResolvedMount): Promise<MountSpec> {
     }
     await cp(source, host, { recursive: true });
   }
+  if (owner) {
+    try {
+      await chownTree(host, owner);
+    } catch (e) {
+      throw new XcsError('staging-failed', `The writable mount "${m.name}" cannot be given to the container user ${owner.uid}:${owner.gid}: ${(e as Error).message}`,
+        { path: host, hint: 'XCS must run as root to hand build directories to another user; or unset "container-user"' });
+    }
+  }
   return mount;
 }
 
@@ -51,8 +77,10 @@ export interface StagedRun {
  */
 export async function stage(res: EngineResources, run: RunRecord, reuseContainer: boolean): Promise<StagedRun> {
   const mounts: MountSpec[] = [];
+  // Writable mounts belong to the site's container user, so a tool that is not root can write its outputs.
+  const owner = numericUser(runSettingsOf(res, run).containerUser);
   if (!reuseContainer) {
-    for (const m of run.spec.mounts) mounts.push(await stageMount(m));
+    for (const m of run.spec.mounts) mounts.push(await stageMount(m, owner));
   }
   return { mounts, environment: await environmentFor(res, run, run.spec['environment-variables']) };
 }
@@ -106,7 +134,8 @@ export async function environmentFor(res: EngineResources, run: RunRecord, env: 
   return {
     ...env,
     // Ours win over a command that declares the same names: a command must not spoof its own identity.
-    XNAT_HOST: res.config.serverUrl(),
+    // XNAT's processingUrl (site setting `processing-url`), else the server's own URL, as the run was launched with.
+    XNAT_HOST: runSettingsOf(res, run).xnatHost,
     XNAT_USER: alias,
     XNAT_PASS: secret,
     XNAT_WORKFLOW_ID: env.XNAT_WORKFLOW_ID ?? '',

@@ -12,15 +12,20 @@ import { describe, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths } from './logs.ts';
 import { recordStart } from './provenance.ts';
 import type { EngineResources } from './resources.ts';
+
+/** Without a secret source every command secret is missing. */
+const NO_SECRETS: SecretSource = { value: () => undefined };
 import type { RunRecord } from './run-store.ts';
 import type { RunSpec } from './run-spec.ts';
 import { stage, type StagedRun } from './staging.ts';
+import { resolveSecrets, type SecretSource } from './command-secrets.ts';
+import { networkOf } from './isolation.ts';
+import { runSettingsOf } from './resources.ts';
 import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
 
-/** The network a container joins: its command's choice, else the server's default (`none`). */
-export function networkFor(res: EngineResources, spec: RunSpec): string {
-  const asked = spec.network?.trim();
-  return asked ? asked : res.config.defaultNetwork;
+/** The network a container joins: its command's choice when the site allows it, else the site's (`none` by default). */
+export function networkFor(res: EngineResources, run: RunRecord, spec: RunSpec): string {
+  return networkOf(spec, runSettingsOf(res, run));
 }
 
 /**
@@ -29,6 +34,8 @@ export function networkFor(res: EngineResources, spec: RunSpec): string {
  */
 export function containerSpec(res: EngineResources, run: RunRecord, staged: StagedRun, s: RunSpec = run.spec,
   name: string = run.containerName, extraLabels: Record<string, string> = {}): ContainerSpec {
+  const settings = runSettingsOf(res, run);
+  const h = settings.hardening;
   return {
     name,
     image: s.image,
@@ -48,24 +55,26 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
     },
     resources: {
       reserveMemoryMiB: s['reserve-memory'] ?? undefined,
-      limitMemoryMiB: s['limit-memory'] ?? undefined,
-      limitCpu: s['limit-cpu'] ?? undefined,
+      // The site's ceilings apply to commands that set none.
+      limitMemoryMiB: s['limit-memory'] ?? h.defaultLimitMemoryMiB ?? undefined,
+      limitCpu: s['limit-cpu'] ?? h.defaultLimitCpu ?? undefined,
       shmSizeBytes: s['shm-size'] ?? undefined,
       ulimits: Object.keys(s.ulimits ?? {}).length > 0 ? s.ulimits : undefined,
       gpus: s.gpus ?? undefined,
       runtime: s.runtime ?? undefined,
       ipcMode: s['ipc-mode'] ?? undefined,
     },
-    network: networkFor(res, s),
-    user: res.config.containerUser ?? undefined,
+    network: networkFor(res, run, s),
+    user: settings.containerUser ?? undefined,
+    security: { capAdd: h.capAdd, pidsLimit: h.pidsLimit, readOnlyRootfs: h.readOnlyRootfs },
     // Logs must outlive the process: we remove the container ourselves after saving them.
     autoRemove: false,
   };
 }
 
-export function failRun(res: EngineResources, runId: number, code: FailureCode, message: string): void {
+export function failRun(res: EngineResources, runId: number, code: FailureCode, message: string, hint?: string): void {
   const rule = failureRule(code);
-  res.store.transition(runId, rule.status, { source: 'system', message, failure: { code, hint: rule.hint } });
+  res.store.transition(runId, rule.status, { source: 'system', message, failure: { code, hint: hint ?? rule.hint } });
 }
 
 /** Runs (or re-runs) the staging job of one run. Never throws: failures end the run with a cause. */
@@ -104,7 +113,10 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     }
     if (!existing) {
       try {
-        const created = await res.backend.create(containerSpec(res, run, staged));
+        // Secrets join the environment here only: never the run record, its provenance or its history.
+        const secretEnv = resolveSecrets(res.secrets ?? NO_SECRETS, run.spec.secrets ?? []);
+        const spec = containerSpec(res, run, staged);
+        const created = await res.backend.create({ ...spec, environment: { ...spec.environment, ...secretEnv } });
         existing = { backendId: created.backendId, name: created.name, image: run.spec.image, labels: {}, status: 'created' };
       } catch (e) {
         // Another attempt got there first (a reaped lease racing a slow worker): use its container.
@@ -136,6 +148,8 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
   } catch (e) {
     const code = failureCodeOf(e, 'staging-failed');
     res.log.warn(`run ${runId}: staging failed: ${describe(e)}`);
-    failRun(res, runId, code, describe(e));
+    // A missing secret: XNAT's message, and a hint saying where this site reads that secret.
+    if (code === 'secret-missing' && isXcsError(e)) failRun(res, runId, code, e.message, e.hint);
+    else failRun(res, runId, code, describe(e));
   }
 }

@@ -51,7 +51,7 @@ export function canTransition(from: string, to: RunStatus): boolean {
 export const FAILURE_CODES = [
   'image-missing', 'mount-missing', 'oom', 'non-zero-exit', 'killed', 'output-missing', 'upload-failed',
   'resolution-failed', 'setup-failed', 'wrapup-failed', 'launch-failed', 'container-vanished', 'staging-failed', 'disk-full',
-  'timeout',
+  'timeout', 'secret-missing', 'container-removed',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
@@ -113,6 +113,14 @@ const FAILURE_RULES: Record<FailureCode, FailureRule> = {
   timeout: {
     status: 'Failed (Timeout)',
     hint: 'The tool ran longer than the command\'s max-runtime and was stopped. Raise max-runtime in the command or find why the tool hangs.',
+  },
+  'secret-missing': {
+    status: 'Failed (Command resolution)',
+    hint: 'The site does not have a secret the command needs; a site admin provides it (README "Site settings").',
+  },
+  'container-removed': {
+    status: 'Failed',
+    hint: 'The container was removed from the engine (docker rm) while XCS still needed it; its logs and unsaved outputs are lost. Relaunch the run.',
   },
   'staging-failed': {
     status: 'Failed',

@@ -7,9 +7,36 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { XcsError } from '../../core/errors.ts';
 import { processCommand } from '../command-line.ts';
-import { BackendErrorCode, XCS_LABELS, type ContainerSpec, type MountSpec, type ResourceSpec } from '../types.ts';
+import { BackendErrorCode, XCS_LABELS, type ContainerSpec, type MountSpec, type ResourceSpec, type SecuritySpec } from '../types.ts';
 
 const MIB = 1024 * 1024;
+
+/** Processes (and threads) a container may have when the spec sets no limit: a fork bomb stops there. */
+export const DEFAULT_PIDS_LIMIT = 4096;
+
+/** `CAP_CHOWN`, `chown` and `CHOWN` all name the same capability; Docker takes `CAP_CHOWN`. */
+function capabilityName(cap: string, where: string): string {
+  const name = cap.trim().toUpperCase().replace(/^CAP_/, '');
+  if (!/^[A-Z_]+$/.test(name)) throw invalid(`"${cap}" is not a Linux capability name`, where);
+  if (name === 'ALL') throw invalid('capabilities are given back one by one, not "ALL"', where);
+  return `CAP_${name}`;
+}
+
+/**
+ * Every capability dropped and only the listed ones given back, no privilege gain through setuid binaries, a
+ * process limit, and optionally a read-only root filesystem with a writable `/tmp`.
+ */
+function securityOf(s: SecuritySpec | undefined): Partial<Docker.HostConfig> {
+  const pids = s?.pidsLimit ?? DEFAULT_PIDS_LIMIT;
+  if (!Number.isInteger(pids) || pids < 1) throw invalid(`pidsLimit must be a whole number ≥ 1, got ${pids}`, '/security/pidsLimit');
+  const capAdd = (s?.capAdd ?? []).map((c, i) => capabilityName(c, `/security/capAdd/${i}`));
+  return {
+    CapDrop: ['ALL'],
+    ...(capAdd.length > 0 ? { CapAdd: capAdd } : {}),
+    PidsLimit: pids,
+    ...(s?.readOnlyRootfs === true ? { ReadonlyRootfs: true, Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=1g' } } : {}),
+  };
+}
 
 /**
  * Host paths never given to a container: the engine's socket lives under these, and a container holding it
@@ -148,6 +175,7 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
     NetworkMode: network,
     Privileged: false,
     SecurityOpt: ['no-new-privileges'],
+    ...securityOf(spec.security),
     AutoRemove: spec.autoRemove === true,
     ...resourcesOf(spec.resources),
     ...(PortBindings === undefined ? {} : { PortBindings }),

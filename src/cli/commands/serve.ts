@@ -13,6 +13,7 @@ interface ServeOptions {
   maxUnpackRatio?: string;
   maxUnpackedBytes?: string;
   maxArchiveEntries?: string;
+  secretsFile?: string;
 }
 
 /** The unpack limits given as flags (they win over the environment). */
@@ -35,11 +36,14 @@ export function register(program: Command): void {
     .option('--max-unpack-ratio <n>', `most times a zip/tar entry may inflate (default ${DEFAULT_UNPACK_LIMITS.maxRatio}; $${UNPACK_ENV.maxRatio})`)
     .option('--max-unpacked-bytes <bytes>', `most bytes one zip/tar may unpack to (default 256 GiB; $${UNPACK_ENV.maxTotalBytes})`)
     .option('--max-archive-entries <n>', `most files in one zip/tar (default ${DEFAULT_UNPACK_LIMITS.maxEntries}; $${UNPACK_ENV.maxEntries})`)
+    .option('--secrets-file <file>', 'command secrets, one identifier=value a line (mode 0600; also $XCS_SECRETS_FILE)')
     .action(async (o: ServeOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new XcsError('cli.serve.port', `--port must be a TCP port number, not "${o.port}"`, { path: '--port' });
       }
+      // Read by the container service when it opens (XCS_SECRET_* variables are read at each launch).
+      if (o.secretsFile) process.env.XCS_SECRETS_FILE = o.secretsFile;
       const { startServer } = await import('../../http/server.ts');
       const { defaultDataDir } = await import('../../archive/open.ts');
       const unpackLimits = { ...unpackLimitsFromEnv(), ...unpackFlags(o) };

@@ -32,7 +32,8 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
   }
   const anySensitive = allInputValues(s).some((v) => v.sensitive);
   const env: Record<string, string> = { ...s['environment-variables'] };
-  env.XNAT_HOST = env.XNAT_HOST ?? '';
+  // The XNAT_HOST the container got (the site's processing URL or the server's own, at launch).
+  env.XNAT_HOST = run.settings?.xnatHost ?? env.XNAT_HOST ?? '';
   if (run.tokenAlias) { env.XNAT_USER = run.tokenAlias; env.XNAT_PASS = REDACTED; }
   const inputs = [
     ...(anySensitive ? [] : Object.entries(s['raw-input-values']).map(([name, value]) => ({ type: 'raw', name, value, sensitive: false }))),
@@ -99,5 +100,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'relaunch-of': run.relaunchOf,
     'max-runtime': run.policy.maxRuntimeMs === null ? null : formatDuration(run.policy.maxRuntimeMs),
     'maximum-attempts': run.policy.retry?.maximumAttempts ?? 1,
+    // XCS addition: the site settings the run was made with (network, user, clean-up, hardening…).
+    'run-settings': run.settings,
   }, runSecrets(run));
 }

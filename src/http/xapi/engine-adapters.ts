@@ -21,7 +21,9 @@ import { engineOf } from './index.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
 import { toRecord, type RunRecord, type RunRow } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
-import type { SettingsStore } from './settings.ts';
+import { dockerFor, pingServer, type DockerServerSettings, type QueueSettings, type SettingsStore } from './settings.ts';
+import { emptyPullReport, pullEnabledImages, type PullReport } from './pull-on-init.ts';
+import { siteSettingsOf } from './site-settings-keys.ts';
 
 export class CommandStoreCatalog implements CommandCatalog {
   readonly #db: RunDatabase;
@@ -166,6 +168,56 @@ export function followQueueSettings(engine: RunEngine, settings: SettingsStore):
   });
 }
 
+/**
+ * New runs follow the server settings (`POST /xapi/docker/server`): their network, user, clean-up, path translation
+ * and hardening (`siteSettingsOf`), applied now and on every change; `max-concurrent-finalizing-jobs`, when set,
+ * caps the finalizations at once (over the finalizing queue's maximum).
+ */
+export function followServerSettings(engine: RunEngine, settings: SettingsStore): () => void {
+  let last = '';
+  let capped = false;
+  const apply = (server: DockerServerSettings, queues: QueueSettings): void => {
+    const now = JSON.stringify(server);
+    if (now !== last) engine.setSiteSettings(siteSettingsOf(server));
+    last = now;
+    const cap = server['max-concurrent-finalizing-jobs'];
+    if (cap !== null && cap > 0) {
+      engine.setLimits({ maxFinalizing: cap });
+      capped = true;
+    } else if (capped) {
+      // The cap removed: back to the finalizing queue's maximum.
+      engine.setLimits({ maxFinalizing: queues.concurrencyMaxFinalizingQueue });
+      capped = false;
+    }
+  };
+  apply(settings.server(), settings.queues());
+  return settings.onChange(({ server, queues }) => apply(server, queues));
+}
+
+/** The latest `pull-images-on-xnat-init` report per server, for `GET /xapi/docker/server/pull-on-init`. */
+const pullReports = new WeakMap<object, PullReport>();
+
+export function pullReportOf(server: object): PullReport {
+  return pullReports.get(server) ?? emptyPullReport();
+}
+
+/** At start-up, when the setting is on and the engine answers, pulls the enabled commands' images and reports. */
+function pullOnInit(app: FastifyInstance, catalog: CommandStoreCatalog, settings: SettingsStore): void {
+  app.addHook('onListen', async () => {
+    const server = settings.server();
+    if (!server['pull-images-on-xnat-init'] || !(await pingServer(server))) return;
+    // In the background: start-up does not wait for registries.
+    void pullEnabledImages(dockerFor(server), catalog).then((report) => {
+      pullReports.set(app.server, report);
+      for (const f of report.failed) app.log.warn(`pull-images-on-xnat-init: could not pull ${f.image}: ${f.message}`);
+      if (report.failed.length > 0) {
+        process.stderr.write(`xcs: pull-images-on-xnat-init: ${report.failed.length} image(s) could not be pulled: ` +
+          `${report.failed.map((f) => f.image).join(', ')} (GET /xapi/docker/server/pull-on-init)\n`);
+      }
+    });
+  });
+}
+
 /** The management plugin wired to the engine's registry and launch endpoint (what `xcs serve` runs). */
 export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
   if (!deps.embedded) return;
@@ -175,8 +227,20 @@ export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app
   app.addHook('onClose', async () => {
     db.close();
   });
-  await managementPlugin({ catalog: new CommandStoreCatalog(db), launcher,
-    onOpen: (stores) => { if (engine) followQueueSettings(engine, stores.settings); } })(app, deps);
+  const catalog = new CommandStoreCatalog(db);
+  await managementPlugin({ catalog, launcher,
+    onOpen: (stores) => {
+      if (!engine) return;
+      followQueueSettings(engine, stores.settings);
+      followServerSettings(engine, stores.settings);
+      pullOnInit(app, catalog, stores.settings);
+      app.get('/xapi/docker/server/pull-on-init', { schema: { tags: ['server'],
+        summary: 'What pull-images-on-xnat-init pulled at start-up, found present, or could not pull (container managers)' } },
+      async (request) => {
+        await stores.access.requireContainerManager(request);
+        return pullReportOf(app.server);
+      });
+    } })(app, deps);
 };
 
 export default serverManagementPlugin;

@@ -3,15 +3,18 @@
  * engine on the server's data directory (Docker backend, embedded archive), starts it once the server
  * listens (containers need the server's URL as `XNAT_HOST`) and stops it when the server closes.
  *
- * Engine settings from the environment: `XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`, `XCS_CONTAINER_NETWORK`
- * (default network for commands that name none; `none` by default), `XCS_CONTAINER_USER`.
+ * Engine settings from the environment: `XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`; `XCS_SECRETS_FILE` (command secrets,
+ * besides `XCS_SECRET_*` variables). The site settings of runs (network, user, hardening…) are the server settings
+ * (`POST /xapi/docker/server`), applied by the management plugin (`engine-adapters.ts`); `XCS_CONTAINER_NETWORK` and
+ * `XCS_CONTAINER_USER` are their defaults.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { createDockerBackend } from '../../backends/docker/docker-backend.ts';
+import { createBackend } from '../../backends/index.ts';
+import { secretSource } from '../../runtime/command-secrets.ts';
 import { messageOf, XcsError } from '../../core/errors.ts';
 import type { ContainerBackend } from '../../backends/types.ts';
 import { archiveInventory } from '../../runtime/archive-inventory.ts';
@@ -69,7 +72,8 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const dataDir = deps.embedded.dataDir;
   let backend: ContainerBackend;
   try {
-    backend = await createDockerBackend();
+    // The registry's docker backend: the only kind the server settings accept so far.
+    backend = await createBackend('docker');
   } catch (e) {
     process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
     return;
@@ -77,8 +81,9 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const engine = RunEngine.open({
     dataDir, instanceId: instanceIdOf(dataDir), serverUrl: () => ownUrl(app),
     maxRunning: envInt('XCS_MAX_RUNNING'), maxFinalizing: envInt('XCS_MAX_FINALIZING'),
-    defaultNetwork: process.env.XCS_CONTAINER_NETWORK || undefined, containerUser: process.env.XCS_CONTAINER_USER || null,
   }, {
+    // Read once at start-up (a bad file stops the server with the reason); variables are read at each launch.
+    secrets: secretSource({ file: process.env.XCS_SECRETS_FILE || null }),
     backend, credentials: aliasTokenCredentials(deps.users, deps.archive), outputs: archiveOutputs(deps.archive, deps.users),
     inventory: archiveInventory(deps.archive),
     log: { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) },

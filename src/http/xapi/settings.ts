@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely';
 import { XcsError, messageOf } from '../../core/errors.ts';
 import { applyMigrations } from '../../archive/db.ts';
 import type { AccessControl } from './access.ts';
+import { defaultXcsKeys, parseXcsKeys, refuseUnsupported, type XcsServerKeys } from './site-settings-keys.ts';
 
 export type BackendName = 'docker' | 'swarm' | 'kubernetes';
 
@@ -25,7 +26,8 @@ export interface SwarmConstraintSetting {
   values: string[];
 }
 
-export interface DockerServerSettings {
+/** XNAT's server JSON (§4.1) plus the XCS keys of `site-settings-keys.ts`. */
+export interface DockerServerSettings extends XcsServerKeys {
   id: number;
   name: string;
   host: string;
@@ -78,10 +80,10 @@ export function defaultServer(): DockerServerSettings {
   return {
     id: 1, name: 'Local Docker engine', host, 'cert-path': null, backend: 'docker', 'swarm-mode': false,
     'path-translation-xnat-prefix': null, 'path-translation-docker-prefix': null, 'pull-images-on-xnat-init': false,
-    'container-user': null, 'auto-cleanup': true, 'swarm-constraints': [], 'max-concurrent-finalizing-jobs': null,
+    'container-user': process.env.XCS_CONTAINER_USER || null, 'auto-cleanup': true, 'swarm-constraints': [], 'max-concurrent-finalizing-jobs': null,
     'status-email-enabled': false, 'gpu-vendor': null, 'archive-pvc-name': null, 'build-pvc-name': null,
     'combined-pvc-name': null, 'archive-path-translation': null, 'build-path-translation': null,
-    'combined-path-translation': null,
+    'combined-path-translation': null, ...defaultXcsKeys(),
   };
 }
 
@@ -273,9 +275,11 @@ export function parseServer(body: unknown): DockerServerSettings {
   const backendRaw = strOrNull(body, 'backend', errors);
   const swarmMode = boolOf(body, 'swarm-mode', false, errors);
   let backend: BackendName = swarmMode ? 'swarm' : 'docker';
+  let backendAsked: string = backend;
   if (backendRaw !== null) {
     if (backendRaw === 'docker' || backendRaw === 'swarm' || backendRaw === 'kubernetes') backend = backendRaw;
-    else errors.push(bad(`"backend" must be docker, swarm or kubernetes, not "${backendRaw}"`, '/backend'));
+    else if (backendRaw !== 'slurm') errors.push(bad(`"backend" must be docker, swarm or kubernetes, not "${backendRaw}"`, '/backend'));
+    if (backendRaw === backend || backendRaw === 'slurm') backendAsked = backendRaw;
   }
   s.backend = backend;
   s['swarm-mode'] = backend === 'swarm';
@@ -336,6 +340,8 @@ export function parseServer(body: unknown): DockerServerSettings {
   if ((xp && !dp) || (!xp && dp)) {
     errors.push(bad('Path translation needs both path-translation-xnat-prefix and path-translation-docker-prefix', xp ? '/path-translation-docker-prefix' : '/path-translation-xnat-prefix'));
   }
+  Object.assign(s, parseXcsKeys(body, errors));
+  refuseUnsupported({ ...s, backend: backendAsked }, errors);
   throwAll(errors);
   return s;
 }

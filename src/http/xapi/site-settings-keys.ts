@@ -1,0 +1,183 @@
+/**
+ * The server settings that decide how XCS runs containers (XCS keys of `POST /xapi/docker/server`, beside XNAT's),
+ * their checks, and what the run engine gets from them (`siteSettingsOf`). Every setting either takes effect or
+ * is refused with what to do instead: XNAT keys XCS cannot honour (another backend, Kubernetes PVCs, Swarm
+ * constraints, status e-mail) answer 400 rather than being stored and ignored.
+ */
+import { backendRefusal } from '../../backends/index.ts';
+import { XcsError } from '../../core/errors.ts';
+import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/site-settings.ts';
+
+/** XCS keys (XNAT ignores unknown keys, so a settings JSON stays portable). */
+export interface XcsServerKeys {
+  /** `XNAT_HOST` given to containers (XNAT's site `processingUrl`); null = the server's own URL. */
+  'processing-url': string | null;
+  /** `none` (default), `host`, `bridge` or a named Docker network. */
+  'container-network': string;
+  'allowed-command-networks': string[];
+  'allow-ipc-host': boolean;
+  'allowed-runtimes': string[];
+  'cap-add': string[];
+  'pids-limit': number;
+  /** MiB. */
+  'default-limit-memory': number | null;
+  /** Cores. */
+  'default-limit-cpu': number | null;
+  'read-only-rootfs': boolean;
+}
+
+export function defaultXcsKeys(): XcsServerKeys {
+  return {
+    'processing-url': null, 'container-network': process.env.XCS_CONTAINER_NETWORK || 'none', 'allowed-command-networks': [],
+    'allow-ipc-host': false, 'allowed-runtimes': [], 'cap-add': [], 'pids-limit': DEFAULT_PIDS_LIMIT, 'default-limit-memory': null,
+    'default-limit-cpu': null, 'read-only-rootfs': false,
+  };
+}
+
+function bad(message: string, path: string, hint?: string): XcsError {
+  return new XcsError('xapi.settings.invalid', message, { status: 400, path, ...(hint ? { hint } : {}) });
+}
+
+const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function stringList(body: Record<string, unknown>, key: string, errors: XcsError[], check: (v: string) => string | null): string[] {
+  const v = body[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    errors.push(bad(`"${key}" must be a list of strings`, `/${key}`));
+    return [];
+  }
+  const out: string[] = [];
+  v.forEach((item: unknown, i) => {
+    const problem = typeof item === 'string' ? check(item.trim()) : 'must be a string';
+    if (problem) errors.push(bad(`"${key}" item ${i + 1} ${problem}`, `/${key}/${i}`));
+    else out.push((item as string).trim());
+  });
+  return out;
+}
+
+function numberOrNull(body: Record<string, unknown>, key: string, errors: XcsError[], min: number, integer: boolean, unit: string): number | null {
+  const v = body[key];
+  if (v === undefined || v === null || v === '') return null;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    errors.push(bad(`"${key}" must be ${integer ? 'a whole number' : 'a number'} ≥ ${min} (${unit}), not ${JSON.stringify(v)}`, `/${key}`));
+    return null;
+  }
+  return n;
+}
+
+function boolKey(body: Record<string, unknown>, key: string, errors: XcsError[]): boolean {
+  const v = body[key];
+  if (v === undefined || v === null) return false;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  errors.push(bad(`"${key}" must be true or false`, `/${key}`));
+  return false;
+}
+
+/** Reads the XCS keys of a posted server JSON, collecting every error. */
+export function parseXcsKeys(body: Record<string, unknown>, errors: XcsError[]): XcsServerKeys {
+  const keys = defaultXcsKeys();
+  const url = body['processing-url'];
+  if (url !== undefined && url !== null && url !== '') {
+    if (typeof url !== 'string' || !/^https?:\/\/[^\s/]+/.test(url)) {
+      errors.push(bad('"processing-url" must be the http(s) URL containers reach this server at, e.g. http://172.17.0.1:8080', '/processing-url'));
+    } else keys['processing-url'] = url.replace(/\/+$/, '');
+  }
+  const network = body['container-network'];
+  if (network !== undefined && network !== null && network !== '') {
+    if (typeof network !== 'string' || !NETWORK_NAME.test(network.trim())) {
+      errors.push(bad('"container-network" must be none, host, bridge or the name of a Docker network', '/container-network'));
+    } else keys['container-network'] = network.trim();
+  }
+  keys['allowed-command-networks'] = stringList(body, 'allowed-command-networks', errors,
+    (v) => (v === '*' || v === 'container:*' || NETWORK_NAME.test(v) || /^container:[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v)
+      ? null : 'must be host, bridge, a network name, container:NAME, container:* or *'));
+  keys['allowed-runtimes'] = stringList(body, 'allowed-runtimes', errors, (v) => (NETWORK_NAME.test(v) ? null : 'must be a runtime name, e.g. nvidia'));
+  keys['cap-add'] = stringList(body, 'cap-add', errors, (v) => {
+    const name = v.toUpperCase().replace(/^CAP_/, '');
+    if (name === 'ALL') return 'cannot be ALL: give back the capabilities the tools need one by one';
+    if (name === 'SYS_ADMIN') return 'cannot be SYS_ADMIN: it is as good as a privileged container';
+    return /^[A-Z_]+$/.test(name) ? null : 'must be a Linux capability name, e.g. CHOWN';
+  }).map((v) => v.toUpperCase().replace(/^CAP_/, ''));
+  keys['allow-ipc-host'] = boolKey(body, 'allow-ipc-host', errors);
+  keys['read-only-rootfs'] = boolKey(body, 'read-only-rootfs', errors);
+  keys['pids-limit'] = numberOrNull(body, 'pids-limit', errors, 16, true, 'processes per container') ?? DEFAULT_PIDS_LIMIT;
+  keys['default-limit-memory'] = numberOrNull(body, 'default-limit-memory', errors, 6, true, 'MiB');
+  keys['default-limit-cpu'] = numberOrNull(body, 'default-limit-cpu', errors, 0.01, false, 'cores');
+  return keys;
+}
+
+/** The XNAT keys of a server JSON that decide how runs are made. */
+export interface XnatRunKeys {
+  backend: string;
+  'container-user': string | null;
+  'auto-cleanup': boolean;
+  'path-translation-xnat-prefix': string | null;
+  'path-translation-docker-prefix': string | null;
+  'status-email-enabled': boolean;
+  'swarm-constraints': unknown[];
+  'cert-path': string | null;
+  'gpu-vendor': string | null;
+  'archive-pvc-name': string | null;
+  'build-pvc-name': string | null;
+  'combined-pvc-name': string | null;
+  'archive-path-translation': string | null;
+  'build-path-translation': string | null;
+  'combined-path-translation': string | null;
+}
+
+const KUBERNETES_ONLY = ['gpu-vendor', 'archive-pvc-name', 'build-pvc-name', 'combined-pvc-name', 'archive-path-translation',
+  'build-path-translation', 'combined-path-translation'] as const;
+
+/**
+ * XNAT settings XCS cannot honour are refused, not stored and ignored. The backend is checked against the
+ * registry (a kind without a backend is a 400 that says so); on the docker backend the Kubernetes and Swarm keys
+ * mean nothing.
+ */
+export function refuseUnsupported(s: XnatRunKeys, errors: XcsError[]): void {
+  if (s['status-email-enabled']) {
+    errors.push(bad('"status-email-enabled" cannot be true: XCS sends no e-mail yet', '/status-email-enabled',
+      'follow runs with GET /xapi/containers or the web console'));
+  }
+  const refusal = backendRefusal(s.backend);
+  if (refusal) {
+    errors.push(refusal);
+    return;
+  }
+  const user = s['container-user'];
+  if (user !== null && user.trim() !== '' && !/^\d+(:\d+)?$/.test(user.trim())) {
+    errors.push(bad(`"container-user" must be a numeric uid or uid:gid (e.g. 1000:1000), not "${user}"`, '/container-user',
+      'XCS gives the run\'s output directories to this user so the tool can write them; a name would be known only inside the image'));
+  }
+  if (s['cert-path'] !== null && s['cert-path'].trim() !== '') {
+    errors.push(bad('"cert-path" is not supported: XCS talks to a local engine (unix:// or tcp:// without TLS)', '/cert-path'));
+  }
+  for (const key of KUBERNETES_ONLY) {
+    const v = s[key];
+    if (v !== null && v.trim() !== '') errors.push(bad(`"${key}" applies to the kubernetes backend, which XCS does not have yet; leave it out`, `/${key}`));
+  }
+  if (s['swarm-constraints'].length > 0) {
+    errors.push(bad('"swarm-constraints" apply to the swarm backend, which XCS does not have yet; leave them out', '/swarm-constraints'));
+  }
+}
+
+/** What the run engine makes new runs with. */
+export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys): SiteSettings {
+  const x = s['path-translation-xnat-prefix'];
+  const d = s['path-translation-docker-prefix'];
+  const user = s['container-user']?.trim() ?? '';
+  return {
+    processingUrl: s['processing-url'],
+    containerNetwork: s['container-network'],
+    containerUser: user === '' ? null : user,
+    autoCleanup: s['auto-cleanup'],
+    pathTranslation: x && d ? { xnatPrefix: x, dockerPrefix: d } : null,
+    hardening: {
+      capAdd: s['cap-add'], pidsLimit: s['pids-limit'], defaultLimitMemoryMiB: s['default-limit-memory'],
+      defaultLimitCpu: s['default-limit-cpu'], readOnlyRootfs: s['read-only-rootfs'], allowIpcHost: s['allow-ipc-host'],
+      allowedCommandNetworks: s['allowed-command-networks'], allowedRuntimes: s['allowed-runtimes'],
+    },
+  };
+}
