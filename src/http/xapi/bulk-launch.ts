@@ -14,7 +14,7 @@ import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
 import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } from '../../resolution/index.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
+import { requireWrapper, requireWrapperByName, type BatchRecorder, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
 import { commandVisible, notVisible } from './visibility.ts';
 
@@ -101,6 +101,19 @@ export class BulkLauncher {
       'bulk-launch-id': `bulk-${user.login}${Date.now()}${randomInt(1000)}`, 'pipeline-name': wrapper.name,
       ...(dryRun ? { 'dry-run': true } : {}), successes: [], failures: [],
     };
+    const batches = dryRun ? undefined : this.#d.launcher?.batches;
+    batches?.open(report['bulk-launch-id'], user.login);
+    try {
+      await this.#launchAll(targets, { common, root, project, user, command, wrapper, dryRun, report, batches });
+    } finally {
+      batches?.close(report['bulk-launch-id']);
+    }
+    return report;
+  }
+
+  async #launchAll(targets: string[], o: { common: Record<string, string>; root: string; project: string | null; user: User;
+    command: WrapperRef['command']; wrapper: WrapperRef['wrapper']; dryRun: boolean; report: BulkLaunchReport; batches: BatchRecorder | undefined }): Promise<void> {
+    const { common, root, project, user, command, wrapper, dryRun, report } = o;
     for (const target of targets) {
       const params = { ...common, [root]: target };
       const fail = (e: unknown): void => {
@@ -138,13 +151,13 @@ export class BulkLauncher {
           continue;
         }
         const outcome = await this.#d.launcher!.launch({ wrapperId: wrapper.id, rootElement: root, inputs: params, project: targetProject, user });
+        o.batches?.add(report['bulk-launch-id'], outcome.id);
         report.successes.push({ status: 'success', params, id: outcome.id, 'command-id': command.id, 'wrapper-id': wrapper.id,
           'workflow-id': outcome.workflowId ?? 'To be assigned' });
       } catch (e) {
         fail(e);
       }
     }
-    return report;
   }
 
   async #projectOf(target: string): Promise<string | null> {

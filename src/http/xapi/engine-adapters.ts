@@ -15,12 +15,14 @@ import type { UserStore } from '../../archive/users.ts';
 import { CommandStore } from '../../runtime/command-store.ts';
 import { openRunDatabase, type RunDatabase } from '../../runtime/db.ts';
 import type { ServerDeps } from '../server.ts';
-import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
+import type { BatchRecorder, CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
 import { managementPlugin } from './management.ts';
+import { setServerSettings } from './server-stores.ts';
 import { engineOf } from './index.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
 import { toRecord, type RunRecord, type RunRow } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
+import { addToBatch, closeBatch, openBatch } from '../../runtime/batches.ts';
 import type { SettingsStore } from './settings.ts';
 
 export class CommandStoreCatalog implements CommandCatalog {
@@ -84,6 +86,16 @@ export class InjectLauncher implements Launcher {
     const header = `Basic ${Buffer.from(`${t.alias}:${t.secret}`).toString('base64')}`;
     this.#tokens.set(login, { header, until: t.expires });
     return header;
+  }
+
+  get batches(): BatchRecorder | undefined {
+    const db = this.#engine?.database;
+    if (!db) return undefined;
+    return {
+      open: (id, user) => openBatch(db, id, user),
+      add: (id, runId) => addToBatch(db, id, runId),
+      close: (id) => closeBatch(db, id),
+    };
   }
 
   async launch(request: LaunchRequest): Promise<LaunchOutcome> {
@@ -170,7 +182,10 @@ export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app
     db.close();
   });
   await managementPlugin({ catalog: new CommandStoreCatalog(db), launcher,
-    onOpen: (stores) => { if (engine) followQueueSettings(engine, stores.settings); } })(app, deps);
+    onOpen: (stores) => {
+      setServerSettings(app.server, stores.settings);
+      if (engine) followQueueSettings(engine, stores.settings);
+    } })(app, deps);
 };
 
 export default serverManagementPlugin;
