@@ -18,6 +18,8 @@ export interface MailMessage { to: string; subject: string; text: string }
 export interface MailPort {
   send(message: MailMessage): Promise<void>;
   addressOf(login: string): Promise<string | null>;
+  /** The label (or id) of the archive object at `uri`, as XNAT names a run's root object; null when unknown. */
+  labelOf?(uri: string): Promise<string | null>;
 }
 
 /**
@@ -49,13 +51,20 @@ function outcome(status: string): string {
   return status === 'Complete' ? 'Completed' : status.startsWith('Killed') ? 'Killed' : 'Failed';
 }
 
-function objectOf(run: RunRecord): string {
-  return run.spec['parent-source-object-name'] ?? `container ${run.id}`;
+/** Run id → the name of the object it ran on. */
+type Names = Map<number, string>;
+
+/** XNAT's "label or id" of the run's root object: its first archive-object input. */
+async function rootName(run: RunRecord, port: MailPort): Promise<string> {
+  if (run.spec['parent-source-object-name']) return run.spec['parent-source-object-name'];
+  const root = run.spec['external-wrapper-input-values'].find((v) => typeof v.value === 'string' && v.value.startsWith('/'));
+  const label = root && port.labelOf ? await port.labelOf(root.value).catch(() => null) : null;
+  return label ?? root?.value ?? `container ${run.id}`;
 }
 
-function describeRun(run: RunRecord): string {
+function describeRun(run: RunRecord, names: Names): string {
   const lines = [`Container ${run.id} (${run.spec['wrapper-name']}, command ${run.spec['command-name']}) ended: ${run.status}`,
-    `  on ${objectOf(run)}${run.project ? ` in project ${run.project}` : ''}`];
+    `  on ${names.get(run.id)}${run.project ? ` in project ${run.project}` : ''}`];
   if (run.exitCode !== null) lines.push(`  exit code ${run.exitCode}`);
   if (run.failureHint) lines.push(`  ${run.failureHint}`);
   return lines.join('\n');
@@ -116,7 +125,9 @@ export class MailQueue {
     try {
       const to = await this.#port.addressOf(login);
       if (!to) { this.#finish(ids, 'dropped', `user ${login} has no e-mail address`); return; }
-      const message = runs.length === 1 && batchId === null ? single(runs[0], to) : digest(runs, to, batchId);
+      const names: Names = new Map();
+      for (const r of runs) names.set(r.id, await rootName(r, this.#port));
+      const message = runs.length === 1 && batchId === null ? single(runs[0], to, names) : digest(runs, to, batchId, names);
       await this.#port.send(message);
       this.#finish(ids, 'sent', null);
     } catch (e) {
@@ -134,17 +145,17 @@ export class MailQueue {
   }
 }
 
-function single(run: RunRecord, to: string): MailMessage {
-  const subject = `${run.spec['wrapper-name']} update: ${outcome(run.status)} processing of ${objectOf(run)}` +
+function single(run: RunRecord, to: string, names: Names): MailMessage {
+  const subject = `${run.spec['wrapper-name']} update: ${outcome(run.status)} processing of ${names.get(run.id)}` +
     (run.project ? ` in project ${run.project}` : '');
-  return { to, subject, text: `${describeRun(run)}\n\nLogs: xcs logs ${run.id} (or GET /xapi/containers/${run.id}/logs)\n` };
+  return { to, subject, text: `${describeRun(run, names)}\n\nLogs: xcs logs ${run.id} (or GET /xapi/containers/${run.id}/logs)\n` };
 }
 
-function digest(runs: RunRecord[], to: string, batchId: string | null): MailMessage {
+function digest(runs: RunRecord[], to: string, batchId: string | null, names: Names): MailMessage {
   const failed = runs.filter((r) => r.status !== 'Complete').length;
   const pipelines = [...new Set(runs.map((r) => r.spec['wrapper-name']))].join(', ');
   const subject = `${pipelines} update: ${runs.length} runs ended, ${runs.length - failed} completed, ${failed} failed or killed`;
   const text = [`${batchId ? `Bulk launch ${batchId}` : 'Runs'}: ${runs.length} ended.`, '',
-    ...runs.map(describeRun), ''].join('\n');
+    ...runs.map((r) => describeRun(r, names)), ''].join('\n');
   return { to, subject, text };
 }

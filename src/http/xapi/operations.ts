@@ -53,6 +53,10 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
   const mail: MailPort | undefined = transport && {
     send: transport.send,
     addressOf: async (login) => (await deps.users.getUser(login))?.email || null,
+    labelOf: async (uri) => {
+      const record = await deps.archive.get(await deps.archive.resolveUri(uri)) as { label?: string; id?: string } | undefined;
+      return record?.label || record?.id || null;
+    },
   };
   const log = { info: (m: string) => app.log.info(m), warn: (m: string) => app.log.warn(m), error: (m: string) => app.log.error(m) };
   const notifier = new Notifier({
