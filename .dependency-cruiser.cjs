@@ -33,9 +33,9 @@ module.exports = {
     },
     {
       name: 'runtime-and-automation-never-import-http',
-      comment: 'The run engine and automation are used by http, never the other way round.',
+      comment: 'The run engine, automation and notifications are used by http, never the other way round.',
       severity: 'error',
-      from: { path: '^src/(runtime|automation)/', pathNot: notTest },
+      from: { path: '^src/(runtime|automation|notifications)/', pathNot: notTest },
       to: { path: '^src/(http|cli)/' },
     },
     {

@@ -3,7 +3,8 @@
  * plus plugins other parts of XCS register (`/xapi/...` container-service routes, DICOM import).
  * Plugins are registered with the server's dependencies as their options.
  */
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyError } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyError, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,9 @@ import { registerWebUi, WEB_UI_PATH } from './web-ui.ts';
 import importPlugin from './data/import.ts';
 import containerServicePlugin from './xapi/index.ts';
 import serverManagementPlugin from './xapi/engine-adapters.ts';
+import { registerHealthRoutes } from './health.ts';
+import { registerMetricsRoute, ServerMetrics } from './metrics.ts';
+import { engineOf } from './xapi/index.ts';
 
 export interface ServerDeps {
   archive: Archive;
@@ -39,11 +43,33 @@ export interface ServerDeps {
   maxUploadBytes?: number;
   /** Archive-bomb limits for unpacked zips and tars (defaults in `archive/unpack-limits.ts`). */
   unpackLimits?: Partial<UnpackLimits>;
-  logger?: boolean;
   /** Back-off for failed sign-ins (default: in memory, configured by `XCS_LOGIN_*`, see `login-throttle.ts`). */
   loginThrottle?: LoginThrottle;
   /** Where failed sign-ins are reported (default: one JSON line each on stderr). */
   securityLog?: SecurityLog;
+  /** Structured JSON logs (pino) at this level; off when false or absent. */
+  logger?: LogLevel | false;
+  /** The server's Prometheus registry, for plugins that add metrics. */
+  metrics?: ServerMetrics;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Values never written to the log: credentials in headers, passwords and tokens in bodies or objects logged
+ * by a route, and the callback token the containers get (`XNAT_PASS`).
+ */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-xcs-signature"]', 'res.headers["set-cookie"]',
+  'headers.authorization', 'headers.cookie', 'password', '*.password', 'secret', '*.secret', 'token', '*.token',
+  'XNAT_PASS', '*.XNAT_PASS', 'env.XNAT_PASS', '*.env.XNAT_PASS',
+];
+
+function loggerOptions(level: LogLevel | false | undefined): FastifyServerOptions['logger'] {
+  if (!level) return false;
+  // stderr: stdout carries what `xcs serve` tells its operator (the generated admin password, the address).
+  return { level, stream: process.stderr, redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' } };
 }
 
 export interface BuildOptions extends ServerDeps {
@@ -59,18 +85,28 @@ function wantsJson(url: string, accept: string | undefined): boolean {
 }
 
 export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 4096 } });
+  // Request ids are ours (a random UUID), never taken from the client; they are echoed as X-Request-Id.
+  const app = Fastify({ logger: loggerOptions(opts.logger), bodyLimit: 16 * 1024 * 1024, routerOptions: { maxParamLength: 4096 },
+    genReqId: () => randomUUID(), requestIdHeader: false });
+  const metrics = new ServerMetrics();
   const deps: ServerDeps = { archive: opts.archive, users: opts.users, embedded: opts.embedded,
-    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, unpackLimits: opts.unpackLimits, logger: opts.logger };
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, unpackLimits: opts.unpackLimits, logger: opts.logger, metrics };
   registerSecurityHeaders(app, [WEB_UI_PATH, DOCS_PATH]);
+  metrics.instrument(app);
   // Before any route: the OpenAPI document is built from the routes added after it.
   await registerOpenApi(app);
 
   useJsonBodies(app);
   const scrub = pathScrubber([...(opts.embedded ? [opts.embedded.dataDir] : []), tmpdir(), process.cwd(), REPO_ROOT]);
   app.setErrorHandler((err: FastifyError | XcsError, request, reply) => {
-    const { error: e, log } = toClientError(err, scrub);
-    if (log) request.log.error(err);
+    const { error: e } = toClientError(err, scrub);
+    // One line per error with its code: server errors with their stack, refusals at info.
+    if (e.status >= 500) {
+      metrics.errors.inc({ code: e.code });
+      request.log.error({ err, code: e.code }, e.message);
+    } else {
+      request.log.info({ code: e.code, status: e.status, path: e.path }, e.message);
+    }
     reply.code(e.status);
     if (wantsJson(request.url, request.headers.accept)) return reply.type('application/json').send(e.toJSON());
     const text = `${e.message}${e.path ? ` (${e.path})` : ''}${e.hint ? `\n${e.hint}` : ''}\n`;
@@ -86,6 +122,9 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   const throttle = registerAuth(app, opts.users, {
     throttle: opts.loginThrottle ?? new MemoryLoginThrottle(throttleOptionsFromEnv()), securityLog: opts.securityLog });
   registerLockoutRoutes(app, throttle);
+  const sqlite = opts.embedded?.sqlite;
+  registerHealthRoutes(app, { pingArchive: sqlite && (() => { sqlite.prepare('SELECT 1').get(); }), dataDir: opts.embedded?.dataDir, engine: () => engineOf(app.server) });
+  registerMetricsRoute(app, metrics);
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);
   registerAccessibilityRoutes(app, opts.users, opts.archive);
@@ -119,7 +158,7 @@ export interface StartOptions {
   plugins?: Array<FastifyPluginAsync<ServerDeps>>;
   maxUploadBytes?: number;
   unpackLimits?: Partial<UnpackLimits>;
-  logger?: boolean;
+  logger?: LogLevel | false;
   loginThrottle?: LoginThrottle;
   securityLog?: SecurityLog;
 }

@@ -184,6 +184,71 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE runs ADD COLUMN settings TEXT;
   `,
+  // Operations (status-events.ts, src/notifications/): every status change as a numbered event, written in the
+  // transaction that changes the status — the live stream resumes from its ids and the notifiers read it as their
+  // outbox (each keeps a cursor, advanced in the transaction that records what the event produced), so a crash
+  // loses none. Webhooks with their deliveries (retried with backoff), e-mails to send, and bulk launches (batches)
+  // so that a batch gets one digest.
+  `
+  CREATE TABLE status_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    exit_code TEXT,
+    message TEXT,
+    hint TEXT
+  );
+  CREATE INDEX status_events_run ON status_events(run_id, id);
+  CREATE TABLE notification_cursors (name TEXT PRIMARY KEY, event_id INTEGER NOT NULL);
+  CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    project TEXT,
+    owner TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_at);
+  CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, id);
+  CREATE TABLE mail_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX mail_outbox_due ON mail_outbox(state, next_at);
+  CREATE TABLE batches (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    closed_at INTEGER,
+    announced INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE batch_runs (
+    batch_id TEXT NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    run_id INTEGER NOT NULL PRIMARY KEY
+  );
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

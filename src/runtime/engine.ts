@@ -35,6 +35,7 @@ import { Watchdog } from './watchdog.ts';
 import type { SecretSource } from './command-secrets.ts';
 import { checkIsolation } from './isolation.ts';
 import { snapshotFor, type SiteSettings } from './site-settings.ts';
+import { StatusFeed } from './status-events.ts';
 
 export interface EngineDeps {
   backend: ContainerBackend;
@@ -51,6 +52,8 @@ export class RunEngine {
   readonly config: EngineConfig;
   readonly store: RunStore;
   readonly queue: JobQueue;
+  /** Every committed status change, numbered (live stream, metrics, notifications). */
+  readonly feed: StatusFeed;
   private readonly db: RunDatabase;
   private readonly res: EngineResources;
   private readonly follower: EventFollower;
@@ -70,6 +73,7 @@ export class RunEngine {
     this.db = openRunDatabase(join(config.dataDir, 'runs.sqlite'));
     this.queue = new JobQueue(this.db);
     this.store = new RunStore(this.db, this.queue);
+    this.feed = new StatusFeed(this.db, this.store);
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
@@ -146,6 +150,7 @@ export class RunEngine {
     await this.watchdog.stop();
     await this.follower.stop();
     await Promise.allSettled([...this.cleanups]);
+    this.feed.close();
     this.db.close();
   }
 

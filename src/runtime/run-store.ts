@@ -175,6 +175,7 @@ export class RunStore {
       const runId = this.insertRun(input, 1, null, t);
       const message = input.relaunchOf ? `Queued for staging; relaunch of container ${input.relaunchOf}` : 'Queued for staging';
       this.insertHistory(runId, 'Queued', { source: 'user', entityId: input.userId, message }, t);
+      this.insertStatusEvent(runId, 'Queued', message, null, null, t);
       if (input.relaunchOf) {
         this.insertHistory(input.relaunchOf, 'Relaunched', { source: 'user', entityId: input.userId,
           message: `Relaunched as container ${runId} by ${input.userId}` }, t);
@@ -206,8 +207,9 @@ export class RunStore {
       const detail = next.detail ? `, ${next.detail}` : '';
       this.insertHistory(failedId, 'Retrying', { source: 'system',
         message: `Retrying as container ${runId} (attempt ${attempt} of ${of}) after ${next.retryClass}${detail}` }, t);
-      this.insertHistory(runId, 'Queued', { source: 'system',
-        message: `Queued for staging: attempt ${attempt} of ${of}, retrying container ${failedId} after ${next.retryClass}${detail}` }, t);
+      const queued = `Queued for staging: attempt ${attempt} of ${of}, retrying container ${failedId} after ${next.retryClass}${detail}`;
+      this.insertHistory(runId, 'Queued', { source: 'system', message: queued }, t);
+      this.insertStatusEvent(runId, 'Queued', queued, null, null, t);
       this.queue.enqueue('stage', runId);
       return runId;
     })();
@@ -310,6 +312,8 @@ export class RunStore {
           exit_code = COALESCE(?, exit_code) WHERE id = ?`)
         .run(to, t, opts.failure?.code ?? null, opts.failure?.hint ?? null, opts.exitCode ?? null, runId);
       this.insertHistory(runId, to, opts, t);
+      const ended = this.db.prepare('SELECT exit_code, failure_hint FROM runs WHERE id = ?').get(runId) as { exit_code: string | null; failure_hint: string | null };
+      this.insertStatusEvent(runId, to, opts.message ?? null, ended.exit_code, isTerminal(to) ? ended.failure_hint : null, t);
       if (opts.enqueue) this.queue.enqueue(opts.enqueue, runId);
       if (isTerminal(to)) {
         // Nothing more will happen to this run: drop its pending jobs.
@@ -406,7 +410,9 @@ export class RunStore {
       const t = this.now();
       this.db.prepare(`UPDATE runs SET status = 'Waiting', status_time = ?, failure_code = NULL, failure_hint = NULL, cleaned_up = 0
           WHERE id = ?`).run(t, runId);
-      this.insertHistory(runId, 'Waiting', { source: 'user', entityId: user, message: `Finalization requested again by ${user}` }, t);
+      const message = `Finalization requested again by ${user}`;
+      this.insertHistory(runId, 'Waiting', { source: 'user', entityId: user, message }, t);
+      this.insertStatusEvent(runId, 'Waiting', message, null, null, t);
       this.queue.enqueue('finalize', runId);
       return true;
     })();
@@ -459,6 +465,16 @@ export class RunStore {
         message, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(runId, status, opts.source, opts.entityId ?? null, t, opts.externalTimestamp ?? String(t),
         opts.message ?? null, opts.exitCode ?? null);
+  }
+
+  /**
+   * The numbered status event (`status_events`) of a status change, in its transaction: the live stream and the
+   * notifiers' outbox. Only status changes get one, not notes.
+   */
+  private insertStatusEvent(runId: number, status: string, message: string | null, exitCode: string | null,
+    hint: string | null, t: number): void {
+    this.db.prepare('INSERT INTO status_events (run_id, status, time, exit_code, message, hint) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(runId, status, t, exitCode, message, hint);
   }
 
   /**

@@ -14,6 +14,7 @@ interface ServeOptions {
   maxUnpackedBytes?: string;
   maxArchiveEntries?: string;
   secretsFile?: string;
+  logLevel: string;
 }
 
 /** The unpack limits given as flags (they win over the environment). */
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--max-unpacked-bytes <bytes>', `most bytes one zip/tar may unpack to (default 256 GiB; $${UNPACK_ENV.maxTotalBytes})`)
     .option('--max-archive-entries <n>', `most files in one zip/tar (default ${DEFAULT_UNPACK_LIMITS.maxEntries}; $${UNPACK_ENV.maxEntries})`)
     .option('--secrets-file <file>', 'command secrets, one identifier=value a line (mode 0600; also $XCS_SECRETS_FILE)')
+    .option('--log-level <level>', 'structured JSON log on stderr at this level (fatal, error, warn, info, debug, trace) or "off"', 'info')
     .action(async (o: ServeOptions) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -44,11 +46,16 @@ export function register(program: Command): void {
       }
       // Read by the container service when it opens (XCS_SECRET_* variables are read at each launch).
       if (o.secretsFile) process.env.XCS_SECRETS_FILE = o.secretsFile;
-      const { startServer } = await import('../../http/server.ts');
+      const { startServer, LOG_LEVELS } = await import('../../http/server.ts');
+      const level = LOG_LEVELS.find((l) => l === o.logLevel);
+      if (!level && o.logLevel !== 'off') {
+        throw new XcsError('cli.serve.log-level', `--log-level must be one of ${LOG_LEVELS.join(', ')} or off, not "${o.logLevel}"`,
+          { path: '--log-level' });
+      }
       const { defaultDataDir } = await import('../../archive/open.ts');
       const unpackLimits = { ...unpackLimitsFromEnv(), ...unpackFlags(o) };
       const s = await startServer({ port, host: o.host, dataDir: o.data ?? defaultDataDir(),
-        maxUploadBytes: o.maxUpload ? parseLimit(o.maxUpload, '--max-upload', 1) : undefined, unpackLimits });
+        maxUploadBytes: o.maxUpload ? parseLimit(o.maxUpload, '--max-upload', 1) : undefined, unpackLimits, logger: level ?? false });
       announceGeneratedAdmin(s.opened);
       process.stdout.write(`XCS listening on ${s.url} (data: ${s.opened.dataDir})\n`);
       const stop = () => { void s.close().then(() => process.exit(0)); };

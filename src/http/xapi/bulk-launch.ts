@@ -16,7 +16,7 @@ import { redactDeep } from '../../runtime/redact.ts';
 import type { User } from '../../archive/users.ts';
 import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } from '../../resolution/index.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
+import { requireWrapper, requireWrapperByName, type BatchRecorder, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
 import { commandVisible, notVisible } from './visibility.ts';
 
@@ -110,6 +110,19 @@ export class BulkLauncher {
       ...sensitiveDefaults(command, wrapper)];
     // A masked value posted back means "keep the default", as in a single launch.
     const given = Object.fromEntries(Object.entries(common).filter(([k, v]) => !(sensitive.has(k) && v === SENSITIVE_MASK)));
+    const batches = dryRun ? undefined : this.#d.launcher?.batches;
+    batches?.open(report['bulk-launch-id'], user.login);
+    try {
+      await this.#launchAll(targets, { common, given, sensitive, root, project, user, command, wrapper, dryRun, report, batches });
+    } finally {
+      batches?.close(report['bulk-launch-id']);
+    }
+    return redactDeep(report, secrets);
+  }
+
+  async #launchAll(targets: string[], o: { common: Record<string, string>; given: Record<string, string>; sensitive: Set<string>; root: string; project: string | null; user: User;
+    command: WrapperRef['command']; wrapper: WrapperRef['wrapper']; dryRun: boolean; report: BulkLaunchReport; batches: BatchRecorder | undefined }): Promise<void> {
+    const { common, given, sensitive, root, project, user, command, wrapper, dryRun, report } = o;
     for (const target of targets) {
       const params = maskParams(sensitive, { ...common, [root]: target });
       const fail = (e: unknown): void => {
@@ -148,13 +161,13 @@ export class BulkLauncher {
           continue;
         }
         const outcome = await this.#d.launcher!.launch({ wrapperId: wrapper.id, rootElement: root, inputs: { ...given, [root]: target }, project: targetProject, user });
+        o.batches?.add(report['bulk-launch-id'], outcome.id);
         report.successes.push({ status: 'success', params, id: outcome.id, 'command-id': command.id, 'wrapper-id': wrapper.id,
           'workflow-id': outcome.workflowId ?? 'To be assigned' });
       } catch (e) {
         fail(e);
       }
     }
-    return redactDeep(report, secrets);
   }
 
   async #projectOf(target: string): Promise<string | null> {

@@ -62,7 +62,16 @@ export interface EndedRun extends RunSummary {
   status: string;
 }
 
+/** Groups the runs of one bulk launch, so notifications summarise the batch once (`src/runtime/batches.ts`). */
+export interface BatchRecorder {
+  open(batchId: string, userId: string): void;
+  add(batchId: string, runId: number): void;
+  close(batchId: string): void;
+}
+
 export interface Launcher {
+  /** Where bulk launches record their batches, when the launcher has a run engine. */
+  batches?: BatchRecorder;
   /** Resolves and submits; throws `XcsError` (with status) when the launch is refused. */
   launch(request: LaunchRequest): Promise<LaunchOutcome>;
   /**

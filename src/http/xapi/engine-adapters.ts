@@ -15,8 +15,9 @@ import type { UserStore } from '../../archive/users.ts';
 import { CommandStore } from '../../runtime/command-store.ts';
 import { openRunDatabase, type RunDatabase } from '../../runtime/db.ts';
 import type { ServerDeps } from '../server.ts';
-import type { CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
+import type { BatchRecorder, CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
 import { managementPlugin } from './management.ts';
+import { setServerSettings } from './server-stores.ts';
 import { engineOf } from './index.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
 import { toRecord, type RunRecord, type RunRow } from '../../runtime/run-store.ts';
@@ -24,6 +25,7 @@ import { isTerminal } from '../../runtime/state-machine.ts';
 import { dockerFor, pingServer, type DockerServerSettings, type QueueSettings, type SettingsStore } from './settings.ts';
 import { emptyPullReport, pullEnabledImages, type PullReport } from './pull-on-init.ts';
 import { siteSettingsOf } from './site-settings-keys.ts';
+import { addToBatch, closeBatch, openBatch } from '../../runtime/batches.ts';
 
 export class CommandStoreCatalog implements CommandCatalog {
   readonly #db: RunDatabase;
@@ -86,6 +88,16 @@ export class InjectLauncher implements Launcher {
     const header = `Basic ${Buffer.from(`${t.alias}:${t.secret}`).toString('base64')}`;
     this.#tokens.set(login, { header, until: t.expires });
     return header;
+  }
+
+  get batches(): BatchRecorder | undefined {
+    const db = this.#engine?.database;
+    if (!db) return undefined;
+    return {
+      open: (id, user) => openBatch(db, id, user),
+      add: (id, runId) => addToBatch(db, id, runId),
+      close: (id) => closeBatch(db, id),
+    };
   }
 
   async launch(request: LaunchRequest): Promise<LaunchOutcome> {
@@ -230,6 +242,7 @@ export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app
   const catalog = new CommandStoreCatalog(db);
   await managementPlugin({ catalog, launcher,
     onOpen: (stores) => {
+      setServerSettings(app.server, stores.settings);
       if (!engine) return;
       followQueueSettings(engine, stores.settings);
       followServerSettings(engine, stores.settings);

@@ -32,6 +32,7 @@ import { registerContainerRoutes } from './containers-routes.ts';
 import type { XapiContext } from './context.ts';
 import { registerLaunchRoutes } from './launch-routes.ts';
 import { registerProvenanceRoutes } from './provenance-routes.ts';
+import { wireOperations } from './operations.ts';
 
 /** A stable id per data directory, so a restarted server recognises its own containers. */
 function instanceIdOf(dataDir: string): string {
@@ -106,10 +107,15 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   registerContainerAdminRoutes(app, { ctx, access });
   registerContainerRoutes(app, ctx, access);
   registerProvenanceRoutes(app, ctx, access);
+  const operations = wireOperations(app, deps, ctx, access);
 
-  app.addHook('onListen', async () => { await engine.start(); });
+  app.addHook('onListen', async () => {
+    await engine.start();
+    operations.start();
+  });
   app.addHook('onClose', async () => {
     engines.delete(app.server);
+    await operations.stop();
     await engine.stop();
     await backend.close();
   });
