@@ -29,7 +29,9 @@ test('pyxnat creates, uploads, lists, sets attributes and downloads through XCS'
     for (const step of ['project.create', 'subject.create', 'session.create', 'session.datatype', 'project.repr search', 'search.projects.all',
       'project.accessibility', 'scan.create',
       'resource.create', 'file.put', 'file.put.duplicate-refused', 'session.attrs', 'scan.attrs.type', 'file.get md5',
-      'resource.get md5 img2.dcm', 'scans.download md5', 'file.meta', 'file.delete', 'session.delete']) {
+      'resource.get md5 img2.dcm', 'scans.download md5',
+      'item.subject experiments/experiment', 'item.subject-experiments batch-launch', 'item.experiment scans/scan', 'item.scan file',
+      'item.project', 'file.meta', 'file.delete', 'session.delete']) {
       assert.match(out, new RegExp(`^OK ${step.replace(/[.]/g, '\\.')}`, 'm'), `step ${step} missing:\n${out}`);
     }
     assert.match(out, /ALL DONE/);

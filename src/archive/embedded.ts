@@ -20,9 +20,9 @@ import { checkFilePath, checkLabel } from './names.ts';
 import { removeStaleStaging } from './staging-cleanup.ts';
 import { parseArchivePath } from './uri.ts';
 import {
-  checkAssessorType, checkScanType, checkSessionType, isA, modalityOf, typeOfElement,
+  checkAssessorType, checkScanType, checkSessionType, isA, modalityOf,
 } from './xsi.ts';
-import { parseXmlRoot } from './xml.ts';
+import { readAssessorDocument, readScanDocument, takenId } from './item-documents.ts';
 import { openZip } from './zip.ts';
 import { resolveUnpackLimits, type UnpackLimits } from './unpack-limits.ts';
 import type {
@@ -197,7 +197,8 @@ async function isEmptyDir(dir: string): Promise<boolean> {
 /** Rows per multi-row INSERT: 8 parameters each stays far below SQLite's variable limit. */
 const INSERT_CHUNK = 500;
 
-interface CommitPlan { files: Array<{ path: string; size: number; md5: string }> }
+type FileDigest = { path: string; size: number; md5: string };
+interface CommitPlan { files: FileDigest[]; replaced?: FileDigest[] }
 
 export interface EmbeddedArchiveOptions {
   dataDir: string;
@@ -605,7 +606,10 @@ export class EmbeddedArchive implements Archive {
     await trx.insertInto('counters').values({ name: counter, value: 0 }).onConflict((oc) => oc.doNothing()).execute();
     const r = await trx.updateTable('counters').set((eb) => ({ value: eb('value', '+', 1) }))
       .where('name', '=', counter).returning('value').executeTakeFirstOrThrow();
-    return `${this.#siteId}_${counter === 'subject' ? 'S' : 'E'}${String(r.value).padStart(5, '0')}`;
+    const id = `${this.#siteId}_${counter === 'subject' ? 'S' : 'E'}${String(r.value).padStart(5, '0')}`;
+    // An assessor document may have brought this very ID (item-documents.ts): take the next number then.
+    const clash = counter === 'experiment' && await trx.selectFrom('experiments').select('id').where('id', '=', id).executeTakeFirst();
+    return clash ? this.#nextAccession(trx, counter) : id;
   }
 
   async createProject(spec: ProjectSpec, actor: Actor): Promise<ProjectRecord> {
@@ -708,7 +712,7 @@ export class EmbeddedArchive implements Archive {
     const { set, extra } = splitFields<ExperimentsTable>(spec.fields ?? {}, EXPERIMENT_FIELDS);
     const id = await this.#db.transaction().execute(async (trx) => {
       await this.#checkExperimentLabel(trx, sess.project, spec.label);
-      const newId = await this.#nextAccession(trx, 'experiment');
+      const newId = spec.id ?? await this.#nextAccession(trx, 'experiment');
       await trx.insertInto('experiments').values({
         id: newId, project: sess.project, subject_id: sess.subjectId, session_id: session, label: spec.label,
         xsi_type: xsiType, date: set.date ?? '', modality: '', uid: '', visit_id: '', fields: JSON.stringify(extra),
@@ -1116,17 +1120,17 @@ export class EmbeddedArchive implements Archive {
       const existing = await this.#db.selectFrom('resources').selectAll().where('parent_kind', '=', parent.kind)
         .where('parent_key', '=', parentKey).where('label', '=', spec.label).executeTakeFirst();
       res = existing ?? await this.#resourceRow((await this.createResource(parent, spec, actor)).id);
-      if (!opts.overwrite && existing) {
-        const taken = new Set((await this.#db.selectFrom('files').select('path').where('resource_id', '=', res.id).execute())
-          .map((r) => r.path));
-        for (const f of files) if (taken.has(f)) throw conflict(`file "${f}" in resource ${spec.label}`, f);
-      }
+      // Same-named files are replaced (as XNAT copies over them) only with `overwrite`; otherwise a 409.
+      const staged = new Set(files);
+      const replaced = existing ? (await this.#db.selectFrom('files').select(['path', 'size', 'md5']).where('resource_id', '=', res.id)
+        .execute()).filter((r) => staged.has(r.path)) : [];
+      if (!opts.overwrite && replaced.length > 0) throw conflict(`file "${replaced[0].path}" in resource ${spec.label}`, replaced[0].path);
       const given = new Map((opts.files ?? []).map((f) => [f.path, f]));
       const hashed = new Map<string, HashedFile>();
       await forEachLimited(files.filter((f) => !given.has(f)), 4, async (f) => {
         hashed.set(f, await hashFile(join(stagedDir, ...f.split('/'))));
       });
-      plan = { files: files.map((f) => {
+      plan = { replaced, files: files.map((f) => {
         const h = given.get(f) ?? hashed.get(f)!;
         return { path: f, size: h.size, md5: h.md5 };
       }) };
@@ -1155,7 +1159,7 @@ export class EmbeddedArchive implements Archive {
       await trx.updateTable('resource_commits').set({ state: 'done', uri }).where('key', '=', opts.idempotencyKey).execute();
     });
     await rm(stagedDir, { recursive: true, force: true });
-    return { uri, resource: res.id, created: true };
+    return { uri, resource: res.id, created: true, ...(plan.replaced?.length ? { replaced: plan.replaced } : {}) };
   }
 
   /** Moves the whole staged tree into a missing or empty resource directory with one rename. */
@@ -1198,28 +1202,21 @@ export class EmbeddedArchive implements Archive {
     });
   }
 
+  /** A document whose own ID names an assessor of this session replaces it (XNAT updates the item it names). */
   async createAssessorFromXml(session: string, xml: string, actor: Actor): Promise<AssessorRecord> {
-    const root = parseXmlRoot(xml);
-    const xsiType = root.attributes['xsi:type'] ?? typeOfElement(root.element);
-    const label = root.attributes.label ?? root.leaves.label ?? root.attributes.ID;
-    if (!label) {
-      throw new XcsError('archive.xml.no-label', 'the assessor XML has no label (root attribute "label" or "ID")', { status: 400 });
-    }
-    const fields: ExtraFields = {};
-    if (root.leaves.date) fields.date = root.leaves.date;
-    return this.createAssessor(session, { label, xsiType, fields, document: { format: 'xml', text: xml } }, actor);
+    const doc = readAssessorDocument(xml);
+    const taken = doc.id ? await this.#db.selectFrom('experiments').selectAll().where('id', '=', doc.id).executeTakeFirst() : undefined;
+    if (!taken) return this.createAssessor(session, { ...doc, document: { format: 'xml', text: xml } }, actor);
+    if (taken.session_id !== session) throw takenId(doc.id ?? '', taken.id === taken.session_id ? 'a session' : 'an assessor of another session');
+    await this.#db.transaction().execute(async (trx) => {
+      if (doc.label !== taken.label) await this.#checkExperimentLabel(trx, taken.project, doc.label);
+      await trx.updateTable('experiments').set({ label: checkLabel('assessor label', doc.label), xsi_type: checkAssessorType(doc.xsiType),
+        date: doc.fields.date ?? taken.date, document: xml, document_format: 'xml' }).where('id', '=', taken.id).execute();
+    });
+    return this.require({ kind: 'assessor', assessor: taken.id });
   }
 
   async createScanFromXml(session: string, xml: string, actor: Actor): Promise<ScanRecord> {
-    const root = parseXmlRoot(xml);
-    const xsiType = root.attributes['xsi:type'] ?? typeOfElement(root.element);
-    const id = root.attributes.ID;
-    if (!id) throw new XcsError('archive.xml.no-id', 'the scan XML has no ID attribute on its root element', { status: 400 });
-    const fields: ExtraFields = {};
-    for (const k of ['type', 'series_description', 'quality', 'frames', 'note', 'modality', 'UID']) {
-      const v = root.attributes[k] ?? root.leaves[k];
-      if (v !== undefined) fields[k] = v;
-    }
-    return this.createScan(session, { id, xsiType, fields }, actor);
+    return this.createScan(session, readScanDocument(xml), actor);
   }
 }

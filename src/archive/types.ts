@@ -192,6 +192,8 @@ export interface ScanSpec {
   fields?: ExtraFields;
 }
 export interface AssessorSpec {
+  /** The ID to give it (a document's own, see `item-documents.ts`); a new accession number when absent. */
+  id?: string;
   label: string;
   /** Any `ns:name`. */
   xsiType: string;
@@ -237,6 +239,8 @@ export interface CommitResult {
   resource: number;
   /** False when this key was already committed. */
   created: boolean;
+  /** Earlier versions of the files this commit replaced (with `overwrite`), as they were stored. */
+  replaced?: Array<{ path: string; size: number; md5: string }>;
 }
 
 export interface SessionFilter {

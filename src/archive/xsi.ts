@@ -20,6 +20,8 @@ const PARENT: Record<string, string> = {
   'xnat:imageScanData': '',
   'xnat:abstractResource': '',
   'xnat:resourceCatalog': 'xnat:abstractResource',
+  // The ICR's ROI plugin (OHIF viewer, RT-STRUCT/SEG tools); its documents are `<icr:RoiCollection>`.
+  'icr:roiCollectionData': 'xnat:imageAssessorData',
 };
 
 const SESSION_MODALITIES: Record<string, string> = {
@@ -48,6 +50,7 @@ const ELEMENT_NAMES: Record<string, string> = {
   'xnat:MRScan': 'xnat:mrScanData',
   'xnat:CTScan': 'xnat:ctScanData',
   'xnat:PETScan': 'xnat:petScanData',
+  'icr:RoiCollection': 'icr:roiCollectionData',
 };
 
 export function isKnownType(xsiType: string): boolean {

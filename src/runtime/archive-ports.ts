@@ -54,10 +54,17 @@ export function archiveOutputs(archive: Archive, users: UserStore): OutputFinali
         sink,
       });
       const created: Record<string, string> = {};
-      for (const c of result.created) created[c.output] = c.uri;
+      const replaced: NonNullable<FinalizeOutcome['replaced']> = {};
+      for (const c of result.created) {
+        created[c.output] = c.uri;
+        if (c.replaced) replaced[c.output] = c.replaced;
+      }
       return {
         status: result.status,
         created,
+        replaced,
+        notes: result.warnings.filter((w) => w.code === 'files-replaced' || w.code === 'document-type')
+          .map((w) => `${w.output}: ${w.message}`),
         failures: result.failures.map((f) => ({
           output: f.output, code: outputFailureCode(f.code), message: `${f.message}${f.hint ? ` (${f.hint})` : ''}`, required: f.required,
         })),

@@ -111,7 +111,8 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
       staging: runSettingsOf(res, run).autoCleanup ? 'link' : 'copy',
     });
     res.store.setCreatedOutputs(runId, outcome.created);
-    await recordOutputs(res, run, outcome.created);
+    await recordOutputs(res, run, outcome.created, outcome.replaced);
+    for (const note of outcome.notes ?? []) res.store.note(runId, 'Output note', { source: 'system', message: note });
     await pausePoint(res.config, 'finalizing');
     const required = outcome.failures.filter((f) => f.required);
     for (const f of outcome.failures.filter((x) => !x.required)) {

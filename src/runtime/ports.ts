@@ -32,6 +32,10 @@ export interface FinalizeOutcome {
   /** Output name → URI of the archive object created for it. */
   created: Record<string, string>;
   failures: OutputFailure[];
+  /** Output name → earlier versions of the files it replaced (a re-run into an existing resource). */
+  replaced?: Record<string, Array<{ path: string; size: number; md5: string }>>;
+  /** Things finalization did that the run's history should show (`output: message`). */
+  notes?: string[];
 }
 
 export interface FinalizeOptions {

@@ -188,8 +188,13 @@ export async function recordStart(res: EngineResources, run: RunRecord, containe
   }
 }
 
-/** The finalize phase: every object the run's outputs created, with the checksums the archive stored at commit. */
-export async function recordOutputs(res: EngineResources, run: RunRecord, created: Record<string, string>): Promise<void> {
+/**
+ * The finalize phase: every object the run's outputs created, with the checksums the archive stored at
+ * commit, and the earlier versions of files a re-run replaced (`replaced-files`: their stored size and
+ * MD5, which match the finalize record of the run that produced them).
+ */
+export async function recordOutputs(res: EngineResources, run: RunRecord, created: Record<string, string>,
+  replaced: Record<string, Array<{ path: string; size: number; md5: string }>> = {}): Promise<void> {
   if (res.provenance.has(run.id, 'finalize') || !res.inventory) return;
   try {
     const outputs: Array<Record<string, unknown>> = [];
@@ -201,7 +206,8 @@ export async function recordOutputs(res: EngineResources, run: RunRecord, create
         outputs.push({ name, uri, missing: true });
         continue;
       }
-      outputs.push({ name, type: spec?.type ?? 'Resource', ...(spec?.label ? { label: spec.label } : {}), object: await objectRecord(res, o, true) });
+      outputs.push({ name, type: spec?.type ?? 'Resource', ...(spec?.label ? { label: spec.label } : {}), object: await objectRecord(res, o, true),
+        ...(replaced[name]?.length ? { 'replaced-files': replaced[name] } : {}) });
       objects.push({ role: 'output', name, key: o.key, uri: o.uri });
     }
     res.provenance.append({ runId: run.id, phase: 'finalize', record: { 'exit-code': run.exitCode, outputs }, objects });

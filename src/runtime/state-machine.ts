@@ -84,7 +84,7 @@ const FAILURE_RULES: Record<FailureCode, FailureRule> = {
   },
   'upload-failed': {
     status: 'Failed (Upload)',
-    hint: 'The outputs could not be stored in the archive (disk full or permissions?). Fix it and POST .../finalize.',
+    hint: 'The archive did not store the outputs; the message says why. Fix that, then POST /xapi/containers/ID/finalize.',
   },
   'disk-full': {
     status: 'Failed (Upload)',

@@ -120,6 +120,29 @@ by_name = {os.path.basename(g): g for g in got if os.path.isfile(g)}
 check(sorted(by_name) == ['img0.dcm', 'img1.dcm', 'img2.dcm', 'scan2.nii']
       and all(md5(by_name[os.path.basename(p)]) == md5(p) for p in paths + [extra])
       and all('/files/' in g for g in got if os.path.isfile(g)), 'scans.download md5 %s' % sorted(by_name))
+
+# Item documents (GET …?format=json), walked the way scripts walk them (NrgXnat's batch-launch JSONPaths).
+def items_doc(uri):
+    r = x.get(uri, params={'format': 'json'})
+    return r.json()
+
+
+def children(doc, field):
+    return [it for c in doc['items'][0]['children'] if c['field'] == field for it in c['items']]
+
+
+sdoc = items_doc('/data/subjects/%s' % subject.id())
+check([e['data_fields']['ID'] for e in children(sdoc, 'experiments/experiment')] == [session.id()]
+      and sdoc['items'][0]['meta']['xsi:type'] == 'xnat:subjectData', 'item.subject experiments/experiment')
+walked = items_doc('/data/subjects/%s/experiments' % subject.id())
+check([e['data_fields']['ID'] for e in children(walked, 'experiments/experiment')] == [session.id()]
+      and [r['ID'] for r in walked['ResultSet']['Result']] == [session.id()], 'item.subject-experiments batch-launch')
+edoc = items_doc('/data/experiments/%s' % session.id())
+check(sorted(s['data_fields']['ID'] for s in children(edoc, 'scans/scan')) == ['1', '2'], 'item.experiment scans/scan')
+scan_doc = items_doc('/data/experiments/%s/scans/2' % session.id())
+check([r['data_fields']['label'] for r in children(scan_doc, 'file')] == ['NIFTI'], 'item.scan file')
+pdoc = items_doc('/data/projects/PYX')
+check(pdoc['items'][0]['data_fields']['ID'] == 'PYX' and children(pdoc, 'resources/resource') == [], 'item.project')
 scan2.delete()
 
 # Back-door checks through the REST layer pyxnat uses.

@@ -26,9 +26,10 @@ import { sendListing } from '../format.ts';
 import { parseJsonBody } from '../json-body.ts';
 import { fileHeaders, zipHeaders } from './file-download.ts';
 import {
-  applyFilters, assessorRow, buildListing, fileRow, itemsJson, objectXml, projectRow, resourceRow, scanRow, sessionRow,
+  applyFilters, assessorRow, buildListing, fileRow, objectXml, projectRow, resourceRow, scanRow, sessionRow,
   subjectRow,
 } from './rows.ts';
+import { itemsJson, subjectExperimentsJson } from './item-documents.ts';
 
 export interface ArchiveRoutesDeps {
   archive: Archive;
@@ -342,7 +343,11 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
             if (await readable(p.id)) rows.push(...(await archive.listSessions({ project: p.id })).map(sessionRow));
           }
         } else throw notFound(url);
-        return sendListing(reply, buildListing('experiments', 'Experiments', applyFilters(rows, query), query.columns), format);
+        const listing = buildListing('experiments', 'Experiments', applyFilters(rows, query), query.columns);
+        if (parent?.kind === 'subject' && (format ?? 'json').toLowerCase() === 'json') {
+          return reply.type('application/json; charset=utf-8').send(await subjectExperimentsJson(archive, await archive.require(parent), listing));
+        }
+        return sendListing(reply, listing, format);
       }
       case 'scans': {
         if (parent?.kind !== 'session') throw notFound(url);

@@ -1,9 +1,9 @@
 /**
  * How archive records appear in XNAT listings (the default columns per collection, with the names
- * pyxnat reads) and in the single-object `items` JSON.
+ * pyxnat reads) and as XML documents; the single-object `items` JSON is in `item-documents.ts`.
  */
 import type {
-  Archive, ArchiveFile, AssessorRecord, ProjectRecord, ResourceRecord, ScanRecord, SessionRecord, SubjectRecord,
+  ArchiveFile, AssessorRecord, ProjectRecord, ResourceRecord, ScanRecord, SessionRecord, SubjectRecord,
 } from '../../archive/types.ts';
 import type { Listing, Row } from '../format.ts';
 import { isA } from '../../archive/xsi.ts';
@@ -117,79 +117,6 @@ export function applyFilters(rows: Row[], query: Record<string, string>): Row[] 
     if (xsi && r.xsiType !== undefined && !isA(r.xsiType, xsi)) return false;
     return true;
   });
-}
-
-interface Item {
-  meta: Record<string, unknown>;
-  data_fields: Record<string, unknown>;
-  children: Array<{ field: string; items: Item[] }>;
-}
-
-function item(xsiType: string, data: Record<string, unknown>, children: Item['children'] = []): Item {
-  return { meta: { isHistory: false, 'xsi:type': xsiType }, data_fields: data, children };
-}
-
-async function resourceItems(archive: Archive, rs: ResourceRecord[]): Promise<Item[]> {
-  return rs.map((r) => item('xnat:resourceCatalog', {
-    xnat_abstractresource_id: r.id, label: r.label, format: r.format, content: r.content, tags: r.tags.join(','),
-    file_count: r.fileCount, file_size: r.fileSize, description: r.description,
-  }));
-}
-
-function scanData(s: ScanRecord): Record<string, unknown> {
-  return {
-    ...s.fields, ID: s.id, type: s.type, series_description: s.seriesDescription, quality: s.quality, frames: s.frames,
-    note: s.note, modality: s.modality, UID: s.uid, image_session_ID: s.sessionId, xnat_imagescandata_id: s.internalId,
-    project: s.project,
-  };
-}
-
-/** XNAT's single-object JSON (`{"items": [{meta, data_fields, children}]}`). */
-export async function itemsJson(archive: Archive, rec: ProjectRecord | SubjectRecord | SessionRecord | ScanRecord
-  | AssessorRecord | ResourceRecord): Promise<unknown> {
-  let it: Item;
-  switch (rec.kind) {
-    case 'project':
-      it = item('xnat:projectData', { ...rec.fields, ID: rec.id, secondary_ID: rec.secondaryId, name: rec.name,
-        description: rec.description, keywords: rec.keywords, 'PI/firstname': rec.piFirstname, 'PI/lastname': rec.piLastname },
-      [{ field: 'resources/resource', items: await resourceItems(archive, await archive.listResources({ kind: 'project', project: rec.id })) }]);
-      break;
-    case 'subject':
-      it = item('xnat:subjectData', { ...rec.fields, ID: rec.id, label: rec.label, project: rec.project, group: rec.group,
-        src: rec.src, insert_date: rec.insertDate },
-      [{ field: 'resources/resource', items: await resourceItems(archive, await archive.listResources({ kind: 'subject', subject: rec.id })) }]);
-      break;
-    case 'session': {
-      const scans: Item[] = [];
-      for (const s of await archive.listScans(rec.id)) {
-        scans.push(item(s.xsiType, scanData(s), [{ field: 'file', items: await resourceItems(archive,
-          await archive.listResources({ kind: 'scan', session: rec.id, scan: s.id })) }]));
-      }
-      const assessors = (await archive.listAssessors(rec.id)).map((a) => item(a.xsiType, { ...a.fields, ID: a.id, label: a.label,
-        project: a.project, imageSession_ID: a.sessionId, date: a.date }));
-      it = item(rec.xsiType, { ...rec.fields, ID: rec.id, id: rec.id, label: rec.label, project: rec.project,
-        subject_ID: rec.subjectId, date: rec.date, modality: rec.modality, UID: rec.uid, visit_id: rec.visitId,
-        insert_date: rec.insertDate }, [
-        { field: 'scans/scan', items: scans },
-        { field: 'resources/resource', items: await resourceItems(archive, await archive.listResources({ kind: 'session', session: rec.id })) },
-        { field: 'assessors/assessor', items: assessors },
-      ]);
-      break;
-    }
-    case 'scan':
-      it = item(rec.xsiType, scanData(rec), [{ field: 'file', items: await resourceItems(archive,
-        await archive.listResources({ kind: 'scan', session: rec.sessionId, scan: rec.id })) }]);
-      break;
-    case 'assessor':
-      it = item(rec.xsiType, { ...rec.fields, ID: rec.id, label: rec.label, project: rec.project,
-        imageSession_ID: rec.sessionId, date: rec.date },
-      [{ field: 'out/file', items: await resourceItems(archive, await archive.listResources({ kind: 'assessor', assessor: rec.id })) }]);
-      break;
-    case 'resource':
-      it = (await resourceItems(archive, [rec]))[0];
-      break;
-  }
-  return { items: [it] };
 }
 
 const XML_ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };

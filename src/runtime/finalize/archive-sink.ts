@@ -1,11 +1,14 @@
 /**
- * The archive as an OutputSink. Resources go through `commitResource` (atomic, idempotent by key).
+ * The archive as an OutputSink. Resources go through `commitResource` (atomic, idempotent by key); a
+ * re-run into a resource that already holds same-named files replaces them, as XNAT's catalog service
+ * copies over them (the replaced versions are reported, for provenance).
  * Assessors and scans are created from their XML; the archive takes no idempotency key for those yet, so
  * a repeated creation is recognised after the archive refuses a duplicate (409): an assessor by its
  * identical stored document, a scan by its ID and creator.
  */
 import { XcsError, isXcsError } from '../../core/errors.ts';
 import type { Archive, ObjectRef, ResourceParentRef } from '../../archive/types.ts';
+import { readAssessorDocument } from '../../archive/item-documents.ts';
 import type { Committed, CommitKey, OutputSink, ResourceMeta, StagedFile } from './types.ts';
 
 export interface ArchiveSinkOptions {
@@ -26,6 +29,19 @@ function isConflict(e: unknown): boolean {
   return isXcsError(e) && e.status === 409;
 }
 
+/**
+ * An assessor the archive refused as a duplicate (a re-run writing the same label without an ID of its
+ * own): XNAT fails here too; the message says what exists and how out — never a disk or permission hint.
+ */
+function assessorConflict(e: unknown, sessionUri: string): XcsError {
+  const what = isXcsError(e) ? e.message : String(e);
+  return new XcsError('conflict', `The assessor could not be stored: ${what}.`, {
+    status: 409, path: sessionUri,
+    hint: `Delete the existing one (DELETE /data${sessionUri.replace(/^\/archive/, '')}/assessors/LABEL) and finalize again, `
+      + 'or have the tool write a new label (or its ID, to replace it).',
+  });
+}
+
 export function archiveSink(archive: Archive, options: ArchiveSinkOptions): OutputSink {
   return {
     stagingRoot: () => archive.stagingDir(),
@@ -40,8 +56,8 @@ export function archiveSink(archive: Archive, options: ArchiveSinkOptions): Outp
       staged?: readonly StagedFile[]): Promise<Committed> {
       const parent = resourceParent(await archive.resolveUri(parentUri), parentUri);
       const r = await archive.commitResource(parent, meta, stagedDir,
-        { idempotencyKey: key.idempotencyKey, ...(staged ? { files: staged } : {}) }, key.user);
-      return { uri: r.uri, created: r.created };
+        { idempotencyKey: key.idempotencyKey, overwrite: true, ...(staged ? { files: staged } : {}) }, key.user);
+      return { uri: r.uri, created: r.created, ...(r.replaced?.length ? { replaced: r.replaced } : {}) };
     },
 
     async createItem(parentUri: string, kind: 'Assessor' | 'Scan', xml: string, key: CommitKey): Promise<Committed> {
@@ -53,14 +69,15 @@ export function archiveSink(archive: Archive, options: ArchiveSinkOptions): Outp
       }
       const base = parentUri.replace(/\/+$/, '');
       if (kind === 'Assessor') {
+        const warnings = readAssessorDocument(xml).warnings;
         try {
           const a = await archive.createAssessorFromXml(ref.session, xml, key.user);
           // XNAT addresses a created assessor under the session it came from.
-          return { uri: `${base}/assessors/${a.id}`, created: true };
+          return { uri: `${base}/assessors/${a.id}`, created: true, ...(warnings.length ? { warnings } : {}) };
         } catch (e) {
           if (!isConflict(e)) throw e;
           const same = (await archive.listAssessors(ref.session)).find((a) => a.document?.text === xml);
-          if (!same) throw e;
+          if (!same) throw assessorConflict(e, base);
           return { uri: `${base}/assessors/${same.id}`, created: false };
         }
       }

@@ -10,7 +10,7 @@ import { collectOutput, type CollectedFile } from './collect.ts';
 import { handlerName, orderOutputs } from './order.ts';
 import { stageFiles, stageFilesWithDigests } from './stage.ts';
 import type {
-  CreatedOutput, FailureCode, FinalizeArgs, FinalizeFailure, FinalizeResult, FinalizeWarning, OutputKind,
+  Committed, CreatedOutput, FailureCode, FinalizeArgs, FinalizeFailure, FinalizeResult, FinalizeWarning, OutputKind,
   ResolvedOutput, ResourceMeta, StagedFile,
 } from './types.ts';
 
@@ -157,7 +157,9 @@ export async function finalizeOutputs(args: FinalizeArgs): Promise<FinalizeResul
           ? await sink.commitResource(parentUri, resourceMeta(o), plan.stagedDir ?? '', key, plan.staged)
           : await sink.createItem(parentUri, plan.kind, plan.xml ?? '', key);
         createdUris.set(handler, done.uri);
-        created.push({ output: o.name, uri: done.uri, kind: plan.kind, files: plan.files.length, bytes: plan.bytes, created: done.created });
+        created.push({ output: o.name, uri: done.uri, kind: plan.kind, files: plan.files.length, bytes: plan.bytes, created: done.created,
+          ...(done.replaced?.length ? { replaced: done.replaced } : {}) });
+        noteCommit(o.name, done, warnings);
       } catch (e) {
         failWith(o, e, 'upload-failed');
         // The archive refused or broke: stop, fail the run, leave the rest to an idempotent retry.
@@ -290,4 +292,14 @@ export function resourceMeta(o: ResolvedOutput): ResourceMeta {
   const tags = (o.tags ?? []).filter((t) => !blank(t));
   if (tags.length > 0) meta.tags = tags;
   return meta;
+}
+
+/** Warnings a commit leaves: replaced files of an earlier run (named, so the history shows them) and the sink's own. */
+function noteCommit(output: string, done: Committed, warnings: FinalizeWarning[]): void {
+  const replaced = done.replaced ?? [];
+  if (replaced.length > 0) {
+    const names = replaced.slice(0, 5).map((f) => f.path).join(', ') + (replaced.length > 5 ? `, … (${replaced.length} in all)` : '');
+    warnings.push({ output, code: 'files-replaced', path: '', message: `replaced ${replaced.length} file(s) an earlier run had stored: ${names}` });
+  }
+  for (const w of done.warnings ?? []) warnings.push({ output, code: 'document-type', path: '', message: w });
 }

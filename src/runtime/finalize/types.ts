@@ -72,6 +72,10 @@ export interface Committed {
   uri: string;
   /** False when this key had already been committed (a retry after a crash). */
   created: boolean;
+  /** Files of an earlier run this commit replaced in an existing resource, as they were stored. */
+  replaced?: StagedFile[];
+  /** What the sink did not take as written (e.g. a document type it stored under the element's name). */
+  warnings?: string[];
 }
 
 /**
@@ -120,7 +124,7 @@ export interface FinalizeFailure {
 
 export interface FinalizeWarning {
   output: string;
-  code: 'link-skipped' | 'special-file-skipped';
+  code: 'link-skipped' | 'special-file-skipped' | 'files-replaced' | 'document-type';
   message: string;
   /** Path relative to the output's directory. */
   path: string;
@@ -134,6 +138,8 @@ export interface CreatedOutput {
   bytes: number;
   /** False when a previous finalization of the same run had already committed it. */
   created: boolean;
+  /** Earlier versions of files this output replaced (a re-run into the same resource). */
+  replaced?: StagedFile[];
 }
 
 export interface FinalizeResult {
