@@ -113,16 +113,18 @@ export class BulkLauncher {
     const batches = dryRun ? undefined : this.#d.launcher?.batches;
     batches?.open(report['bulk-launch-id'], user.login);
     try {
-      await this.#launchAll(targets, { common, given, sensitive, root, project, user, command, wrapper, dryRun, report, batches });
+      await this.#launchAll(targets, { common, given, sensitive, secrets, root, project, user, command, wrapper, dryRun, report, batches });
     } finally {
       batches?.close(report['bulk-launch-id']);
     }
     return redactDeep(report, secrets);
   }
 
-  async #launchAll(targets: string[], o: { common: Record<string, string>; given: Record<string, string>; sensitive: Set<string>; root: string; project: string | null; user: User;
+  async #launchAll(targets: string[], o: { common: Record<string, string>; given: Record<string, string>; sensitive: Set<string>;
+    /** Grows with the sensitive defaults of each target's project configuration (dry runs quote them). */
+    secrets: string[]; root: string; project: string | null; user: User;
     command: WrapperRef['command']; wrapper: WrapperRef['wrapper']; dryRun: boolean; report: BulkLaunchReport; batches: BatchRecorder | undefined }): Promise<void> {
-    const { common, given, sensitive, root, project, user, command, wrapper, dryRun, report } = o;
+    const { common, given, sensitive, secrets, root, project, user, command, wrapper, dryRun, report } = o;
     for (const target of targets) {
       const params = maskParams(sensitive, { ...common, [root]: target });
       const fail = (e: unknown): void => {
