@@ -22,7 +22,7 @@ import { COMMAND_PLAN, normaliseObject, type NormaliseContext } from './normalis
 import { validateNormalised } from './validate.ts';
 
 export * from './model.ts';
-export { SENSITIVE_MASK, sensitiveInputNames, sensitiveDefaults, maskCommand, maskWrapper, maskParams, keepMaskedDefaults } from './sensitive.ts';
+export { SENSITIVE_MASK, sensitiveInputNames, sensitiveDefaults, maskCommand, maskWrapper, maskParams, keepMaskedDefaults, unmaskCommandBody } from './sensitive.ts';
 export type { Diagnostic, Severity } from './diagnostics.ts';
 export { resolvePointer } from './diagnostics.ts';
 export { commandJsonSchema } from './json-schema.ts';

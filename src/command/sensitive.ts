@@ -97,3 +97,34 @@ export function sensitiveDefaults(command: Command, wrapper: CommandWrapper): st
 export function maskParams(names: ReadonlySet<string>, params: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, names.has(k) ? SENSITIVE_MASK : v]));
 }
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The same as {@link keepMaskedDefaults} on a command body before it is validated: validation checks a default
+ * against its select values, which the mask is not one of. Anything that is not shaped like a command is left alone.
+ */
+export function unmaskCommandBody(body: unknown, stored: Command): unknown {
+  if (!isObject(body)) return body;
+  const names = sensitiveInputNames(stored);
+  const restore = (list: unknown, old: ReadonlyArray<{ name: string; 'default-value'?: string | null }>): unknown =>
+    Array.isArray(list) ? list.map((i: unknown) => {
+      if (!isObject(i) || i['default-value'] !== SENSITIVE_MASK || typeof i.name !== 'string' || !names.has(i.name)) return i;
+      const was = old.find((o) => o.name === i.name);
+      return was ? { ...i, 'default-value': was['default-value'] ?? null } : i;
+    }) : list;
+  const out: Json = { ...body, inputs: restore(body.inputs, stored.inputs) };
+  if (body.inputs === undefined) delete out.inputs;
+  if (Array.isArray(body.xnat)) {
+    out.xnat = body.xnat.map((w: unknown) => {
+      if (!isObject(w)) return w;
+      const old = stored.xnat.find((x) => x.name === w.name);
+      if (!old) return w;
+      const ext = restore(w['external-inputs'], old['external-inputs']);
+      const der = restore(w['derived-inputs'], old['derived-inputs']);
+      return { ...w, ...(w['external-inputs'] === undefined ? {} : { 'external-inputs': ext }), ...(w['derived-inputs'] === undefined ? {} : { 'derived-inputs': der }) };
+    });
+  }
+  return out;
+}

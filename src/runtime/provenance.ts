@@ -21,7 +21,7 @@ import { resolve as resolvePath } from 'node:path';
 import { describe } from './failures.ts';
 import type { InventoryFile, ObjectIdentity } from './ports.ts';
 import type { IndexedObject, ProvenancePhase, ProvenanceStore, StoredPhase } from './provenance-store.ts';
-import { REDACTED, redactDeep, runSecrets } from './redact.ts';
+import { REDACTED, redactDeep, runSecrets, SCRUBBED_COMMAND_LINE } from './redact.ts';
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { allInputValues, type RunSpec } from './run-spec.ts';
@@ -284,7 +284,7 @@ export function provenanceDocument(store: ProvenanceStore, runId: number, opts: 
       setups: launch.setups, wrapups: launch.wrapups,
     });
   } else {
-    doc['command-line'] = '[REDACTED]';
+    doc['command-line'] = SCRUBBED_COMMAND_LINE;
   }
   doc.inputs = inputs;
   doc.outputs = outputs;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keepMaskedDefaults, maskCommand, sensitiveInputNames, SENSITIVE_MASK } from '../command/sensitive.ts';
+import { keepMaskedDefaults, maskCommand, sensitiveInputNames, SENSITIVE_MASK, unmaskCommandBody } from '../command/sensitive.ts';
+import { parseCommandValue } from '../command/index.ts';
 import { commandsFromText } from '../resolution/index.ts';
 import { redact, redactDeep, redactError, REDACTED } from './redact.ts';
 import { XcsError } from '../core/errors.ts';
@@ -55,4 +56,14 @@ test('sensitive inputs: marked ones, and wrapper inputs that feed one; their def
   const changed = structuredClone(shown);
   changed.inputs[0]['default-value'] = 'NewVq2Lw';
   assert.equal(keepMaskedDefaults(changed, command).inputs[0]['default-value'], 'NewVq2Lw');
+});
+
+test('a masked select-one default posted back passes validation: the body is unmasked before it is checked', () => {
+  const text = JSON.stringify({ name: 'c', image: 'busybox:latest', 'command-line': 'x #KEY#',
+    inputs: [{ name: 'key', type: 'select-one', sensitive: true, 'select-values': ['Zk9Qx7Wv', 'Other123'], 'default-value': 'Zk9Qx7Wv' }] });
+  const [{ command }] = commandsFromText(text);
+  const shown = JSON.parse(JSON.stringify(maskCommand(command))) as unknown;
+  assert.ok(!parseCommandValue(shown, { mode: 'rest' }).commands[0].command, 'the mask alone is not a select value');
+  const back = parseCommandValue(unmaskCommandBody(shown, command), { mode: 'rest' }).commands[0].command;
+  assert.equal(back?.inputs[0]['default-value'], 'Zk9Qx7Wv');
 });

@@ -19,6 +19,9 @@ export const REDACTED = '******';
 
 export { SENSITIVE_MASK } from '../command/sensitive.ts';
 
+/** The command line of a run as a reader who may not see it in full gets it (XNAT's scrubbed record, §6.3). */
+export const SCRUBBED_COMMAND_LINE = '[REDACTED]';
+
 /** Secrets at least this long are hidden wherever they occur; shorter ones only as whole words. */
 const MIN_SUBSTRING_LENGTH = 4;
 const WORD_EDGE = String.raw`\s=,:/'"`;

@@ -11,7 +11,7 @@
  * answers 404 (XNAT: an empty 200).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { keepMaskedDefaults, maskCommand, maskWrapper, parseCommandValue, VISIBILITIES, type Command, type Diagnostic } from '../../command/index.ts';
+import { keepMaskedDefaults, maskCommand, maskWrapper, parseCommandValue, unmaskCommandBody, VISIBILITIES, type Command, type Diagnostic } from '../../command/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
@@ -136,7 +136,7 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
     requireJson(request);
     const old = requireCommand(request.params.id);
     // A sensitive default posted back as read (the mask) keeps the stored value; any other value replaces it.
-    const { command, removedWrappers } = store.update(old.id, keepMaskedDefaults(validated(request.body, request.query.image), old));
+    const { command, removedWrappers } = store.update(old.id, keepMaskedDefaults(validated(unmaskCommandBody(request.body, old), request.query.image), old));
     await dropFromOrchestrations(removedWrappers);
     return maskCommand(command);
   });
@@ -202,7 +202,7 @@ export function registerCommandAdminRoutes(app: FastifyInstance, { ctx, access, 
       throw new XcsError('wrapper.not-found', `Command ${old.id} has no wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
     }
     const { candidate, rebase } = withWrapper(old, request.body, index);
-    const command = keepMaskedDefaults(validated(candidate, undefined, rebase), old);
+    const command = keepMaskedDefaults(validated(unmaskCommandBody(candidate, old), undefined, rebase), old);
     const { command: stored } = store.update(old.id, command, { wrapperId, name: command.xnat[index].name });
     return maskWrapper(stored, stored.xnat[index]);
   });

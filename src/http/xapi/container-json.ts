@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../../core/duration.ts';
 import type { HistoryItem, RunRecord } from '../../runtime/run-store.ts';
-import { REDACTED, redactDeep, runSecrets, SENSITIVE_MASK } from '../../runtime/redact.ts';
+import { REDACTED, redactDeep, runSecrets, SCRUBBED_COMMAND_LINE, SENSITIVE_MASK } from '../../runtime/redact.ts';
 import { allInputValues } from '../../runtime/run-spec.ts';
 
 /** `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in UTC, as XNAT renders status times. */
@@ -27,7 +27,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     backend: 'docker',
   };
   if (!full) {
-    return redactDeep({ ...base, 'command-line': s['command-line'] ? '[REDACTED]' : '', env: {}, mounts: [], inputs: [], outputs: [],
+    return redactDeep({ ...base, 'command-line': s['command-line'] ? SCRUBBED_COMMAND_LINE : '', env: {}, mounts: [], inputs: [], outputs: [],
       history: [], 'container-labels': {} }, runSecrets(run));
   }
   const anySensitive = allInputValues(s).some((v) => v.sensitive);
