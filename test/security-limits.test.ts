@@ -193,3 +193,16 @@ test('a file name part over 255 bytes is a 400 naming the limit, without a serve
   const fits = await fetch(`${s.url}/data/projects/${P}/resources/NAMES/files/${'w'.repeat(255)}`, { method: 'PUT', headers: admin, body: 'data' });
   assert.equal(fits.status, 200, await fits.text());
 });
+
+test('a multi-file upload whose later part is refused keeps none of its files', async () => {
+  const bomb = await zipOf([{ name: 'zeros.dcm', data: Buffer.alloc(32 * 1024 * 1024) }]);
+  for (const [second, name, status] of [[new Blob([bomb]), 'bomb.zip', 413], [new Blob(['x']), `${'n'.repeat(300)}.txt`, 400]] as const) {
+    const form = new FormData();
+    form.append('a', new Blob(['first file']), 'first.txt');
+    form.append('b', new Blob(['second file']), 'second.txt');
+    form.append('c', second, name);
+    const r = await fetch(`${s.url}${RES_FILES}?extract=true`, { method: 'POST', headers: { ...admin, accept: 'application/json' }, body: form });
+    assert.equal(r.status, status, await r.text());
+    await assertUnchanged(s);
+  }
+});

@@ -7,11 +7,7 @@
  * (existence is not leaked); a readable object the caller may not change answers 403.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import yazl from 'yazl';
 import { XcsError } from '../../core/errors.ts';
@@ -25,6 +21,7 @@ import { parseAccessibility } from './accessibility-routes.ts';
 import { sendListing } from '../format.ts';
 import { parseJsonBody } from '../json-body.ts';
 import { fileHeaders, zipHeaders } from './file-download.ts';
+import { bodyStream, storeUpload } from './upload.ts';
 import {
   applyFilters, assessorRow, buildListing, fileRow, objectXml, projectRow, resourceRow, scanRow, sessionRow,
   subjectRow,
@@ -81,10 +78,6 @@ function checkAccessibility(fields: ExtraFields): boolean {
     found = true;
   }
   return found;
-}
-
-function bodyStream(request: FastifyRequest): Readable {
-  return request.body instanceof Readable ? request.body : request.raw;
 }
 
 async function readSmallBody(request: FastifyRequest, limit = 10 * 1024 * 1024): Promise<string> {
@@ -466,51 +459,8 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       tags: query.tags ? query.tags.split(',').map((t) => t.trim()).filter((t) => t !== '') : undefined,
       maxBytes: deps.maxUploadBytes,
     };
-    const extract = flag(query.extract);
-    if (request.isMultipart()) {
-      let count = 0;
-      for await (const part of request.parts()) {
-        if (part.type !== 'file') continue;
-        count++;
-        const fileName = name && count === 1 ? name : part.filename;
-        if (!fileName) throw new XcsError('archive.upload.no-name', 'the multipart file part has no file name', { status: 400 });
-        await store(part.file, fileName, extract, resource, opts, user, () => part.file.truncated);
-      }
-      if (count === 0) throw new XcsError('archive.upload.empty', 'the multipart request holds no file', { status: 400 });
-      return reply.code(200).send('');
-    }
-    if (!name) {
-      throw new XcsError('archive.upload.no-name', 'give the file name in the URL (…/files/NAME) or upload multipart/form-data',
-        { status: 400 });
-    }
-    const declared = request.headers['content-length'];
-    if (declared === undefined && request.headers['transfer-encoding'] === undefined) {
-      throw new XcsError('archive.upload.empty', 'no file content in the request body', { status: 400 });
-    }
-    await store(bodyStream(request), name, extract, resource, opts, user, () => false);
+    await storeUpload(archive, request, { resource, name, extract: flag(query.extract), opts, login: user.login });
     return reply.code(200).send('');
-  }
-
-  async function store(body: Readable, name: string, extract: boolean, resource: number, opts: PutFileOptions, user: User,
-    truncated: () => boolean): Promise<void> {
-    const limitExceeded = () => new XcsError('archive.upload.too-large', 'the upload exceeds the size limit', { status: 413 });
-    if (extract && /\.zip$/i.test(name)) {
-      const dir = await mkdtemp(join(archive.stagingDir(), '.zip-'));
-      try {
-        const tmp = join(dir, 'upload.zip');
-        await pipeline(body, createWriteStream(tmp));
-        if (truncated()) throw limitExceeded();
-        await archive.putZip(resource, tmp, opts, user.login);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      return;
-    }
-    await archive.putFile(resource, name, body, opts, user.login);
-    if (truncated()) {
-      await archive.delete({ kind: 'file', resource, path: name }, { removeFiles: true }, user.login).catch(() => undefined);
-      throw limitExceeded();
-    }
   }
 
   /**

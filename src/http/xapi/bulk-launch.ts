@@ -19,6 +19,7 @@ import type { AccessControl } from './access.ts';
 import { requireWrapper, requireWrapperByName, type BatchRecorder, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
 import { commandVisible, notVisible } from './visibility.ts';
+import { checkJsonDepth } from '../json-body.ts';
 
 export interface LaunchSuccess {
   status: 'success';
@@ -63,6 +64,8 @@ export function targetsOf(body: Record<string, unknown>, root: string): string[]
   if (typeof raw === 'string') {
     const t = raw.trim();
     if (t.startsWith('[')) {
+      // JSON.parse takes seconds and hundreds of MB on millions of nested brackets: refuse those first.
+      checkJsonDepth(t);
       try {
         list = JSON.parse(t);
       } catch (e) {
