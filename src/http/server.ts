@@ -4,7 +4,9 @@
  * Plugins are registered with the server's dependencies as their options.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyError, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance, type FastifyPluginAsync, type FastifyError, type FastifyRequest, type FastifyServerOptions,
+} from 'fastify';
 import multipart from '@fastify/multipart';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +71,17 @@ export const REDACTED_LOG_PATHS = [
 function loggerOptions(level: LogLevel | false | undefined): FastifyServerOptions['logger'] {
   if (!level) return false;
   // stderr: stdout carries what `xcs serve` tells its operator (the generated admin password, the address).
-  return { level, stream: process.stderr, redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' } };
+  return { level, stream: process.stderr, redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' },
+    serializers: { req: requestForLog } };
+}
+
+/**
+ * A request as logged: the route's pattern, never the URL as sent — query strings carry launch inputs (sensitive
+ * ones too) and some paths carry secrets (`/data/services/tokens/invalidate/{alias}/{secret}`).
+ */
+function requestForLog(request: FastifyRequest): Record<string, unknown> {
+  const route = request.routeOptions?.url;
+  return { id: request.id, method: request.method, route: route ?? '(no route)', remoteAddress: request.ip };
 }
 
 export interface BuildOptions extends ServerDeps {
