@@ -66,3 +66,23 @@ test('/xapi/resolution routes: authentication required, unreadable objects 404, 
   assert.equal((await fetch(`${s.url}/xapi/resolution/children?uri=${uri}&kind=nope`, { headers: admin })).status, 400);
   assert.equal((await fetch(`${s.url}/xapi/resolution/children?uri=${uri}&kind=scans`, { headers: basic('stranger', 'pw') })).status, 404);
 });
+
+test('the README example of the --archive format resolves as the README says', async () => {
+  const { readFile, writeFile, mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const readme = await readFile('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('### `xcs resolve`'));
+  const tree = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(tree, 'the README shows an --archive tree');
+  const dir = await mkdtemp(join(tmpdir(), 'xcs-readme-tree-'));
+  try {
+    await writeFile(join(dir, 'tree.json'), tree);
+    const r = await xcs(['resolve', '--command', 'examples/commands/dcm2niix.json', '--input', 'scan=/archive/experiments/XNAT_E00001/scans/1',
+      '--archive', join(dir, 'tree.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /mount: dicom-in \/input <- \/data\/archive\/P\/arc001\/sess01\/SCANS\/1\/DICOM/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
