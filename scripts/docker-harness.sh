@@ -58,6 +58,18 @@ build_image() {
   if [ -f "$dir/binaries" ]; then
     while read -r b; do [ -n "$b" ] && copy_with_libs "$b" "$ctx"; done < "$dir/binaries"
   fi
+  # Whole directories (e.g. Python's standard library), without test suites and build files, and the
+  # shared libraries of the extension modules in them.
+  if [ -f "$dir/trees" ]; then
+    while read -r t; do
+      [ -n "$t" ] && [ -d "$t" ] || continue
+      mkdir -p "$ctx/rootfs$t"
+      (cd "$t" && tar -cf - --exclude='./test' --exclude='./config-*' --exclude='./idlelib' --exclude='./tkinter' \
+        --exclude='./lib2to3' --exclude='./ensurepip' --exclude='./pydoc_data' --exclude='__pycache__' --exclude='./dist-packages' \
+        --exclude='./site-packages' .) | (cd "$ctx/rootfs$t" && tar -xf -)
+      find "$ctx/rootfs$t" -name '*.so' | while read -r so; do copy_with_libs "${so#"$ctx/rootfs"}" "$ctx"; done
+    done < "$dir/trees"
+  fi
   # Same content gives the same layer checksums, so a second build is served from the cache.
   find "$ctx" -exec touch -h -d '2000-01-01T00:00:00Z' {} +
   if ! DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$ctx" >/dev/null 2>"$ctx.err"; then

@@ -38,8 +38,8 @@ async function req(method: string, path: string, headers: Record<string, string>
   return call(s.url, method, path, { headers, json });
 }
 
-async function buildLabelledImage(): Promise<void> {
-  const label = JSON.stringify([{ ...COMMAND, name: `labelled-${TAG}`, image: LABELLED }]);
+async function buildLabelledImage(edit: (c: typeof COMMAND) => unknown = (c) => c): Promise<void> {
+  const label = JSON.stringify([edit({ ...COMMAND, name: `labelled-${TAG}`, image: LABELLED })]);
   const tar = pack();
   tar.entry({ name: 'Dockerfile' }, `FROM xcs-test/busybox:latest\nLABEL org.nrg.commands=${JSON.stringify(label)}\n`);
   tar.finalize();
@@ -193,6 +193,21 @@ test('images: save commands from the label, list them under the image, delete im
   assert.equal(inspected.status, 200);
   assert.ok((inspected.body as { labels: Record<string, string> }).labels['org.nrg.commands']);
   assert.equal((await req('GET', '/xapi/docker/images/save', admin)).status, 400);
+
+  // Saving an edited label again updates the stored command (same id, wrapper ids kept by name).
+  await buildLabelledImage((c) => ({ ...c, 'command-line': 'echo edited #LABEL# > /output/out.txt' }));
+  const resaved = await req('POST', `/xapi/docker/images/save?image=${LABELLED}`, admin);
+  assert.equal(resaved.status, 200, resaved.text);
+  const again = resaved.body as Array<{ id: number; 'command-line': string; xnat: Array<{ id: number }> }>;
+  assert.deepEqual([again[0].id, again[0]['command-line']], [cmds[0].id, 'echo edited #LABEL# > /output/out.txt']);
+  const stored = (await req('GET', `/xapi/commands/${cmds[0].id}`, admin)).body as { 'command-line': string; xnat: Array<{ id: number }> };
+  assert.equal(stored['command-line'], 'echo edited #LABEL# > /output/out.txt');
+  // A label that drops a wrapper is refused, saying why, and changes nothing.
+  await buildLabelledImage((c) => ({ ...c, xnat: [] }));
+  const dropping = await req('POST', `/xapi/docker/images/save?image=${LABELLED}`, admin);
+  assert.equal(dropping.status, 409, dropping.text);
+  assert.match((dropping.body as { message: string }).message, /no longer has wrapper\(s\) echo-session/);
+  assert.deepEqual((await req('GET', `/xapi/commands/${cmds[0].id}`, admin)).body, stored);
   assert.equal((await req('DELETE', `/xapi/docker/images/${LABELLED}`, as('member'))).status, 403);
   assert.equal((await req('DELETE', `/xapi/docker/images/${LABELLED}`, admin)).status, 204);
   assert.equal((await req('GET', `/xapi/commands/${cmds[0].id}`, admin)).status, 404, 'the command went with its image');

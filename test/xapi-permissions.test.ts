@@ -199,6 +199,10 @@ function table(): Record<string, Entry> {
     'GET /xapi/docker/image-summaries': { expect: AUTH(200) },
     'GET /xapi/docker/images/{*}': { expect: AUTH(404), path: '/xapi/docker/images/xcs-test/no-such-image:0' },
     'DELETE /xapi/docker/images/{*}': { expect: CM(404), path: '/xapi/docker/images/xcs-test/no-such-image:0' },
+    // The archive as resolution sees it (xcs resolve --url): readers of P; others as if it did not exist.
+    'GET /xapi/resolution/object': { expect: READ(200), path: `/xapi/resolution/object?uri=${encodeURIComponent(session)}` },
+    'GET /xapi/resolution/children': { expect: READ(200), path: `/xapi/resolution/children?uri=${encodeURIComponent(session)}&kind=scans` },
+    'GET /xapi/resolution/ancestor': { expect: READ(200), path: `/xapi/resolution/ancestor?uri=${encodeURIComponent(session)}&ancestor=Subject` },
     'POST /xapi/docker/images/save': { expect: CM(404), path: '/xapi/docker/images/save?image=xcs-test/no-such-image:0' },
     'POST /xapi/docker/pull': { expect: CM(400), path: '/xapi/docker/pull?image=sha256:abc' },
     'POST /xapi/docker/hubs/{hub}/pull': { expect: CM(404), path: '/xapi/docker/hubs/999/pull?image=x:1' },

@@ -1207,7 +1207,7 @@ export class EmbeddedArchive implements Archive {
     const doc = readAssessorDocument(xml);
     const taken = doc.id ? await this.#db.selectFrom('experiments').selectAll().where('id', '=', doc.id).executeTakeFirst() : undefined;
     if (!taken) return this.createAssessor(session, { ...doc, document: { format: 'xml', text: xml } }, actor);
-    if (taken.session_id !== session) throw takenId(doc.id ?? '', taken.id === taken.session_id ? 'a session' : 'an assessor of another session');
+    if (taken.session_id !== session) throw takenId(doc.id ?? '', taken.session_id ? 'an assessor of another session' : 'a session');
     await this.#db.transaction().execute(async (trx) => {
       if (doc.label !== taken.label) await this.#checkExperimentLabel(trx, taken.project, doc.label);
       await trx.updateTable('experiments').set({ label: checkLabel('assessor label', doc.label), xsi_type: checkAssessorType(doc.xsiType),

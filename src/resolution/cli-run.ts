@@ -10,6 +10,7 @@ import { commandsFromText } from './load-command.ts';
 import { MemoryObjectSource } from './memory-source.ts';
 import { parseImageCommandRef } from './image-ref.ts';
 import { ResolutionError, resolveWithExplanation } from './resolve.ts';
+import type { XnatObjectSource } from './source.ts';
 import type { Explanation, ResolvedCommand } from './types.ts';
 
 export interface ResolveCliArgs {
@@ -21,6 +22,8 @@ export interface ResolveCliArgs {
   project?: string;
   explain?: boolean;
   json?: boolean;
+  /** A running server whose archive URI and id inputs are looked up (instead of `--archive`). */
+  url?: string;
 }
 
 /** The `--json` shape: the fields a user checks, mounts reduced to their five public fields. */
@@ -63,7 +66,8 @@ function textReport(r: ResolvedCommand): string {
   return lines.join('\n');
 }
 
-export async function runResolve(opts: ResolveCliArgs): Promise<number> {
+/** `remote` is the server's archive when `--url` is given (built by the CLI layer, which may use HTTP). */
+export async function runResolve(opts: ResolveCliArgs, remote?: XnatObjectSource): Promise<number> {
   let explanation: Explanation | null = null;
   try {
     const loaded = commandsFromText(await readFile(opts.command, 'utf8'), opts.command);
@@ -84,8 +88,8 @@ export async function runResolve(opts: ResolveCliArgs): Promise<number> {
       if (commandName) return sameImage.find((c) => c.name === commandName) ?? null;
       return sameImage.length === 1 ? sameImage[0] : null;
     };
-    const tree: unknown = opts.archive ? JSON.parse(await readFile(opts.archive, 'utf8')) : [];
-    const source = new MemoryObjectSource(tree);
+    if (remote && opts.archive) throw new ResolutionError('cli.source.both', 'give --archive or --url, not both', { inputs: [] });
+    const source = remote ?? new MemoryObjectSource(opts.archive ? JSON.parse(await readFile(opts.archive, 'utf8')) as unknown : []);
     const result = await resolveWithExplanation({
       command,
       wrapper,
@@ -106,11 +110,14 @@ export async function runResolve(opts: ResolveCliArgs): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof ResolutionError) explanation = e.explanation;
-    const error = isXcsError(e) ? e.toJSON() : { code: 'internal', message: messageOf(e) };
+    const error: Record<string, unknown> = isXcsError(e) ? e.toJSON() : { code: 'internal', message: messageOf(e) };
+    if (error.code === 'resolution.input.invalid-uri' && !opts.archive && !remote) {
+      error.hint = 'Nothing to look archive URIs up in: give --archive FILE (a JSON tree of objects; see the README) or --url of a running server.';
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ error, ...(opts.explain && explanation ? { explanation } : {}) }, null, 2)}\n`);
     } else {
-      process.stderr.write(`xcs resolve: ${error.message as string}\n`);
+      process.stderr.write(`xcs resolve: ${error.message as string}\n${error.hint ? `hint: ${error.hint as string}\n` : ''}`);
       if (opts.explain && explanation) process.stderr.write(`\n${explanationText(explanation)}\n`);
     }
     return 1;

@@ -3,19 +3,16 @@
  * the archive; writable mounts get their build directory (chosen at resolution) afresh, with the input
  * files copied in; the callback credentials are issued. Every step can run again after a crash.
  */
-import { chown, cp, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError } from '../core/errors.ts';
 import type { MountSpec } from '../backends/types.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
+import { copyMountSource, sourceKind, sourceMissing } from './mount-source.ts';
 import type { RunTokenScope } from './ports.ts';
 import { runSettingsOf, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { sensitiveValues } from './run-spec.ts';
-
-async function isDirectory(path: string): Promise<boolean> {
-  try { return (await stat(path)).isDirectory(); } catch { return false; }
-}
 
 /** `uid` or `uid:gid` → ids; null for a user given by name (the settings refuse those). */
 export function numericUser(user: string | null): { uid: number; gid: number } | null {
@@ -38,23 +35,17 @@ async function stageMount(m: ResolvedMount, owner: { uid: number; gid: number } 
   const host = m['xnat-host-path'];
   const mount: MountSpec = { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
   // Fed by a setup container (its output directory): the files are there already, whether writable or not.
+  // A File input's source is the file itself (mount-source.ts).
   if (!m.writable || m['via-setup-command']) {
-    if (!host || !(await isDirectory(host))) {
-      throw new XcsError('mount-missing', `The files for mount "${m.name}" are gone: ${host || '(no path)'} does not exist`,
-        { path: host });
-    }
+    const kind = host ? await sourceKind(host) : 'missing';
+    if (kind !== 'directory' && kind !== 'file') throw sourceMissing(m.name, host, kind, false);
     return mount;
   }
   // A previous attempt may have stopped half-way: start the copy afresh.
   await rm(host, { recursive: true, force: true });
-  await mkdir(host, { recursive: true });
   const source = m['copy-from'];
-  if (source) {
-    if (!(await isDirectory(source))) {
-      throw new XcsError('mount-missing', `The input files for writable mount "${m.name}" are gone: ${source}`, { path: source });
-    }
-    await cp(source, host, { recursive: true });
-  }
+  if (source) await copyMountSource(m.name, source, host);
+  else await mkdir(host, { recursive: true });
   if (owner) {
     try {
       await chownTree(host, owner);

@@ -15,6 +15,8 @@ export const TEST_IMAGES = {
   /** busybox with ENTRYPOINT printing `xcs-entrypoint-ran` then exec-ing its arguments; WORKDIR /image-workdir. */
   entrypoint: 'xcs-test/entrypoint:latest',
   dcm2niix: 'xnat/dcm2niix:latest',
+  /** busybox and Python, with stand-ins for real tools (batch-launch.py, make-rt-struct-assessor.py, bet). */
+  xnatTools: 'xcs-test/xnat-tools:latest',
 } as const;
 
 /** The marker line the `entrypoint` image prints when its entrypoint runs. */

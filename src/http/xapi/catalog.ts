@@ -15,6 +15,8 @@ export interface CommandCatalog {
   get(id: number): MaybePromise<Command | undefined>;
   /** Stores a validated command; assigns the command and wrapper ids. Duplicate (name, image, version) ⇒ 400. */
   create(command: Command): MaybePromise<Command>;
+  /** Replaces a command, wrappers matched by name (absent in catalogs that cannot update). */
+  update?(id: number, command: Command): MaybePromise<{ command: Command; removedWrappers: number[] }>;
   delete(id: number): MaybePromise<void>;
   siteEnabled(wrapperId: number): MaybePromise<boolean>;
   setSiteEnabled(wrapperId: number, enabled: boolean): MaybePromise<void>;

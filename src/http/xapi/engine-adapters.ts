@@ -39,6 +39,7 @@ export class CommandStoreCatalog implements CommandCatalog {
   list(): Command[] { return this.#store.list(); }
   get(id: number): Command | undefined { return this.#store.get(id); }
   create(command: Command): Command { return this.#store.register(command); }
+  update(id: number, command: Command): { command: Command; removedWrappers: number[] } { return this.#store.update(id, command); }
 
   delete(id: number): void {
     this.#store.require(id);

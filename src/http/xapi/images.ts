@@ -90,9 +90,28 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
     for (const v of report.result.commands) {
       const c = v.command!;
       const dup = existing.find((x) => x.name === c.name && x.image === c.image && (x.version ?? '') === (c.version ?? ''));
-      created.push(dup ?? await catalog.create(c));
+      created.push(dup ? await resave(dup, c, image) : await catalog.create(c));
     }
     return created.map(maskCommand);
+  }
+
+  /**
+   * Saving a label again whose command is already stored (same name, image, version): the stored command
+   * takes the label's content, wrappers keeping their ids (and enablement) by name — XNAT keeps the old
+   * command silently. A label that drops wrappers is refused, saying why: their configurations would go.
+   */
+  async function resave(stored: Command, fromLabel: Command, image: string): Promise<Command> {
+    if (!catalog.update || sameContent(stored, fromLabel)) return stored;
+    const names = new Set(fromLabel.xnat.map((w) => w.name));
+    const dropped = stored.xnat.filter((w) => !names.has(w.name)).map((w) => w.name);
+    if (dropped.length > 0) {
+      throw new XcsError('xapi.image.resave-drops-wrappers', `The label of ${image} no longer has wrapper(s) ${dropped.join(', ')} `
+        + `of the stored command "${stored.name}" ${stored.version ?? ''} (id ${stored.id}); saving it would delete them and their settings`, {
+        status: 409, path: image,
+        hint: `Give the label's command a new "version" (both are kept), or delete the stored one first (DELETE /xapi/commands/${stored.id}).`,
+      });
+    }
+    return (await catalog.update(stored.id!, fromLabel)).command;
   }
 
   app.get<{ Querystring: { installed?: string } }>('/xapi/docker/images', {
@@ -213,4 +232,10 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
     const q = request.query;
     return pull(q.image, settings.hub(request.params.hub), q['save-commands'] !== 'false', q);
   });
+}
+
+/** Whether a stored command says what a label's command says (ids aside). */
+function sameContent(stored: Command, fromLabel: Command): boolean {
+  const strip = (c: Command) => JSON.stringify({ ...c, id: undefined, xnat: c.xnat.map((w) => ({ ...w, id: undefined })) });
+  return strip(stored) === strip(fromLabel);
 }

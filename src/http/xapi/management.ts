@@ -9,6 +9,7 @@ import type { ServerDeps } from '../server.ts';
 import { AccessControl, registerRoleRoutes } from './access.ts';
 import { MemoryCatalog, type CommandCatalog, type Launcher } from './catalog.ts';
 import { registerImageRoutes } from './images.ts';
+import { registerObjectSourceRoutes } from './object-source-routes.ts';
 import { registerSettingsRoutes, SettingsStore } from './settings.ts';
 import { ConfigStore, registerConfigurationRoutes } from './configuration.ts';
 import { Availability, registerAvailabilityRoutes } from './availability.ts';
@@ -83,5 +84,6 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     registerAutomationRoutes(app, { store: automation, catalog, access });
     registerSubscriptionRoutes(app, { store: automation, catalog, access, archive: deps.archive });
     registerLaunchUiRoutes(app, { catalog, configs, access, settings, source });
+    registerObjectSourceRoutes(app, { source, access });
   };
 }
