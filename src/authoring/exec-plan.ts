@@ -183,7 +183,8 @@ export async function planExec(req: ExecRequest): Promise<ExecPlan> {
     if (kind === 'mount') return mountDirs[name] ?? absolute(req.outputDir, name);
     auxCount += 1;
     // Wrapup results are what would be uploaded: keep them with the outputs. Setup results are scratch.
-    return kind === 'wrapup' ? absolute(req.outputDir, `wrapup-${name}`) : join(req.scratchDir, `setup-${auxCount}-${basename(name)}`);
+    const safe = basename(name).replace(/[^\w.-]+/g, '-');
+    return kind === 'wrapup' ? absolute(req.outputDir, `wrapup-${safe}`) : join(req.scratchDir, `setup-${auxCount}-${safe}`);
   };
   let resolved: ResolvedCommand;
   try {
