@@ -110,7 +110,9 @@ export async function planExec(req: ExecRequest): Promise<ExecPlan> {
   for (const name of Object.keys(req.mounts)) {
     if (!mountNames.includes(name)) problems.push({ path: `--mount ${name}`, message: `the command has no mount "${name}" (mounts: ${mountNames.join(', ') || 'none'})` });
   }
-  const known = new Set([...wrapperInputs.map((i) => i.name), ...command.inputs.map((i) => i.name)]);
+  // The wrapper made up for a command without one is not the author's: its stand-in input is not theirs to give.
+  const authored = command.xnat.length > 0 ? wrapperInputs : [];
+  const known = new Set([...authored.map((i) => i.name), ...command.inputs.map((i) => i.name)]);
   for (const name of Object.keys(req.inputs)) {
     if (!known.has(name)) problems.push({ path: `--input ${name}`, message: `the command has no input "${name}" (inputs: ${[...known].join(', ') || 'none'})` });
   }
