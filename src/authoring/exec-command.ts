@@ -38,6 +38,10 @@ export async function execCommand(file: string, opts: ExecCommandOptions): Promi
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // The engine connection (its module and version probe) is opened while the command loads and resolves:
+  // start-up is most of a short run's cost.
+  const connecting = opts.dryRun ? null : import('../backends/docker/docker-backend.ts').then((m) => m.createDockerBackend());
+  connecting?.catch(() => undefined);
   try {
     const { command, others } = await loadCommandFile(file, opts.commandName);
     for (const f of opts.withCommand) {
@@ -53,20 +57,17 @@ export async function execCommand(file: string, opts: ExecCommandOptions): Promi
       process.stdout.write(`${JSON.stringify(dryRun(plan, user), null, 2)}\n`);
       return 0;
     }
-    const { createDockerBackend } = await import('../backends/docker/docker-backend.ts');
-    const backend = await createDockerBackend();
-    try {
-      const outcome = await runExec(plan, backend, { stdout: process.stdout, stderr: process.stderr }, { user, signal: abort.signal });
-      process.stderr.write(`${summaryText(plan, outcome)}\n`);
-      if (abort.signal.aborted) return 130;
-      if (outcome.failed === 'main' && outcome.exitCode !== null && outcome.exitCode !== 0) return outcome.exitCode;
-      return outcome.failed ? 1 : 0;
-    } finally {
-      await backend.close();
-    }
+    // Closed in the finally below, whatever happens.
+    const backend = await (connecting as NonNullable<typeof connecting>);
+    const outcome = await runExec(plan, backend, { stdout: process.stdout, stderr: process.stderr }, { user, signal: abort.signal });
+    process.stderr.write(`${summaryText(plan, outcome)}\n`);
+    if (abort.signal.aborted) return 130;
+    if (outcome.failed === 'main' && outcome.exitCode !== null && outcome.exitCode !== 0) return outcome.exitCode;
+    return outcome.failed ? 1 : 0;
   } catch (e) {
     return report(e);
   } finally {
+    if (connecting) await connecting.then((b) => b.close(), () => undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await rm(scratchDir, { recursive: true, force: true });

@@ -110,7 +110,9 @@ export async function planExec(req: ExecRequest): Promise<ExecPlan> {
   for (const name of Object.keys(req.mounts)) {
     if (!mountNames.includes(name)) problems.push({ path: `--mount ${name}`, message: `the command has no mount "${name}" (mounts: ${mountNames.join(', ') || 'none'})` });
   }
-  const known = new Set([...wrapperInputs.map((i) => i.name), ...command.inputs.map((i) => i.name)]);
+  // The wrapper made up for a command without one is not the author's: its stand-in input is not theirs to give.
+  const authored = command.xnat.length > 0 ? wrapperInputs : [];
+  const known = new Set([...authored.map((i) => i.name), ...command.inputs.map((i) => i.name)]);
   for (const name of Object.keys(req.inputs)) {
     if (!known.has(name)) problems.push({ path: `--input ${name}`, message: `the command has no input "${name}" (inputs: ${[...known].join(', ') || 'none'})` });
   }
@@ -183,7 +185,8 @@ export async function planExec(req: ExecRequest): Promise<ExecPlan> {
     if (kind === 'mount') return mountDirs[name] ?? absolute(req.outputDir, name);
     auxCount += 1;
     // Wrapup results are what would be uploaded: keep them with the outputs. Setup results are scratch.
-    return kind === 'wrapup' ? absolute(req.outputDir, `wrapup-${name}`) : join(req.scratchDir, `setup-${auxCount}-${basename(name)}`);
+    const safe = basename(name).replace(/[^\w.-]+/g, '-');
+    return kind === 'wrapup' ? absolute(req.outputDir, `wrapup-${safe}`) : join(req.scratchDir, `setup-${auxCount}-${safe}`);
   };
   let resolved: ResolvedCommand;
   try {
