@@ -191,6 +191,9 @@ test('scripts are unaffected: Basic and alias tokens need no header; cookie scri
   // pyxnat's way: Basic on every call plus the session cookie it got first.
   const session = await call(s.url, 'GET', '/data/JSESSION', { headers: admin() });
   const cookie = { cookie: `JSESSIONID=${session.text}` };
+  // The cookie is Secure when the request came over https (here: through a TLS-terminating proxy).
+  const viaHttps = await fetch(`${s.url}/data/JSESSION`, { headers: { ...admin(), 'x-forwarded-proto': 'https' } });
+  assert.match(viaHttps.headers.get('set-cookie') ?? '', /^JSESSIONID=\w+; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
   assert.equal((await call(s.url, 'PUT', '/data/projects/CSRF/subjects/PYX', { headers: { ...admin(), ...cookie } })).status, 201);
 
   // The cookie alone: a change needs X-Requested-With (or a same-origin marker); reads do not.

@@ -1,26 +1,26 @@
-// Password guessing, against a real `xcs serve` (3 failures per login, 5 per address, from the environment):
+// Password guessing, against a real server (3 failures per login, 5 per address, set through the environment):
 // 429 with Retry-After once a login or an address is locked — on any route and on /data/JSESSION, with the right
 // password too, and from any address for a locked login; a site administrator lifts locks; every failed sign-in is
-// one JSON line on stderr with login, address, time and reason, never the password. An unknown login runs the
+// one JSON line on the process's stderr with login, address, time and reason, never the password. An unknown login runs the
 // password hash like a known one (counted scrypt calls, not timing), and is counted and locked alike.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
-import { sigkill, startServe, type ServeProcess } from './helpers/serve.ts';
+import { startServer, type RunningServer } from '../src/http/server.ts';
 import { basic } from './xapi-helpers.ts';
 
 const ADMIN_PW = 'admin-pw-logins';
 let dir: string;
-let serve: ServeProcess;
+let serve: RunningServer;
+/** What the process wrote to stderr while the server ran. */
+let stderr = '';
+const writeStderr = process.stderr.write.bind(process.stderr);
 
 interface Answer { status: number; retryAfter?: string; text: string }
 
@@ -42,13 +42,19 @@ function send(method: string, path: string, headers: Record<string, string>, fro
 const admin = () => basic('admin', ADMIN_PW);
 
 before(async () => {
-  // A current build starts in a second; the sources through tsx can take longer than serve's start-up wait.
-  await promisify(execFile)('bash', ['scripts/build.sh'], { cwd: fileURLToPath(new URL('../', import.meta.url)) });
   dir = await mkdtemp(join(tmpdir(), 'xcs-logins-'));
-  serve = await startServe(join(dir, 'data'), {
-    XCS_ADMIN_USER: 'admin', XCS_ADMIN_PASSWORD: ADMIN_PW,
-    XCS_LOGIN_MAX_FAILURES: '3', XCS_LOGIN_ADDRESS_MAX_FAILURES: '5', XCS_LOGIN_WINDOW_SECONDS: '900',
-  });
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    stderr += String(chunk);
+    return writeStderr(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  const settings = { XCS_ADMIN_USER: 'admin', XCS_ADMIN_PASSWORD: ADMIN_PW,
+    XCS_LOGIN_MAX_FAILURES: '3', XCS_LOGIN_ADDRESS_MAX_FAILURES: '5', XCS_LOGIN_WINDOW_SECONDS: '900' };
+  Object.assign(process.env, settings);
+  try {
+    serve = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data') });
+  } finally {
+    for (const k of Object.keys(settings)) delete process.env[k];
+  }
   for (const login of ['alice', 'bob', 'carol']) {
     const r = await fetch(`${serve.url}/xapi/users`, { method: 'POST', headers: { ...admin(), 'content-type': 'application/json' },
       body: JSON.stringify({ username: login, password: `${login}-right-pw` }) });
@@ -57,7 +63,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (serve) await sigkill(serve);
+  process.stderr.write = writeStderr;
+  await serve?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -109,7 +116,7 @@ test('an address is locked after 5 failures whatever the logins (unknown ones co
 });
 
 test('every failed sign-in is one JSON line on stderr: login, address, time, reason — never the password', async () => {
-  const lines = serve.output().split('\n').filter((l) => l.includes('sign-in.failed')).map((l) => JSON.parse(l) as Record<string, string>);
+  const lines = stderr.split('\n').filter((l) => l.includes('sign-in.failed')).map((l) => JSON.parse(l) as Record<string, string>);
   const alice = lines.filter((l) => l.login === 'alice');
   assert.deepEqual(alice.map((l) => l.reason), ['wrong-credentials', 'wrong-credentials', 'wrong-credentials',
     'locked-login', 'locked-login', 'locked-login', 'locked-login', 'locked-login']);
@@ -119,7 +126,7 @@ test('every failed sign-in is one JSON line on stderr: login, address, time, rea
   }
   assert.ok(lines.some((l) => l.login === 'ghost4' && l.address === '127.0.0.3' && l.reason === 'wrong-credentials'));
   assert.ok(lines.some((l) => l.login === 'carol' && l.address === '127.0.0.3' && l.reason === 'locked-address'));
-  assert.doesNotMatch(serve.output(), /alice-guess|right-pw|nope/, 'no password in the output');
+  assert.doesNotMatch(stderr, /alice-guess|right-pw|nope/, 'no password in the output');
 });
 
 test('an unknown login runs scrypt like a wrong password (no timing oracle)', async () => {

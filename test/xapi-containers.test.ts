@@ -177,7 +177,13 @@ test('delete: only the launcher, a project owner or a manager; only finished run
   const logs = join(dir, 'data', 'runs', '4', 'logs');
   await mkdir(logs, { recursive: true });
   await writeFile(join(logs, 'stdout.log'), 'saved\n');
+  // u1 cannot read P0: the run answers like a missing one; a reader of P0 who did not launch it is refused.
+  const hidden = await req('DELETE', '/xapi/containers/4', u1);
+  assert.equal(hidden.status, 404);
+  assert.equal(hidden.text, (await req('DELETE', '/xapi/containers/999999', u1)).text.replaceAll('999999', '4'));
+  await server.opened.users.setRole('P0', 'u1', 'collaborator');
   assert.equal((await req('DELETE', '/xapi/containers/4', u1)).status, 403);
+  await server.opened.users.setRole('P0', 'u1', null);
   assert.equal((await req('GET', '/xapi/containers/4', admin)).status, 200, 'a refused delete keeps the record');
   assert.equal((await req('DELETE', '/xapi/containers/4', u0)).status, 204);
   assert.equal((await req('GET', '/xapi/containers/4', admin)).status, 404);

@@ -13,16 +13,23 @@ function requireAdmin(request: FastifyRequest): void {
 
 export function registerLockoutRoutes(app: FastifyInstance, throttle: LoginThrottle): void {
   // Unknown logins are counted and locked like known ones, so these answer alike for both.
-  app.get<{ Params: { login: string } }>('/xapi/users/:login/lockout', async (request) => {
+  const tags = ['users'];
+  app.get<{ Params: { login: string } }>('/xapi/users/:login/lockout', {
+    schema: { tags, summary: 'A login\'s recent failed sign-ins and lock (site administrators; XCS addition)' },
+  }, async (request) => {
     requireAdmin(request);
     const state = throttle.loginState(request.params.login);
     return { login: request.params.login, locked: state.retryAfterSeconds > 0, ...state };
   });
-  app.delete<{ Params: { login: string } }>('/xapi/users/:login/lockout', async (request) => {
+  app.delete<{ Params: { login: string } }>('/xapi/users/:login/lockout', {
+    schema: { tags, summary: 'Lift a login\'s sign-in lock (site administrators; XCS addition)' },
+  }, async (request) => {
     requireAdmin(request);
     return { login: request.params.login, unlocked: throttle.unlockLogin(request.params.login) };
   });
-  app.delete<{ Params: { address: string } }>('/xapi/lockouts/addresses/:address', async (request) => {
+  app.delete<{ Params: { address: string } }>('/xapi/lockouts/addresses/:address', {
+    schema: { tags, summary: 'Lift an address\'s sign-in lock (site administrators; XCS addition)' },
+  }, async (request) => {
     requireAdmin(request);
     return { address: request.params.address, unlocked: throttle.unlockAddress(request.params.address) };
   });

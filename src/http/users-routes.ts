@@ -122,11 +122,14 @@ export function registerUserRoutes(app: FastifyInstance, users: UserStore, archi
           status: 400, path: request.params.group, hint: 'use Owners, Members or Collaborators' });
       }
       await requireOwner(request, request.params.p);
+      // Only those who may list users learn that a login does not exist; to an owner, adding one answers alike.
+      if (!request.user!.siteAdmin && !(await users.getUser(request.params.login))) return reply.send('');
       await users.setRole(request.params.p, request.params.login, role);
       return reply.send('');
     });
     app.delete<{ Params: { p: string; group: string; login: string } }>(route, async (request, reply) => {
       await requireOwner(request, request.params.p);
+      if (!request.user!.siteAdmin && !(await users.getUser(request.params.login))) return reply.send('');
       await users.setRole(request.params.p, request.params.login, null);
       return reply.send('');
     });

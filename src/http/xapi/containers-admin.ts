@@ -24,7 +24,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
 import { RunQuery, type RunQueryFilter } from '../../runtime/run-query.ts';
-import type { RunRecord } from '../../runtime/run-store.ts';
+import { runNotFound, type RunRecord } from '../../runtime/run-store.ts';
 import type { AccessControl } from './access.ts';
 import { containerJson } from './container-json.ts';
 import { intParam, seesFully, userOf, type XapiContext } from './context.ts';
@@ -228,6 +228,8 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     const user = userOf(request);
     const run = ctx.engine.find(request.params.id);
     if (!(await mayAct(user, run))) {
+      // Those who cannot read the run's project get what a missing id gets.
+      if (!run.project || !(await access.users.can(user, 'read', { project: run.project }))) throw runNotFound(request.params.id);
       throw new XcsError('auth.forbidden', `User ${user.login} cannot delete container ${request.params.id}`, { status: 403, path: request.params.id });
     }
     await query.delete(run.id);

@@ -10,7 +10,7 @@ import { isXcsError, messageOf, XcsError } from '../../core/errors.ts';
 import type { LogStream } from '../../runtime/logs.ts';
 import { relaunch } from '../../runtime/relaunch.ts';
 import { redactDeep, redactError, runSecrets } from '../../runtime/redact.ts';
-import type { RunRecord } from '../../runtime/run-store.ts';
+import { runNotFound, type RunRecord } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
 import { containerJson } from './container-json.ts';
 import type { AccessControl } from './access.ts';
@@ -77,7 +77,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
     const full = (await access.isContainerManager(user)) || (await seesFully(ctx, user, run));
     // Others see the scrubbed record only when they can read its project; to the rest it does not exist.
     if (!full && !(run.project && ctx.users && await ctx.users.can(user, 'read', { project: run.project }))) {
-      throw new XcsError('xapi.container.not-found', `No container ${key}`, { status: 404, path: key });
+      throw runNotFound(key); // word for word what a missing id gets
     }
     return { run, full };
   }
