@@ -6,6 +6,7 @@
 // the run ends. A container calling back (session, listing, upload) still completes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,6 +199,44 @@ test('a run token launches within its project, and its session keeps its scope',
   assert.equal((await c('GET', '/data/services/tokens/issue')).status, 403);
   assert.equal((await c('PUT', `/data/experiments/${session}/scans/2/resources/NEW2`)).status, 403);
   assert.equal((await c('PUT', '/data/projects/P/users/Owners/bob')).status, 403);
+});
+
+/** pyxnat as a calling-back tool would use it (it opens a JSESSION on its first call), with the run's token. */
+const PYXNAT = `
+import sys, tempfile
+from pyxnat import Interface
+url, user, password, session = sys.argv[1:5]
+x = Interface(server=url, user=user, password=password)
+print('subjects', sorted(x.select.project('P').subjects().get()), flush=True)
+print('Q visible', x.select.project('Q').exists(), flush=True)
+path = tempfile.mktemp()
+open(path, 'w').write('from pyxnat')
+e = x.select.project('P').subject('S').experiment('E')
+e.scan('1').resource('CB').file('py.txt').put(path)
+print('own scan upload', e.scan('1').resource('CB').file('py.txt').exists(), flush=True)
+try:
+    e.scan('2').resource('CB').file('py.txt').put(path)
+    print('other scan upload allowed', flush=True)
+except Exception as e:
+    print('other scan upload refused', flush=True)
+`;
+
+test('pyxnat with a run token: reads its project, uploads below its root, is refused elsewhere', async () => {
+  const run = engineOf(server.app.server)!.store.require(runId);
+  const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const p = spawn('/usr/bin/python3', ['-c', PYXNAT, server.url, run.tokenAlias!, run.secrets[0], session], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    p.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { text += d.toString(); });
+    p.on('close', (c) => resolve({ code: c, out: text }));
+  });
+  assert.equal(code, 0, out);
+  assert.match(out, /^subjects \['\w+'\]$/m, out);
+  assert.match(out, /^Q visible False$/m, out);
+  assert.match(out, /^own scan upload True$/m, out);
+  assert.match(out, /^other scan upload refused$/m, out);
+  const scan2 = (await server.opened.archive.listResources({ kind: 'scan', session, scan: '2' })).find((r) => r.label === 'CB')!;
+  assert.equal((await server.opened.archive.listFiles(scan2.id)).length, 0);
 });
 
 test('a run token lives as long as the run may, and dies with its sessions when the run ends', async () => {

@@ -78,12 +78,16 @@ export class Availability {
   }
 
   /** Reasons the user lacks the permissions a wrapper needs in the project (read; edit when it writes outputs). */
-  async permissionReasons(user: User | null, wrapper: CommandWrapper, project: string): Promise<Reason[]> {
+  async permissionReasons(caller: User | null, wrapper: CommandWrapper, project: string): Promise<Reason[]> {
+    // A run's token launches as its user, within its own project only (as `launch` checks).
+    const user = caller?.scope
+      ? (caller.scope.project === project ? (await this.#d.access.users.getUser(caller.login)) ?? null : null)
+      : caller;
     if (!(await this.#d.access.can(user, 'read', project))) {
-      return [{ check: 'permissions', message: `${user?.login ?? 'guest'} cannot read project ${project}` }];
+      return [{ check: 'permissions', message: `${caller?.login ?? 'guest'} cannot read project ${project}` }];
     }
     if (wrapper['output-handlers'].length > 0 && !(await this.#d.access.can(user, 'edit', project))) {
-      return [{ check: 'permissions', message: `the wrapper uploads outputs (${wrapper['output-handlers'].map((h) => h.name).join(', ')}) and ${user?.login ?? 'guest'} cannot edit in project ${project}` }];
+      return [{ check: 'permissions', message: `the wrapper uploads outputs (${wrapper['output-handlers'].map((h) => h.name).join(', ')}) and ${caller?.login ?? 'guest'} cannot edit in project ${project}` }];
     }
     return [];
   }

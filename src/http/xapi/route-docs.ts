@@ -28,6 +28,7 @@ const SUMMARIES: Record<string, string> = {
   'POST /xapi/users': 'Create a user (site administrators)',
   'GET /xapi/users': 'User logins (site administrators)',
   'GET /xapi/users/{login}': 'One user (site administrators, or the user)',
+  'PUT /xapi/users/{login}': 'Change a user: names, email, password (the user, with the current password), enabled, verified, admin (site administrators); a password change or disabling ends the user\'s sessions and tokens',
   'POST /xapi/archive/upload/xml': 'Store an assessor from its XNAT XML (edit access to the session\'s project)',
   'GET /xapi/commands/{id}': 'One command with its wrappers',
   'DELETE /xapi/commands/{id}': 'Delete a command and its wrappers (container managers)',
