@@ -11,7 +11,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BENCH_PASSWORD = 'bench-pw-ops';
 export const benchAuth = `Basic ${Buffer.from(`admin:${BENCH_PASSWORD}`).toString('base64')}`;
 
-export interface BenchServer { child: ChildProcess; url: string; launch(msg: string): Promise<number>; stop(): Promise<void> }
+export interface BenchServer {
+  child: ChildProcess;
+  url: string;
+  launch(msg: string): Promise<number>;
+  /** Resolves once the run ended (the server then removes its container). */
+  waitEnded(id: number): Promise<void>;
+  stop(): Promise<void>;
+}
 
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -53,6 +60,11 @@ export async function startBenchServer(dataDir: string): Promise<BenchServer> {
   return {
     child, url,
     launch: async (msg) => (await api<{ id: number }>(url, 'POST', `/xapi/wrappers/${wrapper}/root/msg/launch`, { msg })).id,
+    waitEnded: async (id) => {
+      while (!/^(Complete|Failed|Killed)/.test((await api<{ status: string }>(url, 'GET', `/xapi/containers/${id}`)).status)) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -55,8 +55,9 @@ const bench: Bench = {
       for (let i = 0; i < SUBSCRIBERS; i += 100) subs.push(...await Promise.all(Array.from({ length: 100 }, () => subscribe(url))));
       await new Promise((r) => setTimeout(r, 1000));
       const held = rssMiB(server.child.pid!);
-      await server.launch('fan-out');
+      const run = await server.launch('fan-out');
       const arrivals = await Promise.all(subs.map((s) => s.sawQueued));
+      await server.waitEnded(run);
       const fanOut = Math.max(...arrivals.map((a) => a.at - a.event));
       return [
         { name: `idle subscribers held (all served their event)`, unit: 'connections', baseline: null, ours: subs.length, better: 'higher',
