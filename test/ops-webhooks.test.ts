@@ -20,6 +20,7 @@ let receiver: Server;
 let receiverUrl = '';
 const hits: Hit[] = [];
 let answer = 200;
+let ownerHook: { id: number };
 
 const ADMIN_SECRET = 'admin-secret-0123456789';
 const OWNER_SECRET = 'owner-secret-9876543210';
@@ -91,7 +92,7 @@ test('signed deliveries, retried across a restart; a project webhook hears only 
   const url = '/xapi/notifications/webhooks';
   const siteHook = (await call(site.server.url, 'POST', url, { headers: auth('admin'),
     json: { url: `${receiverUrl}/site`, events: ['run.failed', 'run.completed'], secret: ADMIN_SECRET } })).body as { id: number };
-  const ownerHook = (await call(site.server.url, 'POST', url, { headers: auth('owner'),
+  ownerHook = (await call(site.server.url, 'POST', url, { headers: auth('owner'),
     json: { url: `${receiverUrl}/owner`, events: ['run.completed'], secret: OWNER_SECRET, project: 'P' } })).body as { id: number };
   answer = 500;
   const failed = await site.launch('fail', 0);
@@ -130,7 +131,9 @@ test('signed deliveries, retried across a restart; a project webhook hears only 
   assert.equal(ownerLog.length, 1);
 });
 
-test('a bulk launch is announced once, as batch.completed', async () => {
+test('a bulk launch is announced once, as batch.completed; an owner who lost the project hears nothing more', async () => {
+  await site.server.opened.users.setRole('P', 'owner', 'member');
+  const ownerHits = hits.filter((h) => h.path === '/owner').length;
   await call(site.server.url, 'POST', '/xapi/notifications/webhooks', { headers: auth('admin'),
     json: { url: `${receiverUrl}/batch`, events: ['batch.completed'], secret: ADMIN_SECRET } });
   const r = await call(site.server.url, 'POST', `/xapi/projects/P/wrappers/${site.wrappers.ok}/root/session/bulklaunch`,
@@ -148,4 +151,11 @@ test('a bulk launch is announced once, as batch.completed', async () => {
   assert.equal(b.batch.id, report['bulk-launch-id']);
   assert.deepEqual([b.batch.runs, b.batch.completed], [3, 3]);
   assert.deepEqual(b.runs.map((x) => x.id).sort(), report.successes.map((x) => x.id).sort());
+  // The former owner's webhook: its deliveries were refused at sending time, none reached the receiver.
+  assert.equal(hits.filter((h) => h.path === '/owner').length, ownerHits);
+  const log = (await call(site.server.url, 'GET', `/xapi/notifications/webhooks/${ownerHook.id}/deliveries`, { headers: auth('admin') })).body as
+    Array<{ state: string; 'last-error': string }>;
+  const refused = log.filter((d) => d.state === 'failed');
+  assert.equal(refused.length, 3);
+  assert.match(refused[0]['last-error'], /owner may no longer receive events of P/);
 });

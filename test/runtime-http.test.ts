@@ -98,6 +98,8 @@ test('xcs launch --wait, containers, logs; a non-zero exit makes launch exit 1 w
   assert.equal(ok.status, 0, ok.stderr + ok.stdout);
   assert.match(ok.stdout, /run (\d+): Complete/);
   const id = /run (\d+): Complete/.exec(ok.stdout)![1];
+  // Statuses come from the live stream: every change is shown, even the short ones a poll would miss.
+  for (const status of ['Waiting', 'Finalizing', 'Complete']) assert.match(ok.stderr, new RegExp(`^run ${id}: ${status}$`, 'm'));
   const logs = await cli(['logs', id]);
   assert.equal(logs.stdout, `hello from ${server.url}\n`);
   assert.equal((await cli(['logs', id, '--stderr'])).stdout, 'oops\n');

@@ -1,7 +1,7 @@
 // The web console in a real browser (Debian's chromium through playwright-core) against a real server, archive
 // and Docker engine: sign in, the runs list, a launch through the form (an illegal value refused next to its
 // input, then a good one) followed to Complete with its stdout in the live log, the "why not" reasons, a failed
-// run's message in its row (arriving by auto-refresh), a bulk dry run and launch over two sessions, a broken
+// run's message in its row (arriving through the live status stream), a bulk dry run and launch over two sessions, a broken
 // command checked in the editor with its JSON path, sign-out; a collaborator's launch refused with the server's
 // message. Any console error the test did not cause on purpose fails it.
 import { test, before, after } from 'node:test';
@@ -133,6 +133,7 @@ test('admin: sign in, launch through the form, follow the run, why-not, failed r
   // A failed run launched elsewhere shows up in the open list by itself, with its message and hint.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Runs' }).click();
   await page.locator(`tr[data-run-id="${runId}"]`, { hasText: 'Complete' }).waitFor();
+  await page.getByText('Live updates').waitFor(); // the list follows the status stream (polling is the fallback)
   const admin = { authorization: `Basic ${Buffer.from(`admin:${s.adminPassword}`).toString('base64')}` };
   const failed = await requestJson<{ id: number }>(s.url, admin, 'POST',
     `/xapi/projects/${WEB_PROJECT}/wrappers/${fx.failWrapper}/root/session/launch`, { session: fx.sessions[0].uri });

@@ -11,7 +11,7 @@ import type { EngineLogger } from '../runtime/resources.ts';
 import { eventsAfter, type StatusEvent, type StatusFeed } from '../runtime/status-events.ts';
 import { isTerminal } from '../runtime/state-machine.ts';
 import { batchState, markBatchAnnounced, STALE_BATCH_MS } from '../runtime/batches.ts';
-import { signature, WebhookStore, type WebhookEvent } from './webhooks.ts';
+import { signature, WebhookStore, type Webhook, type WebhookEvent } from './webhooks.ts';
 import { MailQueue, type MailPort } from './mail.ts';
 
 const CURSOR = 'notifications';
@@ -26,6 +26,11 @@ export interface NotifierDeps {
   feed: StatusFeed;
   /** What a delivery says about a run: what its owner may see of it (secrets scrubbed). */
   summarize(run: RunRecord): Record<string, unknown>;
+  /**
+   * Whether the webhook's owner may still hear about its scope (site-wide: still a site administrator; a project:
+   * still its owner), asked before each delivery so that a revoked owner stops receiving run summaries.
+   */
+  mayReceive(hook: Webhook): Promise<boolean>;
   /** Whether status e-mails are on (the server setting `status-email-enabled`), asked per ended run. */
   emailEnabled(): boolean;
   mail?: MailPort;
@@ -160,6 +165,10 @@ export class Notifier {
       const secret = this.webhooks.secretOf(d.webhookId);
       const hook = this.webhooks.get(d.webhookId);
       if (secret === undefined || !hook) return;
+      if (!(await this.#d.mayReceive(hook))) {
+        this.webhooks.recordFailure(d.id, null, `${hook.owner} may no longer receive events of ${hook.project ?? 'the site'}`, null);
+        return;
+      }
       let status: number | null = null;
       let error: string;
       try {

@@ -4,6 +4,7 @@
  * events across runs and survives restarts, so a client that saw event N resumes from N without gaps, and the
  * notifiers use the table as their outbox.
  */
+import type { Statement } from 'better-sqlite3';
 import type { RunDatabase } from './db.ts';
 import type { RunStore } from './run-store.ts';
 
@@ -25,9 +26,17 @@ function toEvent(r: EventRow): StatusEvent {
   return { id: r.id, runId: r.run_id, status: r.status, time: r.time, exitCode: r.exit_code, message: r.message, hint: r.hint };
 }
 
+// Prepared once per database: every stream subscriber asks this after every event.
+const afterStatements = new WeakMap<RunDatabase, Statement<[number, number]>>();
+
 /** Events after `afterId`, oldest first, at most `limit`. */
 export function eventsAfter(db: RunDatabase, afterId: number, limit = 1000): StatusEvent[] {
-  return (db.prepare('SELECT * FROM status_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as EventRow[]).map(toEvent);
+  let statement = afterStatements.get(db);
+  if (!statement) {
+    statement = db.prepare<[number, number]>('SELECT * FROM status_events WHERE id > ? ORDER BY id LIMIT ?');
+    afterStatements.set(db, statement);
+  }
+  return (statement.all(afterId, limit) as EventRow[]).map(toEvent);
 }
 
 export function latestEventId(db: RunDatabase): number {

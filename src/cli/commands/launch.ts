@@ -89,33 +89,47 @@ export function register(program: Command): void {
 type Client = import('../../http/xapi/client.ts').XapiClient;
 type Summary = import('../../http/xapi/client.ts').ContainerSummary;
 
-/** Waits for every run to end; a progress bar on a terminal, a line per status change otherwise. */
+/**
+ * Waits for every run to end; a progress bar on a terminal, a line per status change otherwise. Statuses come
+ * from the server's live stream (opened before the current statuses are read, so nothing falls between); if the
+ * stream is unavailable or drops, it falls back to asking for each run every second.
+ */
 async function waitAll(client: Client, ids: number[], quiet: boolean): Promise<Summary[]> {
-  const latest = new Map<number, Summary>();
+  const status = new Map<number, string>();
   const tty = process.stderr.isTTY && !quiet;
   const { default: cliProgress } = await import('cli-progress');
   const bar = tty ? new cliProgress.SingleBar({
     format: 'runs [{bar}] {value}/{total} ended | {states}', stream: process.stderr, hideCursor: true,
   }, cliProgress.Presets.shades_classic) : null;
   bar?.start(ids.length, 0, { states: '' });
-  const seen = new Map<number, string>();
-  while (true) {
-    for (const id of ids) {
-      if (TERMINAL.test(latest.get(id)?.status ?? '')) continue;
-      const c = await client.container(id);
-      latest.set(id, c);
-      if (!tty && !quiet && seen.get(id) !== c.status) process.stderr.write(`run ${id}: ${c.status}\n`);
-      seen.set(id, c.status);
-    }
-    const done = ids.filter((id) => TERMINAL.test(latest.get(id)?.status ?? '')).length;
+  const wanted = new Set(ids);
+  const allEnded = (): boolean => ids.every((id) => TERMINAL.test(status.get(id) ?? ''));
+  const see = (id: number, s: string): void => {
+    if (!wanted.has(id) || TERMINAL.test(status.get(id) ?? '')) return;
+    if (!tty && !quiet && status.get(id) !== s) process.stderr.write(`run ${id}: ${s}\n`);
+    status.set(id, s);
     if (bar) {
       const counts = new Map<string, number>();
-      for (const c of latest.values()) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
-      bar.update(done, { states: [...counts].map(([s, n]) => `${s}: ${n}`).join(', ') });
+      for (const v of status.values()) counts.set(v, (counts.get(v) ?? 0) + 1);
+      bar.update(ids.filter((x) => TERMINAL.test(status.get(x) ?? '')).length, { states: [...counts].map(([k, n]) => `${k}: ${n}`).join(', ') });
     }
-    if (done === ids.length) break;
-    await new Promise((r) => setTimeout(r, 500));
+  };
+  const abort = new AbortController();
+  const stream = await client.statusEvents(abort.signal).catch(() => null);
+  for (const id of ids) see(id, (await client.container(id)).status);
+  if (stream && !allEnded()) {
+    try {
+      for await (const e of stream) {
+        see(e.id, e.status);
+        if (allEnded()) break;
+      }
+    } catch { /* the stream dropped: poll below */ }
+  }
+  abort.abort();
+  while (!allEnded()) {
+    for (const id of ids) if (!TERMINAL.test(status.get(id) ?? '')) see(id, (await client.container(id)).status);
+    if (!allEnded()) await new Promise((r) => setTimeout(r, 1000));
   }
   bar?.stop();
-  return ids.map((id) => latest.get(id)!);
+  return Promise.all(ids.map((id) => client.container(id)));
 }

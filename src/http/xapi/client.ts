@@ -27,6 +27,48 @@ export interface ContainerSummary {
   history?: { status: string; message: string | null; 'time-recorded': string; exitCode: string | null }[];
 }
 
+/** One event of the status stream: `data` as the server sends it, `eventId` its number. */
+export interface StatusEventJson {
+  eventId: number;
+  id: number;
+  status: string;
+  'exit-code': string | null;
+  message: string | null;
+  hint: string | null;
+}
+
+/**
+ * The `status` events of a Server-Sent Events body (the subset of the format our server writes: `id:`, `event:`,
+ * `data:` lines, comments, blank line ends an event).
+ */
+async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<StatusEventJson> {
+  let buffer = '';
+  let id = '';
+  let event = '';
+  let data: string[] = [];
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl).replace(/\r$/, '');
+      buffer = buffer.slice(nl + 1);
+      if (line === '') {
+        if (event === 'status' && data.length > 0) yield { ...(JSON.parse(data.join('\n')) as Omit<StatusEventJson, 'eventId'>), eventId: Number(id) };
+        event = '';
+        data = [];
+        continue;
+      }
+      const colon = line.indexOf(':');
+      if (colon === 0) continue;
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'id') id = value;
+      else if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    }
+  }
+}
+
 export interface LaunchReport {
   status: 'success' | 'failure';
   id: number | null;
@@ -118,6 +160,22 @@ export class XapiClient {
     } catch {
       throw new XcsError('client.http', `POST ${path}: ${res.status} ${text.trim()}`, { status: res.status, path });
     }
+  }
+
+  /**
+   * Opens the live status stream (`GET /xapi/containers/events`, Server-Sent Events). Resolves once the server
+   * answered — from then on no status change is missed — with the events as they come; ends when the server does.
+   */
+  async statusEvents(signal?: AbortSignal): Promise<AsyncGenerator<StatusEventJson>> {
+    const path = '/xapi/containers/events';
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, { headers: { ...(this.auth ? { authorization: this.auth } : {}), accept: 'text/event-stream' }, signal });
+    } catch (e) {
+      throw new XcsError('client.unreachable', `No XCS server answers at ${this.base}`, { cause: e, path: this.base });
+    }
+    if (!res.ok || !res.body) throw new XcsError('client.http', `GET ${path}: ${res.status}`, { status: res.status, path });
+    return parseEventStream(res.body);
   }
 
   /** A run's provenance record (`GET /xapi/containers/{id}/provenance`). */

@@ -61,6 +61,11 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
   const log = { info: (m: string) => app.log.info(m), warn: (m: string) => app.log.warn(m), error: (m: string) => app.log.error(m) };
   const notifier = new Notifier({
     db: engine.database, store: engine.store, feed: engine.feed, summarize: (run) => runSummary(ctx, run), log, mail,
+    mayReceive: async (hook) => {
+      const owner = await deps.users.getUser(hook.owner);
+      if (!owner) return false;
+      return hook.project === null ? owner.siteAdmin : owner.siteAdmin || access.can(owner, 'delete', hook.project);
+    },
     emailEnabled: () => serverSettingsOf(app.server)?.server()['status-email-enabled'] === true,
     retryDelayMs: envInt('XCS_WEBHOOK_RETRY_MS'),
   });

@@ -20,6 +20,8 @@ import { seesFully, userOf, type XapiContext } from './context.ts';
 
 const PERMISSION_TTL_MS = 10_000;
 const PAGE = 500;
+/** Recent events kept ready for all subscribers. */
+const SHARED_EVENTS = 1024;
 
 type Sight = 'full' | 'scrubbed' | 'none';
 
@@ -57,6 +59,27 @@ export function registerStatusStream(app: FastifyInstance, ctx: XapiContext, acc
   const heartbeatMs = Number(process.env.XCS_SSE_HEARTBEAT_MS) > 0 ? Number(process.env.XCS_SSE_HEARTBEAT_MS) : 15_000;
   // Streams never end on their own: end them so that closing the server does not wait for clients.
   app.addHook('preClose', async () => { for (const res of open) res.end(); });
+
+  // Every subscriber reads the same recent events: the run and each form of an event's text are made once.
+  const recent = new Map<number, { run: RunRecord | undefined; text: Partial<Record<Sight, string | null>> }>();
+  function shared(e: StatusEvent): { run: RunRecord | undefined; text: Partial<Record<Sight, string | null>> } {
+    let entry = recent.get(e.id);
+    if (!entry) {
+      entry = { run: engine.store.get(e.runId), text: {} };
+      recent.set(e.id, entry);
+      if (recent.size > SHARED_EVENTS) recent.delete(recent.keys().next().value as number);
+    }
+    return entry;
+  }
+  function frame(e: StatusEvent, run: RunRecord, sight: Sight, entry: ReturnType<typeof shared>): string | null {
+    let text = entry.text[sight];
+    if (text === undefined) {
+      const data = eventData(run, e, sight);
+      text = data === null ? null : `id: ${e.id}\nevent: status\ndata: ${JSON.stringify(data)}\n\n`;
+      entry.text[sight] = text;
+    }
+    return text;
+  }
 
   async function sightOf(user: User, manager: boolean, run: RunRecord, cache: Map<string, { sight: Sight; until: number }>): Promise<Sight> {
     if (manager || run.userId === user.login) return 'full';
@@ -111,10 +134,10 @@ export function registerStatusStream(app: FastifyInstance, ctx: XapiContext, acc
         for (const e of page) {
           if (closed) return;
           cursor = e.id;
-          const run = engine.store.get(e.runId);
-          if (!run) continue;
-          const data = eventData(run, e, await sightOf(user, manager, run, cache));
-          if (data) res.write(`id: ${e.id}\nevent: status\ndata: ${JSON.stringify(data)}\n\n`);
+          const entry = shared(e);
+          if (!entry.run) continue;
+          const text = frame(e, entry.run, await sightOf(user, manager, entry.run, cache), entry);
+          if (text !== null) res.write(text);
         }
       }
     })().catch((e: unknown) => {

@@ -4,7 +4,7 @@
  * button. Readers of the project who did not launch the run get a scrubbed record from the server; the page
  * shows what there is and the server's refusal where they may not go (logs, kill).
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { ApiError, getJson, messageOf, request } from '../api/client.ts';
 import { loadCommands, wrapperNames } from '../api/lookups.ts';
 import type { Container, ContainerOutput } from '../api/types.ts';
@@ -13,12 +13,15 @@ import { ErrorBox, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { isTerminal } from '../components/status.ts';
 import { usePolling } from '../components/usePolling.ts';
+import { useDebounced, useStatusStream } from '../components/useStatusStream.ts';
 import { Link } from '../router.tsx';
 import { HistoryTimeline } from './HistoryTimeline.tsx';
 import { LogViewer } from './LogViewer.tsx';
 import { failureOf } from './RunsPage.tsx';
 
 const REFRESH_MS = 1500;
+/** With the live stream open, a slow poll is only a safety net. */
+const LIVE_REFRESH_MS = 30_000;
 
 /** The `/data` address of an archive object the run created (`/archive/experiments/E/resources/R` → its file list). */
 function outputHref(o: ContainerOutput): string | null {
@@ -44,12 +47,17 @@ export function RunDetailPage({ id }: { id: number }) {
   const [action, setAction] = useState<{ kind: 'error' | 'info'; text: string; hint?: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
+  // This run's status events reload it; while the stream is down the page polls as before.
+  const reloadRef = useRef<() => void>(() => undefined);
+  const reloadSoon = useDebounced(() => reloadRef.current(), 100);
+  const { live } = useStatusStream((change) => { if (change.id === id) reloadSoon(); }, !done);
   const run = usePolling<Container>(async (signal) => {
     if (names.size === 0) loadCommands(signal).then((c) => setNames(wrapperNames(c)), () => undefined);
     const { data } = await getJson<Container>(`/xapi/containers/${id}`, signal);
     setDone(isTerminal(data.status));
     return data;
-  }, [id], REFRESH_MS, !done);
+  }, [id], live ? LIVE_REFRESH_MS : REFRESH_MS, !done);
+  reloadRef.current = run.reload;
 
   if (run.error && !run.data) {
     const notFound = run.error instanceof ApiError && run.error.status === 404;

@@ -4,7 +4,7 @@
  * live in the URL and the rows are updated, not replaced, so neither the filters nor the scroll position move.
  * A failed run shows its last message and the server's hint right in its row.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { getJson, messageOf, query } from '../api/client.ts';
 import { loadCommands, loadProjects, wrapperNames } from '../api/lookups.ts';
 import type { Command, Container, ProjectRow } from '../api/types.ts';
@@ -13,10 +13,13 @@ import { Empty, ErrorBox, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { STATUS_FILTERS, toneOf } from '../components/status.ts';
 import { usePolling } from '../components/usePolling.ts';
+import { useDebounced, useStatusStream } from '../components/useStatusStream.ts';
 import { Link, setQuery, useLocation } from '../router.tsx';
 
 const PAGE_SIZE = 25;
 const REFRESH_MS = 3000;
+/** With the live stream open, a slow poll only catches what the stream cannot say (new runs' other fields). */
+const LIVE_REFRESH_MS = 30_000;
 
 interface Page {
   runs: Container[];
@@ -48,11 +51,16 @@ export function RunsPage() {
   }, []);
 
   const statusQuery = STATUS_FILTERS.find((f) => f.key === status)?.query ?? {};
+  // Status events reload the page (once per burst); while the stream is down the page polls as before.
+  const reloadRef = useRef<() => void>(() => undefined);
+  const reloadSoon = useDebounced(() => reloadRef.current(), 150);
+  const { live } = useStatusStream(() => reloadSoon(), auto);
   const runs = usePolling<Page>(async (signal) => {
     const path = `/xapi/containers${query({ project, 'command-id': command, page, pageSize: PAGE_SIZE, ...statusQuery })}`;
     const { data, headers } = await getJson<Container[]>(path, signal);
     return { runs: data, total: Number(headers.get('X-Total-Count') ?? data.length) };
-  }, [project, status, command, page], REFRESH_MS, auto);
+  }, [project, status, command, page], live ? LIVE_REFRESH_MS : REFRESH_MS, auto);
+  reloadRef.current = runs.reload;
 
   const names = wrapperNames(commands);
   const filters = { project, status, command };
@@ -88,7 +96,7 @@ export function RunsPage() {
         </label>
         <label className="inline">
           <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} />
-          Refresh every {REFRESH_MS / 1000} s
+          {auto && live ? 'Live updates' : `Refresh every ${REFRESH_MS / 1000} s`}
         </label>
       </form>
 
