@@ -202,7 +202,10 @@ export class CredentialCache {
  * web console): a challenge there makes the browser open its own login dialog over the console's sign-in form.
  */
 function challenge(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.headers['x-requested-with'] !== 'XMLHttpRequest') reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
+  // The browser's EventSource (the console's live stream) cannot send X-Requested-With, but says what it accepts.
+  const fromPage = request.headers['x-requested-with'] === 'XMLHttpRequest'
+    || (request.headers.accept ?? '').includes('text/event-stream');
+  if (!fromPage) reply.header('WWW-Authenticate', 'Basic realm="XNAT"');
 }
 
 /** The `JSESSIONID` cookie: script-proof, same-site only, and over https only when the request came over https. */

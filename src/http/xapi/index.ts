@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createBackend } from '../../backends/index.ts';
 import { secretSource } from '../../runtime/command-secrets.ts';
-import { messageOf, XcsError } from '../../core/errors.ts';
+import { messageOf } from '../../core/errors.ts';
 import type { ContainerBackend } from '../../backends/types.ts';
 import { archiveInventory } from '../../runtime/archive-inventory.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../../runtime/archive-ports.ts';
@@ -33,6 +33,7 @@ import type { XapiContext } from './context.ts';
 import { registerLaunchRoutes } from './launch-routes.ts';
 import { registerProvenanceRoutes } from './provenance-routes.ts';
 import { wireOperations } from './operations.ts';
+import { positiveIntFromEnv } from '../../core/env.ts';
 
 /** A stable id per data directory, so a restarted server recognises its own containers. */
 function instanceIdOf(dataDir: string): string {
@@ -41,14 +42,6 @@ function instanceIdOf(dataDir: string): string {
   const id = randomBytes(4).toString('hex');
   writeFileSync(file, `${id}\n`);
   return id;
-}
-
-function envInt(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new XcsError('config.invalid', `${name} must be a positive integer, not "${v}"`, { path: name });
-  return n;
 }
 
 /** The URL containers use to call back: loopback on the listening port (host-network containers share it). */
@@ -81,7 +74,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   }
   const engine = RunEngine.open({
     dataDir, instanceId: instanceIdOf(dataDir), serverUrl: () => ownUrl(app),
-    maxRunning: envInt('XCS_MAX_RUNNING'), maxFinalizing: envInt('XCS_MAX_FINALIZING'),
+    maxRunning: positiveIntFromEnv('XCS_MAX_RUNNING'), maxFinalizing: positiveIntFromEnv('XCS_MAX_FINALIZING'),
   }, {
     // Read once at start-up (a bad file stops the server with the reason); variables are read at each launch.
     secrets: secretSource({ file: process.env.XCS_SECRETS_FILE || null }),

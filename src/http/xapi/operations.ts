@@ -6,7 +6,6 @@
  * `XCS_WEBHOOK_RETRY_MS` (first retry delay of a failed delivery, default 5000, doubled each time).
  */
 import type { FastifyInstance } from 'fastify';
-import { XcsError } from '../../core/errors.ts';
 import { smtpTransport, type MailPort } from '../../notifications/mail.ts';
 import { Notifier } from '../../notifications/notifier.ts';
 import type { RunRecord } from '../../runtime/run-store.ts';
@@ -17,6 +16,7 @@ import type { XapiContext } from './context.ts';
 import { serverSettingsOf } from './server-stores.ts';
 import { registerStatusStream } from './status-stream.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
+import { positiveIntFromEnv } from '../../core/env.ts';
 
 /** What a webhook delivery says about a run: its owner's view of the container record, secrets scrubbed. */
 export function runSummary(ctx: XapiContext, run: RunRecord): Record<string, unknown> {
@@ -29,14 +29,6 @@ export function runSummary(ctx: XapiContext, run: RunRecord): Record<string, unk
     'exit-code': run.exitCode, 'failure-code': run.failureCode, 'failure-hint': run.failureHint, message: last?.message ?? null,
     attempt: run.attempt,
   };
-}
-
-function envInt(name: string): number | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new XcsError('config.invalid', `${name} must be a positive integer, not "${v}"`, { path: name });
-  return n;
 }
 
 export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: XapiContext, access: AccessControl): { start(): void; stop(): Promise<void> } {
@@ -67,7 +59,7 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       return hook.project === null ? owner.siteAdmin : owner.siteAdmin || access.can(owner, 'delete', hook.project);
     },
     emailEnabled: () => serverSettingsOf(app.server)?.server()['status-email-enabled'] === true,
-    retryDelayMs: envInt('XCS_WEBHOOK_RETRY_MS'),
+    retryDelayMs: positiveIntFromEnv('XCS_WEBHOOK_RETRY_MS'),
   });
   registerWebhookRoutes(app, notifier.webhooks, access);
 
