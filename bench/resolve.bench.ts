@@ -7,7 +7,7 @@ import type { Bench, BenchResult } from './lib.ts';
 import { median, timeRuns } from './lib.ts';
 import { commandsFromText } from '../src/resolution/load-command.ts';
 import { MemoryObjectSource } from '../src/resolution/memory-source.ts';
-import { resolveCommand } from '../src/resolution/resolve.ts';
+import { resolveCommand } from '../src/resolution/resolve/index.ts';
 
 function bigSession(scans: number, resources: number, files: number): Record<string, unknown> {
   return {

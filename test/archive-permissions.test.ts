@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { basic, startTestServer, type TestServer } from './archive-helpers.ts';
-import type { EmbeddedArchive } from '../src/archive/embedded.ts';
+import type { EmbeddedArchive } from '../src/archive/embedded/index.ts';
 
 type Role = 'admin' | 'owner' | 'member' | 'collaborator' | 'other' | 'guest';
 const ROLES: Role[] = ['admin', 'owner', 'member', 'collaborator', 'other', 'guest'];

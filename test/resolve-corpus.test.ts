@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { commandsFromText } from '../src/resolution/load-command.ts';
 import { MemoryObjectSource } from '../src/resolution/memory-source.ts';
-import { resolveCommand, ResolutionError } from '../src/resolution/resolve.ts';
+import { resolveCommand, ResolutionError } from '../src/resolution/resolve/index.ts';
 import { replacementKeyOf, type Command, type CommandWrapper } from '../src/command/model.ts';
 import type { ResolvedCommand } from '../src/resolution/types.ts';
 import { generateLaunch, type Obj } from './helpers/corpus-archive.ts';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import { applyMigrations, archiveMigrations, openDatabase, type ArchiveDb } from './db.ts';
-import { EmbeddedArchive } from './embedded.ts';
+import { EmbeddedArchive } from './embedded/index.ts';
 import { UserStore } from './users.ts';
 import type { UnpackLimits } from './unpack-limits.ts';
 

@@ -2,7 +2,7 @@
  * The archive as the rest of XCS sees it: projects, subjects, image sessions, scans, assessors and
  * resources with files, addressed by typed references. Every method is async so that a remote XNAT
  * server can implement this interface later; the embedded implementation (SQLite + files in XNAT's
- * on-disk layout) lives in `embedded.ts` and is opened with `openEmbeddedArchive(dataDir)`.
+ * on-disk layout) lives in `embedded/` and is opened with `openEmbeddedArchive(dataDir)`.
  *
  * Semantics shared by every implementation:
  * - Identity. Projects are identified by their ID (which doubles as label). Subjects and experiments

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommandText, type Command } from '../command/index.ts';
 import { MemoryObjectSource } from '../resolution/memory-source.ts';
-import { resolveCommand } from '../resolution/resolve.ts';
+import { resolveCommand } from '../resolution/resolve/index.ts';
 import { isXcsError, type XcsError } from '../core/errors.ts';
 import { dryRun } from './exec-cli.ts';
 import { planExec, type ExecRequest } from './exec-plan.ts';

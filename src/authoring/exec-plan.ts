@@ -12,7 +12,7 @@ import { XcsError } from '../core/errors.ts';
 import { isDerivedInput, type Command, type CommandInput, type CommandWrapper } from '../command/model.ts';
 import { MemoryObjectSource } from '../resolution/memory-source.ts';
 import { parseImageCommandRef } from '../resolution/image-ref.ts';
-import { ResolutionError, resolveCommand } from '../resolution/resolve.ts';
+import { ResolutionError, resolveCommand } from '../resolution/resolve/index.ts';
 import type { ResolvedCommand } from '../resolution/types.ts';
 import { isXnatType } from '../resolution/xnat-model.ts';
 import { standInsFor, wrapperForUnwrapped } from './stand-in.ts';

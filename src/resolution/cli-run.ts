@@ -9,7 +9,7 @@ import { explanationText } from './explain.ts';
 import { commandsFromText } from './load-command.ts';
 import { MemoryObjectSource } from './memory-source.ts';
 import { parseImageCommandRef } from './image-ref.ts';
-import { ResolutionError, resolveWithExplanation } from './resolve.ts';
+import { ResolutionError, resolveWithExplanation } from './resolve/index.ts';
 import type { XnatObjectSource } from './source.ts';
 import type { Explanation, ResolvedCommand } from './types.ts';
 

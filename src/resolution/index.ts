@@ -1,9 +1,9 @@
 /**
- * Public API of command resolution. See resolve.ts (the algorithm), source.ts (how the archive is
+ * Public API of command resolution. See resolve/ (the algorithm), source.ts (how the archive is
  * read), xnat-model.ts (the objects matchers see) and types.ts (the resolved command).
  */
-export { resolveCommand, resolveWithExplanation, preResolve, ResolutionError } from './resolve.ts';
-export type { ResolveArgs, PreResolvedInput } from './resolve.ts';
+export { resolveCommand, resolveWithExplanation, preResolve, ResolutionError } from './resolve/index.ts';
+export type { ResolveArgs, PreResolvedInput } from './resolve/index.ts';
 export type { XnatObjectSource } from './source.ts';
 export { MemoryObjectSource, uriKey } from './memory-source.ts';
 export * from './xnat-model.ts';

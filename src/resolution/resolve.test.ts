@@ -4,7 +4,7 @@ import type { Command } from '../command/model.ts';
 import { commandsFromText } from './load-command.ts';
 import { MemoryObjectSource } from './memory-source.ts';
 import { parseImageCommandRef } from './image-ref.ts';
-import { preResolve, resolveCommand, resolveWithExplanation, ResolutionError, type ResolveArgs } from './resolve.ts';
+import { preResolve, resolveCommand, resolveWithExplanation, ResolutionError, type ResolveArgs } from './resolve/index.ts';
 
 function cmd(c: Record<string, unknown>): Command {
   return commandsFromText(JSON.stringify({ name: 't', image: 'img:1', type: 'docker', ...c }))[0].command;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Command } from '../command/model.ts';
 import { commandsFromText } from './load-command.ts';
 import { MemoryObjectSource } from './memory-source.ts';
-import { parseValue, resolveCommand, ResolutionError } from './resolve.ts';
+import { parseValue, resolveCommand, ResolutionError } from './resolve/index.ts';
 import { evaluateXPath, parseXml, XPathUnsupported } from './xpath.ts';
 
 const ROI = `<?xml version="1.0" encoding="UTF-8"?>
