@@ -58,7 +58,7 @@ export function checkIsolation(spec: RunSpec, site: SiteSettings): void {
 }
 
 /** The network a container joins: its command's (when allowed; checked at launch), else the site's. */
-export function networkOf(spec: RunSpec, site: SiteSettings): string {
+export function networkOf(spec: Pick<RunSpec, 'network'>, site: SiteSettings): string {
   const asked = spec.network?.trim() ?? '';
   return asked !== '' && networkAllowed(asked, site) ? asked : site.containerNetwork;
 }

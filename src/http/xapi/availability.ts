@@ -15,6 +15,7 @@ import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
 import { applyConfiguration, type ConfigStore } from './configuration.ts';
 import { commandVisible } from './visibility.ts';
+import type { CallbackNote } from './site-settings-keys.ts';
 
 export interface CommandSummaryForContext {
   'command-id': number;
@@ -30,6 +31,8 @@ export interface CommandSummaryForContext {
   'image-type': string;
   enabled: boolean;
   'root-element-name': string;
+  /** XCS: the command calls XNAT back, and whether its container would get a network (README "Calling-back tools"). */
+  'calls-back'?: CallbackNote | null;
 }
 
 export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers';
@@ -61,6 +64,8 @@ export interface AvailabilityDeps {
   archive: Archive;
   /** An object source reading the archive as `login` sees it. */
   source: () => XnatObjectSource;
+  /** What to say about a command that calls XNAT back, under the current server settings. */
+  callbackNote?: (command: Command) => CallbackNote | null;
 }
 
 export class Availability {
@@ -143,7 +148,8 @@ export class Availability {
         const root = wrapper['external-inputs'][0];
         if (!root) reasons.push({ check: 'inputs', message: 'the wrapper has no external input to take an object' });
         else if (acceptsType(wrapper, xsiType)) reasons.push(...(await this.#matcherReasons(user, command, wrapper, root.name, uri, project)));
-        const s = summary(command, wrapper, site && inProject);
+        const note = this.#d.callbackNote?.(command) ?? null;
+        const s = { ...summary(command, wrapper, site && inProject), ...(note ? { 'calls-back': note } : {}) };
         if (reasons.length === 0) available.push(s);
         else unavailable.push({ ...s, reasons });
       }
