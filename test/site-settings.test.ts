@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -172,4 +172,17 @@ test('a container removed behind the service\'s back ends Failed saying it was r
   assert.match(last.message ?? '', /was removed from the engine/);
   assert.match(c['failure-hint'] ?? '', /removed from the engine \(docker rm\)/);
   assert.doesNotMatch(JSON.stringify(c.history), /disk full|Out of Memory|Failed \(Upload\)/i);
+});
+
+test('the README\'s settings examples are accepted as written', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  for (const heading of ['## Site settings', '## Calling-back tools']) {
+    const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)));
+    assert.ok(block, heading);
+    const body = /-d '([\s\S]*?)'/.exec(block[1].replace(/\\\n\s*/g, ''));
+    assert.ok(body, `${heading}: a -d body`);
+    const r = await s.request('POST', '/xapi/docker/server', JSON.parse(body[1]));
+    assert.equal(r.status, 201, `${heading}: ${JSON.stringify(r.body)}`);
+  }
+  await s.setServer({ 'auto-cleanup': true });
 });
