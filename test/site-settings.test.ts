@@ -148,6 +148,11 @@ test('options that weaken isolation are refused naming the setting, and granted 
     assert.match(`${String(r.body.message)} ${String(r.body.hint)}`, setting);
   }
   assert.equal((await s.api<unknown[]>('GET', '/xapi/containers?all=true')).length, before, 'nothing was recorded');
+  // Availability says why before anyone launches.
+  const avail = await s.api<{ unavailable: Array<{ 'command-name': string; reasons: Array<{ check: string; message: string }> }> }>(
+    'GET', `/xapi/availability?object=${encodeURIComponent(`/archive/experiments/${s.sessionId}`)}`);
+  const host = avail.unavailable.find((u) => u['command-name'] === 'weak-network-host');
+  assert.ok(host?.reasons.some((r) => r.check === 'settings' && /allowed-command-networks/.test(r.message)), JSON.stringify(host));
 
   assert.equal((await s.setServer({ 'auto-cleanup': false, 'allow-ipc-host': true, 'allowed-command-networks': ['host'] })).status, 201);
   const ipc = await s.register('granted', 'echo ok > /output/ok.txt', { 'ipc-mode': 'host', network: 'host' });

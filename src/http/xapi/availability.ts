@@ -35,7 +35,7 @@ export interface CommandSummaryForContext {
   'calls-back'?: CallbackNote | null;
 }
 
-export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers';
+export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers' | 'settings';
 
 export interface Reason {
   check: AvailabilityCheck;
@@ -66,6 +66,8 @@ export interface AvailabilityDeps {
   source: () => XnatObjectSource;
   /** What to say about a command that calls XNAT back, under the current server settings. */
   callbackNote?: (command: Command) => CallbackNote | null;
+  /** Why the server settings refuse the command's runtime options (host network, ipc-mode host…), or null. */
+  isolationNote?: (command: Command) => string | null;
 }
 
 export class Availability {
@@ -145,6 +147,8 @@ export class Availability {
         if (!site) reasons.push({ check: 'enablement', message: `the wrapper is not enabled for the site (PUT /xapi/wrappers/${wrapper.id}/enabled)` });
         if (!inProject) reasons.push({ check: 'enablement', message: `the wrapper is not enabled in project ${project} (PUT /xapi/projects/${project}/wrappers/${wrapper.id}/enabled)` });
         reasons.push(...(await this.permissionReasons(user, wrapper, project)));
+        const refused = this.#d.isolationNote?.(command) ?? null;
+        if (refused) reasons.push({ check: 'settings', message: refused });
         const root = wrapper['external-inputs'][0];
         if (!root) reasons.push({ check: 'inputs', message: 'the wrapper has no external input to take an object' });
         else if (acceptsType(wrapper, xsiType)) reasons.push(...(await this.#matcherReasons(user, command, wrapper, root.name, uri, project)));

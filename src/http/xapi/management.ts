@@ -10,7 +10,7 @@ import { AccessControl, registerRoleRoutes } from './access.ts';
 import { MemoryCatalog, type CommandCatalog, type Launcher } from './catalog.ts';
 import { registerImageRoutes } from './images.ts';
 import { registerSettingsRoutes, SettingsStore } from './settings.ts';
-import { callbackNote } from './site-settings-keys.ts';
+import { callbackNote, isolationNote } from './site-settings-keys.ts';
 import { ConfigStore, registerConfigurationRoutes } from './configuration.ts';
 import { Availability, registerAvailabilityRoutes } from './availability.ts';
 import { BulkLauncher, registerBulkLaunchRoutes } from './bulk-launch.ts';
@@ -80,7 +80,8 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     registerImageRoutes(app, { settings, access, catalog });
     registerConfigurationRoutes(app, { catalog, configs, access });
     registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source,
-      callbackNote: (command) => callbackNote(command, settings.server()) }), access);
+      callbackNote: (command) => callbackNote(command, settings.server()),
+      isolationNote: (command) => isolationNote(command, settings.server()) }), access);
     registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
     registerAutomationRoutes(app, { store: automation, catalog, access });
     registerSubscriptionRoutes(app, { store: automation, catalog, access, archive: deps.archive });

@@ -7,7 +7,7 @@
 import { backendRefusal } from '../../backends/index.ts';
 import { CALLBACK_NETWORK_HINT, callbackUse } from '../../command/calls-back.ts';
 import type { Command } from '../../command/model.ts';
-import { networkOf } from '../../runtime/isolation.ts';
+import { isolationRefusal, networkOf } from '../../runtime/isolation.ts';
 import { XcsError } from '../../core/errors.ts';
 import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/site-settings.ts';
 
@@ -208,4 +208,10 @@ export function callbackNote(command: Pick<Command, 'command-line' | 'environmen
       ? `calls XNAT back (${use.variables.join(', ')}); its container gets network "${network}"`
       : `calls XNAT back (${use.variables.join(', ')}) but its container would get no network; ${CALLBACK_NETWORK_HINT}`,
   };
+}
+
+/** Why the current server settings refuse to launch `command` (a weakening runtime option), or null. */
+export function isolationNote(command: Pick<Command, 'name' | 'network' | 'ipc-mode' | 'runtime'>, server: XnatRunKeys & XcsServerKeys): string | null {
+  const refusal = isolationRefusal(command, siteSettingsOf(server));
+  return refusal ? `${refusal.message}; ${refusal.hint ?? ''}` : null;
 }
