@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -148,6 +148,11 @@ test('options that weaken isolation are refused naming the setting, and granted 
     assert.match(`${String(r.body.message)} ${String(r.body.hint)}`, setting);
   }
   assert.equal((await s.api<unknown[]>('GET', '/xapi/containers?all=true')).length, before, 'nothing was recorded');
+  // Availability says why before anyone launches.
+  const avail = await s.api<{ unavailable: Array<{ 'command-name': string; reasons: Array<{ check: string; message: string }> }> }>(
+    'GET', `/xapi/availability?object=${encodeURIComponent(`/archive/experiments/${s.sessionId}`)}`);
+  const host = avail.unavailable.find((u) => u['command-name'] === 'weak-network-host');
+  assert.ok(host?.reasons.some((r) => r.check === 'settings' && /allowed-command-networks/.test(r.message)), JSON.stringify(host));
 
   assert.equal((await s.setServer({ 'auto-cleanup': false, 'allow-ipc-host': true, 'allowed-command-networks': ['host'] })).status, 201);
   const ipc = await s.register('granted', 'echo ok > /output/ok.txt', { 'ipc-mode': 'host', network: 'host' });
@@ -172,4 +177,17 @@ test('a container removed behind the service\'s back ends Failed saying it was r
   assert.match(last.message ?? '', /was removed from the engine/);
   assert.match(c['failure-hint'] ?? '', /removed from the engine \(docker rm\)/);
   assert.doesNotMatch(JSON.stringify(c.history), /disk full|Out of Memory|Failed \(Upload\)/i);
+});
+
+test('the README\'s settings examples are accepted as written', async () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  for (const heading of ['## Site settings', '## Calling-back tools']) {
+    const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)));
+    assert.ok(block, heading);
+    const body = /-d '([\s\S]*?)'/.exec(block[1].replace(/\\\n\s*/g, ''));
+    assert.ok(body, `${heading}: a -d body`);
+    const r = await s.request('POST', '/xapi/docker/server', JSON.parse(body[1]));
+    assert.equal(r.status, 201, `${heading}: ${JSON.stringify(r.body)}`);
+  }
+  await s.setServer({ 'auto-cleanup': true });
 });

@@ -179,3 +179,22 @@ test('wrong value types are errors naming the field, and nothing throws', () => 
   assert.match(r.errors.find((e) => e.path === '/shm-size')?.message ?? '', /4294967296/);
   for (const v of [null, 1, 'x', [], [[]], { xnat: [null] }]) assert.doesNotThrow(() => parseCommandValue(v));
 });
+
+test('mounts at / and ulimits that cannot start are refused at their field; calling back is a warning naming the setting', () => {
+  const r = validateCommand({
+    name: 'c', image: 'x/y:1', type: 'docker', 'command-line': 'curl $XNAT_HOST/data/projects',
+    mounts: [{ name: 'root', path: '/' }, { name: 'ok', path: '/output' }],
+    ulimits: { nofiles: '1024', nofile: '4096:1024', nproc: 'lots', core: 'unlimited', stack: '-1:unlimited' },
+  });
+  const got = codes(r);
+  for (const expected of ['command.mount.path-root /mounts/0/path', 'command.ulimit.unknown-name /ulimits/nofiles',
+    'command.ulimit.soft-above-hard /ulimits/nofile', 'command.ulimit.not-a-number /ulimits/nproc']) {
+    assert.ok(got.includes(expected), `${expected} in ${got.join(', ')}`);
+  }
+  assert.ok(!got.some((c) => c.includes('/mounts/1') || c.includes('/ulimits/core') || c.includes('/ulimits/stack')), got.join(', '));
+  const warning = r.warnings.find((w) => w.code === 'command.calls-back');
+  assert.equal(warning?.path, '/command-line');
+  assert.match(warning?.message ?? '', /uses XNAT_HOST.*"container-network"/);
+  const quiet = validateCommand({ name: 'c', image: 'x/y:1', type: 'docker', 'command-line': 'echo hi' });
+  assert.ok(!quiet.warnings.some((w) => w.code === 'command.calls-back'));
+});

@@ -10,18 +10,18 @@
  * those in flight. The first failure kills the siblings still running, as XNAT does, and the parent fails
  * with XNAT's message.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, rm, stat } from 'node:fs/promises';
 import { XcsError, isXcsError } from '../core/errors.ts';
 import type { ContainerState } from '../backends/types.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
 import { pausePoint } from './config.ts';
 import { describe } from './failures.ts';
 import { saveAuxLogs } from './logs.ts';
-import type { EngineResources } from './resources.ts';
+import { runSettingsOf, type EngineResources } from './resources.ts';
 import type { AuxKind, AuxRecord, RunRecord } from './run-store.ts';
 import type { RunSpec } from './run-spec.ts';
 import { containerSpec } from './starter.ts';
-import { environmentFor } from './staging.ts';
+import { environmentFor, numericUser } from './staging.ts';
 import { isTerminal } from './state-machine.ts';
 
 /** Label telling setup and wrapup containers (`setup-1`, `wrapup-2`…) from the run's main container. */
@@ -121,6 +121,9 @@ async function runOne(res: EngineResources, run: RunRecord, kind: AuxKind, index
       // A previous attempt may have written part of it before its container was created.
       await rm(output['xnat-host-path'], { recursive: true, force: true });
       await mkdir(output['xnat-host-path'], { recursive: true });
+      // Written by the site's container user when there is one, like the main container's writable mounts.
+      const owner = numericUser(runSettingsOf(res, run).containerUser);
+      if (owner) await chown(output['xnat-host-path'], owner.uid, owner.gid);
       if (isTerminal(res.store.require(run.id).status) || siblingFailed()) {
         res.store.endAux(rec.id, 'Killed', null, 'Not started: the run ended');
         return false;

@@ -44,6 +44,8 @@ async function killedForMemory(res: EngineResources, containerId: string, hasMem
 async function removedBehindOurBack(res: EngineResources, runId: number): Promise<boolean> {
   const run = res.store.require(runId);
   if (!run.containerId || run.killRequested) return false;
+  // A run finalized again after it ended (a failed upload) had its container removed by our own clean-up.
+  if (res.store.history(runId).some((h) => isTerminal(h.status))) return false;
   return (await res.backend.inspect(run.containerId)).status === 'missing';
 }
 
@@ -59,7 +61,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
   res.store.transition(runId, 'Finalizing', { source: 'system', message: 'Processing finished. Uploading files.' });
   try {
     // Not an upload error, not out of memory: say what happened.
-    if (run.logPaths.length === 0 && await removedBehindOurBack(res, runId)) {
+    if (await removedBehindOurBack(res, runId)) {
       endRemoved(res, runId);
       return;
     }
@@ -127,7 +129,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
   } catch (e) {
     res.log.warn(`run ${runId}: finalization failed: ${describe(e)}`);
     // Removed while its logs were being read: that is the cause, not the upload.
-    if (res.store.require(runId).logPaths.length === 0 && await removedBehindOurBack(res, runId).catch(() => false)) {
+    if (await removedBehindOurBack(res, runId).catch(() => false)) {
       endRemoved(res, runId);
       return;
     }

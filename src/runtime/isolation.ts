@@ -22,9 +22,12 @@ function networkAllowed(asked: string, site: SiteSettings): boolean {
   return !isSpecialNetwork(asked) && allowed.includes('*');
 }
 
+/** The runtime options a command asks for (a resolved spec, or a command with its name). */
+export type IsolationAsk = Pick<RunSpec, 'network' | 'ipc-mode' | 'runtime'> & { 'command-name'?: string; name?: string };
+
 /** Why `spec` cannot run with `site`'s settings, or null when it can. */
-export function isolationRefusal(spec: RunSpec, site: SiteSettings): XcsError | null {
-  const name = spec['command-name'];
+export function isolationRefusal(spec: IsolationAsk, site: SiteSettings): XcsError | null {
+  const name = spec['command-name'] ?? spec.name ?? '';
   const asked = spec.network?.trim() ?? '';
   if (asked !== '' && !networkAllowed(asked, site)) {
     return new XcsError('launch.network-not-allowed',
@@ -58,7 +61,7 @@ export function checkIsolation(spec: RunSpec, site: SiteSettings): void {
 }
 
 /** The network a container joins: its command's (when allowed; checked at launch), else the site's. */
-export function networkOf(spec: RunSpec, site: SiteSettings): string {
+export function networkOf(spec: Pick<RunSpec, 'network'>, site: SiteSettings): string {
   const asked = spec.network?.trim() ?? '';
   return asked !== '' && networkAllowed(asked, site) ? asked : site.containerNetwork;
 }

@@ -84,7 +84,8 @@ async function saveContainerLogs(res: EngineResources, run: RunRecord, container
       try {
         text = await collect(res.backend.logs(containerId, { stream }));
       } catch (e) {
-        if (!(isXcsError(e) && e.code === 'backend.not-found')) throw e;
+        // Gone, or being removed (a clean-up racing a second finalization): the log saved before, if any, stands.
+        if (!(isXcsError(e) && e.code === 'backend.not-found') && !(await exists(target))) throw e;
       }
     }
     if (text === null) {

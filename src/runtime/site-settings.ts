@@ -62,7 +62,3 @@ export function snapshotFor(site: SiteSettings, serverUrl: string): RunSettings 
   return { ...structuredClone(site), xnatHost: site.processingUrl?.trim() || serverUrl };
 }
 
-/** The settings of a run recorded before runs kept theirs: today's defaults, with the engine's own options. */
-export function legacyRunSettings(site: SiteSettings, serverUrl: string): RunSettings {
-  return snapshotFor(site, serverUrl);
-}

@@ -52,6 +52,7 @@ export async function dockerInspect(name: string): Promise<Record<string, any> |
   }
 }
 
+/** `env` is set for the server's lifetime (secrets tests). */
 export async function startSettingsServer(env: Record<string, string> = {}): Promise<SettingsServer> {
   await ensureDockerHarness();
   const dir = await mkdtemp(join(tmpdir(), 'xcs-settings-'));
@@ -60,7 +61,10 @@ export async function startSettingsServer(env: Record<string, string> = {}): Pro
   const saved: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) { saved[k] = process.env[k]; process.env[k] = v; }
   const server = await startServer({ port: 0, dataDir });
-  for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+  // Kept until close: XCS_SECRET_* variables are read at each launch.
+  const restoreEnv = (): void => {
+    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+  };
   const a = server.opened.archive;
   await a.createProject({ id: 'P' }, 'admin');
   const subject = await a.createSubject('P', { label: 'S' }, 'admin');
@@ -97,6 +101,7 @@ export async function startSettingsServer(env: Record<string, string> = {}): Pro
     waitStatus: (id, status) => waitFor(id, (c) => c.status === status || /^(Complete|Failed|Killed)/.test(c.status)),
     close: async () => {
       await server.close();
+      restoreEnv();
       await removeInstanceContainers(dataDir);
       await rm(dir, { recursive: true, force: true });
     },

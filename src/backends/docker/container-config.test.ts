@@ -106,3 +106,18 @@ test('rejects negative resources and bad environment names, saying where', () =>
   assert.equal(code(() => toCreateOptions(spec({ environment: { 'A=B': 'x' } }))), 'backend.invalid-spec');
   assert.equal(code(() => toCreateOptions(spec({ image: ' ' }))), 'backend.invalid-spec');
 });
+
+test('every capability dropped and a process limit by default; the spec gives some back, lowers the limit, or makes / read-only', () => {
+  const d = toCreateOptions(spec()).HostConfig!;
+  assert.deepEqual(d.CapDrop, ['ALL']);
+  assert.equal('CapAdd' in d, false);
+  assert.equal(d.PidsLimit, 4096);
+  assert.equal('ReadonlyRootfs' in d, false);
+  const h = toCreateOptions(spec({ security: { capAdd: ['chown', 'CAP_NET_BIND_SERVICE'], pidsLimit: 50, readOnlyRootfs: true } })).HostConfig!;
+  assert.deepEqual(h.CapAdd, ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE']);
+  assert.equal(h.PidsLimit, 50);
+  assert.equal(h.ReadonlyRootfs, true);
+  assert.ok(h.Tmpfs && '/tmp' in h.Tmpfs);
+  assert.equal(code(() => toCreateOptions(spec({ security: { capAdd: ['ALL'] } }))), 'backend.invalid-spec');
+  assert.equal(code(() => toCreateOptions(spec({ security: { pidsLimit: 0 } }))), 'backend.invalid-spec');
+});

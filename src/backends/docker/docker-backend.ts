@@ -27,7 +27,7 @@ import {
   type WaitOptions,
 } from '../types.ts';
 import { toCreateOptions } from './container-config.ts';
-import { containerFailure, engineMessage, isUnavailable, requestFailed, statusOf, unavailable } from './engine-errors.ts';
+import { containerFailure, engineMessage, isUnavailable, notFound, requestFailed, statusOf, unavailable } from './engine-errors.ts';
 import { DockerEventFollower, EVENT_ACTIONS } from './events.ts';
 import { demultiplex } from './log-stream.ts';
 
@@ -342,7 +342,9 @@ export class DockerBackend implements ContainerBackend {
     }
     const open = (): Promise<AsyncIterable<Buffer | string>> =>
       this.dialStream(`/containers/${encodeURIComponent(backendId)}/logs?`, query, options.signal, { 404: 'no such container' });
-    const failure = (e: unknown): XcsError => this.failure(e, 'log reading', backendId);
+    // A container being removed (409 "dead or marked for removal") has no logs any more: the same as a missing one.
+    const failure = (e: unknown): XcsError => (statusOf(e) === 409 && /marked for removal|is dead/i.test(engineMessage(e))
+      ? notFound(e, backendId) : this.failure(e, 'log reading', backendId));
     const signal = options.signal;
     return {
       async *[Symbol.asyncIterator]() {

@@ -17,6 +17,7 @@ import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
 import { applyConfiguration, type ConfigStore } from './configuration.ts';
 import { commandVisible } from './visibility.ts';
+import type { CallbackNote } from './site-settings-keys.ts';
 
 export interface CommandSummaryForContext {
   'command-id': number;
@@ -32,9 +33,11 @@ export interface CommandSummaryForContext {
   'image-type': string;
   enabled: boolean;
   'root-element-name': string;
+  /** XCS: the command calls XNAT back, and whether its container would get a network (README "Calling-back tools"). */
+  'calls-back'?: CallbackNote | null;
 }
 
-export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers';
+export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers' | 'settings';
 
 export interface Reason {
   check: AvailabilityCheck;
@@ -63,6 +66,10 @@ export interface AvailabilityDeps {
   archive: Archive;
   /** An object source reading the archive as `login` sees it. */
   source: () => XnatObjectSource;
+  /** What to say about a command that calls XNAT back, under the current server settings. */
+  callbackNote?: (command: Command) => CallbackNote | null;
+  /** Why the server settings refuse the command's runtime options (host network, ipc-mode host…), or null. */
+  isolationNote?: (command: Command) => string | null;
 }
 
 export class Availability {
@@ -146,10 +153,13 @@ export class Availability {
         if (!site) reasons.push({ check: 'enablement', message: `the wrapper is not enabled for the site (PUT /xapi/wrappers/${wrapper.id}/enabled)` });
         if (!inProject) reasons.push({ check: 'enablement', message: `the wrapper is not enabled in project ${project} (PUT /xapi/projects/${project}/wrappers/${wrapper.id}/enabled)` });
         reasons.push(...(await this.permissionReasons(user, wrapper, project)));
+        const refused = this.#d.isolationNote?.(command) ?? null;
+        if (refused) reasons.push({ check: 'settings', message: refused });
         const root = wrapper['external-inputs'][0];
         if (!root) reasons.push({ check: 'inputs', message: 'the wrapper has no external input to take an object' });
         else if (acceptsType(wrapper, xsiType)) reasons.push(...(await this.#matcherReasons(user, command, wrapper, root.name, uri, project)));
-        const s = summary(command, wrapper, site && inProject);
+        const note = this.#d.callbackNote?.(command) ?? null;
+        const s = { ...summary(command, wrapper, site && inProject), ...(note ? { 'calls-back': note } : {}) };
         if (reasons.length === 0) available.push(s);
         else unavailable.push({ ...s, reasons });
       }

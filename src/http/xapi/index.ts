@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { createBackend } from '../../backends/index.ts';
 import { secretSource } from '../../runtime/command-secrets.ts';
+import { defaultSiteSettings } from '../../runtime/site-settings.ts';
 import { messageOf } from '../../core/errors.ts';
 import type { ContainerBackend } from '../../backends/types.ts';
 import { archiveInventory } from '../../runtime/archive-inventory.ts';
@@ -75,6 +76,9 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const engine = RunEngine.open({
     dataDir, instanceId: instanceIdOf(dataDir), serverUrl: () => ownUrl(app),
     maxRunning: positiveIntFromEnv('XCS_MAX_RUNNING'), maxFinalizing: positiveIntFromEnv('XCS_MAX_FINALIZING'),
+    // Until the server settings are applied (the management plugin), or without them: the environment's defaults.
+    site: { ...defaultSiteSettings(), containerNetwork: process.env.XCS_CONTAINER_NETWORK || 'none',
+      containerUser: process.env.XCS_CONTAINER_USER || null },
   }, {
     // Read once at start-up (a bad file stops the server with the reason); variables are read at each launch.
     secrets: secretSource({ file: process.env.XCS_SECRETS_FILE || null }),

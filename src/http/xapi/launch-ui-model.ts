@@ -21,12 +21,15 @@ import { isXnatType } from '../../resolution/index.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
 import { redactor } from '../../runtime/redact.ts';
 import type { CommandConfiguration } from './configuration.ts';
+import type { CallbackNote } from './site-settings-keys.ts';
 
 export const MASK = SENSITIVE_MASK;
 
 export type LaunchUiInputType = 'text' | 'password' | 'boolean' | 'select-one' | 'select-many' | 'static' | 'derived' | 'file';
 
 export interface LaunchUiMeta {
+  /** XCS: present when the command calls XNAT back (README "Calling-back tools"). */
+  'calls-back'?: CallbackNote;
   'command-id': number;
   'command-name': string;
   'command-label': string | null;
@@ -102,6 +105,8 @@ export interface LaunchUiArgs {
   /** The server's swarm constraints; null when the server has none set. */
   swarmConstraints: Array<LaunchUiSwarmConstraint & { 'user-settable': boolean }> | null;
   enabled: boolean;
+  /** XCS: the command calls XNAT back; whether its container would get a network, and the setting that gives one. */
+  callsBack?: CallbackNote | null;
   /**
    * Bulk launch UI: the root element (external input) that takes each target in turn. Its values and those
    * of inputs derived from it are the sample target's, so they render as `derived` with a hint.
@@ -323,6 +328,7 @@ export function buildLaunchUi(args: LaunchUiArgs): LaunchUi {
       'image-name': command.image,
       'image-type': command.type,
       enabled: args.enabled,
+      ...(args.callsBack ? { 'calls-back': args.callsBack } : {}),
     },
     'container-server-config': {
       'swarm-constraints': constraints === null ? null

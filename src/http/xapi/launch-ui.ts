@@ -26,6 +26,7 @@ import { requireWrapper, requireWrapperByName, type CommandCatalog, type Wrapper
 import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
 import { buildLaunchUi, MASK, type LaunchUi } from './launch-ui-model.ts';
 import type { SettingsStore } from './settings.ts';
+import { callbackNote } from './site-settings-keys.ts';
 import { commandVisible, notVisible } from './visibility.ts';
 
 export interface LaunchUiDeps {
@@ -156,6 +157,7 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
   return redactDeep(buildLaunchUi({
     command, wrapperId: ref.wrapper.id, config, explanation,
     swarmConstraints: deps.settings.server()['swarm-constraints'],
+    callsBack: callbackNote(command, deps.settings.server()),
     enabled: await isEnabled(deps.catalog, ref.wrapper.id, project),
     ...(bulkRoot ? { bulkRoot } : {}),
   }), secrets);

@@ -5,6 +5,9 @@
  * constraints, status e-mail) answer 400 rather than being stored and ignored.
  */
 import { backendRefusal } from '../../backends/index.ts';
+import { CALLBACK_NETWORK_HINT, callbackUse } from '../../command/calls-back.ts';
+import type { Command } from '../../command/model.ts';
+import { isolationRefusal, networkOf } from '../../runtime/isolation.ts';
 import { XcsError } from '../../core/errors.ts';
 import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/site-settings.ts';
 
@@ -180,4 +183,35 @@ export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys): SiteSettings {
       allowedCommandNetworks: s['allowed-command-networks'], allowedRuntimes: s['allowed-runtimes'],
     },
   };
+}
+
+/** What availability and the launch UI say about a command that calls XNAT back (null when it does not). */
+export interface CallbackNote {
+  /** The callback variables it uses. */
+  variables: string[];
+  /** The network its container would get now. */
+  network: string;
+  /** Whether that network can reach the server (anything but `none`). */
+  'has-network': boolean;
+  message: string;
+}
+
+export function callbackNote(command: Pick<Command, 'command-line' | 'environment-variables' | 'network'>,
+  server: XnatRunKeys & XcsServerKeys): CallbackNote | null {
+  const use = callbackUse(command);
+  if (use.variables.length === 0) return null;
+  const network = networkOf(command, siteSettingsOf(server));
+  const hasNetwork = network !== 'none';
+  return {
+    variables: use.variables, network, 'has-network': hasNetwork,
+    message: hasNetwork
+      ? `calls XNAT back (${use.variables.join(', ')}); its container gets network "${network}"`
+      : `calls XNAT back (${use.variables.join(', ')}) but its container would get no network; ${CALLBACK_NETWORK_HINT}`,
+  };
+}
+
+/** Why the current server settings refuse to launch `command` (a weakening runtime option), or null. */
+export function isolationNote(command: Pick<Command, 'name' | 'network' | 'ipc-mode' | 'runtime'>, server: XnatRunKeys & XcsServerKeys): string | null {
+  const refusal = isolationRefusal(command, siteSettingsOf(server));
+  return refusal ? `${refusal.message}; ${refusal.hint ?? ''}` : null;
 }
