@@ -111,7 +111,7 @@ test('settings XCS cannot honour are refused with the reason, and nothing is sto
     [{ backend: 'kubernetes' }, '/backend', /no backend of kind kubernetes yet/],
     [{ backend: 'slurm' }, '/backend', /no backend of kind slurm yet/],
     [{ 'container-user': 'nobody' }, '/container-user', /numeric uid or uid:gid/],
-    [{ 'status-email-enabled': true }, '/status-email-enabled', /sends no e-mail/],
+    [{ 'status-email-enabled': true }, '/status-email-enabled', /no SMTP server is configured/],
     [{ 'gpu-vendor': 'nvidia' }, '/gpu-vendor', /kubernetes backend/],
     [{ 'archive-pvc-name': 'pvc' }, '/archive-pvc-name', /kubernetes backend/],
     [{ 'swarm-constraints': [{ attribute: 'node.role', values: ['worker'] }] }, '/swarm-constraints', /swarm backend/],

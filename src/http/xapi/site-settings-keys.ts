@@ -140,9 +140,11 @@ const KUBERNETES_ONLY = ['gpu-vendor', 'archive-pvc-name', 'build-pvc-name', 'co
  * mean nothing.
  */
 export function refuseUnsupported(s: XnatRunKeys, errors: XcsError[]): void {
-  if (s['status-email-enabled']) {
-    errors.push(bad('"status-email-enabled" cannot be true: XCS sends no e-mail yet', '/status-email-enabled',
-      'follow runs with GET /xapi/containers or the web console'));
+  // E-mails go through the SMTP server the process was started with (notifications/mail.ts); without one the
+  // setting could not take effect.
+  if (s['status-email-enabled'] && !process.env.XCS_SMTP_URL) {
+    errors.push(bad('"status-email-enabled" cannot be true: no SMTP server is configured', '/status-email-enabled',
+      'start xcs serve with XCS_SMTP_URL=smtp://host:port and XCS_MAIL_FROM (see the README, "Operations")'));
   }
   const refusal = backendRefusal(s.backend);
   if (refusal) {
