@@ -39,6 +39,22 @@ test('xcs validate: exit 0 for valid files, 1 with errors listed by path, 2 with
   }
 });
 
+test('xcs validate warns about a misspelt context type with "did you mean", without --strict', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'xcs-cmd-cli-'));
+  try {
+    const file = join(dir, 'ctx.json');
+    await writeFile(file, JSON.stringify({ name: 'ctx', image: 'a/b:1', 'command-line': 'echo',
+      xnat: [{ name: 'w', contexts: ['xnat:mrSesionData'], 'external-inputs': [{ name: 'session', type: 'Session' }] }] }));
+    const r = xcs('validate', file);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /warning \/xnat\/0\/contexts\/0: context "xnat:mrSesionData" .*did you mean "xnat:mrSessionData"/);
+    // Only that one of the best-practice warnings: the others wait for --strict.
+    assert.doesNotMatch(r.stdout, /strict\.(memory|image)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('xcs validate accepts the example commands; xcs schema prints the JSON Schema', () => {
   const ex = spawnSync('sh', ['-c', 'bin/xcs validate examples/commands/*.json'], { encoding: 'utf8', cwd: root });
   assert.equal(ex.status, 0, ex.stdout);
