@@ -265,6 +265,9 @@ test('a container calling back opens a session, lists its project and uploads to
     'if wget -q -O /dev/null --header "Authorization: Basic $AUTH" "$XNAT_HOST/data/services/tokens/issue"; then exit 15; fi',
     'echo "session $C"',
   ].join('; ').replaceAll('#S#', session);
+  // The site lets commands ask for the host network (they are refused otherwise: site-settings.test.ts).
+  const server0 = await admin<Record<string, unknown>>('GET', '/xapi/docker/server');
+  await admin('POST', '/xapi/docker/server', { ...server0, 'allowed-command-networks': ['host'] });
   const wrapper = await registerEnabled(admin, command('caller', 'xnat:imageScanData', { name: 'scan', type: 'Scan' }, script, { network: 'host' }));
   const r = await call(server.url, 'POST', `/xapi/wrappers/${wrapper}/root/scan/launch`,
     { headers: ALICE, json: { scan: `/archive/experiments/${session}/scans/1` } });

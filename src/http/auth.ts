@@ -276,7 +276,9 @@ export function registerAuth(app: FastifyInstance, users: UserStore, opts: AuthO
         user = await users.sessionUser(token);
         if (user) {
           request.sessionToken = token;
-          checkCookieChange(request);
+          // A session opened with a run's token lives in a container, never in a browser: no page can ride it, and
+          // calling-back scripts write with the cookie alone (the origin check above still applies).
+          if (!user.scope) checkCookieChange(request);
         }
       }
     }

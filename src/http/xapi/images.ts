@@ -14,6 +14,7 @@ import { maskCommand } from '../../command/sensitive.ts';
 import { readImageCommands } from '../../command/image-labels.ts';
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
+import type { ImageEngine } from './pull-on-init.ts';
 import { dockerFor, type Hub, type SettingsStore } from './settings.ts';
 
 export interface ImageJson {
@@ -238,4 +239,22 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
 function sameContent(stored: Command, fromLabel: Command): boolean {
   const strip = (c: Command) => JSON.stringify({ ...c, id: undefined, xnat: c.xnat.map((w) => ({ ...w, id: undefined })) });
   return strip(stored) === strip(fromLabel);
+}
+
+/** The configured Docker server as the image engine of `pull-images-on-xnat-init` (`pull-on-init.ts`). */
+export function dockerImageEngine(docker: Docker): ImageEngine {
+  return {
+    async has(image) {
+      try {
+        await docker.getImage(image).inspect();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async pull(image) {
+      const stream = await docker.pull(image);
+      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    },
+  };
 }

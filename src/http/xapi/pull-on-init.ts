@@ -4,7 +4,6 @@
  * Deviation: an image the engine already has is not pulled again (XNAT pulls every one): a site without a registry
  * keeps working, and nothing leaves the machine for images that are there.
  */
-import type Docker from 'dockerode';
 import { messageOf } from '../../core/errors.ts';
 import type { CommandCatalog } from './catalog.ts';
 
@@ -32,25 +31,22 @@ export async function enabledImages(catalog: CommandCatalog): Promise<string[]> 
   return [...images].sort();
 }
 
-async function present(docker: Docker, image: string): Promise<boolean> {
-  try {
-    await docker.getImage(image).inspect();
-    return true;
-  } catch {
-    return false;
-  }
+/** What pulling needs of the engine (`images.ts` gives it for the configured Docker server). */
+export interface ImageEngine {
+  has(image: string): Promise<boolean>;
+  /** Resolves once the image is pulled; rejects with the engine's reason. */
+  pull(image: string): Promise<void>;
 }
 
-export async function pullEnabledImages(docker: Docker, catalog: CommandCatalog): Promise<PullReport> {
+export async function pullEnabledImages(engine: ImageEngine, catalog: CommandCatalog): Promise<PullReport> {
   const report = emptyPullReport();
   for (const image of await enabledImages(catalog)) {
-    if (await present(docker, image)) {
+    if (await engine.has(image)) {
       report.present.push(image);
       continue;
     }
     try {
-      const stream = await docker.pull(image);
-      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+      await engine.pull(image);
       report.pulled.push(image);
     } catch (e) {
       report.failed.push({ image, message: messageOf(e) });
