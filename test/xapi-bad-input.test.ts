@@ -83,6 +83,8 @@ test('hostile path parameters, queries and bodies on every route: a 4xx with a m
   // Routes without path parameters: hostile query values and a hostile body.
   for (const { method, path } of routes) {
     if (path.includes('{') || method === 'DELETE' || path === '/xapi/openapi.json' || path === '/xapi/docs') continue;
+    // The status stream never ends (it takes no query values; a bad Last-Event-ID is tested in ops-stream.test.ts).
+    if (path === '/xapi/containers/events') continue;
     for (const evil of EVIL.slice(0, 8)) {
       const q = ['project', 'xsiType', 'image', 'name', 'version', 'status', 'page', 'size', 'object', 'projects', 'orchestrationId']
         .map((k) => `${k}=${encodeURIComponent(evil)}`).join('&');
