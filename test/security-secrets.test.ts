@@ -77,10 +77,16 @@ async function ok(role: Role, method: string, path: string, json?: unknown): Pro
   return a;
 }
 
-/** Each secret and every 4-character piece of it. */
+/**
+ * Every 4-character piece of each secret chosen here; every 10-character piece of a random one (the callback
+ * token's 32 base64url characters: their 4-character pieces turn up by chance in image ids, dates and UUIDs).
+ */
 function pieces(secrets: readonly string[]): string[] {
   const out = new Set<string>();
-  for (const x of secrets) for (let i = 0; i + 4 <= x.length; i++) out.add(x.slice(i, i + 4));
+  for (const x of secrets) {
+    const n = x.length >= 16 ? 10 : 4;
+    for (let i = 0; i + n <= x.length; i++) out.add(x.slice(i, i + n));
+  }
   return [...out];
 }
 
@@ -166,6 +172,9 @@ function query(path: string): string {
     '/xapi/provenance/used': `object=${q(session)}`,
     '/xapi/provenance/by-image': 'digest=xcs-test/busybox:latest',
     '/xapi/containers': 'all=true',
+    '/xapi/resolution/object': `uri=${q(session)}`,
+    '/xapi/resolution/children': `uri=${q(session)}&kind=resources`,
+    '/xapi/resolution/ancestor': `uri=${q(session)}&ancestor=Project`,
   };
   for (const form of ['/xapi/wrappers/{wid}', '/xapi/commands/{cid}/wrappers/{wname}', '/xapi/projects/{project}/wrappers/{wid}',
     '/xapi/projects/{project}/commands/{cid}/wrappers/{wname}']) {
@@ -289,7 +298,8 @@ test('no GET route, no run or command POST route and no /data view of the output
   assert.deepEqual(found, []);
   assert.deepEqual(statuses, []);
   // Not vacuous: the admin got every answer in full, but for the mapping and subscription that this run has none of.
-  assert.deepEqual(adminMisses, ['/xapi/commandeventmapping/999999', '/xapi/events/subscription/999999']);
+  assert.deepEqual(adminMisses, ['/xapi/notifications/webhooks/999999', '/xapi/notifications/webhooks/999999/deliveries',
+    '/xapi/commandeventmapping/999999', '/xapi/events/subscription/999999']);
 });
 
 test('the launcher sees the record with the secrets hidden and everything else intact', async () => {

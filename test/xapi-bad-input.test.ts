@@ -73,6 +73,9 @@ test('hostile path parameters, queries and bodies on every route: a 4xx with a m
       const q = `?project=${encodeURIComponent(evil)}&image=${encodeURIComponent(evil)}&rootElement=session&sampleTarget=${encodeURIComponent(evil)}`;
       const r = await call(s.url, method, concrete + q, { headers: admin, ...(method === 'GET' || method === 'DELETE' ? {} : { json: { session: evil, label: evil } }) });
       requests++;
+      // A lock is kept (and answered) for any name that could be a login, such as "null" or "0x10".
+      const aLogin = path.endsWith('/{login}/lockout') && /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(evil);
+      if (aLogin && r.status === 200) continue;
       if (r.status >= 500 || r.status < 400) wrong.push(`${method} ${path} with ${JSON.stringify(evil.slice(0, 20))}: ${r.status} ${r.text.slice(0, 100)}`);
       else if (typeof r.body !== 'object' || r.body === null || typeof (r.body as { message?: unknown }).message !== 'string') {
         // Launch reports carry their message in the report; everything else is an XCS error body.

@@ -79,6 +79,15 @@ function table(): Record<string, Entry> {
     'GET /xapi/users/{login}/lockout': { expect: ADMIN(200), path: '/xapi/users/member/lockout' },
     'DELETE /xapi/users/{login}/lockout': { expect: ADMIN(200), path: '/xapi/users/nobody-locked/lockout' },
     'DELETE /xapi/lockouts/addresses/{address}': { expect: ADMIN(200), path: '/xapi/lockouts/addresses/192.0.2.1' },
+    // Webhooks: site administrators, and owners for their own project; a webhook not yours is as if it did not exist.
+    'POST /xapi/notifications/webhooks': { expect: prof({ admin: 201, owner: 201 }, 201, 403),
+      body: { url: 'http://127.0.0.1:9/hook', events: ['run.failed'], secret: 'hook-secret-0123456789', project: 'P' } },
+    'GET /xapi/notifications/webhooks': { expect: AUTH(200) },
+    'GET /xapi/notifications/webhooks/{id}': { expect: AUTH(404), path: '/xapi/notifications/webhooks/999999' },
+    'DELETE /xapi/notifications/webhooks/{id}': { expect: AUTH(404), path: '/xapi/notifications/webhooks/999999' },
+    'GET /xapi/notifications/webhooks/{id}/deliveries': { expect: AUTH(404), path: '/xapi/notifications/webhooks/999999/deliveries' },
+    // The status stream never ends: a bad resume id is refused before it starts (who sees what: ops-stream.test.ts).
+    'GET /xapi/containers/events': { expect: AUTH(400), path: '/xapi/containers/events?lastEventId=not-a-number' },
     // Commands: reading is for any signed-in user; writing for container managers.
     'POST /xapi/commands': { expect: CM(400), body: nocmd },
     // Checking a command stores nothing: any signed-in user, valid or not (200).

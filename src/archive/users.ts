@@ -45,6 +45,11 @@ export interface NewUser {
 }
 
 const LOGIN_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/** Whether `login` could name a user (letters, digits, `. _ @ -`, at most 64, not starting with a sign). */
+export function isLoginSyntax(login: string): boolean {
+  return LOGIN_SYNTAX.test(login);
+}
 /** Sessions last this long unless their parent token ends first. */
 const SESSION_TTL_SECONDS = 3600 * 8;
 
