@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCommandText } from '../src/command/index.ts';
 import { median, timeRuns, type Bench } from './lib.ts';
 
-const corpusDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'corpus', 'commands');
+const corpusDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus', 'commands');
 const TARGET = 5000;
 const PASSES = 100;
 const ROUNDS = 5;

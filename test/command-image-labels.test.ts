@@ -16,7 +16,7 @@ import { readImageCommands } from '../src/command/image-labels.ts';
 import { parseCommandText } from '../src/command/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const corpusFile = join(root, '..', 'shared', 'corpus', 'commands', 'NrgXnat__docker-images__dcm2niix__command.json');
+const corpusFile = join(root, 'test', 'corpus', 'commands', 'NrgXnat__docker-images__dcm2niix__command.json');
 const docker = new Docker();
 const tag = `xcs-cmdtest-label-${randomBytes(4).toString('hex')}:1`;
 

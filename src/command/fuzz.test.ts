@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { parseCommandText, parseCommandValue, resolvePointer, type ParseResult } from './index.ts';
 import { parseLenientJson } from './lenient-json.ts';
 
-const corpusDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'corpus', 'commands');
+const corpusDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'corpus', 'commands');
 const texts = readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(join(corpusDir, f), 'utf8'));
 const values = texts.map((t) => parseLenientJson(t)).filter((r) => r.ok).map((r) => (r as { value: unknown }).value);
 
