@@ -1,18 +1,8 @@
 import type { Command } from 'commander';
+import type { ExecCommandOptions } from '../../authoring/exec-command.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-interface ExecOptions {
-  wrapper?: string;
-  commandName?: string;
-  mount: string[];
-  input: string[];
-  outputDir: string;
-  withCommand: string[];
-  user?: string;
-  dryRun?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,7 +18,7 @@ export function register(program: Command): void {
     .option('--with-command <file>', 'a command file offering setup/wrapup commands', collect, [])
     .option('--user <uid:gid>', 'user the containers run as (default: yours, unless you are root)')
     .option('--dry-run', 'print the containers it would create (JSON) and run nothing')
-    .action(async (file: string, opts: ExecOptions) => {
+    .action(async (file: string, opts: ExecCommandOptions) => {
       const { execCommand } = await import('../../authoring/exec-command.ts');
       process.exitCode = await execCommand(file, opts);
     });
