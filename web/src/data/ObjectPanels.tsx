@@ -61,8 +61,9 @@ interface ProvenanceRun {
   id: number;
   status: string;
   'user-id': string | null;
-  command: string | null;
-  wrapper: string | null;
+  /** The launch record's command and wrapper (objects with at least a name). */
+  command: { name?: string } | null;
+  wrapper: { name?: string } | null;
   launched: string | null;
   scrubbed: boolean;
   inputs?: Array<{ name: string; uri: string; match: string }>;
@@ -83,7 +84,7 @@ function RunList({ answer, relation }: { answer: ProvenanceAnswer; relation: 'us
         return (
           <li key={r.id} data-run-id={r.id}>
             <Link to={`/runs/${r.id}`}>run #{r.id}</Link> <StatusBadge status={r.status} />{' '}
-            <span>{r.wrapper ?? r.command ?? ''}</span> <span className="muted">{r['user-id'] ?? ''}</span>
+            <span>{r.wrapper?.name ?? r.command?.name ?? ''}</span> <span className="muted">{r['user-id'] ?? ''}</span>
             {objects.length > 0 ? <span className="muted"> · {objects.map((o) => `${o.name} (${o.match})`).join(', ')}</span> : null}
           </li>
         );
