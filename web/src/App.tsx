@@ -1,11 +1,9 @@
 /** The console's shell: who is signed in, the navigation, and which page the URL names. */
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { messageOf, onUnauthorized } from './api/client.ts';
 import { LoginPage } from './auth/LoginPage.tsx';
 import { forgetLogin, resume, signOut, type Me } from './auth/session.ts';
-import { AdminPage } from './admin/AdminPage.tsx';
 import { CommandsPage } from './commands/CommandsPage.tsx';
-import { DashboardPage } from './dashboard/DashboardPage.tsx';
 import { parseDataPath } from './data/archivePath.ts';
 import { DataNotFound, DataPage } from './data/DataPage.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
@@ -13,6 +11,10 @@ import { LaunchPage } from './launch/LaunchPage.tsx';
 import { Link, navigate, useLocation } from './router.tsx';
 import { RunDetailPage } from './runs/RunDetailPage.tsx';
 import { RunsPage } from './runs/RunsPage.tsx';
+
+// The admin and dashboard pages (and uPlot) load when first opened: the data and runs pages start sooner.
+const AdminPage = lazy(() => import('./admin/AdminPage.tsx').then((m) => ({ default: m.AdminPage })));
+const DashboardPage = lazy(() => import('./dashboard/DashboardPage.tsx').then((m) => ({ default: m.DashboardPage })));
 
 function Page({ me }: { me: Me }) {
   const { path } = useLocation();
@@ -98,7 +100,9 @@ export function App() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <Page me={me} />
+        <Suspense fallback={<Loading what="the page" />}>
+          <Page me={me} />
+        </Suspense>
       </main>
     </>
   );

@@ -27,8 +27,8 @@ function basicHeader(login: string, password: string): string {
 }
 
 async function describe(login: string): Promise<Me> {
-  const { data: user } = await getJson<UserInfo>(`/xapi/users/${enc(login)}`);
-  const { data: roles } = await getJson<string[]>(`/xapi/users/${enc(login)}/roles`);
+  const [{ data: user }, { data: roles }] = await Promise.all([
+    getJson<UserInfo>(`/xapi/users/${enc(login)}`), getJson<string[]>(`/xapi/users/${enc(login)}/roles`)]);
   const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || login;
   return { login, name, siteAdmin: user.admin, containerManager: user.admin || roles.includes('ContainerManager'), ownsProjects: !(user.admin || roles.includes('ContainerManager')) && await ownsAProject(login) };
 }

@@ -4,7 +4,7 @@
  * its provenance; a resource adds the zip download and an upload form, a project the DICOM import. Everything
  * shown is what `/data` and `/xapi` give this user: a project they cannot read is a 404 like a missing one.
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ErrorBox } from '../components/States.tsx';
 import { useLoad } from '../components/useLoad.ts';
 import { Link, setQuery, useLocation } from '../router.tsx';
@@ -36,11 +36,18 @@ function Crumbs({ level }: { level: ArchiveLevel }) {
   );
 }
 
-/** How many of each child collection there are (one `limit=0` request each: the server counts). */
-function useCounts(level: ArchiveLevel, collections: string[], reloadKey: number): Record<string, number | undefined> {
+/**
+ * How many of each child collection there are: one `limit=0` request each (the server counts), except the tab
+ * shown first, whose listing reports its total itself — on a project of 10,000 sessions, listing them twice
+ * would double the page's first render.
+ */
+function useCounts(level: ArchiveLevel, collections: string[], firstTab: string, reloadKey: number): Record<string, number | undefined> {
+  const skip = useRef(firstTab);
   const counts = useLoad(async (s) => {
     const out: Record<string, number> = {};
-    await Promise.all(collections.map(async (c) => { out[c] = (await loadListing(`${listingUrl(level, c)}&limit=0`, s)).total; }));
+    await Promise.all(collections.filter((c) => c !== skip.current).map(async (c) => {
+      out[c] = (await loadListing(`${listingUrl(level, c)}&limit=0`, s)).total;
+    }));
     return out;
   }, [level.rest, reloadKey]);
   return counts.data ?? {};
@@ -51,7 +58,10 @@ export function DataPage({ level }: { level: ArchiveLevel }) {
   const collections = CHILDREN[level.kind];
   const tab = collections.includes(q.get('tab') ?? '') ? q.get('tab')! : collections[0];
   const [reloadKey, setReloadKey] = useState(0);
-  const counts = useCounts(level, collections, reloadKey);
+  const [reported, setReported] = useState<Record<string, number>>({});
+  const fetched = useCounts(level, collections, tab, reloadKey);
+  const counts = { ...fetched, ...reported };
+  const onTotal = useCallback((collection: string, total: number) => setReported((r) => (r[collection] === total ? r : { ...r, [collection]: total })), []);
   const here = level.steps[level.steps.length - 1];
   const title = here ? `${KIND_TITLES[level.kind]} ${here.id}` : 'Data';
   useEffect(() => { document.title = `${title} · XCS`; }, [title]);
@@ -82,7 +92,7 @@ export function DataPage({ level }: { level: ArchiveLevel }) {
         </div>
       ) : <h2>{COLLECTION_TITLES[tab]} <span className="count">{counts[tab] ?? ''}</span></h2>}
       <div role={collections.length > 1 ? 'tabpanel' : undefined} id={`panel-${tab}`} aria-labelledby={collections.length > 1 ? `tab-${tab}` : undefined}>
-        <Listing level={level} collection={tab} reloadKey={reloadKey} />
+        <Listing level={level} collection={tab} reloadKey={reloadKey} onTotal={onTotal} />
       </div>
 
       {level.kind === 'resource' ? <UploadFiles resourceRest={level.rest} onUploaded={bump} /> : null}

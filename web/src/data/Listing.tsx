@@ -23,7 +23,15 @@ export async function loadListing(url: string, signal?: AbortSignal): Promise<Li
   return { rows: data.ResultSet.Result, total: Number(data.ResultSet.totalRecords ?? data.ResultSet.Result.length) };
 }
 
-export function Listing({ level, collection, reloadKey = 0 }: { level: ArchiveLevel; collection: string; reloadKey?: number }) {
+interface Props {
+  level: ArchiveLevel;
+  collection: string;
+  reloadKey?: number;
+  /** Told the number of all rows (unfiltered) whenever a page arrives, for the tab's count. */
+  onTotal?: (collection: string, total: number) => void;
+}
+
+export function Listing({ level, collection, reloadKey = 0, onTotal }: Props) {
   const view = VIEWS[collection];
   const [page, setPage] = useState(0);
   const [filter, setFilter] = useState('');
@@ -38,6 +46,9 @@ export function Listing({ level, collection, reloadKey = 0 }: { level: ArchiveLe
   const params = new URLSearchParams({ offset: String(page * PAGE_SIZE), limit: String(PAGE_SIZE), sortBy: view.sortField });
   if (applied && view.filterField) params.set(view.filterField, `*${applied}*`);
   const listing = useLoad((s) => loadListing(`${base}&${params.toString()}`, s), [base, page, applied, reloadKey]);
+  useEffect(() => {
+    if (listing.data && !applied) onTotal?.(collection, listing.data.total);
+  }, [listing.data, applied, collection, onTotal]);
   const title = COLLECTION_TITLES[collection];
   const rows = listing.data?.rows ?? [];
   const total = listing.data?.total ?? 0;
