@@ -174,10 +174,11 @@ test('admin: data from project to file, download, upload, DICOM import, admin gr
 
   // The failed run: relaunched from its page, which opens the new run.
   await page.goto(`${s.url}/ui/runs/${failedRun}`);
+  await page.getByRole('button', { name: 'Retry failed runs of this wrapper' }).waitFor();
+  await shot(page, 'run');
   await page.getByRole('button', { name: 'Relaunch' }).click();
   await page.waitForURL((u) => /\/ui\/runs\/(\d+)$/.test(u.pathname) && !u.pathname.endsWith(`/${failedRun}`));
   await page.getByTestId('run-status').waitFor();
-  await shot(page, 'run');
   } catch (e) {
     await shot(page, 'failure-admin');
     console.log('FAILED AT', page.url(), errors);
@@ -191,7 +192,11 @@ test('admin: data from project to file, download, upload, DICOM import, admin gr
 test('member: the same data, no admin link, and an enablement change refused with the server\'s reason', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  const errors = watchConsole(page, [[403, /\/xapi\/projects\/WEB\/wrappers\/\d+\/(enabled|disabled)$/]]);
+  const errors = watchConsole(page, [
+    [403, /\/xapi\/projects\/WEB\/wrappers\/\d+\/(enabled|disabled)$/], // enablement is the owners'
+    [403, /\/xapi\/containers\/\d+\/relaunch$/], // relaunching someone else's run is the owners' and managers'
+    [403, /\/logs\/std(out|err)$/], // so are its logs
+  ]);
   await signIn(page, 'member', WEB_PASSWORD);
   assert.equal(await nav(page, 'Admin').count(), 0, 'members are not offered the admin page');
   await nav(page, 'Data').click();
@@ -210,6 +215,10 @@ test('member: the same data, no admin link, and an enablement change refused wit
 
   await nav(page, 'Dashboard').click();
   await page.getByTestId('totals').waitFor();
+  await page.goto(`${s.url}/ui/runs/${failedRun}`);
+  await page.getByRole('button', { name: 'Relaunch' }).click();
+  await page.getByRole('alert').getByText('Refused').waitFor();
+  assert.match(page.url(), new RegExp(`/ui/runs/${failedRun}$`), 'still on the run');
   await page.close();
   await context.close();
   assert.deepEqual(errors, []);
