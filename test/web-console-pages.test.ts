@@ -154,8 +154,10 @@ test('admin: data from project to file, download, upload, DICOM import, admin gr
     assert.ok(i < 39, 'the wrapper is enabled for the project on the server');
     await sleep(100);
   }
-  await page.waitForFunction((name) => (document.querySelector(`input[aria-label="${name}"]`) as HTMLInputElement | null)?.checked === true,
-    `Enable Echo (not enabled here) for ${WEB_PROJECT}`);
+  for (let i = 0; !(await cell.isChecked()); i++) {
+    assert.ok(i < 40, 'the box shows the new state');
+    await sleep(100);
+  }
   await shot(page, 'admin');
   await page.getByRole('tab', { name: 'Server settings' }).click();
   await page.getByLabel('Process limit').fill('-5');
