@@ -108,7 +108,10 @@ test('admin: data from project to file, download, upload, DICOM import, admin gr
   await page.getByRole('heading', { name: 'Data', level: 1 }).waitFor();
   await page.getByRole('link', { name: WEB_PROJECT, exact: true }).click();
   await page.getByRole('heading', { name: `Project ${WEB_PROJECT}` }).waitFor();
-  await page.getByRole('tab', { name: /Sessions 3/ }).click();
+  // The tabs follow the keyboard: the arrow key moves from Subjects to Sessions (count from the server).
+  await page.getByRole('tab', { name: /Subjects/ }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.getByRole('tab', { name: /Sessions 3/, selected: true }).waitFor();
   await page.getByRole('link', { name: 'MR1', exact: true }).click();
   await page.getByRole('heading', { name: `Session ${fx.sessions[0].id}` }).waitFor();
   // What can run here, and why not the others; the runs that used it.

@@ -6,6 +6,7 @@
  */
 import { useState } from 'react';
 import type { Me } from '../auth/session.ts';
+import { Tabs } from '../components/Tabs.tsx';
 import { setQuery, useLocation } from '../router.tsx';
 import { AutomationPanel } from './AutomationPanel.tsx';
 import { EnablementGrid } from './EnablementGrid.tsx';
@@ -34,12 +35,8 @@ export function AdminPage({ me }: { me: Me }) {
         <p className="notice" role="note">Site settings, images and orchestrations are for site administrators. Here are the parts of your
           projects you can manage; the server refuses what your role does not allow, and says why.</p>
       ) : null}
-      <div role="tablist" aria-label="Administration sections" className="tabs">
-        {shown.map((s) => (
-          <button key={s.key} type="button" role="tab" aria-selected={s.key === section.key} id={`admin-tab-${s.key}`}
-            aria-controls="admin-panel" onClick={() => setQuery('/admin', { section: s.key })}>{s.title}</button>
-        ))}
-      </div>
+      <Tabs label="Administration sections" idPrefix="admin-tab-" panelId="admin-panel" selected={section.key}
+        onSelect={(key) => setQuery('/admin', { section: key })} tabs={shown.map((s) => ({ key: s.key, label: s.title }))} />
       <div role="tabpanel" id="admin-panel" aria-labelledby={`admin-tab-${section.key}`} className="panel">
         {section.key === 'commands' ? <EnablementGrid admin={admin} reloadKey={reloadKey} /> : null}
         {section.key === 'settings' ? <SettingsPanel /> : null}

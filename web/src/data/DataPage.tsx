@@ -6,6 +6,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ErrorBox } from '../components/States.tsx';
+import { Tabs } from '../components/Tabs.tsx';
 import { useLoad } from '../components/useLoad.ts';
 import { Link, setQuery, useLocation } from '../router.tsx';
 import { CHILDREN, COLLECTION_TITLES, listingUrl, uiPath, type ArchiveLevel } from './archivePath.ts';
@@ -82,14 +83,8 @@ export function DataPage({ level }: { level: ArchiveLevel }) {
       {level.kind !== 'site' ? <Facts level={level} /> : <p className="help">The projects you may read. Open one to browse its subjects, sessions, scans and files.</p>}
 
       {collections.length > 1 ? (
-        <div role="tablist" aria-label="Contents" className="tabs">
-          {collections.map((c) => (
-            <button key={c} type="button" role="tab" aria-selected={c === tab} id={`tab-${c}`} aria-controls={`panel-${c}`}
-              onClick={() => setQuery(path, { tab: c })}>
-              {COLLECTION_TITLES[c]} <span className="count">{counts[c] ?? '…'}</span>
-            </button>
-          ))}
-        </div>
+        <Tabs label="Contents" idPrefix="tab-" panelId={`panel-${tab}`} selected={tab} onSelect={(c) => setQuery(path, { tab: c })}
+          tabs={collections.map((c) => ({ key: c, label: <>{COLLECTION_TITLES[c]} <span className="count">{counts[c] ?? '…'}</span></> }))} />
       ) : <h2>{COLLECTION_TITLES[tab]} <span className="count">{counts[tab] ?? ''}</span></h2>}
       <div role={collections.length > 1 ? 'tabpanel' : undefined} id={`panel-${tab}`} aria-labelledby={collections.length > 1 ? `tab-${tab}` : undefined}>
         <Listing level={level} collection={tab} reloadKey={reloadKey} onTotal={onTotal} />
