@@ -144,6 +144,13 @@ test('admin: data from project to file, download, upload, DICOM import, admin gr
   await report.getByText('1 session (1 new)', { exact: false }).waitFor();
   await page.getByRole('tab', { name: /Sessions 4/ }).waitFor();
   await shot(page, 'data-import');
+  // The imported session, down to a scan's DICOM files.
+  await report.getByRole('link').first().click();
+  await page.getByRole('tab', { name: /Scans 2/, selected: true }).waitFor();
+  await page.getByTestId('table-scans').getByRole('link').first().click();
+  await page.getByRole('heading', { name: /^Scan / }).waitFor();
+  await page.getByTestId('table-resources').getByRole('link', { name: 'DICOM', exact: true }).click();
+  await page.getByTestId('files-count').getByText('2 files').waitFor();
 
   // Admin: the grid enables the second wrapper for WEB; a bad setting is refused next to its field.
   await nav(page, 'Admin').click();
