@@ -2,7 +2,8 @@
 // a real server, archive and Docker engine, after real runs: an admin walks the data from project to file (a download,
 // an upload), imports a DICOM zip with its report, enables a wrapper for a project in the admin grid, sees a setting
 // refused next to its field, reads the dashboard's charts and relaunches a failed run; a member browses the same data,
-// finds no admin link, and sees the server refuse an enablement change. Screenshots of every page are saved under
+// finds no admin link, and sees the server refuse an enablement change and a relaunch; a project owner changes their
+// project's enablement without seeing the site settings. Screenshots of every page are saved under
 // .xcs-test/screenshots/ (git-ignored). Any console error the test did not cause on purpose fails it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,6 +74,8 @@ before(async () => {
   await mkdir(SHOTS, { recursive: true });
   s = await startTestServer();
   fx = await seedWebFixture(s, s.adminPassword);
+  await s.opened.users.addUser({ login: 'olga', password: WEB_PASSWORD, enabled: true, verified: true });
+  await s.opened.users.setRole(WEB_PROJECT, 'olga', 'owner');
   // Real runs for the dashboard and provenance: one that completes, one that fails.
   const launch = (wrapper: number) => requestJson<{ id: number }>(s.url, admin(), 'POST',
     `/xapi/projects/${WEB_PROJECT}/wrappers/${wrapper}/root/session/launch`, { session: fx.sessions[0].uri });
@@ -231,6 +234,32 @@ test('member: the same data, no admin link, and an enablement change refused wit
   await page.getByRole('button', { name: 'Relaunch' }).click();
   await page.getByRole('alert').getByText('Refused').waitFor();
   assert.match(page.url(), new RegExp(`/ui/runs/${failedRun}$`), 'still on the run');
+  await page.close();
+  await context.close();
+  assert.deepEqual(errors, []);
+});
+
+test('project owner: the admin link, their project\'s enablement changed, no site settings', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = watchConsole(page, []);
+  await signIn(page, 'olga', WEB_PASSWORD);
+  await nav(page, 'Admin').click();
+  await page.getByRole('heading', { name: 'Administration' }).waitFor();
+  assert.equal(await page.getByRole('tab', { name: 'Server settings' }).count(), 0, 'site settings are for site administrators');
+  const box = page.getByTestId('enablement-grid').getByRole('checkbox', { name: `Enable Echo a scan for ${WEB_PROJECT}` });
+  assert.equal(await box.isChecked(), true);
+  await box.click();
+  for (let i = 0; await box.isChecked(); i++) {
+    assert.ok(i < 40, 'the owner\'s change is accepted');
+    await sleep(100);
+  }
+  const scanWrapper = (await requestJson<{ xnat: Array<{ id: number; name: string }> }>(s.url, admin(), 'GET', `/xapi/commands/${fx.echoCommand}`))
+    .xnat.find((w) => w.name === 'echo-scan')!.id;
+  const e = await requestJson<{ 'enabled-for-project': boolean }>(s.url, admin(), 'GET', `/xapi/projects/${WEB_PROJECT}/wrappers/${scanWrapper}/enabled`);
+  assert.equal(e['enabled-for-project'], false);
+  await page.getByRole('tab', { name: 'Users and roles' }).click();
+  await page.getByLabel(`Role of member in ${WEB_PROJECT}`).waitFor();
   await page.close();
   await context.close();
   assert.deepEqual(errors, []);
