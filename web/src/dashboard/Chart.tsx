@@ -13,9 +13,11 @@ interface Props {
   data: uPlot.AlignedData;
   height?: number;
   testId?: string;
+  /** How the series look apart from colour (dash, marker), read out under the chart. */
+  note?: string;
 }
 
-export function Chart({ title, options, data, height = 240, testId }: Props) {
+export function Chart({ title, options, data, height = 240, testId, note }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -35,5 +37,11 @@ export function Chart({ title, options, data, height = 240, testId }: Props) {
 
   useEffect(() => { plot.current?.setData(data); }, [data]);
 
-  return <figure className="chart" data-testid={testId}><figcaption>{title}</figcaption><div ref={box} role="img" aria-label={title} /></figure>;
+  return (
+    <figure className="chart" data-testid={testId}>
+      <figcaption>{title}</figcaption>
+      <div ref={box} role="img" aria-label={`${title}; the numbers are in the tables below`} />
+      {note ? <p className="help">{note}</p> : null}
+    </figure>
+  );
 }

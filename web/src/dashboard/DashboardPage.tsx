@@ -67,22 +67,27 @@ export function DashboardPage() {
     return [ph.map((h) => Date.parse(h.hour) / 1000), ...SERIES.map((s) => ph.map((h) => h[s.key]))];
   }, [stats.data]);
   const cmdOptions = useMemo<Omit<uPlot.Options, 'width' | 'height'>>(() => ({
-    scales: { x: { time: false } },
+    scales: {
+      x: { time: false, range: (_u: uPlot, min: number, max: number) => [min - 0.5, max + 0.5] },
+      y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.15 : 1] },
+    },
     axes: [
       { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => (Number.isInteger(t) ? commandName(commands.data, stats.data?.commands[t]?.['command-id'] ?? -1) : '')) },
       { label: 'seconds', size: 50 },
     ],
     series: [
       { label: 'Command' },
-      { label: 'Run time, median', stroke: '#1f5fbf', width: 2, points: { show: true, size: 8 } },
-      { label: 'Run time, 90th pct', stroke: '#1f5fbf', width: 1, dash: [6, 4], points: { show: true, size: 6 } },
-      { label: 'Queue wait, median', stroke: '#8a5a00', width: 2, dash: [2, 3], points: { show: true, size: 8 } },
+      // Commands are categories, not a sequence: markers only, told apart by size and fill as well as colour.
+      // The open 90th-percentile circle first, so an equal median's filled one is drawn over it.
+      { label: 'Run time, 90th pct', stroke: '#1f5fbf', width: 2, paths: () => null, points: { show: true, size: 14, fill: '#ffffff' } },
+      { label: 'Run time, median', stroke: '#1f5fbf', width: 2, paths: () => null, points: { show: true, size: 9, fill: '#1f5fbf' } },
+      { label: 'Queue wait, median', stroke: '#8a5a00', width: 2, paths: () => null, points: { show: true, size: 7, fill: '#8a5a00' } },
     ],
   }), [commands.data, stats.data]);
   const cmdData = useMemo<uPlot.AlignedData>(() => {
     const cs = stats.data?.commands ?? [];
     const sec = (v: number | null): number | null => (v === null ? null : v / 1000);
-    return [cs.map((_, i) => i), cs.map((c) => sec(c['duration-ms'].p50)), cs.map((c) => sec(c['duration-ms'].p90)), cs.map((c) => sec(c['queue-wait-ms'].p50))];
+    return [cs.map((_, i) => i), cs.map((c) => sec(c['duration-ms'].p90)), cs.map((c) => sec(c['duration-ms'].p50)), cs.map((c) => sec(c['queue-wait-ms'].p50))];
   }, [stats.data]);
 
   if (stats.error && !stats.data) return <section><h1>Dashboard</h1><ErrorBox title="Could not load the statistics" message={messageOf(stats.error)} /></section>;
@@ -104,8 +109,10 @@ export function DashboardPage() {
             {SERIES.map((s) => <div key={s.key}><dt>{s.label}</dt><dd>{d.totals[s.key]}</dd></div>)}
           </dl>
           <div className="grid-2">
-            <Chart title="Runs per hour by outcome" options={hourOptions} data={hourData} testId="chart-per-hour" />
-            <Chart key={`${d.commands.length}-${commands.data ? 1 : 0}`} title="Run time and queue wait per command (seconds)" options={cmdOptions} data={cmdData} testId="chart-commands" />
+            <Chart title="Runs per hour by outcome" options={hourOptions} data={hourData} testId="chart-per-hour"
+              note="Complete: solid line · Failed: dashed, large markers · Killed: dotted · Not finished: dash-dot." />
+            <Chart key={`${d.commands.length}-${commands.data ? 1 : 0}`} title="Run time and queue wait per command (seconds)" options={cmdOptions} data={cmdData} testId="chart-commands"
+              note="Run time median: filled blue circle · 90th percentile: open blue circle · queue wait median: small filled brown dot." />
           </div>
 
           <section className="panel" aria-labelledby="cmd-title">
