@@ -63,7 +63,10 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
       gpus: s.gpus ?? undefined,
       runtime: s.runtime ?? undefined,
       ipcMode: s['ipc-mode'] ?? undefined,
+      // Cluster backends place and reserve with them; a single engine ignores them.
+      genericResources: Object.keys(s['generic-resources'] ?? {}).length > 0 ? s['generic-resources'] : undefined,
     },
+    placement: (s['swarm-constraints'] ?? []).length > 0 ? { constraints: s['swarm-constraints'] ?? [] } : undefined,
     network: networkFor(res, run, s),
     user: settings.containerUser ?? undefined,
     security: { capAdd: h.capAdd, pidsLimit: h.pidsLimit, readOnlyRootfs: h.readOnlyRootfs },

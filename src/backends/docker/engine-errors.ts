@@ -110,6 +110,29 @@ export function notFound(e: unknown, id: string): XcsError {
   return new XcsError(BackendErrorCode.notFound, `No container ${id} on the Docker engine`, { path: id, status: 404, cause: e });
 }
 
+/** A failed inspection or removal of the image `ref`. */
+export function imageFailure(e: unknown, what: 'inspection' | 'removal', ref: string): XcsError {
+  const status = statusOf(e);
+  const message = engineMessage(e);
+  if (status === 404) {
+    return new XcsError(BackendErrorCode.imageMissing, `No image ${ref} on the Docker engine`, { path: ref, status: 404, cause: e });
+  }
+  if (status === 400) {
+    return new XcsError(BackendErrorCode.invalidReference, `The Docker engine refused "${ref}": ${message}`, { path: ref, status: 400, cause: e });
+  }
+  if (status === 409) {
+    return new XcsError(BackendErrorCode.imageInUse, `Image ${ref} is in use: ${message}`, {
+      path: ref, status: 409, hint: 'remove the containers that use it, or pass ?force=true', cause: e,
+    });
+  }
+  return new XcsError(BackendErrorCode.requestFailed, `Docker image ${what} of ${ref} failed: ${message}`, { path: ref, cause: e });
+}
+
+/** A pull the engine or the registry refused (the engine's message says which). */
+export function pullFailed(e: unknown, ref: string): XcsError {
+  return new XcsError(BackendErrorCode.pullFailed, `Could not pull image ${ref}: ${engineMessage(e)}`, { path: ref, status: 502, cause: e });
+}
+
 /** Any other failed request. */
 export function requestFailed(e: unknown, what: string, id: string): XcsError {
   if (isUnavailable(e)) return unavailable(e, 'the configured socket');
