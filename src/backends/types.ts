@@ -3,7 +3,7 @@
  *
  * The run engine speaks only this interface. Everything engine-specific — how a command line becomes a
  * process, how memory limits are expressed, how status changes are observed — stays inside a backend, so a
- * new backend must fit without changing the run engine. `test/conformance/backend.case.ts` is the executable
+ * new backend must fit without changing the run engine. `conformance/backend.case.ts` is the executable
  * form of this contract: every backend runs it.
  */
 
