@@ -12,7 +12,7 @@ export function failureCodeOf(e: unknown, fallback: FailureCode): FailureCode {
       case 'secret-missing': return 'secret-missing';
       case BackendErrorCode.oomKilled: return 'oom';
       case BackendErrorCode.createFailed: case BackendErrorCode.startFailed: case BackendErrorCode.invalidSpec:
-      case BackendErrorCode.mountForbidden: case BackendErrorCode.nameConflict: return 'launch-failed';
+      case BackendErrorCode.mountForbidden: case BackendErrorCode.nameConflict: case BackendErrorCode.unsupported: return 'launch-failed';
       default: break;
     }
   }

@@ -4,6 +4,7 @@
  * earlier attempt already did it.
  */
 import { XCS_LABELS, type ContainerSpec, type ContainerSummary } from '../backends/types.ts';
+import { requireSupported } from '../backends/capabilities.ts';
 import { isXcsError } from '../core/errors.ts';
 import { markWrapupsNotRun, removeAuxiliaries, runAuxiliaries } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
@@ -119,6 +120,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
         // Secrets join the environment here only: never the run record, its provenance or its history.
         const secretEnv = resolveSecrets(res.secrets ?? NO_SECRETS, run.spec.secrets ?? []);
         const spec = containerSpec(res, run, staged);
+        requireSupported(res.backend, spec);
         const created = await res.backend.create({ ...spec, environment: { ...spec.environment, ...secretEnv } });
         existing = { backendId: created.backendId, name: created.name, image: run.spec.image, labels: {}, status: 'created' };
       } catch (e) {
