@@ -7,7 +7,7 @@
  */
 import { XcsError } from '../core/errors.ts';
 import { createDockerBackend, type DockerBackendOptions } from './docker/docker-backend.ts';
-import type { BackendKind, ContainerBackend } from './types.ts';
+import { BackendErrorCode, type BackendKind, type ContainerBackend } from './types.ts';
 
 /** What every factory accepts: where its engine or controller is (the server setting `host`), when it has one. */
 export interface BackendEndpointOptions {
@@ -39,8 +39,8 @@ export function backendKinds(): BackendKind[] {
 /** Why `kind` cannot be selected, or null when it can. */
 export function backendRefusal(kind: string, where = '/backend'): XcsError | null {
   if ((FACTORIES as Record<string, unknown>)[kind] !== undefined) return null;
-  return new XcsError('backend.kind-unavailable', `no backend of kind ${kind} yet`, {
-    status: 400, path: where, hint: `XCS runs containers with: ${backendKinds().join(', ')}`,
+  return new XcsError(BackendErrorCode.kindUnavailable, `no backend of kind ${kind} yet`, {
+    path: where, hint: `XCS runs containers with: ${backendKinds().join(', ')}`,
   });
 }
 

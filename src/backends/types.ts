@@ -320,6 +320,8 @@ export const XCS_LABELS = {
 /** Stable codes of the errors backends throw (all are `XcsError`s). */
 export const BackendErrorCode = {
   unavailable: 'backend.unavailable',
+  /** No backend of the selected kind exists (the registry's refusal). */
+  kindUnavailable: 'backend.kind-unavailable',
   unsupportedEngine: 'backend.unsupported-engine',
   imageMissing: 'backend.image-missing',
   mountMissing: 'backend.mount-missing',

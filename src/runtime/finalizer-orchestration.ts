@@ -7,19 +7,16 @@
 import { formatDuration } from '../core/duration.ts';
 import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
-import { describe, failureCodeOf } from './failures.ts';
+import { describe, fail, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths, saveLogs } from './logs.ts';
 import { recordOutputs } from './provenance.ts';
 import { callbackFailureHint } from './callback-hint.ts';
 import { runSettingsOf, type EngineResources } from './resources.ts';
-import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
+import { isTerminal, type FailureCode } from './state-machine.ts';
 
+/** Ends the run with `code`, recording the container's exit code with it. */
 function endWith(res: EngineResources, runId: number, code: FailureCode, message: string, hint?: string): void {
-  const rule = failureRule(code);
-  const run = res.store.require(runId);
-  res.store.transition(runId, rule.status, {
-    source: 'system', message, exitCode: run.exitCode, failure: { code, hint: hint ?? rule.hint },
-  });
+  fail(res, runId, code, message, { exitCode: res.store.require(runId).exitCode, ...(hint === undefined ? {} : { hint }) });
 }
 
 /**

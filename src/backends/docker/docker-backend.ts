@@ -77,7 +77,6 @@ export function parseDockerHost(host: string | undefined): Connection {
   if (m !== null) return { host: m[1], port: m[2] === undefined ? 2375 : Number(m[2]), protocol: 'http' };
   throw new XcsError(BackendErrorCode.invalidSpec, `Docker host "${host}" is neither unix://PATH nor tcp://HOST:PORT`, {
     path: 'host',
-    status: 400,
     hint: 'TLS (https://, cert-path) is not supported yet',
   });
 }

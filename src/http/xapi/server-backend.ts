@@ -53,7 +53,7 @@ export function operationOf<K extends 'pullImage' | 'removeImage' | 'checkRegist
   const op = backend[name];
   if (op === undefined) {
     throw new XcsError(BackendErrorCode.unsupported, `The ${backend.kind} backend cannot ${name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)}`, {
-      status: 501, hint: 'put the image on the engine some other way (docker load / docker build)' });
+      hint: 'put the image on the engine some other way (docker load / docker build)' });
   }
   return op.bind(backend) as NonNullable<ContainerBackend[K]>;
 }
