@@ -219,6 +219,18 @@ test('member: the same data, no admin link, and an enablement change refused wit
   await page.getByRole('tab', { name: /Sessions/ }).click();
   await page.getByTestId('table-experiments').getByRole('link', { name: 'MR2', exact: true }).waitFor();
 
+  // The launch page lists sessions through the server's filter; a chosen session stays listed when filtered out.
+  await nav(page, 'Launch').click();
+  await page.getByLabel('Project').selectOption(WEB_PROJECT);
+  await page.locator('[data-session="MR1"]').waitFor();
+  await page.getByLabel('Find').fill('MR3');
+  await page.locator('[data-session="MR1"]').waitFor({ state: 'detached' });
+  await page.locator('[data-session="MR3"] input').check();
+  await page.getByLabel('Find').fill('MR2');
+  await page.locator('[data-session="MR2"]').waitFor();
+  assert.equal(await page.locator('[data-session="MR3"] input').isChecked(), true, 'the chosen session is still listed');
+  assert.equal(await page.locator('[data-session="MR1"]').count(), 0);
+
   await page.goto(`${s.url}/ui/admin`);
   await page.getByRole('note').getByText('for site administrators').waitFor();
   assert.equal(await page.getByRole('tab', { name: 'Server settings' }).count(), 0);
