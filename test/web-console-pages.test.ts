@@ -177,6 +177,13 @@ test('admin: data from project to file, download, upload, DICOM import, admin gr
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.locator('[data-setting="pids-limit"] .field-error').waitFor();
   assert.equal(await page.getByLabel('Process limit').getAttribute('aria-invalid'), 'true');
+  // The other sections: the engine's images, the automation, the project's members.
+  await page.getByRole('tab', { name: 'Images' }).click();
+  await page.locator('[data-image="xcs-test/busybox:latest"]').waitFor();
+  await page.getByRole('tab', { name: 'Automation' }).click();
+  await page.getByRole('heading', { name: 'Orchestrations' }).waitFor();
+  await page.getByRole('tab', { name: 'Users and roles' }).click();
+  await page.getByLabel(`Role of member in ${WEB_PROJECT}`).waitFor();
 
   // The dashboard after real runs: totals, both charts drawn, the failure's cause and hint.
   await nav(page, 'Dashboard').click();
