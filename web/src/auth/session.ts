@@ -36,11 +36,12 @@ async function describe(login: string): Promise<Me> {
 /** Whether any readable project lists the user among its owners (`GET /data/projects/{p}/users`). */
 async function ownsAProject(login: string): Promise<boolean> {
   const { data } = await getJson<{ ResultSet: { Result: Array<{ ID: string }> } }>('/data/projects?format=json');
-  for (const p of data.ResultSet.Result.slice(0, 50)) {
+  // At most 50 projects, asked together: enough to offer the link; the admin page itself asks the server anyway.
+  const owns = await Promise.all(data.ResultSet.Result.slice(0, 50).map(async (p) => {
     const members = await getJson<{ ResultSet: { Result: Array<{ login: string; GROUP_ID: string }> } }>(`/data/projects/${enc(p.ID)}/users?format=json`).catch(() => null);
-    if (members?.data.ResultSet.Result.some((m) => m.login === login && m.GROUP_ID === `${p.ID}_owner`)) return true;
-  }
-  return false;
+    return members?.data.ResultSet.Result.some((m) => m.login === login && m.GROUP_ID === `${p.ID}_owner`) ?? false;
+  }));
+  return owns.includes(true);
 }
 
 export async function signIn(login: string, password: string): Promise<Me> {
