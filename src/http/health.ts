@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import type { RunEngine } from '../runtime/engine.ts';
+import type { RunEngine } from '../runtime/index.ts';
 
 const CHECK_TIMEOUT_MS = 3000;
 

@@ -11,8 +11,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { XcsError } from '../core/errors.ts';
-import type { RunEngine } from '../runtime/engine.ts';
-import { isTerminal } from '../runtime/state-machine.ts';
+import type { RunEngine } from '../runtime/index.ts';
+import { isTerminal } from '../runtime/index.ts';
 
 const RUN_BUCKETS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 48 * 3600];
 const ACTIVE_PHASES = ['Queued', 'Staging', 'Created', 'Running', 'Waiting', 'Finalizing'] as const;

@@ -46,6 +46,11 @@ export interface EngineDeps {
   /** Where command secrets are read; without it a command with secrets fails to start. */
   secrets?: SecretSource;
   log?: EngineLogger;
+  /**
+   * The run database (`{dataDir}/runs.sqlite`) when the caller opened it (the composition root shares it with the
+   * command registry); it stays the caller's to close. Without it the engine opens and closes its own.
+   */
+  database?: RunDatabase;
 }
 
 export class RunEngine {
@@ -55,6 +60,7 @@ export class RunEngine {
   /** Every committed status change, numbered (live stream, metrics, notifications). */
   readonly feed: StatusFeed;
   private readonly db: RunDatabase;
+  private readonly ownsDb: boolean;
   private readonly res: EngineResources;
   private readonly follower: EventFollower;
   private readonly staging: Dispatcher;
@@ -70,7 +76,8 @@ export class RunEngine {
   private constructor(config: EngineConfig, deps: EngineDeps) {
     this.config = config;
     mkdirSync(join(config.dataDir, 'runs'), { recursive: true });
-    this.db = openRunDatabase(join(config.dataDir, 'runs.sqlite'));
+    this.ownsDb = deps.database === undefined;
+    this.db = deps.database ?? openRunDatabase(join(config.dataDir, 'runs.sqlite'));
     this.queue = new JobQueue(this.db);
     this.store = new RunStore(this.db, this.queue);
     this.feed = new StatusFeed(this.db, this.store);
@@ -151,7 +158,7 @@ export class RunEngine {
     await this.follower.stop();
     await Promise.allSettled([...this.cleanups]);
     this.feed.close();
-    this.db.close();
+    if (this.ownsDb) this.db.close();
   }
 
   /**

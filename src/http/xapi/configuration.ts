@@ -7,8 +7,8 @@
  * configuration to a command replaces, for every configured input, its `default-value` and `matcher`, and
  * for wrapper inputs `user-settable`; and each configured output handler's `label`.
  *
- * Enablement itself (site flag, project flags) lives in the command registry; the routes here answer for it
- * unless the run engine's routes already do (a route is registered only when no other plugin has it).
+ * Enablement itself (site flag, project flags) lives in the command registry; the routes here answer for it in
+ * the by-name forms (`/commands/{id}/wrappers/{name}/enabled`), `commands-routes.ts` in the by-id forms.
  */
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions, RouteHandlerMethod } from 'fastify';
 import { sql, type Kysely } from 'kysely';
@@ -17,7 +17,7 @@ import { applyMigrations } from '../../archive/db.ts';
 import type { Command, CommandWrapper } from '../../command/model.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
+import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from '../../runtime/index.ts';
 
 export interface InputConfig {
   'default-value'?: string | null;
@@ -253,13 +253,6 @@ export interface ConfigRouteDeps {
   access: AccessControl;
 }
 
-/** Registers a route unless another plugin (the run engine's) already serves it. */
-export function routeOnce(app: FastifyInstance, method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string,
-  opts: RouteShorthandOptions, handler: RouteHandlerMethod): void {
-  if (app.hasRoute({ method, url })) return;
-  app.route({ method, url, ...opts, handler });
-}
-
 type P = Record<string, string>;
 
 async function wrapperOf(catalog: CommandCatalog, params: P): Promise<WrapperRef> {
@@ -273,6 +266,11 @@ async function wrapperOf(catalog: CommandCatalog, params: P): Promise<WrapperRef
 
 export function registerConfigurationRoutes(app: FastifyInstance, { catalog, configs, access }: ConfigRouteDeps): void {
   const tags = ['configuration'];
+  const route = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod): void => {
+    app.route({ method, url, ...opts, handler });
+  };
+  /** Enablement by wrapper id is the command registry's (`commands-routes.ts`); here only the by-name forms. */
+  const byName = (form: string): boolean => form.includes(':wname');
   const siteForms = ['/xapi/commands/:cid/wrappers/:wname', '/xapi/wrappers/:wid'];
   const projectForms = ['/xapi/projects/:project/commands/:cid/wrappers/:wname', '/xapi/projects/:project/wrappers/:wid'];
   const params = (keys: string[]) => ({ type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])), required: keys });
@@ -288,12 +286,12 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
 
   for (const form of siteForms) {
     const schema = { tags, params: params(keysOf(form)) };
-    routeOnce(app, 'GET', `${form}/config`, { schema: { ...schema, summary: 'Site configuration of a wrapper' } }, async (request) => {
+    route('GET', `${form}/config`, { schema: { ...schema, summary: 'Site configuration of a wrapper' } }, async (request) => {
       await access.requireContainerManager(request);
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       return configView(command, wrapper, await configs.effective(wrapper.id, null));
     });
-    routeOnce(app, 'POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
+    route('POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
       await access.requireContainerManager(request);
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       const posted = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
@@ -302,19 +300,20 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
       if ((request.query as P).enable !== 'false') await catalog.setSiteEnabled(wrapper.id, true);
       return reply.code(201).send(configView(command, wrapper, await configs.effective(wrapper.id, null)));
     });
-    routeOnce(app, 'DELETE', `${form}/config`, { schema }, async (request, reply) => {
+    route('DELETE', `${form}/config`, { schema }, async (request, reply) => {
       await access.requireContainerManager(request);
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       await configs.delete(wrapper.id, null);
       return reply.code(204).send();
     });
-    routeOnce(app, 'GET', `${form}/enabled`, { schema: { ...schema, summary: 'Whether the wrapper is enabled for the site' } }, async (request) => {
+    if (!byName(form)) continue;
+    route('GET', `${form}/enabled`, { schema: { ...schema, summary: 'Whether the wrapper is enabled for the site' } }, async (request) => {
       await access.requireContainerManager(request);
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       return catalog.siteEnabled(wrapper.id);
     });
     for (const [verb, on] of [['enabled', true], ['disabled', false]] as const) {
-      routeOnce(app, 'PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
+      route('PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
         async (request) => {
           await access.requireContainerManager(request);
           const { wrapper } = await wrapperOf(catalog, request.params as P);
@@ -323,7 +322,7 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
         });
     }
   }
-  routeOnce(app, 'GET', '/xapi/wrappers/:wid/projects', { schema: { tags, params: params(['wid']), summary: 'Projects the wrapper is enabled in' } },
+  route('GET', '/xapi/wrappers/:wid/projects', { schema: { tags, params: params(['wid']), summary: 'Projects the wrapper is enabled in' } },
     async (request) => {
       await access.requireContainerManager(request);
       const { wrapper } = await wrapperOf(catalog, request.params as P);
@@ -332,12 +331,12 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
 
   for (const form of projectForms) {
     const schema = { tags, params: params(keysOf(form)) };
-    routeOnce(app, 'GET', `${form}/config`, { schema: { ...schema, summary: 'Project configuration (site-merged)' } }, async (request) => {
+    route('GET', `${form}/config`, { schema: { ...schema, summary: 'Project configuration (site-merged)' } }, async (request) => {
       await projectAccess(request, 'edit');
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       return configView(command, wrapper, await configs.effective(wrapper.id, projectOf(request)));
     });
-    routeOnce(app, 'POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
+    route('POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
       await projectAccess(request, 'delete');
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       const posted = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
@@ -346,13 +345,14 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
       if ((request.query as P).enable !== 'false') await catalog.setProjectEnabled(wrapper.id, projectOf(request), true);
       return reply.code(201).send(configView(command, wrapper, await configs.effective(wrapper.id, projectOf(request))));
     });
-    routeOnce(app, 'DELETE', `${form}/config`, { schema }, async (request, reply) => {
+    route('DELETE', `${form}/config`, { schema }, async (request, reply) => {
       await projectAccess(request, 'delete');
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       await configs.delete(wrapper.id, projectOf(request));
       return reply.code(204).send();
     });
-    routeOnce(app, 'GET', `${form}/enabled`, { schema }, async (request) => {
+    if (!byName(form)) continue;
+    route('GET', `${form}/enabled`, { schema }, async (request) => {
       await projectAccess(request, 'edit');
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       const project = projectOf(request);
@@ -360,7 +360,7 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
       return { 'enabled-for-site': site, 'enabled-for-project': site && (await catalog.projectEnabled(wrapper.id, project)), project };
     });
     for (const [verb, on] of [['enabled', true], ['disabled', false]] as const) {
-      routeOnce(app, 'PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
+      route('PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
         async (request) => {
           await projectAccess(request, 'delete');
           const { wrapper } = await wrapperOf(catalog, request.params as P);

@@ -23,8 +23,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
-import { RunQuery, type RunQueryFilter } from '../../runtime/run-query.ts';
-import { runNotFound, type RunRecord } from '../../runtime/run-store.ts';
+import { RunQuery, type RunQueryFilter } from '../../runtime/index.ts';
+import { runNotFound, type RunRecord } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
 import { containerJson } from './container-json.ts';
 import { intParam, seesFully, userOf, type XapiContext } from './context.ts';
