@@ -17,6 +17,7 @@ export { secretSource } from './command-secrets.ts';
 export { CommandStore } from './command-store.ts';
 export { openRunDatabase, type RunDatabase } from './db.ts';
 export { RunEngine } from './engine.ts';
+export { commandName, lastStatusTime, pingRunDatabase, runsByStatus, uploadedBytes, waitingJobsByQueue } from './engine-levels.ts';
 export { isolationRefusal, networkOf } from './isolation.ts';
 export { findWrapper, launch, type LaunchContext, type LaunchRequest } from './launch.ts';
 export { EngineLauncher, type EngineLauncherDeps } from './launcher.ts';

@@ -11,26 +11,17 @@
  * the by-name forms (`/commands/{id}/wrappers/{name}/enabled`), `commands-routes.ts` in the by-id forms.
  */
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions, RouteHandlerMethod } from 'fastify';
-import { sql, type Kysely } from 'kysely';
 import { XcsError } from '../../core/errors.ts';
-import { applyMigrations } from '../../archive/db.ts';
 import type { Command, CommandWrapper } from '../../command/model.ts';
+import type { CommandConfiguration, InputConfig } from '../../command/configuration.ts';
+
+export { applyConfiguration, type CommandConfiguration, type InputConfig } from '../../command/configuration.ts';
+import type { ConfigStore } from '../../stores/wrapper-config-store.ts';
+
+export { ConfigStore } from '../../stores/wrapper-config-store.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
 import type { AccessControl } from './access.ts';
 import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from '../../runtime/index.ts';
-
-export interface InputConfig {
-  'default-value'?: string | null;
-  matcher?: string | null;
-  'user-settable'?: boolean | null;
-  advanced?: boolean | null;
-}
-
-export interface CommandConfiguration {
-  enabled?: boolean | null;
-  inputs: Record<string, InputConfig>;
-  outputs: Record<string, { label?: string | null }>;
-}
 
 export interface ConfigInputView {
   description: string | null;
@@ -45,68 +36,6 @@ export interface ConfigInputView {
 export interface ConfigView {
   inputs: Record<string, ConfigInputView>;
   outputs: Record<string, { type: string; label: string | null }>;
-}
-
-interface ConfigDb {
-  xapi_wrapper_config: { wrapper_id: number; scope: string; json: string };
-}
-
-const SITE = '';
-
-export class ConfigStore {
-  readonly #db: Kysely<ConfigDb>;
-
-  private constructor(db: Kysely<ConfigDb>) {
-    this.#db = db;
-  }
-
-  static async open<T>(db: Kysely<T>): Promise<ConfigStore> {
-    const d = db as unknown as Kysely<ConfigDb>;
-    await applyMigrations(d, 'xapi_config', {
-      '001_wrapper_config': {
-        up: async (x) => {
-          await sql`CREATE TABLE xapi_wrapper_config (wrapper_id INTEGER NOT NULL, scope TEXT NOT NULL, json TEXT NOT NULL,
-            PRIMARY KEY (wrapper_id, scope))`.execute(x);
-        },
-      },
-    });
-    return new ConfigStore(d);
-  }
-
-  async get(wrapperId: number, project: string | null): Promise<CommandConfiguration | undefined> {
-    const row = await this.#db.selectFrom('xapi_wrapper_config').select('json')
-      .where('wrapper_id', '=', wrapperId).where('scope', '=', project ?? SITE).executeTakeFirst();
-    return row ? (JSON.parse(row.json) as CommandConfiguration) : undefined;
-  }
-
-  async set(wrapperId: number, project: string | null, config: CommandConfiguration): Promise<void> {
-    const json = JSON.stringify(config);
-    await this.#db.insertInto('xapi_wrapper_config').values({ wrapper_id: wrapperId, scope: project ?? SITE, json })
-      .onConflict((oc) => oc.columns(['wrapper_id', 'scope']).doUpdateSet({ json })).execute();
-  }
-
-  async delete(wrapperId: number, project: string | null): Promise<void> {
-    await this.#db.deleteFrom('xapi_wrapper_config').where('wrapper_id', '=', wrapperId).where('scope', '=', project ?? SITE).execute();
-  }
-
-  /** Site configuration overlaid by the project's (non-null project fields win). */
-  async effective(wrapperId: number, project: string | null): Promise<CommandConfiguration> {
-    const site = (await this.get(wrapperId, null)) ?? { inputs: {}, outputs: {} };
-    if (!project) return site;
-    const proj = await this.get(wrapperId, project);
-    if (!proj) return site;
-    const inputs: Record<string, InputConfig> = { ...site.inputs };
-    for (const [name, c] of Object.entries(proj.inputs)) inputs[name] = overlay(site.inputs[name] ?? {}, c);
-    const outputs: CommandConfiguration['outputs'] = { ...site.outputs };
-    for (const [name, c] of Object.entries(proj.outputs)) outputs[name] = overlay(site.outputs[name] ?? {}, c);
-    return { enabled: proj.enabled ?? site.enabled ?? null, inputs, outputs };
-  }
-}
-
-function overlay<T extends object>(base: T, over: T): T {
-  const out = { ...base } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(over)) if (v !== null && v !== undefined) out[k] = v;
-  return out as T;
 }
 
 /**
@@ -162,33 +91,6 @@ function rawConfigView(command: Command, wrapper: CommandWrapper, config: Comman
   const outputs: ConfigView['outputs'] = {};
   for (const h of wrapper['output-handlers']) outputs[h.name] = { type: h.type, label: config.outputs[h.name]?.label ?? h.label ?? null };
   return { inputs, outputs };
-}
-
-/** The command with one wrapper and its configuration applied, as resolution should see it. */
-export function applyConfiguration(command: Command, wrapperId: number, config: CommandConfiguration): Command {
-  const c = structuredClone(command);
-  c.xnat = c.xnat.filter((w) => w.id === wrapperId);
-  const w = c.xnat[0];
-  for (const i of c.inputs) {
-    const k = config.inputs[i.name];
-    if (!k) continue;
-    if (k['default-value'] !== undefined) i['default-value'] = k['default-value'];
-    if (k.matcher !== undefined) i.matcher = k.matcher;
-  }
-  if (w) {
-    for (const i of [...w['external-inputs'], ...w['derived-inputs']]) {
-      const k = config.inputs[i.name];
-      if (!k) continue;
-      if (k['default-value'] !== undefined) i['default-value'] = k['default-value'];
-      if (k.matcher !== undefined) i.matcher = k.matcher;
-      if (k['user-settable'] !== undefined) i['user-settable'] = k['user-settable'];
-    }
-    for (const h of w['output-handlers']) {
-      const label = config.outputs[h.name]?.label;
-      if (label !== undefined && label !== null) h.label = label;
-    }
-  }
-  return c;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
