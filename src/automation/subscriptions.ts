@@ -12,7 +12,7 @@
  * else the event's.
  */
 import type { ArchiveEvent, ArchiveEventName } from '../archive/events.ts';
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import { messageOf } from '../core/errors.ts';
 import { matches, type JsonValue } from '../matcher/index.ts';
 import type { CommandCatalog, Launcher } from '../runtime/catalog.ts';
@@ -30,7 +30,7 @@ export interface SubscriptionRunnerDeps {
   store: AutomationStore;
   catalog: CommandCatalog;
   launcher: Launcher;
-  users: UserStore;
+  users: UserDirectory;
   /** The object's JSON for payload filters (null when it is gone). */
   objectJson: (uri: string) => Promise<JsonValue | null>;
 }

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { XcsError } from '../core/errors.ts';
 import type { Archive } from '../archive/types.ts';
 import type { UnpackLimits } from '../archive/unpack-limits.ts';
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import type { OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
 import { registerLockoutRoutes } from './lockout-routes.ts';
@@ -38,7 +38,7 @@ import { registerMetricsRoute, ServerMetrics } from './metrics.ts';
 
 export interface ServerDeps {
   archive: Archive;
-  users: UserStore;
+  users: UserDirectory;
   /** The opened embedded archive, when the server runs on one (gives plugins the shared database). */
   embedded?: OpenedArchive;
   /** Upload limit in bytes per file or zip (default 1 TiB). */

@@ -27,6 +27,7 @@ import { consoleLogger, type EngineLogger, type EngineResources } from './resour
 import type { RunSpec } from './run-spec.ts';
 import { runNotFound, RunStore, type HistoryItem, type RunFilter, type RunRecord } from './run-store.ts';
 import { runStagingJob } from './starter.ts';
+import { SqliteRunStateStore, type RunStateStore } from './run-state-store.ts';
 import { isTerminal } from './state-machine.ts';
 import { Dispatcher, stagingCapacity } from './workers.ts';
 import { runRetryJob } from './retrier.ts';
@@ -59,6 +60,8 @@ export class RunEngine {
   readonly queue: JobQueue;
   /** Every committed status change, numbered (live stream, metrics, notifications). */
   readonly feed: StatusFeed;
+  /** Run state behind its interface (what http and the launcher use; the workers use `store` and `queue`). */
+  readonly state: RunStateStore;
   private readonly db: RunDatabase;
   private readonly ownsDb: boolean;
   private readonly res: EngineResources;
@@ -81,6 +84,7 @@ export class RunEngine {
     this.queue = new JobQueue(this.db);
     this.store = new RunStore(this.db, this.queue);
     this.feed = new StatusFeed(this.db, this.store);
+    this.state = new SqliteRunStateStore(this.store, this.queue);
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),

@@ -29,6 +29,7 @@ export {
   REDACTED, SCRUBBED_COMMAND_LINE, SENSITIVE_MASK, redact, redactDeep, redactError, redactor, runSecrets,
 } from './redact.ts';
 export { relaunch } from './relaunch.ts';
+export { SqliteRunStateStore, type RunStateStore } from './run-state-store.ts';
 export type { EngineLogger } from './resources.ts';
 export { RUN_COLUMNS, RunQuery, type RunColumn, type RunCondition, type RunQueryFilter } from './run-query.ts';
 export { allInputValues } from './run-spec.ts';

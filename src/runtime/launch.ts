@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Archive } from '../archive/types.ts';
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../command/sensitive.ts';
 import { XcsError } from '../core/errors.ts';
@@ -35,7 +35,7 @@ export interface LaunchContext {
   engine: RunEngine;
   commands: CommandStore;
   archive: Archive;
-  users: UserStore | null;
+  users: UserDirectory | null;
   /**
    * The command as resolution must see it for this wrapper and project: the site/project wrapper
    * configuration applied (defaults, matchers, output labels; reference §2.1). Absent = unconfigured.

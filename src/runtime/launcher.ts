@@ -6,7 +6,7 @@
  * the sensitive launch values. It also reports every run's start and end from the engine's own transitions, so that
  * a run launched by any route (REST, CLI, bulk, automation) starts and chains orchestrations.
  */
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import { sensitiveInputNames } from '../command/sensitive.ts';
 import { isXcsError, messageOf, XcsError } from '../core/errors.ts';
 import { addToBatch, closeBatch, openBatch } from './batches.ts';
@@ -19,13 +19,13 @@ import { commandVisible, notVisible, type RoleChecks } from './visibility.ts';
 
 export interface EngineLauncherDeps {
   /** The launch path's context (engine, command store, archive, users, configuration). */
-  ctx: LaunchContext & { users: UserStore };
+  ctx: LaunchContext & { users: UserDirectory };
   /** The site roles visibility asks about. */
   roles: RoleChecks;
 }
 
 export class EngineLauncher implements Launcher {
-  readonly #ctx: LaunchContext & { users: UserStore };
+  readonly #ctx: LaunchContext & { users: UserDirectory };
   readonly #roles: RoleChecks;
   readonly batches: BatchRecorder;
 
@@ -72,13 +72,20 @@ export class EngineLauncher implements Launcher {
     }
   }
 
-  #summaryOf(run: RunRecord, withRetry = true): RunSummary {
+  /*
+   * Transitions are heard synchronously, right after they committed (a listener is called inside the engine's
+   * transition path), so the summaries given to listeners read the engine's store directly; queries go through
+   * the run state interface.
+   */
+  #summaryOf(run: RunRecord, retried: boolean): RunSummary {
     const inputs: Record<string, string> = {};
     for (const v of run.spec['external-wrapper-input-values']) inputs[v.name] = v.value;
-    // The retry is scheduled in the same transaction as the failure, so its history item is there by the time
-    // anyone hears of the end.
-    const retried = run.retriedBy !== null || (withRetry && this.#ctx.engine.store.hasHistoryStatus(run.id, 'Retry scheduled'));
     return { id: run.id, wrapperId: run.wrapperId, project: run.project, user: run.userId, inputs, retryOf: run.retryOf, retried };
+  }
+
+  /** The retry is scheduled in the same transaction as the failure, so its history item is there by the time anyone hears of the end. */
+  #retriedNow(run: RunRecord): boolean {
+    return run.retriedBy !== null || this.#ctx.engine.store.hasHistoryStatus(run.id, 'Retry scheduled');
   }
 
   /*
@@ -88,18 +95,21 @@ export class EngineLauncher implements Launcher {
   onRunStart(listener: (run: RunSummary) => void): () => void {
     return this.#ctx.engine.store.onTransition((run, item) => {
       if (item?.status !== 'Queued') return;
-      try { listener(this.#summaryOf(run)); } catch { /* see above */ }
+      try { listener(this.#summaryOf(run, this.#retriedNow(run))); } catch { /* see above */ }
     });
   }
 
-  runState(id: number): (EndedRun & { terminal: boolean }) | undefined {
-    const run = this.#ctx.engine.store.get(id);
-    return run ? { ...this.#summaryOf(run), status: run.status, terminal: isTerminal(run.status) } : undefined;
+  async runState(id: number): Promise<(EndedRun & { terminal: boolean }) | undefined> {
+    const state = this.#ctx.engine.state;
+    const run = await state.get(id);
+    if (!run) return undefined;
+    const retried = run.retriedBy !== null || await state.hasHistoryStatus(run.id, 'Retry scheduled');
+    return { ...this.#summaryOf(run, retried), status: run.status, terminal: isTerminal(run.status) };
   }
 
-  runsAfter(id: number): RunSummary[] {
+  async runsAfter(id: number): Promise<RunSummary[]> {
     // Bounded: only the runs launched right after a step are candidates for its successor.
-    return this.#ctx.engine.store.listAfter(id, 1000).map((r) => this.#summaryOf(r, false));
+    return (await this.#ctx.engine.state.listAfter(id, 1000)).map((r) => this.#summaryOf(r, r.retriedBy !== null));
   }
 
   onRunEnd(listener: (run: EndedRun) => void): () => void {
@@ -109,7 +119,7 @@ export class EngineLauncher implements Launcher {
       if (!isTerminal(run.status) || seen.has(run.id)) return;
       seen.add(run.id);
       if (seen.size > 10_000) seen.delete(seen.values().next().value as number);
-      try { listener({ ...this.#summaryOf(run), status: run.status }); } catch { /* see above */ }
+      try { listener({ ...this.#summaryOf(run, this.#retriedNow(run)), status: run.status }); } catch { /* see above */ }
     });
   }
 }

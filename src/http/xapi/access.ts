@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { XcsError } from '../../core/errors.ts';
-import type { Action, User, UserStore } from '../../archive/users.ts';
+import type { Action, User, UserDirectory } from '../../archive/users.ts';
 import { SiteRoleStore } from '../../stores/site-role-store.ts';
 
 export const CONTAINER_MANAGER = 'ContainerManager';
@@ -22,16 +22,16 @@ export function projectNotFound(project: string): XcsError {
 }
 
 export class AccessControl {
-  readonly users: UserStore;
+  readonly users: UserDirectory;
   readonly #roles: SiteRoleStore;
 
-  constructor(users: UserStore, roles: SiteRoleStore) {
+  constructor(users: UserDirectory, roles: SiteRoleStore) {
     this.users = users;
     this.#roles = roles;
   }
 
   /** Over the role table in the shared database (created on first use). */
-  static async open<T>(users: UserStore, db: Kysely<T>): Promise<AccessControl> {
+  static async open<T>(users: UserDirectory, db: Kysely<T>): Promise<AccessControl> {
     return new AccessControl(users, await SiteRoleStore.open(db));
   }
 
