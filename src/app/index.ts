@@ -88,7 +88,7 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
     // Read once at start-up (a bad file stops the server with the reason); variables are read at each launch.
     secrets: secretSource({ file: process.env.XCS_SECRETS_FILE || null }),
     backend, credentials: aliasTokenCredentials(users, archive), outputs: archiveOutputs(archive, users),
-    inventory: archiveInventory(archive), log: opts.log, database: runDb,
+    inventory: archiveInventory(archive), staging: archive.staging(), log: opts.log, database: runDb,
   });
   const launchContext: (LaunchContext & { users: typeof users }) | null = engine && {
     engine, commands, archive, users,

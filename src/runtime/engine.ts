@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ArchiveStaging } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import { XcsError } from '../core/errors.ts';
 import { cleanupRun } from './cleanup.ts';
@@ -46,6 +47,8 @@ export interface EngineDeps {
   inventory?: ObjectInventoryPort;
   /** Where command secrets are read; without it a command with secrets fails to start. */
   secrets?: SecretSource;
+  /** How archive files reach containers: the archive's staging strategy (the local one when absent). */
+  staging?: ArchiveStaging;
   log?: EngineLogger;
   /**
    * The run database (`{dataDir}/runs.sqlite`) when the caller opened it (the composition root shares it with the
@@ -88,7 +91,7 @@ export class RunEngine {
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
-      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}), ...(deps.staging ? { staging: deps.staging } : {}),
       log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
     };
     this.follower = new EventFollower(this.res);
