@@ -43,7 +43,7 @@ export interface EngineDeps {
   backend: ContainerBackend;
   credentials: CredentialPort;
   outputs: OutputFinalizerPort;
-  /** For provenance records of archive inputs and outputs (`archive-inventory.ts`). */
+  /** For provenance records of archive inputs and outputs (`archive-adapters/inventory.ts`). */
   inventory?: ObjectInventoryPort;
   /** Where command secrets are read; without it a command with secrets fails to start. */
   secrets?: SecretSource;

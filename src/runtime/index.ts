@@ -4,9 +4,7 @@
  * application API — the command registry (`catalog.ts`, `command-catalog.ts`), the in-process launcher
  * (`launcher.ts`), launch and relaunch, visibility — the engine, its records and their redaction.
  */
-export { archiveInventory } from './archive-inventory.ts';
-export { ArchiveObjectSource } from './archive-object-source.ts';
-export { aliasTokenCredentials, archiveOutputs } from './archive-ports.ts';
+export { aliasTokenCredentials, archiveInventory, archiveOutputs, ArchiveObjectSource } from './archive-adapters/index.ts';
 export {
   MemoryCatalog, findWrapperById, requireWrapper, requireWrapperByName,
   type BatchRecorder, type CommandCatalog, type EndedRun, type LaunchOutcome, type Launcher, type MaybePromise, type RunSummary,

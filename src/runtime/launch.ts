@@ -11,7 +11,7 @@ import type { Command, CommandWrapper } from '../command/index.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../command/sensitive.ts';
 import { XcsError } from '../core/errors.ts';
 import { resolveCommand } from '../resolution/index.ts';
-import { ArchiveObjectSource } from './archive-object-source.ts';
+import { ArchiveObjectSource } from './archive-adapters/index.ts';
 import type { CommandStore, RegisteredWrapper } from './command-store.ts';
 import type { RunEngine } from './engine.ts';
 import { compileRunPolicy } from './retry-policy.ts';

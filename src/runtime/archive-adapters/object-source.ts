@@ -2,13 +2,13 @@
  * Resolution's `XnatObjectSource` over the Archive interface: archive records become the XNAT-shaped
  * objects matchers see (reference §2.2), loaded lazily — one object or one child list per call.
  */
-import { isXcsError } from '../core/errors.ts';
+import { isXcsError } from '../../core/errors.ts';
 import type {
   Archive, ArchiveFile, AssessorRecord, ObjectRef, ProjectRecord, ResourceParentRef, ResourceRecord, ScanRecord,
   SessionRecord, SubjectRecord,
-} from '../archive/types.ts';
-import type { UserDirectory } from '../archive/users.ts';
-import type { ChildKind, XnatObject, XnatObjectSource, XnatType } from '../resolution/index.ts';
+} from '../../archive/types.ts';
+import type { UserDirectory } from '../../archive/users.ts';
+import type { ChildKind, XnatObject, XnatObjectSource, XnatType } from '../../resolution/index.ts';
 
 /** Drops undefined and empty-string fields, as XNAT omits nulls. */
 function compact(o: Record<string, string | number | string[] | undefined>): Record<string, string | number | string[]> {
