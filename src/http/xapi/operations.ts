@@ -8,6 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import { smtpTransport, type MailPort } from '../../notifications/mail.ts';
 import { Notifier } from '../../notifications/notifier.ts';
+import { hostPolicy } from '../../notifications/webhook-guard.ts';
+import { DEFAULT_RETENTION_DAYS } from '../../notifications/retention.ts';
 import type { RunRecord } from '../../runtime/run-store.ts';
 import type { ServerDeps } from '../server.ts';
 import type { AccessControl } from './access.ts';
@@ -50,6 +52,8 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       return record?.label || record?.id || null;
     },
   };
+  const settings = () => serverSettingsOf(app.server)?.server();
+  const webhookHosts = () => hostPolicy(settings()?.['webhook-allowed-hosts'] ?? []);
   const log = { info: (m: string) => app.log.info(m), warn: (m: string) => app.log.warn(m), error: (m: string) => app.log.error(m) };
   const notifier = new Notifier({
     db: engine.database, store: engine.store, feed: engine.feed, summarize: (run) => runSummary(ctx, run), log, mail,
@@ -58,10 +62,15 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       if (!owner) return false;
       return hook.project === null ? owner.siteAdmin : owner.siteAdmin || access.can(owner, 'delete', hook.project);
     },
-    emailEnabled: () => serverSettingsOf(app.server)?.server()['status-email-enabled'] === true,
+    emailEnabled: () => settings()?.['status-email-enabled'] === true,
+    hostPolicy: webhookHosts,
+    retention: () => {
+      const s = settings();
+      return { statusEvents: s?.['status-event-retention-days'] ?? DEFAULT_RETENTION_DAYS, deliveries: s?.['delivery-retention-days'] ?? DEFAULT_RETENTION_DAYS };
+    },
     retryDelayMs: positiveIntFromEnv('XCS_WEBHOOK_RETRY_MS'),
   });
-  registerWebhookRoutes(app, notifier.webhooks, access);
+  registerWebhookRoutes(app, notifier.webhooks, access, webhookHosts);
 
   // One line per status change, for operators reading the log (no messages: they may quote a tool's output).
   const offLog = engine.feed.subscribe((e) => {
