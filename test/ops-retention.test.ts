@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRunDatabase, type RunDatabase } from '../src/runtime/db.ts';
 import { pruneOperations } from '../src/notifications/retention.ts';
+import { Notifier } from '../src/notifications/notifier.ts';
+import { JobQueue } from '../src/runtime/queue.ts';
+import { RunStore } from '../src/runtime/run-store.ts';
+import { StatusFeed } from '../src/runtime/status-events.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -76,4 +80,21 @@ test('a large backlog goes in bounded batches; a pass stops at its budget and th
   assert.equal(ids(db, 'status_events').length, 1000);
   assert.equal((await pruneOperations(db, days, NOW, 'notifications', { batch: 500, maxBatches: 3 })).statusEvents, 1000);
   assert.equal(ids(db, 'status_events').length, 0);
+}));
+
+test('the notifier prunes with the retention the settings give, after it consumed the events', withDb(async (db) => {
+  const store = new RunStore(db, new JobQueue(db, () => NOW), () => NOW);
+  const feed = new StatusFeed(db, store);
+  let days = { statusEvents: 60, deliveries: 30 };
+  const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+  const notifier = new Notifier({ db, store, feed, summarize: () => ({}), mayReceive: async () => true, emailEnabled: () => false,
+    log: quiet, now: () => NOW, retention: () => days });
+  addEvents(db, 4, 45);
+  assert.equal((await notifier.prune()).statusEvents, 0, 'not consumed yet');
+  await notifier.pump(); // reads the events (for runs that no longer exist: nothing to send) and moves its cursor
+  assert.equal((await notifier.prune()).statusEvents, 0, 'younger than the 60 days the settings say');
+  days = { statusEvents: 30, deliveries: 30 };
+  assert.equal((await notifier.prune()).statusEvents, 4);
+  await notifier.stop();
+  feed.close();
 }));

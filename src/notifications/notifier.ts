@@ -64,6 +64,7 @@ export class Notifier {
   readonly #now: () => number;
   #timer: NodeJS.Timeout | null = null;
   #pruneTimer: NodeJS.Timeout | null = null;
+  #firstPrune: NodeJS.Timeout | null = null;
   #pruning: Promise<Pruned> | null = null;
   #busy: Promise<void> | null = null;
   #again = false;
@@ -81,13 +82,18 @@ export class Notifier {
     this.#off = this.#d.feed.subscribe((e) => { if (isTerminal(e.status)) this.pump(); });
     this.#timer = setInterval(() => this.pump(), TICK_MS);
     this.#timer.unref();
+    // The first pass a minute after start-up (not during it), then hourly.
+    const first = setTimeout(() => { void this.prune(); }, 60_000);
+    first.unref();
     this.#pruneTimer = setInterval(() => { void this.prune(); }, PRUNE_EVERY_MS);
     this.#pruneTimer.unref();
+    this.#firstPrune = first;
     this.pump();
   }
 
   /** Deletes old consumed events and old finished deliveries and e-mails (one pass at a time). */
   prune(): Promise<Pruned> {
+    if (this.#stopped) return Promise.resolve({ statusEvents: 0, deliveries: 0, mails: 0 });
     const days = this.#d.retention?.() ?? { statusEvents: DEFAULT_RETENTION_DAYS, deliveries: DEFAULT_RETENTION_DAYS };
     this.#pruning ??= pruneOperations(this.#d.db, days, this.#now(), CURSOR)
       .catch((e: unknown) => {
@@ -103,6 +109,7 @@ export class Notifier {
     this.#off?.();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    if (this.#firstPrune) clearTimeout(this.#firstPrune);
     await Promise.all([this.#busy, this.#pruning]);
   }
 
