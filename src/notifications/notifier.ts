@@ -13,12 +13,17 @@ import { isTerminal } from '../runtime/state-machine.ts';
 import { batchState, markBatchAnnounced, STALE_BATCH_MS } from '../runtime/batches.ts';
 import { signature, WebhookStore, type Webhook, type WebhookEvent } from './webhooks.ts';
 import { MailQueue, type MailPort } from './mail.ts';
+import { hostPolicy, type WebhookHostPolicy } from './webhook-guard.ts';
+import { postWebhook } from './webhook-send.ts';
+import { DEFAULT_RETENTION_DAYS, pruneOperations, type Pruned, type RetentionDays } from './retention.ts';
 
 const CURSOR = 'notifications';
 const TICK_MS = 1000;
 const MAX_ATTEMPTS = 10;
 const MAX_DELAY_MS = 60 * 60_000;
 const SEND_TIMEOUT_MS = 10_000;
+/** How often old events and finished deliveries are pruned (retention.ts). */
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 export interface NotifierDeps {
   db: RunDatabase;
@@ -33,6 +38,10 @@ export interface NotifierDeps {
   mayReceive(hook: Webhook): Promise<boolean>;
   /** Whether status e-mails are on (the server setting `status-email-enabled`), asked per ended run. */
   emailEnabled(): boolean;
+  /** Where deliveries may go (the server setting `webhook-allowed-hosts`), asked per delivery; default: public addresses only. */
+  hostPolicy?(): WebhookHostPolicy;
+  /** How long events and finished deliveries are kept (server settings), asked per pruning pass; default 30 days each. */
+  retention?(): RetentionDays;
   mail?: MailPort;
   log: EngineLogger;
   /** First retry delay of a failed delivery; doubled each time (default 5 s). */
@@ -54,6 +63,9 @@ export class Notifier {
   readonly #mail: MailQueue | undefined;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | null = null;
+  #pruneTimer: NodeJS.Timeout | null = null;
+  #firstPrune: NodeJS.Timeout | null = null;
+  #pruning: Promise<Pruned> | null = null;
   #busy: Promise<void> | null = null;
   #again = false;
   #off: (() => void) | null = null;
@@ -70,14 +82,35 @@ export class Notifier {
     this.#off = this.#d.feed.subscribe((e) => { if (isTerminal(e.status)) this.pump(); });
     this.#timer = setInterval(() => this.pump(), TICK_MS);
     this.#timer.unref();
+    // The first pass a minute after start-up (not during it), then hourly.
+    const first = setTimeout(() => { void this.prune(); }, 60_000);
+    first.unref();
+    this.#pruneTimer = setInterval(() => { void this.prune(); }, PRUNE_EVERY_MS);
+    this.#pruneTimer.unref();
+    this.#firstPrune = first;
     this.pump();
+  }
+
+  /** Deletes old consumed events and old finished deliveries and e-mails (one pass at a time). */
+  prune(): Promise<Pruned> {
+    if (this.#stopped) return Promise.resolve({ statusEvents: 0, deliveries: 0, mails: 0 });
+    const days = this.#d.retention?.() ?? { statusEvents: DEFAULT_RETENTION_DAYS, deliveries: DEFAULT_RETENTION_DAYS };
+    this.#pruning ??= pruneOperations(this.#d.db, days, this.#now(), CURSOR)
+      .catch((e: unknown) => {
+        this.#d.log.error(`notifications: pruning old rows failed: ${e instanceof Error ? e.message : String(e)}`);
+        return { statusEvents: 0, deliveries: 0, mails: 0 };
+      })
+      .finally(() => { this.#pruning = null; });
+    return this.#pruning;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#off?.();
     if (this.#timer) clearInterval(this.#timer);
-    await this.#busy;
+    if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    if (this.#firstPrune) clearTimeout(this.#firstPrune);
+    await Promise.all([this.#busy, this.#pruning]);
   }
 
   /** Runs one pass (or schedules another after the one in progress). Resolves when the pass ends. */
@@ -179,18 +212,17 @@ export class Notifier {
       let status: number | null = null;
       let error: string;
       try {
-        const res = await fetch(hook.url, {
-          method: 'POST', body: d.body, redirect: 'manual', signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
-          headers: { 'content-type': 'application/json', 'user-agent': 'xcs-webhooks', 'x-xcs-event': d.event,
-            'x-xcs-delivery': String(d.id), 'x-xcs-signature': signature(secret, d.body) },
-        });
-        await res.body?.cancel();
+        const res = await postWebhook(hook.url, d.body, {
+          'content-type': 'application/json', 'user-agent': 'xcs-webhooks', 'x-xcs-event': d.event,
+          'x-xcs-delivery': String(d.id), 'x-xcs-signature': signature(secret, d.body),
+        }, this.#d.hostPolicy?.() ?? hostPolicy([]), SEND_TIMEOUT_MS);
         status = res.status;
         if (res.status >= 200 && res.status < 300) {
           this.webhooks.recordSuccess(d.id, res.status, this.#now());
           return;
         }
-        error = `answered ${res.status}`;
+        error = res.location === null ? `answered ${res.status}`
+          : `answered ${res.status}, a redirect to ${res.location.slice(0, 200)}, which is not followed`;
       } catch (e) {
         error = e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e);
       }
