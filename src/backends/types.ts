@@ -7,7 +7,7 @@
  * form of this contract: every backend runs it.
  */
 
-export type BackendKind = 'docker' | 'swarm' | 'kubernetes';
+export type BackendKind = 'docker' | 'swarm' | 'kubernetes' | 'slurm';
 
 /** What a backend can and cannot do, so the run engine (and the conformance suite) can adapt instead of guess. */
 export interface BackendCapabilities {

@@ -1,0 +1,34 @@
+/** The Slurm backend's factory: checks that the controller answers, then wires the CLI client and the image engine. */
+import { createDockerBackend } from '../docker/docker-backend.ts';
+import { SlurmBackend } from './slurm-backend.ts';
+import { SlurmCli, type SlurmCliOptions } from './slurm-cli.ts';
+import type { SlurmPlacement } from './job-script.ts';
+
+export interface SlurmBackendOptions {
+  /** Job directories, on a file system shared by the XCS server and every node at the same path. */
+  jobRoot: string;
+  /** The nodes' container engine CLI: `docker` (default) or `podman`. */
+  runner?: string;
+  /** The engine XCS asks about images (`unix://…` or `tcp://…`; default the local one): it must see the nodes' images. */
+  imageHost?: string;
+  /** Default partition, account, QoS (and time limit) of every job. */
+  placement?: SlurmPlacement;
+  pollIntervalMs?: number;
+  /** Where the Slurm tools and slurm.conf are. */
+  slurm?: SlurmCliOptions;
+  /** The runner's engine is reachable from the XCS server (a one-machine cluster). */
+  runnerReachable?: boolean;
+}
+
+export async function createSlurmBackend(options: SlurmBackendOptions): Promise<SlurmBackend> {
+  const client = new SlurmCli(options.slurm);
+  await client.ping();
+  const images = await createDockerBackend(options.imageHost === undefined ? {} : { host: options.imageHost });
+  return new SlurmBackend({
+    client, images, jobRoot: options.jobRoot, runner: options.runner, placement: options.placement,
+    pollIntervalMs: options.pollIntervalMs, runnerReachable: options.runnerReachable,
+  });
+}
+
+export { SlurmBackend } from './slurm-backend.ts';
+export type { SlurmPlacement } from './job-script.ts';
