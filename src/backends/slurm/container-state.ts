@@ -25,7 +25,7 @@ export interface JobView {
  * @param killRequested XCS asked for the kill (a cancelled job then ended as SIGKILL, exit 137)
  */
 export function viewOf(jobId: string, job: SlurmJob | null, record: JobRecord, killRequested: boolean): JobView {
-  const phase: JobPhase = job === null ? (record.exit !== null || record.error !== null ? 'ended' : 'ended') : phaseOf(job.state, job.reason);
+  const phase: JobPhase = job === null ? 'ended' : phaseOf(job.state);
   const base: ContainerState = {
     backendId: jobId,
     status: containerStatusOf(phase),
@@ -47,7 +47,7 @@ export function viewOf(jobId: string, job: SlurmJob | null, record: JobRecord, k
   } else if (slurmEnd?.code === 'oom') {
     state.exitCode = 137;
     state.oomKilled = true;
-  } else if (killRequested) {
+  } else if (killRequested || record.error === 'killed-before-start') {
     // Killed before the container ran (cancelled while pending), or before it could record its end.
     state.exitCode = 137;
   } else if (record.error !== null) {

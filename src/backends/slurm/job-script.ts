@@ -86,8 +86,6 @@ export function sbatchArgs(spec: ContainerSpec & { name: string }, files: JobFil
   const args = [
     `--job-name=${spec.name}`,
     `--comment=${comment}`,
-    // Created = submitted held; `start` releases it.
-    '--hold',
     `--chdir=${files.dir}`,
     `--output=${files.stdout}`,
     `--error=${files.stderr}`,

@@ -5,31 +5,28 @@
  */
 import type { ContainerStatus } from '../types.ts';
 
-export type JobPhase = 'held' | 'pending' | 'running' | 'ended';
+/** created: not submitted yet (XCS submits on start); pending: submitted, waiting for a node. */
+export type JobPhase = 'created' | 'pending' | 'running' | 'ended';
 
 const RUNNING = new Set(['RUNNING', 'COMPLETING', 'CONFIGURING', 'SUSPENDED', 'STOPPED', 'SIGNALING', 'STAGE_OUT', 'RESIZING']);
 const ENDED = new Set([
   'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE',
   'REVOKED', 'SPECIAL_EXIT',
 ]);
-/** A pending job XCS submitted held and has not released yet, or one an administrator holds. */
-const HELD_REASONS = new Set(['JobHeldUser', 'JobHeldAdmin']);
-
-export function phaseOf(state: string, reason: string): JobPhase {
+export function phaseOf(state: string): JobPhase {
   // squeue may add a `+` (e.g. `CANCELLED+`) or a `by <uid>` suffix.
   const s = state.replace(/[+ ].*$/, '');
   if (ENDED.has(s)) return 'ended';
   if (RUNNING.has(s)) return 'running';
-  if (s === 'PENDING' || s === 'REQUEUED' || s === 'REQUEUE_HOLD' || s === 'REQUEUE_FED') {
-    return HELD_REASONS.has(reason) || s === 'REQUEUE_HOLD' ? 'held' : 'pending';
-  }
+  // Pending for any reason (held by an administrator too): submitted, not yet placed.
+  if (s === 'PENDING' || s.startsWith('REQUEUE')) return 'pending';
   // Unknown future states: treat as still going, so nothing is finalized early.
   return 'running';
 }
 
-/** The container status the backend contract knows: a released job waiting for a node counts as started. */
+/** The container status the backend contract knows: a submitted job waiting for a node counts as started. */
 export function containerStatusOf(phase: JobPhase): ContainerStatus {
-  return phase === 'held' ? 'created' : phase === 'ended' ? 'exited' : 'running';
+  return phase === 'created' ? 'created' : phase === 'ended' ? 'exited' : 'running';
 }
 
 /** Why a job waits, in Slurm's words with a sentence for people (`PENDING (Resources)`). */
@@ -50,7 +47,7 @@ export function pendingDescription(reason: string): { text: string; hint: string
     AssocGrpCpuLimit: 'The account has used its share of CPUs; the run starts when its other jobs end',
     AssocGrpMemLimit: 'The account has used its share of memory; the run starts when its other jobs end',
     BeginTime: 'The job may not start before its begin time',
-    JobHeldUser: 'The job is held (XCS submits held and releases on start)',
+    JobHeldUser: 'The job is held: `scontrol release` it',
     JobHeldAdmin: 'An administrator holds the job',
   };
   return { text, hint: hints[reason] ?? 'See `scontrol show job` for the reason Slurm gives' };

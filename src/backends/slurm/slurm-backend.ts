@@ -1,6 +1,8 @@
 /**
  * The Slurm backend: each container is a batch job that runs it with the allocated node's container engine
- * (see `job-script.ts`). Created = submitted held, started = released. The backend id is the Slurm job id.
+ * (see `job-script.ts`). Created = the job's directory written (script, environment, sbatch options), started =
+ * submitted. The backend id is the container's name (the job's name): known before the job exists, so a
+ * restarted XCS finds a job it submitted just before crashing; the Slurm job id is `jobOf(id).jobId`.
  *
  * Status comes from one `squeue` query for all of this process's active jobs at an interval, plus an immediate
  * query after each thing XCS does to a job (submit, release, cancel) — never one query per run. What the job
@@ -33,7 +35,8 @@ import {
 import { viewOf, type JobView } from './container-state.ts';
 import { JobDirs, type JobMeta } from './job-dir.ts';
 import { JobEventSubscription } from './job-events.ts';
-import { checkJobName, envFileOf, jobScript, runnerRunArgs, sbatchArgs, type SlurmPlacement } from './job-script.ts';
+import { checkJobName, envFileOf, jobScript, sbatchArgs, type SlurmPlacement } from './job-script.ts';
+import { phaseOf } from './job-states.ts';
 import { readLogFile } from './log-file.ts';
 import type { SlurmClient } from './slurm-cli.ts';
 import type { SlurmJob } from './squeue.ts';
@@ -59,8 +62,9 @@ export interface SlurmBackendParts {
 
 /** A job this process knows, and what it has told event subscribers and waiters about it. */
 interface Tracked {
-  jobId: string;
   name: string;
+  /** Null until submitted. */
+  jobId: string | null;
   labels: Record<string, string>;
   view: JobView | null;
   emitted: Set<BackendEventStatus>;
@@ -68,14 +72,37 @@ interface Tracked {
   waiters: Set<(view: JobView) => void>;
 }
 
+interface StoredMeta extends JobMeta {
+  /** Mount sources, checked again when the job is submitted. */
+  mounts: string[];
+  /** The `sbatch` arguments, computed at create. */
+  submit: string[];
+}
+
+/** Where a job is in Slurm: for the run's record (`service-id`, `node-id`) and for people (why it waits). */
+export interface JobInfo {
+  jobId: string | null;
+  node: string | null;
+  pending: JobView['pending'];
+  slurmEnd: JobView['slurmEnd'];
+}
+
 const COMMENT_PREFIX = 'xcs:';
+const NOTHING_RECORDED = { started: null, exit: null, error: null };
 
 function notFound(id: string): XcsError {
-  return new XcsError(BackendErrorCode.notFound, `No Slurm job ${id} of XCS`, { path: id, status: 404 });
+  return new XcsError(BackendErrorCode.notFound, `No Slurm job of XCS named ${id}`, { path: id, status: 404 });
 }
 
 function missing(backendId: string): ContainerState {
   return { backendId, status: 'missing', exitCode: null, oomKilled: false, startedAt: null, finishedAt: null };
+}
+
+function createdView(name: string): JobView {
+  return {
+    state: { backendId: name, status: 'created', exitCode: null, oomKilled: false, startedAt: null, finishedAt: null },
+    phase: 'created', node: null, pending: null, slurmEnd: null,
+  };
 }
 
 export class SlurmBackend implements ContainerBackend {
@@ -92,7 +119,7 @@ export class SlurmBackend implements ContainerBackend {
   private readonly client: SlurmClient;
   private readonly runner: string;
   private readonly pollIntervalMs: number;
-  private readonly byId = new Map<string, Tracked>();
+  private readonly byName = new Map<string, Tracked>();
   private readonly subscriptions = new Set<JobEventSubscription>();
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
@@ -125,56 +152,59 @@ export class SlurmBackend implements ContainerBackend {
       apiVersion: engine?.apiVersion ?? '', os: engine?.os ?? 'linux', arch: engine?.arch ?? '' };
   }
 
-  /** Where a job is, and why it waits: for the run's record and for people. */
-  async describeJob(backendId: string): Promise<JobView | null> {
+  /** The Slurm job behind a container: its id, node, and why it waits or how Slurm ended it. */
+  async jobOf(backendId: string): Promise<JobInfo | null> {
     const t = await this.lookup(backendId);
-    return t === null ? null : this.refresh(t);
+    if (t === null) return null;
+    const view = await this.refresh(t);
+    return { jobId: t.jobId, node: view.node, pending: view.pending, slurmEnd: view.slurmEnd };
   }
 
   async create(spec: ContainerSpec): Promise<{ backendId: string; name: string }> {
     const name = spec.name ?? `xcs-${randomUUID()}`;
     checkJobName(name);
     const full = { ...spec, name };
-    // Everything that can be refused is refused before anything is written or submitted.
-    const placement = this.parts.placement ?? {};
+    // Everything that can be refused is refused before anything is written.
     const files = this.dirs.files(name);
-    runnerRunArgs(full, '/dev/fd/3');
     const envFile = envFileOf(spec.environment);
     const script = jobScript(full, files, this.runner);
     const comment = `${COMMENT_PREFIX}${spec.labels[XCS_LABELS.instance] ?? ''}:${spec.labels[XCS_LABELS.runId] ?? ''}`;
-    const args = sbatchArgs(full, files, placement, comment);
+    const submit = sbatchArgs(full, files, this.parts.placement ?? {}, comment);
     if ((await this.parts.images.inspectImage(spec.image)) === null) {
       throw new XcsError(BackendErrorCode.imageMissing, `The image ${spec.image} is not on the cluster's engine`, {
         path: spec.image, status: 404, hint: 'Build or load it on every node (XCS never pulls implicitly)',
       });
     }
     this.checkMountSources(spec.mounts.map((m) => m.hostPath));
-    if (!(await this.dirs.claim(name))) {
-      // A directory without a job id is a create interrupted before submitting (a crash): it is taken over.
-      if ((await this.dirs.jobId(name)) !== null || (await this.client.jobsNamed(name)).length > 0) {
-        throw new XcsError(BackendErrorCode.nameConflict, `A Slurm job named ${name} exists already`, { path: name, status: 409 });
-      }
+    if (!(await this.dirs.claim(name)) && (await this.dirs.exists(name))) {
+      // (A directory without meta.json is a create interrupted by a crash: it is taken over.)
+      throw new XcsError(BackendErrorCode.nameConflict, `A Slurm job of XCS named ${name} exists already`, { path: name, status: 409 });
     }
-    const meta: JobMeta & { mounts: string[] } = {
+    const meta: StoredMeta = {
       name, image: spec.image, labels: { ...spec.labels, [XCS_LABELS.managed]: 'true' }, created: new Date().toISOString(),
-      mounts: spec.mounts.map((m) => m.hostPath),
+      mounts: spec.mounts.map((m) => m.hostPath), submit,
     };
-    await this.dirs.writeMeta(meta);
     await this.dirs.write(name, 'env', envFile, 0o600);
     await this.dirs.write(name, 'job.sh', script, 0o700);
-    const jobId = await this.client.submit(args);
-    await this.dirs.write(name, 'job-id', `${jobId}\n`, 0o600);
-    const t = this.track(jobId, name, meta.labels);
+    // Last: the directory counts as a container once its meta.json exists.
+    await this.dirs.writeMeta(meta);
+    const t = this.track(name, null, meta.labels);
+    t.view = createdView(name);
     this.emit(t, 'created');
-    return { backendId: jobId, name };
+    return { backendId: name, name };
   }
 
   async start(backendId: string): Promise<void> {
     const t = await this.lookup(backendId);
     if (t === null) throw notFound(backendId);
-    const meta = (await this.dirs.meta(t.name)) as (JobMeta & { mounts?: string[] }) | null;
-    this.checkMountSources(meta?.mounts ?? []);
-    await this.client.release(backendId);
+    if (t.jobId !== null) return; // submitted already
+    const meta = (await this.dirs.meta(t.name)) as StoredMeta | null;
+    if (meta === null) throw notFound(backendId);
+    if ((await this.dirs.record(t.name)).error === 'killed-before-start') return;
+    this.checkMountSources(meta.mounts);
+    const jobId = await this.client.submit(meta.submit);
+    t.jobId = jobId;
+    await this.dirs.write(t.name, 'job-id', `${jobId}\n`, 0o600);
     this.poke();
   }
 
@@ -182,7 +212,7 @@ export class SlurmBackend implements ContainerBackend {
     const t = await this.lookup(backendId);
     if (t === null) return missing(backendId);
     const now = await this.refresh(t);
-    if (now.phase === 'ended' || now.phase === 'held') return now.state;
+    if (now.phase === 'ended' || now.phase === 'created') return now.state;
     const ended = new Promise<JobView>((resolve, reject) => {
       const done = (view: JobView): void => {
         options.signal?.removeEventListener('abort', aborted);
@@ -212,13 +242,20 @@ export class SlurmBackend implements ContainerBackend {
   async kill(backendId: string, signal = 'SIGKILL'): Promise<void> {
     const t = await this.lookup(backendId);
     if (t === null) throw notFound(backendId);
-    if (t.view?.phase === 'ended') return;
+    const view = await this.refresh(t);
+    if (view.phase === 'ended') return;
     const sig = signal.toUpperCase().replace(/^SIG/, '');
     if (!/^[A-Z0-9]+$/.test(sig)) throw new XcsError(BackendErrorCode.invalidSpec, `"${signal}" is not a signal name`, { status: 400 });
-    await this.dirs.write(t.name, 'kill-signal', `${sig}\n`, 0o600);
     t.killRequested = true;
+    if (t.jobId === null) {
+      // Never submitted: it ends here, as a SIGKILL would have ended it.
+      await this.dirs.write(t.name, 'error', 'killed-before-start\n', 0o600);
+      await this.settle(t, null);
+      return;
+    }
+    await this.dirs.write(t.name, 'kill-signal', `${sig}\n`, 0o600);
     // The job's trap stops the container with that signal, records how it ended and removes it.
-    await this.client.cancel(backendId);
+    await this.client.cancel(t.jobId);
     this.poke();
   }
 
@@ -226,13 +263,13 @@ export class SlurmBackend implements ContainerBackend {
     const t = await this.lookup(backendId);
     if (t === null) return;
     const view = await this.refresh(t);
-    if (view.phase !== 'ended') {
+    if (view.phase !== 'ended' && t.jobId !== null) {
       t.killRequested = true;
-      await this.client.cancel(backendId);
+      await this.client.cancel(t.jobId);
       await this.untilEnded(t, 15_000);
     }
     if (this.parts.runnerReachable === true) await this.removeOnNode(t.name);
-    this.byId.delete(backendId);
+    this.byName.delete(t.name);
     await this.dirs.remove(t.name);
   }
 
@@ -260,33 +297,33 @@ export class SlurmBackend implements ContainerBackend {
 
   async list(options: { labels?: Record<string, string> } = {}): Promise<ContainerSummary[]> {
     const wanted = { ...options.labels, [XCS_LABELS.managed]: 'true' };
-    const found: { meta: JobMeta; jobId: string }[] = [];
+    const found: { meta: JobMeta; t: Tracked }[] = [];
     for (const name of await this.dirs.names()) {
       const meta = await this.dirs.meta(name);
       if (meta === null || Object.entries(wanted).some(([k, v]) => meta.labels[k] !== v)) continue;
-      const jobId = await this.dirs.jobId(name) ?? (await this.adopt(name));
-      if (jobId !== null) found.push({ meta, jobId });
+      const t = this.byName.get(name) ?? this.track(name, (await this.dirs.jobId(name)) ?? (await this.adopt(name)), meta.labels);
+      found.push({ meta, t });
     }
-    const jobs = await this.client.jobs(found.map((f) => f.jobId).filter((id) => this.byId.get(id)?.view?.phase !== 'ended'));
+    // One query for every listed job Slurm may still be running.
+    const ids = found.filter((f) => f.t.jobId !== null && f.t.view?.phase !== 'ended').map((f) => f.t.jobId as string);
+    const jobs = new Map((await this.client.jobs(ids)).map((j) => [j.jobId, j]));
     const out: ContainerSummary[] = [];
-    for (const f of found) {
-      const t = this.track(f.jobId, f.meta.name, f.meta.labels);
-      const job = jobs.find((j) => j.jobId === f.jobId) ?? null;
-      const view = t.view?.phase === 'ended' ? t.view : await this.settle(t, job);
-      out.push({ backendId: f.jobId, name: f.meta.name, image: f.meta.image, labels: f.meta.labels, status: view.state.status });
+    for (const { meta, t } of found) {
+      const view = t.jobId === null ? await this.refresh(t) : await this.settle(t, jobs.get(t.jobId) ?? null);
+      out.push({ backendId: t.name, name: t.name, image: meta.image, labels: meta.labels, status: view.state.status });
     }
+    this.schedule();
     return out;
   }
 
   async findByName(name: string): Promise<ContainerSummary | null> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return null;
+    const t = await this.lookup(name);
+    if (t === null) return null;
     const meta = await this.dirs.meta(name);
     if (meta === null) return null;
-    const jobId = (await this.dirs.jobId(name)) ?? (await this.adopt(name));
-    if (jobId === null) return null;
-    const t = this.track(jobId, name, meta.labels);
     const view = await this.refresh(t);
-    return { backendId: jobId, name, image: meta.image, labels: meta.labels, status: view.state.status };
+    this.schedule();
+    return { backendId: name, name, image: meta.image, labels: meta.labels, status: view.state.status };
   }
 
   async close(): Promise<void> {
@@ -298,7 +335,7 @@ export class SlurmBackend implements ContainerBackend {
     await this.parts.images.close();
   }
 
-  /** A job submitted by a create that crashed before it wrote the job id: found by its name in Slurm. */
+  /** A job submitted by a start that crashed before it wrote the job id: found by its name in Slurm. */
   private async adopt(name: string): Promise<string | null> {
     const jobs = (await this.client.jobsNamed(name)).filter((j) => j.comment.startsWith(COMMENT_PREFIX));
     const job = jobs.at(-1);
@@ -317,31 +354,35 @@ export class SlurmBackend implements ContainerBackend {
     }
   }
 
-  private track(jobId: string, name: string, labels: Record<string, string>): Tracked {
-    let t = this.byId.get(jobId);
+  private track(name: string, jobId: string | null, labels: Record<string, string>): Tracked {
+    let t = this.byName.get(name);
     if (t === undefined) {
-      t = { jobId, name, labels, view: null, emitted: new Set(), killRequested: false, waiters: new Set() };
-      this.byId.set(jobId, t);
+      t = { name, jobId, labels, view: null, emitted: new Set(), killRequested: false, waiters: new Set() };
+      this.byName.set(name, t);
     }
     return t;
   }
 
-  /** The job behind a backend id: known to this process, or found in the job directories (after a restart). */
+  /** The job of a container name: known to this process, or found in the job directories (after a restart). */
   private async lookup(backendId: string): Promise<Tracked | null> {
-    if (!/^\d+$/.test(backendId)) return null;
-    const known = this.byId.get(backendId);
-    if (known !== undefined) return (await this.dirs.exists(known.name)) ? known : null;
-    for (const name of await this.dirs.names()) {
-      if ((await this.dirs.jobId(name)) !== backendId) continue;
-      const meta = await this.dirs.meta(name);
-      if (meta !== null) return this.track(backendId, name, meta.labels);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(backendId)) return null;
+    const meta = await this.dirs.meta(backendId);
+    if (meta === null) {
+      this.byName.delete(backendId);
+      return null;
     }
-    return null;
+    const known = this.byName.get(backendId);
+    if (known !== undefined) return known;
+    return this.track(backendId, (await this.dirs.jobId(backendId)) ?? (await this.adopt(backendId)), meta.labels);
   }
 
   /** Asks Slurm about this one job now (an event XCS caused, or a caller that needs the state now). */
   private async refresh(t: Tracked): Promise<JobView> {
     if (t.view?.phase === 'ended') return t.view;
+    if (t.jobId === null) {
+      const record = await this.dirs.record(t.name);
+      return record.error === null ? (t.view = createdView(t.name)) : this.settle(t, null);
+    }
     const [job] = await this.client.jobs([t.jobId]);
     return this.settle(t, job ?? null);
   }
@@ -349,9 +390,9 @@ export class SlurmBackend implements ContainerBackend {
   /** Takes what Slurm said of a job, completes it from the job's files, and tells subscribers and waiters. */
   private async settle(t: Tracked, job: SlurmJob | null): Promise<JobView> {
     if (t.view?.phase === 'ended') return t.view;
-    const needsRecord = job === null || phaseOfJob(job) === 'ended';
-    const record = needsRecord ? await this.dirs.record(t.name) : { started: null, exit: null, error: null };
-    const view = viewOf(t.jobId, job, record, t.killRequested);
+    const record = job === null || phaseOf(job.state) === 'ended' ? await this.dirs.record(t.name) : NOTHING_RECORDED;
+    const view = { ...viewOf(t.jobId ?? t.name, job, record, t.killRequested) };
+    view.state = { ...view.state, backendId: t.name };
     t.view = view;
     if (view.phase === 'running' && job?.state === 'RUNNING') this.emit(t, 'started', view);
     if (view.phase === 'ended') {
@@ -368,7 +409,7 @@ export class SlurmBackend implements ContainerBackend {
   private emit(t: Tracked, status: BackendEventStatus, view?: JobView): void {
     if (t.emitted.has(status)) return;
     t.emitted.add(status);
-    const event: BackendEvent = { backendId: t.jobId, name: t.name, status, time: new Date(), labels: t.labels, raw: view ?? null };
+    const event: BackendEvent = { backendId: t.name, name: t.name, status, time: new Date(), labels: t.labels, raw: view ?? null };
     if (status === 'died') event.exitCode = view?.state.exitCode ?? null;
     if (status === 'killed') event.signal = 'SIGKILL';
     for (const s of this.subscriptions) s.offer(event);
@@ -408,36 +449,36 @@ export class SlurmBackend implements ContainerBackend {
     });
   }
 
-  /** The next periodic query, while any job is still active. */
+  /** The next periodic query, while any submitted job is still active. */
   private schedule(): void {
     if (this.closed || this.timer !== null || this.polling !== null) return;
-    if (![...this.byId.values()].some((t) => t.view?.phase !== 'ended')) return;
+    if (!this.activeJobs().length) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.poke();
     }, this.pollIntervalMs);
   }
 
+  private activeJobs(): Tracked[] {
+    return [...this.byName.values()].filter((t) => t.jobId !== null && t.view?.phase !== 'ended');
+  }
+
   private async pollOnce(): Promise<void> {
-    const active = [...this.byId.values()].filter((t) => t.view?.phase !== 'ended');
+    const active = this.activeJobs();
     if (active.length === 0) return;
     let jobs: SlurmJob[];
     try {
-      jobs = await this.client.jobs(active.map((t) => t.jobId));
+      jobs = await this.client.jobs(active.map((t) => t.jobId as string));
     } catch {
       return; // the controller is unreachable for now: the next round asks again
     }
     const byId = new Map(jobs.map((j) => [j.jobId, j]));
     for (const t of active) {
       try {
-        await this.settle(t, byId.get(t.jobId) ?? null);
+        await this.settle(t, byId.get(t.jobId as string) ?? null);
       } catch {
         // a job directory being removed meanwhile: the next round sees it gone
       }
     }
   }
-}
-
-function phaseOfJob(job: SlurmJob): JobView['phase'] {
-  return viewOf(job.jobId, job, { started: null, exit: null, error: null }, false).phase;
 }

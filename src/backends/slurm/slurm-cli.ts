@@ -21,7 +21,6 @@ export interface SlurmCliOptions {
 export interface SlurmClient {
   /** Submits `sbatch` with these arguments (the script path last); returns the job id. */
   submit(args: string[]): Promise<string>;
-  release(jobId: string): Promise<void>;
   /** Cancels the job; `signal` sends that signal to the batch shell only instead of ending the job. */
   cancel(jobId: string, signal?: string): Promise<void>;
   /** The jobs with these ids that Slurm still knows (ended ones for MinJobAge), in one query. */
@@ -48,18 +47,14 @@ export class SlurmCli implements SlurmClient {
   }
 
   async submit(args: string[]): Promise<string> {
-    const out = await this.run('sbatch', ['--parsable', ...args], BackendErrorCode.createFailed);
+    const out = await this.run('sbatch', ['--parsable', ...args], BackendErrorCode.startFailed);
     const id = parseSubmitted(out.stdout);
     if (id === null) {
-      throw new XcsError(BackendErrorCode.createFailed, `sbatch gave no job id: ${(out.stdout + out.stderr).trim().slice(0, 300)}`, {
+      throw new XcsError(BackendErrorCode.startFailed, `sbatch gave no job id: ${(out.stdout + out.stderr).trim().slice(0, 300)}`, {
         hint: 'See the Slurm controller\'s log',
       });
     }
     return id;
-  }
-
-  async release(jobId: string): Promise<void> {
-    await this.run('scontrol', ['release', jobId], BackendErrorCode.startFailed, (e) => /already|not held|Job is no longer pending/i.test(e));
   }
 
   async cancel(jobId: string, signal?: string): Promise<void> {
