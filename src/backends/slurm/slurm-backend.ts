@@ -274,16 +274,18 @@ export class SlurmBackend implements ContainerBackend {
   }
 
   logs(backendId: string, options: LogOptions): AsyncIterable<Buffer> {
-    const self = this;
+    const lookup = (): Promise<Tracked | null> => this.lookup(backendId);
+    const ended = async (t: Tracked): Promise<boolean> => (await this.refresh(t)).phase === 'ended';
+    const dirs = this.dirs;
     return {
       async *[Symbol.asyncIterator]() {
-        const t = await self.lookup(backendId);
+        const t = await lookup();
         if (t === null) throw notFound(backendId);
-        const files = self.dirs.files(t.name);
+        const files = dirs.files(t.name);
         yield* readLogFile(options.stream === 'stdout' ? files.stdout : files.stderr, {
           follow: options.follow === true,
           signal: options.signal,
-          ended: async () => (await self.refresh(t)).phase === 'ended',
+          ended: () => ended(t),
         });
       },
     };
