@@ -30,10 +30,8 @@ for bin in munged slurmctld slurmd sbatch; do
   fi
 done
 
-if cluster_answers; then exit 0; fi
 exec 9>"${TMPDIR:-/tmp}/xcs-slurm-harness.lock"
 command -v flock >/dev/null 2>&1 && flock 9
-if cluster_answers; then exit 0; fi
 
 host=$(hostname -s)
 mkdir -p /etc/slurm "$log_dir" /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /run/munge
@@ -58,6 +56,8 @@ JobCompType=jobcomp/none
 # Cores and memory are consumable, so --mem and --cpus-per-task are scheduled and shown by scontrol.
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+# Without a default a job that asks for no memory gets the whole node's, and runs alone.
+DefMemPerCPU=256
 SchedulerType=sched/backfill
 SlurmdParameters=config_overrides
 ReturnToService=2
@@ -80,8 +80,15 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$node_cpus RealMemory=$node_mem_mib State
 PartitionName=xcs Nodes=$host Default=YES MaxTime=INFINITE State=UP
 PartitionName=xcs-other Nodes=$host Default=NO MaxTime=INFINITE State=UP
 EOF
-  mv "$conf.new" "$conf"
+  if cmp -s "$conf.new" "$conf"; then
+    rm -f "$conf.new"
+  else
+    mv "$conf.new" "$conf"
+    # A running cluster reads the new configuration; a stopped one reads it when started below.
+    if cluster_answers; then scontrol reconfigure >/dev/null 2>&1 || true; sleep 1; fi
+  fi
 fi
+if cluster_answers; then exit 0; fi
 
 if ! munge -n </dev/null >/dev/null 2>&1; then
   chown munge:munge /run/munge

@@ -99,6 +99,11 @@ export interface ContainerSpec {
   autoRemove?: boolean;
   /** Hardening beyond the defaults; absent = the defaults. */
   security?: SecuritySpec;
+  /**
+   * The run's `max-runtime` in seconds. The run engine's watchdog enforces it on every backend; a scheduler
+   * backend also gives it to the scheduler (Slurm's `--time`), which stops the job when XCS cannot.
+   */
+  maxRuntimeSeconds?: number;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'missing';

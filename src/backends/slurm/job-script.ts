@@ -106,11 +106,11 @@ export function sbatchArgs(spec: ContainerSpec & { name: string }, files: JobFil
     if (!SLURM_WORD.test(value)) throw invalid(`Slurm ${option} "${value}" is not a valid name`, `/placement/${option}`);
     args.push(`--${option}=${value}`);
   }
-  if (placement.timeLimitMinutes !== undefined) {
-    if (!Number.isFinite(placement.timeLimitMinutes) || placement.timeLimitMinutes <= 0) {
-      throw invalid(`The time limit must be positive, got ${placement.timeLimitMinutes}`, '/placement/timeLimitMinutes');
-    }
-    args.push(`--time=${Math.ceil(placement.timeLimitMinutes)}`);
+  // The run's max-runtime, else the site's default; Slurm counts whole minutes.
+  const minutes = spec.maxRuntimeSeconds !== undefined ? spec.maxRuntimeSeconds / 60 : placement.timeLimitMinutes;
+  if (minutes !== undefined) {
+    if (!Number.isFinite(minutes) || minutes <= 0) throw invalid(`The time limit must be positive, got ${minutes} minutes`, '/maxRuntimeSeconds');
+    args.push(`--time=${Math.ceil(minutes)}`);
   }
   args.push(files.script);
   return args;
