@@ -17,8 +17,8 @@ import { exitFailure } from '../src/backends/failure.ts';
 import { createSlurmBackend, type SlurmBackend } from '../src/backends/slurm/index.ts';
 import { SlurmCli } from '../src/backends/slurm/slurm-cli.ts';
 import type { ContainerSpec } from '../src/backends/types.ts';
-import { runBackendConformance } from './conformance/backend.case.ts';
-import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
+import { runBackendConformance } from '../src/backends/conformance/backend.case.ts';
+import { ENTRYPOINT_MARKER, ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
 import { ensureSlurmHarness, slurmHarnessAbsent } from './helpers/slurm.ts';
 
 const absent = slurmHarnessAbsent();
@@ -62,7 +62,12 @@ if (absent !== null) {
     return { backend, id: backendId };
   })();
 
-  runBackendConformance({ name: 'slurm', newBackend: () => newBackend() });
+  runBackendConformance({
+    name: 'slurm',
+    newBackend: () => newBackend(),
+    images: { busybox: TEST_IMAGES.busybox, entrypoint: TEST_IMAGES.entrypoint, entrypointMarker: ENTRYPOINT_MARKER },
+    skip: [{ reason: 'a job\'s log files carry no time per line (capability logTimestamps: false)', tests: ['reads logs since a time'] }],
+  });
 
   describe('slurm backend: what only Slurm shows', () => {
     let backend: SlurmBackend;
