@@ -36,6 +36,8 @@ import { registerLaunchRoutes } from './launch-routes.ts';
 import { registerProvenanceRoutes } from './provenance-routes.ts';
 import { wireOperations } from './operations.ts';
 import { positiveIntFromEnv } from '../../core/env.ts';
+import { SettingsStore } from './settings.ts';
+import { slurmOptionsOf } from './slurm-settings.ts';
 
 /** A stable id per data directory, so a restarted server recognises its own containers. */
 function instanceIdOf(dataDir: string): string {
@@ -68,8 +70,10 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const dataDir = deps.embedded.dataDir;
   let backend: ContainerBackend;
   try {
-    // The registry's docker backend: the only kind the server settings accept so far.
-    backend = await createBackend('docker');
+    // The backend of the stored server settings (a changed `backend` takes effect at the next start): Slurm when
+    // chosen, else the local Docker engine.
+    const stored = (await SettingsStore.open(deps.embedded.db)).server();
+    backend = stored.backend === 'slurm' ? await createBackend('slurm', slurmOptionsOf(stored)) : await createBackend('docker');
   } catch (e) {
     process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
     return;

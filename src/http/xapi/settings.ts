@@ -15,8 +15,9 @@ import { applyMigrations } from '../../archive/db.ts';
 import type { AccessControl } from './access.ts';
 import { backendFor, operationOf, pingServer, withTimeout } from './server-backend.ts';
 import { defaultXcsKeys, parseXcsKeys, refuseUnsupported, type XcsServerKeys } from './site-settings-keys.ts';
+import { defaultSlurmKeys, parseSlurmKeys, type SlurmServerKeys } from './slurm-settings.ts';
 
-export type BackendName = 'docker' | 'swarm' | 'kubernetes';
+export type BackendName = 'docker' | 'swarm' | 'kubernetes' | 'slurm';
 
 export interface SwarmConstraintSetting {
   id?: number;
@@ -27,7 +28,7 @@ export interface SwarmConstraintSetting {
 }
 
 /** XNAT's server JSON (§4.1) plus the XCS keys of `site-settings-keys.ts`. */
-export interface DockerServerSettings extends XcsServerKeys {
+export interface DockerServerSettings extends XcsServerKeys, SlurmServerKeys {
   id: number;
   name: string;
   host: string;
@@ -83,7 +84,7 @@ export function defaultServer(): DockerServerSettings {
     'container-user': process.env.XCS_CONTAINER_USER || null, 'auto-cleanup': true, 'swarm-constraints': [], 'max-concurrent-finalizing-jobs': null,
     'status-email-enabled': false, 'gpu-vendor': null, 'archive-pvc-name': null, 'build-pvc-name': null,
     'combined-pvc-name': null, 'archive-path-translation': null, 'build-path-translation': null,
-    'combined-path-translation': null, ...defaultXcsKeys(),
+    'combined-path-translation': null, ...defaultXcsKeys(), ...defaultSlurmKeys(),
   };
 }
 
@@ -277,9 +278,9 @@ export function parseServer(body: unknown): DockerServerSettings {
   let backend: BackendName = swarmMode ? 'swarm' : 'docker';
   let backendAsked: string = backend;
   if (backendRaw !== null) {
-    if (backendRaw === 'docker' || backendRaw === 'swarm' || backendRaw === 'kubernetes') backend = backendRaw;
-    else if (backendRaw !== 'slurm') errors.push(bad(`"backend" must be docker, swarm or kubernetes, not "${backendRaw}"`, '/backend'));
-    if (backendRaw === backend || backendRaw === 'slurm') backendAsked = backendRaw;
+    if (backendRaw === 'docker' || backendRaw === 'swarm' || backendRaw === 'kubernetes' || backendRaw === 'slurm') backend = backendRaw;
+    else errors.push(bad(`"backend" must be docker, swarm, slurm or kubernetes, not "${backendRaw}"`, '/backend'));
+    if (backendRaw === backend) backendAsked = backendRaw;
   }
   s.backend = backend;
   s['swarm-mode'] = backend === 'swarm';
@@ -340,7 +341,7 @@ export function parseServer(body: unknown): DockerServerSettings {
   if ((xp && !dp) || (!xp && dp)) {
     errors.push(bad('Path translation needs both path-translation-xnat-prefix and path-translation-docker-prefix', xp ? '/path-translation-docker-prefix' : '/path-translation-xnat-prefix'));
   }
-  Object.assign(s, parseXcsKeys(body, errors));
+  Object.assign(s, parseXcsKeys(body, errors), parseSlurmKeys(body, backend, errors));
   refuseUnsupported({ ...s, backend: backendAsked }, errors);
   throwAll(errors);
   return s;
