@@ -41,7 +41,6 @@ if (absent !== null) {
 
   // Slurm checks time limits about every 30 s and counts whole minutes: the time-limit job starts first and
   // is checked last, while everything else runs.
-  let timeLimited: Promise<{ backend: SlurmBackend; id: string }> | undefined;
   const suiteId = randomUUID().slice(0, 8);
   const label = { 'org.xcs.test.slurm-backend': suiteId };
   let counter = 0;
@@ -55,7 +54,7 @@ if (absent !== null) {
     labels: label,
     ...over,
   });
-  timeLimited = (async () => {
+  const timeLimited = (async (): Promise<{ backend: SlurmBackend; id: string }> => {
     const backend = await newBackend();
     const { backendId } = await backend.create(spec({ commandLine: 'echo begun; exec sleep 600', maxRuntimeSeconds: 30 }));
     await backend.start(backendId);
@@ -179,7 +178,7 @@ if (absent !== null) {
     });
 
     test('a job over its time limit is stopped by Slurm: TIMEOUT, with the cause and a hint', async () => {
-      const { backend: b, id } = await (timeLimited as Promise<{ backend: SlurmBackend; id: string }>);
+      const { backend: b, id } = await timeLimited;
       try {
         const state = await b.wait(id);
         const job = await b.jobOf(id);

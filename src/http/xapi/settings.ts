@@ -414,13 +414,22 @@ export interface SettingsRouteDeps {
 
 const idOrName = { type: 'object', properties: { hub: { type: 'string', description: 'hub id (digits) or name' } }, required: ['hub'] };
 
+/** What the OpenAPI document says of the server JSON's XCS keys for the Slurm backend. */
+const SERVER_BODY_DOC = 'XNAT\'s server JSON plus XCS keys. `"backend": "slurm"` (XCS addition, takes effect at the next start) runs '
+  + 'each container as a Slurm batch job with the allocated node\'s container engine; it needs `slurm-job-root` (an absolute '
+  + 'directory the XCS server and every node share at the same path: job scripts, logs and exit records go there, and the '
+  + 'archive and build directories must be shared the same way). Optional: `slurm-runner` (`docker` or `podman`, default '
+  + '`docker`), `slurm-partition`, `slurm-account`, `slurm-qos` (Slurm names, given to every job), `slurm-runner-local` '
+  + '(true when the nodes\' engine is this machine\'s). `host` stays the engine XCS asks about images.';
+
 export function registerSettingsRoutes(app: FastifyInstance, { settings, access }: SettingsRouteDeps): void {
   const tags = ['server'];
   app.get('/xapi/docker/server', { schema: { tags, summary: 'The container server settings, with ping' } }, async () => {
     const server = settings.server();
     return { ...server, ping: await pingServer(server) };
   });
-  app.post('/xapi/docker/server', { schema: { tags, summary: 'Set the container server (container managers)', body: { type: 'object' } } },
+  app.post('/xapi/docker/server', { schema: { tags, summary: 'Set the container server (container managers)', description: SERVER_BODY_DOC,
+    body: { type: 'object' } } },
     async (request, reply) => {
       await access.requireContainerManager(request);
       const server = await settings.setServer(request.body);
