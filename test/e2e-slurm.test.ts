@@ -4,7 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/http/server.ts';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
@@ -13,6 +15,9 @@ import { ensureDockerHarness } from './helpers/docker.ts';
 import { ensureSlurmHarness, slurmHarnessAbsent } from './helpers/slurm.ts';
 
 const absent = slurmHarnessAbsent();
+const run = promisify(execFile);
+let wrapperId = 0;
+let scanUri = '';
 let dir: string;
 let server: RunningServer;
 const auth = { authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}` };
@@ -101,4 +106,61 @@ test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on 
   }
   // Clean-up removed the jobs' directories once the runs ended.
   assert.deepEqual(await readdir(join(dir, 'jobs')), []);
+  wrapperId = wrapper.id;
+  scanUri = scans[0].archiveUri;
+});
+
+type RunRecordJson = { status: string; 'service-id': string | null; 'node-id': string | null; history: { status: string; message: string | null }[] };
+
+async function waitForRecord(id: number, done: (c: RunRecordJson) => boolean): Promise<RunRecordJson> {
+  const t0 = Date.now();
+  while (true) {
+    const c = (await api<RunRecordJson>('GET', `/xapi/containers/${id}`)).json;
+    if (done(c)) return c;
+    assert.ok(Date.now() - t0 < 120_000, `run ${id}: ${c.status}, ${JSON.stringify(c.history.map((h) => h.status))}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+test('while the node is full the run shows Slurm\'s reason; then it runs, with its job id and node in the record', { skip: absent ?? false }, async () => {
+  // Another user's job takes every CPU of the one node.
+  const { stdout } = await run('sbatch', ['--parsable', '--cpus-per-task=8', '--output=/dev/null', '--wrap', 'sleep 300']);
+  const blocker = stdout.trim();
+  try {
+    const r = await api<{ status: string; id: number }>('POST', `/xapi/wrappers/${wrapperId}/root/scan/launch`, { scan: scanUri });
+    const waiting = await waitForRecord(r.json.id, (c) => c.history.some((h) => h.status === 'Waiting for a node'));
+    const item = waiting.history.find((h) => h.status === 'Waiting for a node');
+    assert.match(item?.message ?? '', /^PENDING \(Resources\): .*free/);
+    assert.equal(waiting['service-id'], null);
+    await run('scancel', [blocker]);
+    const done = await waitForRecord(r.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+    assert.equal(done.status, 'Complete');
+    assert.match(done['service-id'] ?? '', /^\d+$/);
+    assert.equal(done['node-id'], hostname().split('.')[0]);
+  } finally {
+    await run('scancel', [blocker]).catch(() => undefined);
+  }
+});
+
+test('a kill through XCS cancels the job and removes its container on the node', { skip: absent ?? false }, async () => {
+  const reg = await api<number>('POST', '/xapi/commands', { name: 'slurm-sleeper', image: 'xcs-test/busybox:latest', type: 'docker',
+    'command-line': 'echo up; exec sleep 600', 'override-entrypoint': true, inputs: [], outputs: [],
+    xnat: [{ name: 'slurm-sleeper', contexts: ['xnat:projectData'], 'external-inputs': [{ name: 'project', type: 'Project', required: true }] }] });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const cmd = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${reg.json}`)).json;
+  const w = cmd.xnat[0].id;
+  assert.equal((await api('PUT', `/xapi/wrappers/${w}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${w}/enabled`)).status, 200);
+  const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${w}/root/project/launch`, { project: '/archive/projects/DEMO' });
+  assert.equal(r.json.status, 'success', r.json.message);
+  const placed = await waitForRecord(r.json.id, (c) => c['service-id'] !== null);
+  const name = (await api<{ 'container-name': string }>('GET', `/xapi/containers/${r.json.id}`)).json['container-name'];
+  const killed = await fetch(`${server.url}/xapi/containers/${r.json.id}/kill`, { method: 'POST', headers: auth });
+  assert.equal(killed.status, 200);
+  assert.equal(await killed.text(), name);
+  const done = await waitForRecord(r.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.equal(done.status, 'Killed');
+  const { stdout } = await run('squeue', ['-h', '-t', 'all', '-j', placed['service-id'] ?? '', '-o', '%T']);
+  assert.match(stdout.trim(), /^CANCELLED/);
+  await assert.rejects(run('docker', ['inspect', name]));
 });

@@ -70,6 +70,8 @@ interface Tracked {
   emitted: Set<BackendEventStatus>;
   killRequested: boolean;
   waiters: Set<(view: JobView) => void>;
+  /** The pending reason last told to subscribers (told again when it changes). */
+  waitingFor: string | null;
 }
 
 interface StoredMeta extends JobMeta {
@@ -359,7 +361,7 @@ export class SlurmBackend implements ContainerBackend {
   private track(name: string, jobId: string | null, labels: Record<string, string>): Tracked {
     let t = this.byName.get(name);
     if (t === undefined) {
-      t = { name, jobId, labels, view: null, emitted: new Set(), killRequested: false, waiters: new Set() };
+      t = { name, jobId, labels, view: null, emitted: new Set(), killRequested: false, waiters: new Set(), waitingFor: null };
       this.byName.set(name, t);
     }
     return t;
@@ -396,6 +398,11 @@ export class SlurmBackend implements ContainerBackend {
     const view = { ...viewOf(t.jobId ?? t.name, job, record, t.killRequested) };
     view.state = { ...view.state, backendId: t.name };
     t.view = view;
+    if (view.pending !== null && view.pending.text !== t.waitingFor && !/\((None|Priority)\)$/.test(view.pending.text)) {
+      t.waitingFor = view.pending.text;
+      t.emitted.delete('waiting');
+      this.emit(t, 'waiting', view);
+    }
     if (view.phase === 'running' && job?.state === 'RUNNING') this.emit(t, 'started', view);
     if (view.phase === 'ended') {
       if (record.started !== null || record.exit !== null) this.emit(t, 'started', view);
@@ -414,6 +421,10 @@ export class SlurmBackend implements ContainerBackend {
     const event: BackendEvent = { backendId: t.name, name: t.name, status, time: new Date(), labels: t.labels, raw: view ?? null };
     if (status === 'died') event.exitCode = view?.state.exitCode ?? null;
     if (status === 'killed') event.signal = 'SIGKILL';
+    if (status === 'started' && t.jobId !== null) event.placement = { serviceId: t.jobId, nodeId: view?.node ?? null };
+    if (status === 'waiting' && view?.pending) event.waiting = { reason: view.pending.text, hint: view.pending.hint };
+    // A cancel XCS asked for is a kill, not a cause to report.
+    if (status === 'died' && view?.slurmEnd && !(view.slurmEnd.code === 'cancelled' && t.killRequested)) event.cause = { ...view.slurmEnd };
     for (const s of this.subscriptions) s.offer(event);
   }
 
