@@ -404,6 +404,8 @@ export class SlurmBackend implements ContainerBackend {
       this.emit(t, 'waiting', view);
     }
     if (view.phase === 'running' && job?.state === 'RUNNING') this.emit(t, 'started', view);
+    // A job found active (after a restart, by inspect or list) is watched from now on.
+    if (view.phase === 'pending' || view.phase === 'running') this.schedule();
     if (view.phase === 'ended') {
       if (record.started !== null || record.exit !== null) this.emit(t, 'started', view);
       if (view.state.oomKilled) this.emit(t, 'oom', view);
