@@ -151,8 +151,9 @@ async function trial(phase: Phase, seed: number): Promise<void> {
   }
 }
 
-const PLAN: Phase[] = ['staging', 'running', 'finalizing', 'random'];
-test('Slurm: SIGKILL in every phase, one trial each: one terminal state per run, outputs once, no stray job or container',
+// The random phase of the Docker test is left out here: each Slurm trial costs seconds of scheduling and two restarts.
+const PLAN: Phase[] = ['staging', 'running', 'finalizing'];
+test('Slurm: SIGKILL while staging, running and finalizing: one terminal state per run, outputs once, no stray job or container',
   { skip: absent ?? false }, async () => {
     for (let i = 0; i < PLAN.length; i++) await trial(PLAN[i], i + 3);
   });
