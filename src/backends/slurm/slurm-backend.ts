@@ -398,7 +398,7 @@ export class SlurmBackend implements ContainerBackend {
     const view = { ...viewOf(t.jobId ?? t.name, job, record, t.killRequested) };
     view.state = { ...view.state, backendId: t.name };
     t.view = view;
-    if (view.pending !== null && view.pending.text !== t.waitingFor && !/\((None|Priority)\)$/.test(view.pending.text)) {
+    if (view.pending !== null && view.pending.text !== t.waitingFor && !view.pending.text.endsWith('(None)')) {
       t.waitingFor = view.pending.text;
       t.emitted.delete('waiting');
       this.emit(t, 'waiting', view);
