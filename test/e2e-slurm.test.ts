@@ -131,7 +131,7 @@ test('while the node is full the run shows Slurm\'s reason; then it runs, with i
     const waiting = await waitForRecord(r.json.id, (c) => c.history.some((h) => h.status === 'Waiting for a node'));
     const item = waiting.history.find((h) => h.status === 'Waiting for a node');
     // Resources, or Priority when other jobs wait too (tests sharing the cluster).
-    assert.match(item?.message ?? '', /^PENDING \((Resources: .*free|Priority: .*ahead)/);
+    assert.match(item?.message ?? '', /^PENDING \((Resources\): .*free|Priority\): .*ahead)/);
     assert.equal(waiting['service-id'], null);
     await run('scancel', [blocker]);
     const done = await waitForRecord(r.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
