@@ -13,8 +13,9 @@ fi
 # Debian packages: the Docker engine, busybox for FROM-scratch images, dcm2niix
 # for the demo image, pyxnat for the client-compatibility tests, curl for the README's session (tested),
 # chromium for the web console's browser tests (driven by playwright-core, which downloads no browser),
-# aiosmtpd (a real SMTP server) and prometheus-client (a real exposition parser) for the operations tests.
-pkgs=(docker.io busybox-static dcm2niix python3-pyxnat python3-requests python3-aiosmtpd python3-prometheus-client zip unzip curl chromium)
+# aiosmtpd (a real SMTP server) and prometheus-client (a real exposition parser) for the operations tests,
+# slurm-wlm and munge for the one-machine Slurm cluster of the Slurm backend's tests (scripts/slurm-harness.sh).
+pkgs=(docker.io busybox-static slurm-wlm munge dcm2niix python3-pyxnat python3-requests python3-aiosmtpd python3-prometheus-client zip unzip curl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -109,7 +109,10 @@ test('settings XCS cannot honour are refused with the reason, and nothing is sto
   const cases: Array<[Record<string, unknown>, string, RegExp]> = [
     [{ backend: 'swarm' }, '/backend', /no backend of kind swarm yet/],
     [{ backend: 'kubernetes' }, '/backend', /no backend of kind kubernetes yet/],
-    [{ backend: 'slurm' }, '/backend', /no backend of kind slurm yet/],
+    [{ backend: 'slurm' }, '/slurm-job-root', /slurm backend needs "slurm-job-root"/],
+    [{ backend: 'slurm', 'slurm-job-root': 'jobs' }, '/slurm-job-root', /absolute directory/],
+    [{ backend: 'slurm', 'slurm-job-root': '/shared/jobs', 'slurm-qos': 'a b' }, '/slurm-qos', /Slurm name/],
+    [{ backend: 'slurm', 'slurm-job-root': '/shared/jobs', 'slurm-runner': 'docker;id' }, '/slurm-runner', /program name/],
     [{ 'container-user': 'nobody' }, '/container-user', /numeric uid or uid:gid/],
     [{ 'status-email-enabled': true }, '/status-email-enabled', /no SMTP server is configured/],
     [{ 'gpu-vendor': 'nvidia' }, '/gpu-vendor', /kubernetes backend/],

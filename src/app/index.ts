@@ -17,6 +17,7 @@ import { AutomationDispatcher } from '../automation/dispatcher.ts';
 import { AutomationStore } from '../automation/store.ts';
 import { SubscriptionRunner } from '../automation/subscriptions.ts';
 import { createBackend } from '../backends/index.ts';
+import { backendOptionsOf } from '../http/xapi/server-backend.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import { positiveIntFromEnv } from '../core/env.ts';
 import { messageOf } from '../core/errors.ts';
@@ -59,7 +60,10 @@ function instanceIdOf(dataDir: string): string {
 /** The backend the server settings select, or null (with the reason on stderr): the server still serves the archive. */
 async function openBackend(settings: SettingsStore): Promise<ContainerBackend | null> {
   try {
-    return await createBackend(settings.server().backend);
+    // The engine's Docker backend talks to the local engine as it always has; other kinds take their settings
+    // (a changed `backend` takes effect at the next start).
+    const server = settings.server();
+    return server.backend === 'docker' ? await createBackend('docker') : await createBackend(server.backend, backendOptionsOf(server));
   } catch (e) {
     process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
     return null;

@@ -7,6 +7,7 @@
  */
 import { XcsError } from '../core/errors.ts';
 import { createDockerBackend, type DockerBackendOptions } from './docker/docker-backend.ts';
+import { createSlurmBackend, type SlurmBackendOptions } from './slurm/index.ts';
 import { BackendErrorCode, type BackendKind, type ContainerBackend } from './types.ts';
 
 /** What every factory accepts: where its engine or controller is (the server setting `host`), when it has one. */
@@ -18,7 +19,7 @@ export interface BackendEndpointOptions {
 export interface BackendOptionsByKind {
   docker: DockerBackendOptions;
   swarm: BackendEndpointOptions;
-  slurm: BackendEndpointOptions;
+  slurm: SlurmBackendOptions;
   kubernetes: BackendEndpointOptions;
 }
 
@@ -29,7 +30,10 @@ export type BackendFactory<K extends BackendKind = BackendKind> = (options: Back
 
 const FACTORIES: { [K in BackendKind]?: BackendFactory<K> } = {
   docker: (options) => createDockerBackend(options),
+  slurm: (options) => createSlurmBackend(options),
 };
+
+export type { SlurmBackendOptions } from './slurm/index.ts';
 
 /** The kinds a backend exists for. */
 export function backendKinds(): BackendKind[] {

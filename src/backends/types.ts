@@ -101,6 +101,11 @@ export interface ContainerSpec {
   security?: SecuritySpec;
   /** Where a cluster backend may run the container (generic resources are in `resources.genericResources`). */
   placement?: PlacementSpec;
+  /**
+   * The run's `max-runtime` in seconds. The run engine's watchdog enforces it on every backend; a scheduler
+   * backend also gives it to the scheduler (Slurm's `--time`), which stops the job when XCS cannot.
+   */
+  maxRuntimeSeconds?: number;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'missing';
@@ -145,7 +150,8 @@ export interface ImageInfo extends ImageSummary {
   workingDir: string | null;
 }
 
-export type BackendEventStatus = 'created' | 'started' | 'died' | 'oom' | 'killed' | 'removed';
+/** `waiting`: a scheduler backend has the container queued and says why it has not started it (again on each new reason). */
+export type BackendEventStatus = 'created' | 'waiting' | 'started' | 'died' | 'oom' | 'killed' | 'removed';
 
 /** A status change of one container, as the engine pushed it. */
 export interface BackendEvent {
@@ -162,6 +168,12 @@ export interface BackendEvent {
   labels: Record<string, string>;
   /** The engine's own event, for history and debugging. */
   raw: unknown;
+  /** On `started` from a scheduler backend: its job id and the node the container runs on. */
+  placement?: { serviceId: string; nodeId: string | null };
+  /** On `waiting`: the scheduler's reason (e.g. `PENDING (Resources)`) and what it means. */
+  waiting?: { reason: string; hint: string };
+  /** On `died` from a scheduler backend: its own cause of the end when it says more than the exit code. */
+  cause?: { code: string; message: string; hint: string };
 }
 
 export interface LogOptions {

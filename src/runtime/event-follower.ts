@@ -9,6 +9,9 @@ import { handleExit } from './exit-handler.ts';
 import { describe } from './failures.ts';
 import type { EngineResources } from './resources.ts';
 
+/** The history item that records where a scheduler placed the run (`service-id`, `node-id` of the record). */
+export const PLACED = 'Placed';
+
 export class EventFollower {
   private readonly res: EngineResources;
   private subscription: EventSubscription | null = null;
@@ -45,11 +48,25 @@ export class EventFollower {
     try {
       if (ev.status === 'started') {
         this.res.store.transition(runId, 'Running', { source: 'event', entityId: ev.backendId, externalTimestamp: ts, message: 'start' });
+        // A scheduler's job id and node: the record's service-id and node-id (container-json reads this item).
+        if (ev.placement) {
+          this.res.store.note(runId, PLACED, { source: 'event', entityId: ev.placement.serviceId, externalTimestamp: ts,
+            message: `Job ${ev.placement.serviceId}${ev.placement.nodeId === null ? '' : ` on node ${ev.placement.nodeId}`}` });
+        }
+      } else if (ev.status === 'waiting' && ev.waiting) {
+        this.res.store.note(runId, 'Waiting for a node', { source: 'event', entityId: ev.backendId, externalTimestamp: ts,
+          message: `${ev.waiting.reason}: ${ev.waiting.hint}` });
       } else if (ev.status === 'oom') {
         this.res.store.recordExit(runId, null, true);
       } else if (ev.status === 'died') {
         // The OOM flag comes with the `oom` event before `die`; finalization double-checks it for exit code 137.
         const exitCode = ev.exitCode ?? (await this.res.backend.inspect(ev.backendId)).exitCode;
+        if (ev.cause) {
+          // The scheduler's time limit is the run's max-runtime: the same end as the watchdog's.
+          if (ev.cause.code === 'timeout') this.res.store.markTimedOut(runId, ev.cause.message);
+          else this.res.store.note(runId, 'Scheduler', { source: 'event', entityId: ev.backendId, externalTimestamp: ts,
+            message: `${ev.cause.message}. ${ev.cause.hint}` });
+        }
         this.res.store.note(runId, 'die', { source: 'event', entityId: ev.backendId, externalTimestamp: ts,
           exitCode: exitCode === null ? null : String(exitCode) });
         handleExit(this.res, runId, { exitCode, oomKilled: false }, 'event', ts);

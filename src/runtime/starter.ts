@@ -73,6 +73,7 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
     security: { capAdd: h.capAdd, pidsLimit: h.pidsLimit, readOnlyRootfs: h.readOnlyRootfs },
     // Logs must outlive the process: we remove the container ourselves after saving them.
     autoRemove: false,
+    ...(run.policy.maxRuntimeMs === null ? {} : { maxRuntimeSeconds: Math.ceil(run.policy.maxRuntimeMs / 1000) }),
   };
 }
 

@@ -41,6 +41,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     ...s['derived-input-values'].map((v) => ({ ...v, type: 'wrapper-derived' })),
     ...s['command-input-values'].map((v) => ({ ...v, type: 'command' })),
   ].map((v, i) => ({ id: i + 1, type: v.type, name: v.name, value: v.sensitive ? SENSITIVE_MASK : v.value, sensitive: v.sensitive }));
+  const placed = [...history].reverse().find((h) => h.status === 'Placed');
   // Every string of the record goes through the one redaction rule (sensitive values are in the spec, the token
   // secret in the run's secrets once staging recorded it): values built from a secret show with it hidden.
   return redactDeep({
@@ -48,9 +49,10 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'container-id': run.containerId,
     'workflow-id': null,
     swarm: false,
-    'service-id': null,
+    // XCS: a scheduler backend's job id and node (history item `Placed`, written when the job started).
+    'service-id': placed?.entityId ?? null,
     'task-id': null,
-    'node-id': null,
+    'node-id': placed === undefined ? null : (/ on node (\S+)$/.exec(placed.message ?? '')?.[1] ?? null),
     'container-name': run.containerName,
     'command-line': s['command-line'],
     'override-entrypoint': s.overrideEntrypoint,

@@ -5,26 +5,35 @@
  * not pay the connection's version probe again, and a changed setting gets a fresh one.
  */
 import { XcsError } from '../../core/errors.ts';
-import { backendRefusal, createBackend } from '../../backends/index.ts';
+import { backendRefusal, createBackend, type BackendOptionsByKind } from '../../backends/index.ts';
 import { BackendErrorCode, type BackendKind, type ContainerBackend } from '../../backends/types.ts';
 import type { DockerServerSettings } from './settings.ts';
+import { defaultSlurmKeys, slurmOptionsOf, type SlurmServerKeys } from './slurm-settings.ts';
 
 /** Few servers are ever configured one after the other; older connections are closed. */
 const KEPT = 4;
 const connected = new Map<string, Promise<ContainerBackend>>();
 
-function keyOf(server: Pick<DockerServerSettings, 'backend' | 'host'>): string {
-  return `${server.backend}\n${server.host}`;
+type ServerChoice = Pick<DockerServerSettings, 'backend' | 'host'> & Partial<SlurmServerKeys>;
+
+function keyOf(server: ServerChoice): string {
+  return `${server.backend}\n${server.host}\n${server['slurm-job-root'] ?? ''}`;
+}
+
+/** The registry's factory options for a server setting. */
+export function backendOptionsOf(server: ServerChoice): BackendOptionsByKind[BackendKind] {
+  if (server.backend !== 'slurm') return { host: server.host };
+  return slurmOptionsOf({ ...defaultSlurmKeys(), ...server });
 }
 
 /** The backend of `server`; throws the registry's refusal or `backend.unavailable`. */
-export function backendFor(server: Pick<DockerServerSettings, 'backend' | 'host'>): Promise<ContainerBackend> {
+export function backendFor(server: ServerChoice): Promise<ContainerBackend> {
   const key = keyOf(server);
   let backend = connected.get(key);
   if (backend === undefined) {
     const refusal = backendRefusal(server.backend);
     if (refusal) return Promise.reject(refusal);
-    backend = createBackend(server.backend as BackendKind, { host: server.host });
+    backend = createBackend(server.backend as BackendKind, backendOptionsOf(server));
     connected.set(key, backend);
     // A failed connection is not kept: the next request tries again.
     backend.catch(() => { if (connected.get(key) === backend) connected.delete(key); });
@@ -38,7 +47,7 @@ export function backendFor(server: Pick<DockerServerSettings, 'backend' | 'host'
 }
 
 /** Whether the configured server answers within `ms`. */
-export async function pingServer(server: Pick<DockerServerSettings, 'backend' | 'host'>, ms = 5000): Promise<boolean> {
+export async function pingServer(server: ServerChoice, ms = 5000): Promise<boolean> {
   try {
     await withTimeout(backendFor(server).then((b) => b.ping()), ms);
     return true;

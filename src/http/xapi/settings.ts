@@ -15,8 +15,9 @@ import { SettingsTable } from '../../stores/settings-table.ts';
 import type { AccessControl } from './access.ts';
 import { backendFor, operationOf, pingServer, withTimeout } from './server-backend.ts';
 import { defaultXcsKeys, parseXcsKeys, refuseUnsupported, type XcsServerKeys } from './site-settings-keys.ts';
+import { defaultSlurmKeys, parseSlurmKeys, type SlurmServerKeys } from './slurm-settings.ts';
 
-export type BackendName = 'docker' | 'swarm' | 'kubernetes';
+export type BackendName = 'docker' | 'swarm' | 'kubernetes' | 'slurm';
 
 export interface SwarmConstraintSetting {
   id?: number;
@@ -27,7 +28,7 @@ export interface SwarmConstraintSetting {
 }
 
 /** XNAT's server JSON (§4.1) plus the XCS keys of `site-settings-keys.ts`. */
-export interface DockerServerSettings extends XcsServerKeys {
+export interface DockerServerSettings extends XcsServerKeys, SlurmServerKeys {
   id: number;
   name: string;
   host: string;
@@ -83,7 +84,7 @@ export function defaultServer(): DockerServerSettings {
     'container-user': process.env.XCS_CONTAINER_USER || null, 'auto-cleanup': true, 'swarm-constraints': [], 'max-concurrent-finalizing-jobs': null,
     'status-email-enabled': false, 'gpu-vendor': null, 'archive-pvc-name': null, 'build-pvc-name': null,
     'combined-pvc-name': null, 'archive-path-translation': null, 'build-path-translation': null,
-    'combined-path-translation': null, ...defaultXcsKeys(),
+    'combined-path-translation': null, ...defaultXcsKeys(), ...defaultSlurmKeys(),
   };
 }
 
@@ -262,9 +263,9 @@ export function parseServer(body: unknown): DockerServerSettings {
   let backend: BackendName = swarmMode ? 'swarm' : 'docker';
   let backendAsked: string = backend;
   if (backendRaw !== null) {
-    if (backendRaw === 'docker' || backendRaw === 'swarm' || backendRaw === 'kubernetes') backend = backendRaw;
-    else if (backendRaw !== 'slurm') errors.push(bad(`"backend" must be docker, swarm or kubernetes, not "${backendRaw}"`, '/backend'));
-    if (backendRaw === backend || backendRaw === 'slurm') backendAsked = backendRaw;
+    if (backendRaw === 'docker' || backendRaw === 'swarm' || backendRaw === 'kubernetes' || backendRaw === 'slurm') backend = backendRaw;
+    else errors.push(bad(`"backend" must be docker, swarm, slurm or kubernetes, not "${backendRaw}"`, '/backend'));
+    if (backendRaw === backend) backendAsked = backendRaw;
   }
   s.backend = backend;
   s['swarm-mode'] = backend === 'swarm';
@@ -325,7 +326,7 @@ export function parseServer(body: unknown): DockerServerSettings {
   if ((xp && !dp) || (!xp && dp)) {
     errors.push(bad('Path translation needs both path-translation-xnat-prefix and path-translation-docker-prefix', xp ? '/path-translation-docker-prefix' : '/path-translation-xnat-prefix'));
   }
-  Object.assign(s, parseXcsKeys(body, errors));
+  Object.assign(s, parseXcsKeys(body, errors), parseSlurmKeys(body, backend, errors));
   refuseUnsupported({ ...s, backend: backendAsked }, errors);
   throwAll(errors);
   return s;
@@ -398,13 +399,22 @@ export interface SettingsRouteDeps {
 
 const idOrName = { type: 'object', properties: { hub: { type: 'string', description: 'hub id (digits) or name' } }, required: ['hub'] };
 
+/** What the OpenAPI document says of the server JSON's XCS keys for the Slurm backend. */
+const SERVER_BODY_DOC = 'XNAT\'s server JSON plus XCS keys. `"backend": "slurm"` (XCS addition, takes effect at the next start) runs '
+  + 'each container as a Slurm batch job with the allocated node\'s container engine; it needs `slurm-job-root` (an absolute '
+  + 'directory the XCS server and every node share at the same path: job scripts, logs and exit records go there, and the '
+  + 'archive and build directories must be shared the same way). Optional: `slurm-runner` (`docker` or `podman`, default '
+  + '`docker`), `slurm-partition`, `slurm-account`, `slurm-qos` (Slurm names, given to every job), `slurm-runner-local` '
+  + '(true when the nodes\' engine is this machine\'s). `host` stays the engine XCS asks about images.';
+
 export function registerSettingsRoutes(app: FastifyInstance, { settings, access }: SettingsRouteDeps): void {
   const tags = ['server'];
   app.get('/xapi/docker/server', { schema: { tags, summary: 'The container server settings, with ping' } }, async () => {
     const server = settings.server();
     return { ...server, ping: await pingServer(server) };
   });
-  app.post('/xapi/docker/server', { schema: { tags, summary: 'Set the container server (container managers)', body: { type: 'object' } } },
+  app.post('/xapi/docker/server', { schema: { tags, summary: 'Set the container server (container managers)', description: SERVER_BODY_DOC,
+    body: { type: 'object' } } },
     async (request, reply) => {
       await access.requireContainerManager(request);
       const server = await settings.setServer(request.body);

@@ -1,0 +1,85 @@
+/**
+ * The server settings of the Slurm backend (XCS keys of `POST /xapi/docker/server` with `"backend": "slurm"`):
+ * where the job directories are on the file system the server shares with the nodes, which engine CLI runs the
+ * containers on the nodes, and the partition, account and QoS every job is submitted with. `host` stays the
+ * engine XCS asks about images (it must see the images the nodes have).
+ */
+import path from 'node:path';
+import type { SlurmBackendOptions } from '../../backends/index.ts';
+import { XcsError } from '../../core/errors.ts';
+
+export interface SlurmServerKeys {
+  /** Absolute; every node sees it at the same path. Required with the slurm backend. */
+  'slurm-job-root': string | null;
+  /** `docker` (default) or `podman`: the nodes' container engine CLI. */
+  'slurm-runner': string;
+  'slurm-partition': string | null;
+  'slurm-account': string | null;
+  'slurm-qos': string | null;
+  /** The nodes' engine is this machine's (a one-machine cluster): kills also remove the container directly. */
+  'slurm-runner-local': boolean;
+}
+
+export function defaultSlurmKeys(): SlurmServerKeys {
+  return { 'slurm-job-root': null, 'slurm-runner': 'docker', 'slurm-partition': null, 'slurm-account': null, 'slurm-qos': null,
+    'slurm-runner-local': false };
+}
+
+function bad(message: string, where: string, hint?: string): XcsError {
+  return new XcsError('xapi.settings.invalid', message, { status: 400, path: where, ...(hint ? { hint } : {}) });
+}
+
+const SLURM_WORD = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Reads the Slurm keys of a posted server JSON, collecting every error; `backend` is the kind asked for. */
+export function parseSlurmKeys(body: Record<string, unknown>, backend: string, errors: XcsError[]): SlurmServerKeys {
+  const keys = defaultSlurmKeys();
+  const text = (key: keyof SlurmServerKeys): string | null => {
+    const v = body[key];
+    if (v === undefined || v === null || v === '') return null;
+    if (typeof v !== 'string') {
+      errors.push(bad(`"${key}" must be a string`, `/${key}`));
+      return null;
+    }
+    return v.trim();
+  };
+  const root = text('slurm-job-root');
+  if (root !== null && (!path.posix.isAbsolute(root) || root.includes('\n') || path.posix.normalize(root) === '/')) {
+    errors.push(bad('"slurm-job-root" must be an absolute directory (not /)', '/slurm-job-root'));
+  } else keys['slurm-job-root'] = root === null ? null : path.posix.normalize(root);
+  if (backend === 'slurm' && keys['slurm-job-root'] === null) {
+    errors.push(bad('The slurm backend needs "slurm-job-root"', '/slurm-job-root',
+      'a directory on the file system the XCS server shares with every node, at the same path (job scripts and logs go there)'));
+  }
+  const runner = text('slurm-runner');
+  if (runner !== null) {
+    if (!/^[A-Za-z0-9_./-]+$/.test(runner)) errors.push(bad('"slurm-runner" must be a program name or path, e.g. docker or podman', '/slurm-runner'));
+    else keys['slurm-runner'] = runner;
+  }
+  for (const key of ['slurm-partition', 'slurm-account', 'slurm-qos'] as const) {
+    const v = text(key);
+    if (v !== null && !SLURM_WORD.test(v)) errors.push(bad(`"${key}" must be a Slurm name (letters, digits, "_", "." and "-")`, `/${key}`));
+    else keys[key] = v;
+  }
+  const local = body['slurm-runner-local'];
+  if (local === true || local === 'true') keys['slurm-runner-local'] = true;
+  else if (local !== undefined && local !== null && local !== false && local !== 'false') {
+    errors.push(bad('"slurm-runner-local" must be true or false', '/slurm-runner-local'));
+  }
+  return keys;
+}
+
+/** The Slurm backend's factory options of stored settings. */
+export function slurmOptionsOf(server: SlurmServerKeys & { host: string }): SlurmBackendOptions {
+  return {
+    jobRoot: server['slurm-job-root'] ?? undefined,
+    host: server.host,
+    runner: server['slurm-runner'],
+    runnerReachable: server['slurm-runner-local'],
+    placement: {
+      ...(server['slurm-partition'] === null ? {} : { partition: server['slurm-partition'] }),
+      ...(server['slurm-account'] === null ? {} : { account: server['slurm-account'] }),
+      ...(server['slurm-qos'] === null ? {} : { qos: server['slurm-qos'] }),
+    },
+  };
+}

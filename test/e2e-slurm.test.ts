@@ -1,0 +1,167 @@
+// dcm2niix end to end on the Slurm backend: the backend chosen with POST /xapi/docker/server {"backend": "slurm"},
+// taking effect at the next start; each run a batch job on the one-machine cluster (scripts/slurm-harness.sh) that
+// runs the container with the node's Docker; outputs back in the archive, logs saved, the job id and node known.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../src/app/server.ts';
+import { generateDicomSet } from '../src/archive/dicom/generate.ts';
+import { importDicom } from '../src/archive/dicom/import.ts';
+import { ensureDockerHarness } from './helpers/docker.ts';
+import { ensureSlurmHarness, slurmHarnessAbsent } from './helpers/slurm.ts';
+
+const absent = slurmHarnessAbsent();
+const run = promisify(execFile);
+let wrapperId = 0;
+let scanUri = '';
+let dir: string;
+let server: RunningServer;
+const auth = { authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}` };
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
+}
+
+before(async () => {
+  if (absent !== null) return;
+  await Promise.all([ensureDockerHarness(), ensureSlurmHarness()]);
+  dir = await mkdtemp(join(tmpdir(), 'xcs-e2e-slurm-'));
+  process.env.XCS_ADMIN_PASSWORD = 'admin-pw';
+  server = await startServer({ port: 0, dataDir: join(dir, 'data') });
+});
+
+after(async () => {
+  if (absent !== null) return;
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('the Slurm backend is chosen through the server settings; a bad choice is refused with the reason', { skip: absent ?? false }, async () => {
+  const missingRoot = await api<{ message: string }>('POST', '/xapi/docker/server', { backend: 'slurm', host: 'unix:///var/run/docker.sock' });
+  assert.equal(missingRoot.status, 400);
+  assert.match(JSON.stringify(missingRoot.json), /slurm-job-root/);
+  const hostile = await api<{ message: string }>('POST', '/xapi/docker/server', { backend: 'slurm', host: 'unix:///var/run/docker.sock',
+    'slurm-job-root': join(dir, 'jobs'), 'slurm-partition': 'xcs; rm -rf /' });
+  assert.equal(hostile.status, 400);
+  assert.match(JSON.stringify(hostile.json), /slurm-partition/);
+  const jobRoot = join(dir, 'jobs');
+  await mkdir(jobRoot);
+  const ok = await api<Record<string, unknown>>('POST', '/xapi/docker/server', { backend: 'slurm', host: 'unix:///var/run/docker.sock',
+    'auto-cleanup': true, 'slurm-job-root': jobRoot, 'slurm-partition': 'xcs', 'slurm-runner-local': true });
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
+  assert.equal(ok.json.backend, 'slurm');
+  assert.equal(ok.json['slurm-job-root'], jobRoot);
+  // The chosen backend takes effect at the next start.
+  await server.close();
+  server = await startServer({ port: 0, dataDir: join(dir, 'data') });
+  assert.equal((await api<{ backend: string }>('GET', '/xapi/docker/server')).json.backend, 'slurm');
+});
+
+test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on each', { skip: absent ?? false }, async () => {
+  const archive = server.opened.archive;
+  await archive.createProject({ id: 'DEMO' }, 'admin');
+  const dicom = join(dir, 'dicom');
+  await generateDicomSet(dicom, { patients: 1, seriesPerStudy: 2, slices: 4, seed: 'e2e-slurm' });
+  const report = await importDicom(archive, { project: 'DEMO', source: dicom, user: 'admin' });
+  const session = report.imported[0];
+  const scans = await archive.listScans(session.id);
+  const reg = await api<number>('POST', '/xapi/commands', JSON.parse(await readFile('examples/commands/dcm2niix.json', 'utf8')));
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const cmd = (await api<{ xnat: { id: number; name: string }[] }>('GET', `/xapi/commands/${reg.json}`)).json;
+  const wrapper = cmd.xnat.find((w) => w.name === 'dcm2niix-scan')!;
+  assert.equal((await api('PUT', `/xapi/wrappers/${wrapper.id}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${wrapper.id}/enabled`)).status, 200);
+  const ids: number[] = [];
+  for (const scan of scans) {
+    const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${wrapper.id}/root/scan/launch`, { scan: scan.archiveUri });
+    assert.equal(r.json.status, 'success', r.json.message);
+    ids.push(r.json.id);
+  }
+  for (const id of ids) {
+    let c: { status: string; 'container-name': string; outputs: { created: string | null }[]; history: { status: string }[] };
+    const t0 = Date.now();
+    do {
+      await new Promise((r) => setTimeout(r, 300));
+      c = (await api<typeof c>('GET', `/xapi/containers/${id}`)).json;
+      assert.ok(Date.now() - t0 < 120_000, `run ${id} did not end: ${c.status}`);
+    } while (!/^(Complete|Failed|Killed)/.test(c.status));
+    assert.equal(c.status, 'Complete', JSON.stringify(c.history));
+    assert.match(c.outputs[0].created ?? '', /resources\/NIFTI$/);
+    const stdout = await fetch(`${server.url}/xapi/containers/${id}/logs/stdout`, { headers: auth });
+    assert.match(await stdout.text(), /Chris Rorden|dcm2niix|Convert/i);
+  }
+  for (const scan of scans) {
+    const nifti = (await archive.listResources({ kind: 'scan', session: session.id, scan: scan.id })).find((r) => r.label === 'NIFTI');
+    assert.ok(nifti, `scan ${scan.id} has a NIFTI resource`);
+    assert.ok((await archive.listFiles(nifti.id)).some((f) => /\.nii(\.gz)?$/.test(f.name)));
+  }
+  // Clean-up removed the jobs' directories once the runs ended.
+  assert.deepEqual(await readdir(join(dir, 'jobs')), []);
+  wrapperId = wrapper.id;
+  scanUri = scans[0].archiveUri;
+});
+
+type RunRecordJson = { status: string; 'service-id': string | null; 'node-id': string | null; history: { status: string; message: string | null }[] };
+
+async function waitForRecord(id: number, done: (c: RunRecordJson) => boolean): Promise<RunRecordJson> {
+  const t0 = Date.now();
+  while (true) {
+    const c = (await api<RunRecordJson>('GET', `/xapi/containers/${id}`)).json;
+    if (done(c)) return c;
+    assert.ok(Date.now() - t0 < 120_000, `run ${id}: ${c.status}, ${JSON.stringify(c.history.map((h) => h.status))}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+test('while the node is full the run shows Slurm\'s reason; then it runs, with its job id and node in the record', { skip: absent ?? false }, async () => {
+  // Another user's job takes every CPU of the one node.
+  const { stdout } = await run('sbatch', ['--parsable', '--cpus-per-task=8', '--output=/dev/null', '--wrap', 'sleep 300']);
+  const blocker = stdout.trim();
+  try {
+    const r = await api<{ status: string; id: number }>('POST', `/xapi/wrappers/${wrapperId}/root/scan/launch`, { scan: scanUri });
+    const waiting = await waitForRecord(r.json.id, (c) => c.history.some((h) => h.status === 'Waiting for a node'));
+    const item = waiting.history.find((h) => h.status === 'Waiting for a node');
+    // Resources, or Priority when other jobs wait too (tests sharing the cluster).
+    assert.match(item?.message ?? '', /^PENDING \((Resources\): .*free|Priority\): .*ahead)/);
+    assert.equal(waiting['service-id'], null);
+    await run('scancel', [blocker]);
+    const done = await waitForRecord(r.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+    assert.equal(done.status, 'Complete');
+    assert.match(done['service-id'] ?? '', /^\d+$/);
+    assert.equal(done['node-id'], hostname().split('.')[0]);
+  } finally {
+    await run('scancel', [blocker]).catch(() => undefined);
+  }
+});
+
+test('a kill through XCS cancels the job and removes its container on the node', { skip: absent ?? false }, async () => {
+  const reg = await api<number>('POST', '/xapi/commands', { name: 'slurm-sleeper', image: 'xcs-test/busybox:latest', type: 'docker',
+    'command-line': 'echo up; exec sleep 600', 'override-entrypoint': true, inputs: [], outputs: [],
+    xnat: [{ name: 'slurm-sleeper', contexts: ['xnat:projectData'], 'external-inputs': [{ name: 'project', type: 'Project', required: true }] }] });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const cmd = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${reg.json}`)).json;
+  const w = cmd.xnat[0].id;
+  assert.equal((await api('PUT', `/xapi/wrappers/${w}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${w}/enabled`)).status, 200);
+  const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${w}/root/project/launch`, { project: '/archive/projects/DEMO' });
+  assert.equal(r.json.status, 'success', r.json.message);
+  const placed = await waitForRecord(r.json.id, (c) => c['service-id'] !== null);
+  const name = (await api<{ 'container-name': string }>('GET', `/xapi/containers/${r.json.id}`)).json['container-name'];
+  const killed = await fetch(`${server.url}/xapi/containers/${r.json.id}/kill`, { method: 'POST', headers: auth });
+  assert.equal(killed.status, 200);
+  assert.equal(await killed.text(), name);
+  const done = await waitForRecord(r.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.equal(done.status, 'Killed');
+  const { stdout } = await run('squeue', ['-h', '-t', 'all', '-j', placed['service-id'] ?? '', '-o', '%T']);
+  assert.match(stdout.trim(), /^CANCELLED/);
+  await assert.rejects(run('docker', ['inspect', name]));
+});
