@@ -256,45 +256,44 @@ export class SwarmBackend implements ContainerBackend {
   }
 
   logs(backendId: string, options: LogOptions): AsyncIterable<Buffer> {
-    const self = this;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const killed = self.killed.get(backendId);
-        if (killed !== undefined) {
-          const text = killed[options.stream];
-          if (text.length > 0) yield text;
-          return;
-        }
-        if (options.follow !== true) {
-          yield* self.logStream(backendId, options, options.signal);
-          return;
-        }
-        // Service logs never end by themselves: the follow is closed once the task ended and output went quiet.
-        const stop = new AbortController();
-        const onAbort = (): void => stop.abort();
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        let last = Date.now();
-        const service = await self.inspectService(backendId);
-        if (service === null) throw notFound(new Error('no such service'), backendId);
-        self.follow(backendId, service.Spec?.Name ?? backendId, service.Spec?.Labels ?? {});
-        void self.watcher.until(backendId, (v) => v.status === 'exited', stop.signal).then(async () => {
-          const ended = Date.now();
-          while (!stop.signal.aborted && Date.now() - last < LOG_DRAIN_QUIET_MS && Date.now() - ended < LOG_DRAIN_MAX_MS) {
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          stop.abort();
-        }, () => undefined);
-        try {
-          for await (const chunk of self.logStream(backendId, options, stop.signal)) {
-            last = Date.now();
-            yield chunk;
-          }
-        } finally {
-          options.signal?.removeEventListener('abort', onAbort);
-          stop.abort();
-        }
-      },
-    };
+    return { [Symbol.asyncIterator]: () => this.readLogStream(backendId, options) };
+  }
+
+  private async *readLogStream(backendId: string, options: LogOptions): AsyncGenerator<Buffer> {
+    const killed = this.killed.get(backendId);
+    if (killed !== undefined) {
+      const text = killed[options.stream];
+      if (text.length > 0) yield text;
+      return;
+    }
+    if (options.follow !== true) {
+      yield* this.logStream(backendId, options, options.signal);
+      return;
+    }
+    // Service logs never end by themselves: the follow is closed once the task ended and output went quiet.
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let last = Date.now();
+    const service = await this.inspectService(backendId);
+    if (service === null) throw notFound(new Error('no such service'), backendId);
+    this.follow(backendId, service.Spec?.Name ?? backendId, service.Spec?.Labels ?? {});
+    void this.watcher.until(backendId, (v) => v.status === 'exited', stop.signal).then(async () => {
+      const ended = Date.now();
+      while (!stop.signal.aborted && Date.now() - last < LOG_DRAIN_QUIET_MS && Date.now() - ended < LOG_DRAIN_MAX_MS) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stop.abort();
+    }, () => undefined);
+    try {
+      for await (const chunk of this.logStream(backendId, options, stop.signal)) {
+        last = Date.now();
+        yield chunk;
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+    }
   }
 
   events(options: EventOptions = {}): EventSubscription {
