@@ -187,19 +187,7 @@ export class SwarmBackend implements ContainerBackend {
    * is a run waiting for a node, not a failure). A task refused for a missing bind source is `backend.mount-missing`.
    */
   async start(backendId: string): Promise<void> {
-    const service = await this.inspectService(backendId);
-    if (service === null) throw notFound(new Error('no such service'), backendId);
-    const spec = service.Spec ?? {};
-    if ((spec.Mode?.Replicated?.Replicas ?? 0) < 1) {
-      try {
-        await this.dial(`/services/${encodeURIComponent(backendId)}/update`, 'POST', {
-          _query: { version: service.Version?.Index ?? 0 }, _body: { ...spec, Mode: { Replicated: { Replicas: 1 } } },
-        });
-      } catch (e) {
-        if (statusOf(e) === 404) throw notFound(e, backendId);
-        throw this.failure(e, 'start (scale to 1)', backendId);
-      }
-    }
+    const service = await this.scaleToOne(backendId);
     this.follow(backendId, service.Spec?.Name ?? backendId, service.Spec?.Labels ?? {});
     const view = await this.watcher.until(backendId, (v) => v.status !== 'created' || (v.taskState === 'pending' && v.pendingReason !== null && /placement|resources|cannot place/.test(v.pendingReason)));
     if (view === null) throw notFound(new Error('service removed while starting'), backendId);
@@ -207,6 +195,26 @@ export class SwarmBackend implements ContainerBackend {
       throw new XcsError(BackendErrorCode.mountMissing, `A mount source of service ${backendId} does not exist on its node: ${view.error}`, {
         path: backendId, hint: 'The archive and build directories must be shared with every swarm node at the translated path',
       });
+    }
+  }
+
+  /** Replicas 0 → 1. The swarm itself bumps a new service's version (endpoint allocation): an update out of sequence is retried. */
+  private async scaleToOne(backendId: string): Promise<Docker.Service & { ID: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const service = await this.inspectService(backendId);
+      if (service === null) throw notFound(new Error('no such service'), backendId);
+      const spec = service.Spec ?? {};
+      if ((spec.Mode?.Replicated?.Replicas ?? 0) >= 1) return service;
+      try {
+        await this.dial(`/services/${encodeURIComponent(backendId)}/update`, 'POST', {
+          _query: { version: service.Version?.Index ?? 0 }, _body: { ...spec, Mode: { Replicated: { Replicas: 1 } } },
+        });
+        return service;
+      } catch (e) {
+        if (statusOf(e) === 404) throw notFound(e, backendId);
+        if (attempt < 10 && /out of sequence/i.test(engineMessage(e))) continue;
+        throw this.failure(e, 'start (scale to 1)', backendId);
+      }
     }
   }
 
