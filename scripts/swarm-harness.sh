@@ -89,6 +89,10 @@ init_manager() {
   # not fight over its VXLAN interface.
   if manager network inspect ingress >/dev/null 2>&1; then echo y | manager network rm ingress >/dev/null 2>&1 || true; fi
   if manager network inspect docker_gwbridge >/dev/null 2>&1; then manager network rm docker_gwbridge >/dev/null 2>&1 || true; fi
+  # Nodes report every second, so a worker that stops answering is down after a few seconds (tests stop one).
+  if [ "$(manager info --format '{{.Swarm.Cluster.Spec.Dispatcher.HeartbeatPeriod}}')" != 1s ]; then
+    manager swarm update --dispatcher-heartbeat 1s >/dev/null
+  fi
   manager node update --availability drain --label-add xcs-node=manager "$(manager info --format '{{.Swarm.NodeID}}')" >/dev/null
 }
 

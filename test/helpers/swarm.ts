@@ -15,6 +15,12 @@ export const SWARM_WORKERS = {
   'worker-2': 'unix:///run/xcs-swarm-worker-2/docker.sock',
 } as const;
 
+/** The worker engines' pid files: a test stops one (SIGSTOP) to see its node go down, then lets it go on. */
+export const SWARM_WORKER_PIDFILES = {
+  'worker-1': '/run/xcs-swarm-worker-1/dockerd.pid',
+  'worker-2': '/run/xcs-swarm-worker-2/dockerd.pid',
+} as const;
+
 let ready: Promise<string | null> | undefined;
 
 /** Null once the swarm stands; otherwise why it cannot (the reason to skip with). */

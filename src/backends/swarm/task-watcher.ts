@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XCS_LABELS, type BackendEvent, type BackendEventStatus, type EventSubscription } from '../types.ts';
-import { latestTask, viewOf, type SwarmNodeInfo, type SwarmTask, type TaskView } from './task-state.ts';
+import { latestTask, TERMINAL_TASK_STATES, viewOf, type SwarmNodeInfo, type SwarmTask, type TaskView } from './task-state.ts';
 
 /** What the watcher needs from the engine. */
 export interface SwarmEngine {
@@ -199,7 +199,9 @@ export class TaskWatcher {
     const ids = this.inFlight();
     if (ids.length === 0) return;
     const tasks = await this.engine.listTasks(ids);
-    if (this.nodesStale || tasks.some((t) => t.NodeID && !this.nodes.has(t.NodeID))) {
+    // The swarm shutting a task down that did not end by itself: its node may have gone; read the nodes again.
+    const shutDown = tasks.some((t) => t.DesiredState === 'shutdown' && !TERMINAL_TASK_STATES.has(t.Status?.State ?? ''));
+    if (this.nodesStale || shutDown || tasks.some((t) => t.NodeID && !this.nodes.has(t.NodeID))) {
       this.nodes = new Map((await this.engine.listNodes()).map((n) => [n.id, n]));
       this.nodesStale = false;
     }
