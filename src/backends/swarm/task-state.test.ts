@@ -21,14 +21,14 @@ test('task states become container states with exit codes', () => {
   const failed = viewOf('s1', task('failed', { Err: 'task: non-zero exit (3)', ContainerStatus: { ContainerID: 'c1', ExitCode: 3 } }), node);
   assert.deepEqual([failed.status, failed.exitCode], ['exited', 3]);
   const rejected = viewOf('s1', task('rejected', { Err: 'invalid mount config for type "bind": bind source path does not exist: /x' }), node);
-  assert.deepEqual([rejected.status, rejected.exitCode, rejected.started], ['exited', null, false]);
+  assert.deepEqual([rejected.status, rejected.exitCode, rejected.started], ['exited', 126, false]);
   assert.match(rejected.error ?? '', /bind source path does not exist/);
 });
 
 test('a node that went down ends its running task with a message naming the node', () => {
   const v = viewOf('s1', task('running', { ContainerStatus: { ContainerID: 'c1' } }), { ...node, state: 'down' });
   assert.equal(v.status, 'exited');
-  assert.equal(v.exitCode, null);
+  assert.equal(v.exitCode, 126);
   assert.match(v.error ?? '', /Swarm node error: node vm \(127\.0\.0\.3, id node12345678\) went down/);
 });
 

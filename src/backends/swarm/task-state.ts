@@ -30,6 +30,9 @@ export interface SwarmNodeInfo {
   state: string;
 }
 
+/** The exit code XNAT records for a task that ended without one of its own (a swarm node error, a rejection). */
+export const SWARM_FAILURE_EXIT_CODE = 126;
+
 /** Task states after which nothing more happens (swarm's own, lower case). */
 export const TERMINAL_TASK_STATES = new Set(['complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 /** Task states of a task whose process runs, or ran. */
@@ -124,7 +127,7 @@ export function viewOf(serviceId: string, task: SwarmTask | undefined, node: Swa
   const when = dateOf(task.Status?.Timestamp);
   const nodeError = nodeErrorOf(task, node);
   if (nodeError !== null) {
-    return { ...base, status: 'exited', exitCode: null, finishedAt: when, error: `Swarm node error: ${nodeError}`, pendingReason: null,
+    return { ...base, status: 'exited', exitCode: SWARM_FAILURE_EXIT_CODE, finishedAt: when, error: `Swarm node error: ${nodeError}`, pendingReason: null,
       started: STARTED_TASK_STATES.has(state) };
   }
   let status: ContainerStatus = 'created';
@@ -141,10 +144,15 @@ export function viewOf(serviceId: string, task: SwarmTask | undefined, node: Swa
   if (status === 'exited') {
     view.finishedAt = when;
     const code = task.Status?.ContainerStatus?.ExitCode;
-    // A rejected task never ran: it has no exit code, only the reason.
-    view.exitCode = state === 'rejected' || typeof code !== 'number' ? null : code;
+    // A rejected task never ran: it has no exit code of its own, only the reason. It did not succeed either, so it
+    // gets XNAT's exit code for swarm failures (a run engine that reads only exit codes must not call it complete).
     const err = (task.Status?.Err ?? '').trim();
-    if (view.exitCode === null) view.error = err !== '' ? err : `the task ended ${state} without an exit code`;
+    if (state === 'rejected' || typeof code !== 'number') {
+      view.exitCode = state === 'complete' ? 0 : SWARM_FAILURE_EXIT_CODE;
+      view.error = err !== '' ? err : `the task ended ${state} without an exit code`;
+    } else {
+      view.exitCode = code;
+    }
   }
   return view;
 }
