@@ -9,8 +9,8 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { isXcsError } from '../src/core/errors.ts';
 import { createDockerBackend, type DockerBackend } from '../src/backends/docker/docker-backend.ts';
-import { runBackendConformance } from './conformance/backend.case.ts';
-import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
+import { runBackendConformance } from '../src/backends/conformance/backend.case.ts';
+import { ENTRYPOINT_MARKER, ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
 
 runBackendConformance({
   name: 'docker',
@@ -18,6 +18,7 @@ runBackendConformance({
     await ensureDockerHarness();
     return createDockerBackend();
   },
+  images: { busybox: TEST_IMAGES.busybox, entrypoint: TEST_IMAGES.entrypoint, entrypointMarker: ENTRYPOINT_MARKER },
 });
 
 describe('docker backend: what only Docker shows', () => {

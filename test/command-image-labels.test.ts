@@ -13,11 +13,13 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
 import { readImageCommands } from '../src/command/image-labels.ts';
+import { createBackend } from '../src/backends/index.ts';
 import { parseCommandText } from '../src/command/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const corpusFile = join(root, 'test', 'corpus', 'commands', 'NrgXnat__docker-images__dcm2niix__command.json');
 const docker = new Docker();
+const backend = await createBackend('docker');
 const tag = `xcs-cmdtest-label-${randomBytes(4).toString('hex')}:1`;
 
 async function buildImage(name: string, dockerfile: string): Promise<void> {
@@ -33,6 +35,7 @@ async function buildImage(name: string, dockerfile: string): Promise<void> {
 
 after(async () => {
   await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+  await backend.close();
 });
 
 test('a command in an image label is read back, with image and hash filled in', async () => {
@@ -41,7 +44,7 @@ test('a command in an image label is read back, with image and hash filled in', 
   // Dockerfile LABEL values are JSON strings here, so quotes and backslashes survive.
   await buildImage(tag, `FROM xcs-test/busybox:latest\nLABEL org.nrg.commands=${JSON.stringify(labelJson)}\n`);
 
-  const report = await readImageCommands(tag, docker);
+  const report = await readImageCommands(tag, backend);
   assert.equal(report.hasLabel, true);
   assert.match(report.imageId, /^sha256:/);
   assert.deepEqual(report.result.errors, []);
@@ -66,7 +69,7 @@ test('a command in an image label is read back, with image and hash filled in', 
 });
 
 test('an unknown image is a clear error naming it, exit 1', async () => {
-  await assert.rejects(readImageCommands('xcs-cmdtest-no-such-image:0', docker), (e: Error & { code?: string }) =>
+  await assert.rejects(readImageCommands('xcs-cmdtest-no-such-image:0', backend), (e: Error & { code?: string }) =>
     e.code === 'image.not-found' && e.message.includes('xcs-cmdtest-no-such-image:0'));
   const cli = spawnSync(join(root, 'bin', 'xcs'), ['image-commands', 'xcs-cmdtest-no-such-image:0'], { encoding: 'utf8' });
   assert.equal(cli.status, 1);

@@ -55,8 +55,10 @@ export function pairs(list: string[], option: string): Record<string, string> {
 /** Commands of a local image's label (for setup/wrapup commands not in the given files). */
 export async function commandsOfImage(image: string): Promise<Command[]> {
   const { readImageCommands } = await import('../command/image-labels.ts');
+  const { createBackend } = await import('../backends/index.ts');
   try {
-    const report = await readImageCommands(image);
+    const backend = await createBackend('docker');
+    const report = await readImageCommands(image, backend).finally(() => backend.close());
     return report.result.commands.flatMap((c) => (c.command ? [c.command] : []));
   } catch {
     return [];

@@ -3,11 +3,11 @@
  *
  * The run engine speaks only this interface. Everything engine-specific — how a command line becomes a
  * process, how memory limits are expressed, how status changes are observed — stays inside a backend, so a
- * new backend must fit without changing the run engine. `test/conformance/backend.case.ts` is the executable
+ * new backend must fit without changing the run engine. `conformance/backend.case.ts` is the executable
  * form of this contract: every backend runs it.
  */
 
-export type BackendKind = 'docker' | 'swarm' | 'kubernetes';
+export type BackendKind = 'docker' | 'swarm' | 'slurm' | 'kubernetes';
 
 /** What a backend can and cannot do, so the run engine (and the conformance suite) can adapt instead of guess. */
 export interface BackendCapabilities {
@@ -99,6 +99,8 @@ export interface ContainerSpec {
   autoRemove?: boolean;
   /** Hardening beyond the defaults; absent = the defaults. */
   security?: SecuritySpec;
+  /** Where a cluster backend may run the container (generic resources are in `resources.genericResources`). */
+  placement?: PlacementSpec;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'missing';
@@ -203,6 +205,43 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/** Credentials for one image registry (a hub of the server settings). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry's URL as configured, e.g. `https://index.docker.io/v1/`. */
+  serverAddress: string;
+}
+
+export interface PullOptions {
+  /** Log in with these; absent = anonymous. */
+  auth?: RegistryAuth;
+}
+
+export interface RemoveImageOptions {
+  /** Remove even when tagged several times or used by stopped containers. */
+  force?: boolean;
+}
+
+/** What a registry said to a login (`checkRegistryAuth`). */
+export interface RegistryLogin {
+  ok: boolean;
+  /** The registry's own words, e.g. `Login Succeeded`. */
+  status: string;
+}
+
+/**
+ * How a container that ended by a SIGKILL nobody asked for really ended (`settleKill`): killed for memory,
+ * removed from the engine (a forced removal also kills), or neither as far as the engine can tell.
+ */
+export type KillCause = 'oom' | 'removed' | 'unknown';
+
+/** Placement of a container on a cluster (Swarm, Slurm); a single-engine backend ignores it. */
+export interface PlacementSpec {
+  /** Node constraints in the engine's syntax, e.g. `node.role==worker` (XNAT's swarm constraints). */
+  constraints?: string[];
+}
+
 export interface ContainerBackend {
   readonly kind: BackendKind;
   readonly capabilities: BackendCapabilities;
@@ -212,6 +251,19 @@ export interface ContainerBackend {
   /** The image with this reference or id, or null when the engine does not have it. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
   listImages(): Promise<ImageSummary[]>;
+  /**
+   * Fetches `ref` (`[registry/]repo:tag`) from its registry. Only on request (the run engine never pulls).
+   * Throws `backend.pull-failed` (with the engine's or registry's reason) or `backend.unavailable`.
+   * Absent: the backend cannot pull (images are put on its nodes some other way).
+   */
+  pullImage?(ref: string, options?: PullOptions): Promise<void>;
+  /**
+   * Removes an image. Throws `backend.image-missing`, `backend.image-in-use`, `backend.invalid-reference` or
+   * `backend.request-failed`. Absent: the backend cannot remove images.
+   */
+  removeImage?(ref: string, options?: RemoveImageOptions): Promise<void>;
+  /** Logs in to a registry without pulling (a hub's ping). Absent: the backend cannot reach registries. */
+  checkRegistryAuth?(auth: RegistryAuth): Promise<RegistryLogin>;
   /** The engine's name and version (optional: provenance records say "unknown" without it). */
   engineVersion?(): Promise<EngineVersion>;
 
@@ -229,6 +281,13 @@ export interface ContainerBackend {
   wait(backendId: string, options?: WaitOptions): Promise<ContainerState>;
   /** The current state; `status: 'missing'` (never a throw) when the container does not exist. */
   inspect(backendId: string): Promise<ContainerState>;
+  /**
+   * Why a container that exited by SIGKILL (137) nobody asked for ended, once the engine's record is final.
+   * Docker 20.10 sets the OOM flag from an event that can arrive after the exit under load, so its backend
+   * reads the state again for a moment and, when a memory limit was set, takes the kill as out of memory.
+   * Absent: one `inspect` decides (`oomKilled`, or `missing` = removed).
+   */
+  settleKill?(backendId: string, options: { memoryLimited: boolean }): Promise<KillCause>;
   /** Sends SIGKILL (or `signal`). A container that already stopped is left alone. Throws `backend.not-found`. */
   kill(backendId: string, signal?: string): Promise<void>;
   /** Removes the container (killing it if running). Removing a container that is already gone is not an error. */
@@ -261,6 +320,8 @@ export const XCS_LABELS = {
 /** Stable codes of the errors backends throw (all are `XcsError`s). */
 export const BackendErrorCode = {
   unavailable: 'backend.unavailable',
+  /** No backend of the selected kind exists (the registry's refusal). */
+  kindUnavailable: 'backend.kind-unavailable',
   unsupportedEngine: 'backend.unsupported-engine',
   imageMissing: 'backend.image-missing',
   mountMissing: 'backend.mount-missing',
@@ -271,6 +332,12 @@ export const BackendErrorCode = {
   startFailed: 'backend.start-failed',
   notFound: 'backend.not-found',
   requestFailed: 'backend.request-failed',
+  /** Image operations (`pullImage`, `removeImage`, `inspectImage`). */
+  pullFailed: 'backend.pull-failed',
+  imageInUse: 'backend.image-in-use',
+  invalidReference: 'backend.invalid-reference',
+  /** The backend has no such operation (an optional method it does not implement). */
+  unsupported: 'backend.unsupported',
   /** Exit causes, from `exitFailure()` in `failure.ts`. */
   oomKilled: 'backend.oom-killed',
   nonZeroExit: 'backend.non-zero-exit',

@@ -1,10 +1,9 @@
 /**
  * Commands from image labels (reference §1.13): read the `org.nrg.commands` label of a local image through
- * the Docker Engine API, parse it (a JSON list of commands), and validate each command as XNAT's import
+ * the container backend's image inspection (given by the caller: this layer knows no engine), parse it (a JSON list of commands), and validate each command as XNAT's import
  * would: `image` becomes the reference the image was inspected by (no `:latest` defaulting) and `hash` the
  * image id.
  */
-import Docker from 'dockerode';
 import { XcsError } from '../core/errors.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { parseCommandText, type ParseResult } from './index.ts';
@@ -22,43 +21,38 @@ export interface ImageCommandsReport {
   result: ParseResult;
 }
 
-interface DockerLikeError {
-  statusCode?: number;
-  message?: string;
-}
-
-/** A dockerode client for `DOCKER_HOST`, or the local socket. */
-export function defaultDocker(): Docker {
-  return new Docker();
+/** What reading a label needs of the container backend (`ContainerBackend.inspectImage` fits). */
+export interface ImageInspector {
+  /** The image's id and labels, or null when the engine does not have it. */
+  inspectImage(ref: string): Promise<{ id: string; labels: Record<string, string> } | null>;
 }
 
 /**
  * Reads and validates the commands of a local image. Throws `XcsError` `image.not-found` (status 404) when
  * the image is not present locally, `docker.unreachable` (503) when the engine does not answer.
  */
-export async function readImageCommands(image: string, docker: Docker = defaultDocker()): Promise<ImageCommandsReport> {
+export async function readImageCommands(image: string, images: ImageInspector): Promise<ImageCommandsReport> {
   if (image.trim() === '') throw new XcsError('image.name-blank', 'no image name given', { status: 400 });
-  let info: Docker.ImageInspectInfo;
+  let info: { id: string; labels: Record<string, string> } | null;
   try {
-    info = await docker.getImage(image).inspect();
+    info = await images.inspectImage(image);
   } catch (e) {
-    const err = e as DockerLikeError;
-    if (err.statusCode === 404) {
-      throw new XcsError('image.not-found', `image ${JSON.stringify(image)} is not present in the local Docker engine`, {
-        path: image,
-        status: 404,
-        hint: 'check the name and tag with `docker images`; XCS never pulls in this command',
-      });
-    }
-    throw new XcsError('docker.unreachable', `could not inspect image ${JSON.stringify(image)}: ${err.message ?? String(e)}`, {
+    throw new XcsError('docker.unreachable', `could not inspect image ${JSON.stringify(image)}: ${e instanceof Error ? e.message : String(e)}`, {
       path: image,
       status: 503,
       cause: e,
     });
   }
-  const label = info.Config?.Labels?.[COMMANDS_LABEL];
+  if (info === null) {
+    throw new XcsError('image.not-found', `image ${JSON.stringify(image)} is not present in the local Docker engine`, {
+      path: image,
+      status: 404,
+      hint: 'check the name and tag with `docker images`; XCS never pulls in this command',
+    });
+  }
+  const label = info.labels[COMMANDS_LABEL];
   if (label === undefined || label === null) {
-    return { image, imageId: info.Id, hasLabel: false, result: { commands: [], errors: [], warnings: [], format: 'command-list' } };
+    return { image, imageId: info.id, hasLabel: false, result: { commands: [], errors: [], warnings: [], format: 'command-list' } };
   }
   const result = parseCommandText(label, { source: image, mode: 'label', image });
   if (result.format !== 'command-list' && result.errors.length === 0) {
@@ -70,6 +64,6 @@ export async function readImageCommands(image: string, docker: Docker = defaultD
     };
     result.warnings.push(note);
   }
-  for (const c of result.commands) if (c.command) c.command.hash = info.Id;
-  return { image, imageId: info.Id, hasLabel: true, result };
+  for (const c of result.commands) if (c.command) c.command.hash = info.id;
+  return { image, imageId: info.id, hasLabel: true, result };
 }

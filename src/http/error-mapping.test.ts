@@ -49,3 +49,20 @@ test('server directories are removed from XcsErrors; URL paths stay; unexpected 
   assert.equal(internal.log, true);
   assert.doesNotMatch(internal.error.message, /xcs-data|SQLITE/);
 });
+
+test('backend failures, thrown without a status, get theirs here', () => {
+  const scrub = pathScrubber([]);
+  const statusOf = (code: string) => toClientError(new XcsError(code, 'x'), scrub).error.status;
+  assert.equal(statusOf('backend.unavailable'), 503);
+  assert.equal(statusOf('backend.image-missing'), 404);
+  assert.equal(statusOf('backend.not-found'), 404);
+  assert.equal(statusOf('backend.name-conflict'), 409);
+  assert.equal(statusOf('backend.invalid-spec'), 400);
+  assert.equal(statusOf('backend.mount-forbidden'), 400);
+  assert.equal(statusOf('backend.kind-unavailable'), 400);
+  assert.equal(statusOf('backend.unsupported'), 501);
+  assert.equal(statusOf('backend.request-failed'), 500);
+  assert.equal(toClientError(new XcsError('backend.unavailable', 'down'), scrub).log, true);
+  // Other codes keep the status their error carries.
+  assert.equal(toClientError(new XcsError('x.y', 'x', { status: 422 }), scrub).error.status, 422);
+});

@@ -5,6 +5,31 @@
  * message without it; anything else unexpected is a bare "internal error" (the details go to the log).
  */
 import { XcsError, isXcsError, type ErrorDetail } from '../core/errors.ts';
+import { BackendErrorCode } from '../backends/types.ts';
+
+/**
+ * HTTP statuses of the codes that layers below http throw without choosing a status (they know no HTTP): the
+ * one place a backend failure becomes a status. Codes not listed keep the status their error carries.
+ */
+const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  [BackendErrorCode.unavailable]: 503,
+  [BackendErrorCode.imageMissing]: 404,
+  [BackendErrorCode.notFound]: 404,
+  [BackendErrorCode.nameConflict]: 409,
+  [BackendErrorCode.imageInUse]: 409,
+  [BackendErrorCode.mountMissing]: 400,
+  [BackendErrorCode.mountForbidden]: 400,
+  [BackendErrorCode.invalidSpec]: 400,
+  [BackendErrorCode.invalidReference]: 400,
+  [BackendErrorCode.pullFailed]: 502,
+  [BackendErrorCode.unsupported]: 501,
+  [BackendErrorCode.kindUnavailable]: 400,
+};
+
+/** The status a request that failed with `err` is answered with. */
+export function httpStatusOf(err: XcsError): number {
+  return STATUS_OF_CODE[err.code] ?? err.status;
+}
 
 interface FsErrorLike {
   code: string;
@@ -53,10 +78,10 @@ export function toClientError(err: unknown, scrub: (text: string) => string): { 
     // An XcsError made around an fs error keeps its code and status; its text is cleaned like any other.
     const details: ErrorDetail[] = err.details.map((d) => ({ ...d, message: scrub(d.message), ...(d.path ? { path: scrub(d.path) } : {}) }));
     const error = new XcsError(err.code, scrub(err.message), {
-      status: err.status, details, ...(err.path === undefined ? {} : { path: scrub(err.path) }),
+      status: httpStatusOf(err), details, ...(err.path === undefined ? {} : { path: scrub(err.path) }),
       ...(err.hint === undefined ? {} : { hint: scrub(err.hint) }), cause: inner,
     });
-    return { error, log: err.status >= 500 };
+    return { error, log: error.status >= 500 };
   }
   if (isFsError(err)) {
     const known = FS_ERRORS[err.code];

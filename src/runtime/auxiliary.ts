@@ -13,6 +13,7 @@
 import { chown, mkdir, rm, stat } from 'node:fs/promises';
 import { XcsError, isXcsError } from '../core/errors.ts';
 import type { ContainerState } from '../backends/types.ts';
+import { requireSupported } from '../backends/capabilities.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
 import { pausePoint } from './config.ts';
 import { describe } from './failures.ts';
@@ -132,8 +133,9 @@ async function runOne(res: EngineResources, run: RunRecord, kind: AuxKind, index
         hostPath: m['container-host-path'] || m['xnat-host-path'], containerPath: m['container-path'], writable: m.writable,
       }));
       try {
-        backendId = (await res.backend.create(containerSpec(res, run, { mounts, environment }, spec, name,
-          { [AUX_LABEL]: `${kind}-${index + 1}` }))).backendId;
+        const auxSpec = containerSpec(res, run, { mounts, environment }, spec, name, { [AUX_LABEL]: `${kind}-${index + 1}` });
+        requireSupported(res.backend, auxSpec);
+        backendId = (await res.backend.create(auxSpec)).backendId;
       } catch (e) {
         if (!(isXcsError(e) && e.code === 'backend.name-conflict')) throw e;
         const again = await res.backend.findByName(name);

@@ -1,20 +1,16 @@
-/** Turns what went wrong (typed errors, exit states) into a failure code for the state machine. */
+/**
+ * Turns what went wrong (typed errors, exit states) into a failure code of the failure table, and ends runs with
+ * one: `fail()` is the only way a run ends failed or killed.
+ */
 import { isXcsError, messageOf } from '../core/errors.ts';
-import { BackendErrorCode } from '../backends/types.ts';
-import type { FailureCode } from './state-machine.ts';
+import { FAILURES, failureOfErrorCode, type FailureCode } from './failure-table.ts';
+import type { EngineResources } from './resources.ts';
+import type { HistorySource } from './state-machine.ts';
 
 export function failureCodeOf(e: unknown, fallback: FailureCode): FailureCode {
   if (isXcsError(e)) {
-    switch (e.code) {
-      case BackendErrorCode.imageMissing: case 'image-missing': return 'image-missing';
-      case BackendErrorCode.mountMissing: case 'mount-missing': return 'mount-missing';
-      case BackendErrorCode.containerVanished: return 'container-vanished';
-      case 'secret-missing': return 'secret-missing';
-      case BackendErrorCode.oomKilled: return 'oom';
-      case BackendErrorCode.createFailed: case BackendErrorCode.startFailed: case BackendErrorCode.invalidSpec:
-      case BackendErrorCode.mountForbidden: case BackendErrorCode.nameConflict: return 'launch-failed';
-      default: break;
-    }
+    const code = failureOfErrorCode(e.code);
+    if (code !== null) return code;
   }
   if (e instanceof Error && (e as NodeJS.ErrnoException).code === 'ENOSPC') return 'disk-full';
   return fallback;
@@ -23,4 +19,24 @@ export function failureCodeOf(e: unknown, fallback: FailureCode): FailureCode {
 export function describe(e: unknown): string {
   if (isXcsError(e)) return e.hint ? `${e.message} (${e.hint})` : e.message;
   return messageOf(e);
+}
+
+export interface FailOptions {
+  /** Instead of the table's hint (a more precise one for this run). */
+  hint?: string;
+  /** Who ended it: the system unless said otherwise. */
+  source?: HistorySource;
+  entityId?: string | null;
+  /** Recorded with the history item. */
+  exitCode?: string | null;
+}
+
+/** Ends run `runId` with the failure `code`: its row's status and hint, and `message` in the history. */
+export function fail(res: EngineResources, runId: number, code: FailureCode, message: string, options: FailOptions = {}): boolean {
+  const row = FAILURES[code];
+  return res.store.transition(runId, row.status, {
+    source: options.source ?? 'system', message, failure: { code, hint: options.hint ?? row.hint },
+    ...(options.entityId === undefined ? {} : { entityId: options.entityId }),
+    ...(options.exitCode === undefined ? {} : { exitCode: options.exitCode }),
+  });
 }

@@ -4,40 +4,31 @@
  * outputs of a successful run through the output finalizer (idempotent per run and output), and record the
  * one terminal status. Re-running it after a crash finishes the work without duplicating anything.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../core/duration.ts';
 import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
-import { describe, failureCodeOf } from './failures.ts';
+import { describe, fail, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths, saveLogs } from './logs.ts';
 import { recordOutputs } from './provenance.ts';
 import { callbackFailureHint } from './callback-hint.ts';
 import { runSettingsOf, type EngineResources } from './resources.ts';
-import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
+import { isTerminal, type FailureCode } from './state-machine.ts';
 
+/** Ends the run with `code`, recording the container's exit code with it. */
 function endWith(res: EngineResources, runId: number, code: FailureCode, message: string, hint?: string): void {
-  const rule = failureRule(code);
-  const run = res.store.require(runId);
-  res.store.transition(runId, rule.status, {
-    source: 'system', message, exitCode: run.exitCode, failure: { code, hint: hint ?? rule.hint },
-  });
+  fail(res, runId, code, message, { exitCode: res.store.require(runId).exitCode, ...(hint === undefined ? {} : { hint }) });
 }
 
 /**
- * Whether a SIGKILL we did not ask for (exit 137) was the kernel's OOM killer. The engine's flag says so, but
- * Docker 20.10 sets it from an OOM event that can arrive after the exit under load, so the flag is read again
- * for a moment; a container with a memory limit and no other SIGKILL we know of is then taken as out of
- * memory — the alternative, a plain "exit 137", hides the one cause users can fix.
+ * Whether a SIGKILL we did not ask for (exit 137) was the kernel's OOM killer, or a removal behind our back.
+ * How long the engine's record takes to be final is the backend's business (`settleKill`); without it, one
+ * inspection decides.
  */
 async function killedForMemory(res: EngineResources, containerId: string, hasMemoryLimit: boolean): Promise<boolean | 'removed'> {
-  for (let i = 0; i < 4; i++) {
-    const state = await res.backend.inspect(containerId);
-    // `docker rm -f` also ends a container with SIGKILL: its removal follows the exit at once.
-    if (state.status === 'missing') return 'removed';
-    if (state.oomKilled) return true;
-    await sleep(250);
-  }
-  return hasMemoryLimit;
+  const cause = res.backend.settleKill
+    ? await res.backend.settleKill(containerId, { memoryLimited: hasMemoryLimit })
+    : await res.backend.inspect(containerId).then((s) => (s.status === 'missing' ? 'removed' : s.oomKilled ? 'oom' : 'unknown'));
+  return cause === 'removed' ? 'removed' : cause === 'oom';
 }
 
 /** The run's container is gone from the engine although XCS did not remove it (someone ran `docker rm`). */

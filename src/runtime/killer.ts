@@ -5,7 +5,8 @@
 import { XcsError } from '../core/errors.ts';
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
-import { failureRule, isTerminal } from './state-machine.ts';
+import { fail } from './failures.ts';
+import { isTerminal } from './state-machine.ts';
 
 export async function killRun(res: EngineResources, runId: number, user: string): Promise<RunRecord> {
   const run = res.store.require(runId);
@@ -21,9 +22,7 @@ export async function killRun(res: EngineResources, runId: number, user: string)
   res.store.note(runId, 'kill', { source: 'user', entityId: user, message: 'Kill requested' });
   if (run.status === 'Queued' || run.status === 'Staging' || !run.containerId) {
     // The staging job checks for this before creating or starting anything.
-    const rule = failureRule('killed');
-    res.store.transition(runId, rule.status, { source: 'user', entityId: user, message: 'Killed before it started',
-      failure: { code: 'killed', hint: rule.hint } });
+    fail(res, runId, 'killed', 'Killed before it started', { source: 'user', entityId: user });
   } else {
     await res.backend.kill(run.containerId);
   }

@@ -77,7 +77,9 @@ export function recordAuxLogPaths(res: EngineResources, runId: number): void {
 async function saveContainerLogs(res: EngineResources, run: RunRecord, containerId: string | null, dir: string): Promise<string[]> {
   const paths: string[] = [];
   await mkdir(dir, { recursive: true });
-  for (const stream of ['stdout', 'stderr'] as const) {
+  // A backend that cannot tell the streams apart gives everything as stdout: there is no stderr to save.
+  const streams = res.backend.capabilities.separateStderr ? ['stdout', 'stderr'] as const : ['stdout'] as const;
+  for (const stream of streams) {
     const target = join(dir, `${stream}.log`);
     let text: string | null = null;
     if (containerId) {
@@ -190,7 +192,9 @@ export async function logSince(res: EngineResources, run: RunRecord, stream: Log
   }
   let text = '';
   try {
-    text = await collect(res.backend.logs(run.containerId, { stream, timestamps: true, since: since ?? undefined }));
+    // Without engine timestamps the next `since` is now: lines written while this one was read may come twice.
+    const timestamps = res.backend.capabilities.logTimestamps;
+    text = await collect(res.backend.logs(run.containerId, { stream, timestamps, since: since ?? undefined }));
   } catch (e) {
     if (!(isXcsError(e) && e.code === 'backend.not-found')) throw e;
   }

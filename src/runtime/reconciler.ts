@@ -10,7 +10,7 @@ import { cleanupRun } from './cleanup.ts';
 import { handleExit } from './exit-handler.ts';
 import { describe } from './failures.ts';
 import type { EngineResources } from './resources.ts';
-import { failRun } from './starter.ts';
+import { fail } from './failures.ts';
 import { isTerminal } from './state-machine.ts';
 
 export interface ReconcileReport {
@@ -44,7 +44,7 @@ export async function reconcile(res: EngineResources): Promise<ReconcileReport> 
     if (state.status === 'exited' || state.status === 'dead') {
       if (handleExit(res, run.id, state, 'system')) report.exited++;
     } else if (state.status === 'missing') {
-      failRun(res, run.id, 'container-vanished', `Container ${run.containerName} is gone from the engine`);
+      fail(res, run.id, 'container-vanished', `Container ${run.containerName} is gone from the engine`);
       report.vanished++;
     }
   }

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_RETRY_ON, RETRY_CLASSES, type Command, type RetryClass } from '../command/index.ts';
 import { formatDuration, parseDuration, parseMemoryMiB } from '../core/duration.ts';
+import { FAILURES, isFailureCode } from './failure-table.ts';
 
 export type { RetryClass };
 
@@ -74,20 +75,13 @@ export interface RunEnd {
 }
 
 /**
- * The class of a failure, or null for failures no policy retries: a kill by a user, an upload failure
- * (re-finalization exists for it), a failed setup or wrapup, a missing image or input, a resolution error.
+ * The class of a failure (its row's in the failure table), or null for failures no policy retries: a kill by a
+ * user, an upload failure (re-finalization exists for it), a failed setup or wrapup, a missing image or input, a
+ * resolution error.
  */
 export function failureClassOf(end: RunEnd): RetryClass | null {
-  if (end.killRequested) return null;
-  switch (end.failureCode) {
-    case 'container-vanished': case 'container-removed': return 'lost';
-    case 'oom': return 'oom';
-    // The engine refused or failed to create or start the container, or staging could not finish.
-    case 'launch-failed': case 'staging-failed': return 'engine-error';
-    case 'non-zero-exit': return 'exit-code';
-    case 'timeout': return 'timeout';
-    default: return null;
-  }
+  if (end.killRequested || end.failureCode === null || !isFailureCode(end.failureCode)) return null;
+  return FAILURES[end.failureCode].retryClass;
 }
 
 export type RetryDecision =

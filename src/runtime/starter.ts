@@ -4,11 +4,12 @@
  * earlier attempt already did it.
  */
 import { XCS_LABELS, type ContainerSpec, type ContainerSummary } from '../backends/types.ts';
+import { requireSupported } from '../backends/capabilities.ts';
 import { isXcsError } from '../core/errors.ts';
 import { markWrapupsNotRun, removeAuxiliaries, runAuxiliaries } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
 import { handleExit } from './exit-handler.ts';
-import { describe, failureCodeOf } from './failures.ts';
+import { describe, fail, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths } from './logs.ts';
 import { recordStart } from './provenance.ts';
 import type { EngineResources } from './resources.ts';
@@ -21,7 +22,7 @@ import { stage, type StagedRun } from './staging.ts';
 import { resolveSecrets, type SecretSource } from './command-secrets.ts';
 import { networkOf } from './isolation.ts';
 import { runSettingsOf } from './resources.ts';
-import { failureRule, isTerminal, type FailureCode } from './state-machine.ts';
+import { isTerminal } from './state-machine.ts';
 
 /** The network a container joins: its command's choice when the site allows it, else the site's (`none` by default). */
 export function networkFor(res: EngineResources, run: RunRecord, spec: RunSpec): string {
@@ -63,18 +64,16 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
       gpus: s.gpus ?? undefined,
       runtime: s.runtime ?? undefined,
       ipcMode: s['ipc-mode'] ?? undefined,
+      // Cluster backends place and reserve with them; a single engine ignores them.
+      genericResources: Object.keys(s['generic-resources'] ?? {}).length > 0 ? s['generic-resources'] : undefined,
     },
+    placement: (s['swarm-constraints'] ?? []).length > 0 ? { constraints: s['swarm-constraints'] ?? [] } : undefined,
     network: networkFor(res, run, s),
     user: settings.containerUser ?? undefined,
     security: { capAdd: h.capAdd, pidsLimit: h.pidsLimit, readOnlyRootfs: h.readOnlyRootfs },
     // Logs must outlive the process: we remove the container ourselves after saving them.
     autoRemove: false,
   };
-}
-
-export function failRun(res: EngineResources, runId: number, code: FailureCode, message: string, hint?: string): void {
-  const rule = failureRule(code);
-  res.store.transition(runId, rule.status, { source: 'system', message, failure: { code, hint: hint ?? rule.hint } });
 }
 
 /** Runs (or re-runs) the staging job of one run. Never throws: failures end the run with a cause. */
@@ -99,7 +98,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
       if (!setups.ok) {
         markWrapupsNotRun(res, run, 'Failed (Setup)', setups.message);
         recordAuxLogPaths(res, runId);
-        failRun(res, runId, 'setup-failed', setups.message);
+        fail(res, runId, 'setup-failed', setups.message);
         return;
       }
     }
@@ -116,6 +115,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
         // Secrets join the environment here only: never the run record, its provenance or its history.
         const secretEnv = resolveSecrets(res.secrets ?? NO_SECRETS, run.spec.secrets ?? []);
         const spec = containerSpec(res, run, staged);
+        requireSupported(res.backend, spec);
         const created = await res.backend.create({ ...spec, environment: { ...spec.environment, ...secretEnv } });
         existing = { backendId: created.backendId, name: created.name, image: run.spec.image, labels: {}, status: 'created' };
       } catch (e) {
@@ -142,14 +142,14 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     } else if (state.status === 'exited' || state.status === 'dead') {
       handleExit(res, runId, state, 'system');
     } else {
-      failRun(res, runId, 'container-vanished', `Container ${existing.name} disappeared during staging`);
+      fail(res, runId, 'container-vanished', `Container ${existing.name} disappeared during staging`);
     }
     await pausePoint(res.config, 'running');
   } catch (e) {
     const code = failureCodeOf(e, 'staging-failed');
     res.log.warn(`run ${runId}: staging failed: ${describe(e)}`);
     // A missing secret: XNAT's message, and a hint saying where this site reads that secret.
-    if (code === 'secret-missing' && isXcsError(e)) failRun(res, runId, code, e.message, e.hint);
-    else failRun(res, runId, code, describe(e));
+    if (code === 'secret-missing' && isXcsError(e)) fail(res, runId, code, e.message, { hint: e.hint });
+    else fail(res, runId, code, describe(e));
   }
 }

@@ -49,13 +49,11 @@ export function checkMountAllowed(mount: MountSpec, index: number): void {
   if (!path.posix.isAbsolute(mount.hostPath)) {
     throw new XcsError(BackendErrorCode.invalidSpec, `Mount host path "${mount.hostPath}" is not absolute`, {
       path: `${where}/hostPath`,
-      status: 400,
     });
   }
   if (!path.posix.isAbsolute(mount.containerPath)) {
     throw new XcsError(BackendErrorCode.invalidSpec, `Mount container path "${mount.containerPath}" is not absolute`, {
       path: `${where}/containerPath`,
-      status: 400,
     });
   }
   const host = path.posix.resolve(mount.hostPath);
@@ -66,14 +64,13 @@ export function checkMountAllowed(mount: MountSpec, index: number): void {
   if (forbidden) {
     throw new XcsError(BackendErrorCode.mountForbidden, `Mounting "${mount.hostPath}" into a container is not allowed`, {
       path: `${where}/hostPath`,
-      status: 400,
       hint: 'Containers never get the host root, the Docker socket, or anything under /run or /var/run',
     });
   }
 }
 
 function invalid(message: string, where: string): XcsError {
-  return new XcsError(BackendErrorCode.invalidSpec, message, { path: where, status: 400 });
+  return new XcsError(BackendErrorCode.invalidSpec, message, { path: where });
 }
 
 function positiveNumber(value: number | undefined, where: string): number | undefined {

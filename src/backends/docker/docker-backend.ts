@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { XcsError } from '../../core/errors.ts';
@@ -23,11 +24,16 @@ import {
   type EventSubscription,
   type ImageInfo,
   type ImageSummary,
+  type KillCause,
   type LogOptions,
+  type PullOptions,
+  type RegistryAuth,
+  type RegistryLogin,
+  type RemoveImageOptions,
   type WaitOptions,
 } from '../types.ts';
 import { toCreateOptions } from './container-config.ts';
-import { containerFailure, engineMessage, isUnavailable, notFound, requestFailed, statusOf, unavailable } from './engine-errors.ts';
+import { containerFailure, engineMessage, imageFailure, isUnavailable, notFound, pullFailed, requestFailed, statusOf, unavailable } from './engine-errors.ts';
 import { DockerEventFollower, EVENT_ACTIONS } from './events.ts';
 import { demultiplex } from './log-stream.ts';
 
@@ -71,7 +77,6 @@ export function parseDockerHost(host: string | undefined): Connection {
   if (m !== null) return { host: m[1], port: m[2] === undefined ? 2375 : Number(m[2]), protocol: 'http' };
   throw new XcsError(BackendErrorCode.invalidSpec, `Docker host "${host}" is neither unix://PATH nor tcp://HOST:PORT`, {
     path: 'host',
-    status: 400,
     hint: 'TLS (https://, cert-path) is not supported yet',
   });
 }
@@ -215,8 +220,54 @@ export class DockerBackend implements ContainerBackend {
       };
     } catch (e) {
       if (statusOf(e) === 404) return null;
-      throw this.failure(e, 'image inspection', ref);
+      throw isUnavailable(e) ? unavailable(e, this.endpoint) : imageFailure(e, 'inspection', ref);
     }
+  }
+
+  async pullImage(ref: string, options: PullOptions = {}): Promise<void> {
+    const auth = options.auth;
+    try {
+      const stream = await this.docker.pull(ref, auth === undefined ? {}
+        : { authconfig: { username: auth.username, password: auth.password, serveraddress: auth.serverAddress } });
+      // The engine reports a failed pull inside the progress stream, not as a status.
+      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    } catch (e) {
+      throw isUnavailable(e) ? unavailable(e, this.endpoint) : pullFailed(e, ref);
+    }
+  }
+
+  async removeImage(ref: string, options: RemoveImageOptions = {}): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove({ force: options.force === true });
+    } catch (e) {
+      throw isUnavailable(e) ? unavailable(e, this.endpoint) : imageFailure(e, 'removal', ref);
+    }
+  }
+
+  async checkRegistryAuth(auth: RegistryAuth): Promise<RegistryLogin> {
+    try {
+      const r = await this.docker.checkAuth({ serveraddress: auth.serverAddress, username: auth.username, password: auth.password }) as
+        { Status?: string };
+      return { ok: r.Status === 'Login Succeeded', status: r.Status ?? 'none' };
+    } catch (e) {
+      throw this.failure(e, 'registry login', auth.serverAddress);
+    }
+  }
+
+  /**
+   * Docker 20.10 sets the OOM flag from an OOM event that can arrive after the exit under load, so the flag is
+   * read again for a moment; a container with a memory limit and no other SIGKILL we know of is then taken as
+   * out of memory — the alternative, a plain "exit 137", hides the one cause users can fix.
+   */
+  async settleKill(backendId: string, options: { memoryLimited: boolean }): Promise<KillCause> {
+    for (let i = 0; i < 4; i++) {
+      const state = await this.inspect(backendId);
+      // `docker rm -f` also ends a container with SIGKILL: its removal follows the exit at once.
+      if (state.status === 'missing') return 'removed';
+      if (state.oomKilled) return 'oom';
+      await sleep(250);
+    }
+    return options.memoryLimited ? 'oom' : 'unknown';
   }
 
   async engineVersion(): Promise<EngineVersion> {

@@ -49,7 +49,6 @@ export function isUnavailable(e: unknown): boolean {
 export function unavailable(e: unknown, where: string): XcsError {
   return new XcsError(BackendErrorCode.unavailable, `The Docker engine at ${where} does not answer (${asFailure(e).code ?? engineMessage(e)})`, {
     path: where,
-    status: 503,
     hint: 'Start it (bash scripts/docker-harness.sh engine) or check the server settings\' host',
     cause: e,
   });
@@ -66,7 +65,6 @@ export function containerFailure(e: unknown, action: 'create' | 'start', subject
   if (status === 404 && /no such image|pull access denied|not found/i.test(message) && action === 'create') {
     return new XcsError(BackendErrorCode.imageMissing, `Image "${image ?? '?'}" is not on the Docker engine`, {
       path: image,
-      status: 404,
       hint: 'Build or load it first (docker build / docker load); XCS never pulls implicitly',
       cause: e,
     });
@@ -75,7 +73,6 @@ export function containerFailure(e: unknown, action: 'create' | 'start', subject
   if (status === 409 && action === 'create') {
     return new XcsError(BackendErrorCode.nameConflict, `A container named "${subject}" already exists`, {
       path: subject,
-      status: 409,
       hint: 'Find it with findByName() and adopt or remove it',
       cause: e,
     });
@@ -85,7 +82,6 @@ export function containerFailure(e: unknown, action: 'create' | 'start', subject
     const where = mount[1];
     return new XcsError(BackendErrorCode.mountMissing, `Mount source ${where === undefined ? '' : `"${where}" `}does not exist`, {
       ...(where === undefined ? { path: subject } : { path: where }),
-      status: 400,
       hint: 'The host directory was removed or never staged; re-stage the inputs and launch again',
       cause: e,
     });
@@ -101,13 +97,35 @@ export function containerFailure(e: unknown, action: 'create' | 'start', subject
   }
   return new XcsError(BackendErrorCode.createFailed, `Container ${subject} could not be created: ${message}`, {
     path: subject,
-    status: status === 400 ? 400 : 500,
     cause: e,
   });
 }
 
 export function notFound(e: unknown, id: string): XcsError {
-  return new XcsError(BackendErrorCode.notFound, `No container ${id} on the Docker engine`, { path: id, status: 404, cause: e });
+  return new XcsError(BackendErrorCode.notFound, `No container ${id} on the Docker engine`, { path: id, cause: e });
+}
+
+/** A failed inspection or removal of the image `ref`. */
+export function imageFailure(e: unknown, what: 'inspection' | 'removal', ref: string): XcsError {
+  const status = statusOf(e);
+  const message = engineMessage(e);
+  if (status === 404) {
+    return new XcsError(BackendErrorCode.imageMissing, `No image ${ref} on the Docker engine`, { path: ref, cause: e });
+  }
+  if (status === 400) {
+    return new XcsError(BackendErrorCode.invalidReference, `The Docker engine refused "${ref}": ${message}`, { path: ref, cause: e });
+  }
+  if (status === 409) {
+    return new XcsError(BackendErrorCode.imageInUse, `Image ${ref} is in use: ${message}`, {
+      path: ref, hint: 'remove the containers that use it, or pass ?force=true', cause: e,
+    });
+  }
+  return new XcsError(BackendErrorCode.requestFailed, `Docker image ${what} of ${ref} failed: ${message}`, { path: ref, cause: e });
+}
+
+/** A pull the engine or the registry refused (the engine's message says which). */
+export function pullFailed(e: unknown, ref: string): XcsError {
+  return new XcsError(BackendErrorCode.pullFailed, `Could not pull image ${ref}: ${engineMessage(e)}`, { path: ref, cause: e });
 }
 
 /** Any other failed request. */

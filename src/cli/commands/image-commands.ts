@@ -9,7 +9,9 @@ export function register(program: Command): void {
     .option('--json', 'print {image, imageId, hasLabel, commands: [{name, valid, errors, warnings, command}]} as JSON')
     .action(async (image: string, opts: { json?: boolean }) => {
       const { readImageCommands } = await import('../../command/image-labels.ts');
-      const report = await readImageCommands(image);
+      const { createBackend } = await import('../../backends/index.ts');
+      const backend = await createBackend('docker');
+      const report = await readImageCommands(image, backend).finally(() => backend.close());
       const r = report.result;
       const strip = (d: { path: string; code: string; message: string }) => ({ path: d.path, code: d.code, message: d.message });
       const valid = report.hasLabel && r.errors.length === 0 && r.commands.length > 0 && r.commands.every((c) => c.valid);

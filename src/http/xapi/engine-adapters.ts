@@ -22,9 +22,10 @@ import { engineOf } from './index.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
 import { toRecord, type RunRecord, type RunRow } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
-import { dockerFor, pingServer, type DockerServerSettings, type QueueSettings, type SettingsStore } from './settings.ts';
+import { pingServer, type DockerServerSettings, type QueueSettings, type SettingsStore } from './settings.ts';
+import { backendFor } from './server-backend.ts';
 import { emptyPullReport, pullEnabledImages, type PullReport } from './pull-on-init.ts';
-import { dockerImageEngine } from './images.ts';
+import { backendImageEngine } from './images.ts';
 import { siteSettingsOf } from './site-settings-keys.ts';
 import { addToBatch, closeBatch, openBatch } from '../../runtime/batches.ts';
 
@@ -221,7 +222,7 @@ function pullOnInit(app: FastifyInstance, catalog: CommandStoreCatalog, settings
     const server = settings.server();
     if (!server['pull-images-on-xnat-init'] || !(await pingServer(server))) return;
     // In the background: start-up does not wait for registries.
-    void pullEnabledImages(dockerImageEngine(dockerFor(server)), catalog).then((report) => {
+    void backendFor(server).then((backend) => pullEnabledImages(backendImageEngine(backend), catalog)).then((report) => {
       pullReports.set(app.server, report);
       for (const f of report.failed) app.log.warn(`pull-images-on-xnat-init: could not pull ${f.image}: ${f.message}`);
       if (report.failed.length > 0) {

@@ -5,17 +5,18 @@
  * label, and pull. XCS runs where no registry may be reachable: a failed pull says so and how to load the
  * image instead.
  */
-import type Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
+import { BackendErrorCode, type ContainerBackend, type ImageInfo } from '../../backends/types.ts';
 import { isImageReference } from '../../command/image-reference.ts';
-import { XcsError, messageOf } from '../../core/errors.ts';
+import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
 import type { Command } from '../../command/model.ts';
 import { maskCommand } from '../../command/sensitive.ts';
 import { readImageCommands } from '../../command/image-labels.ts';
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from './catalog.ts';
 import type { ImageEngine } from './pull-on-init.ts';
-import { dockerFor, type Hub, type SettingsStore } from './settings.ts';
+import type { Hub, SettingsStore } from './settings.ts';
+import { backendFor, operationOf } from './server-backend.ts';
 
 export interface ImageJson {
   'image-id'?: string;
@@ -24,22 +25,30 @@ export interface ImageJson {
   installed?: boolean;
 }
 
-interface DockerLikeError { statusCode?: number; json?: { message?: string }; message?: string }
-
-function engineMessage(e: unknown): string {
-  const err = e as DockerLikeError;
-  return err.json?.message ?? err.message ?? messageOf(e);
-}
-
+/** The route's answer to a failed image operation of the backend (its codes; the engine's words kept). */
 function imageError(e: unknown, ref: string): XcsError {
-  const status = (e as DockerLikeError).statusCode;
-  if (status === 404) return new XcsError('xapi.image.not-found', `No image ${ref} on the container server`, { status: 404, path: ref });
-  if (status === 400) return new XcsError('xapi.image.bad-reference', `The Docker server refused "${ref}": ${engineMessage(e)}`, { status: 400, path: ref });
-  if (status === 409) {
-    return new XcsError('xapi.image.in-use', `Image ${ref} is in use: ${engineMessage(e)}`, { status: 409, path: ref,
+  const code = isXcsError(e) ? e.code : undefined;
+  if (code === BackendErrorCode.imageMissing) return new XcsError('xapi.image.not-found', `No image ${ref} on the container server`, { status: 404, path: ref });
+  if (code === BackendErrorCode.invalidReference) {
+    return new XcsError('xapi.image.bad-reference', messageOf(e).replace('Docker engine', 'Docker server'), { status: 400, path: ref });
+  }
+  if (code === BackendErrorCode.imageInUse) {
+    return new XcsError('xapi.image.in-use', messageOf(e), { status: 409, path: ref,
       hint: 'remove the containers that use it, or pass ?force=true' });
   }
-  return new XcsError('xapi.docker.error', `The Docker server returned an error:\n${engineMessage(e)}`, { status: 500, path: ref });
+  if (code === BackendErrorCode.unsupported) return e as XcsError;
+  return new XcsError('xapi.docker.error', `The Docker server returned an error:\n${messageOf(e)}`, { status: 500, path: ref });
+}
+
+/** An image's inspection, or `xapi.image.not-found`. */
+async function requireImage(backend: ContainerBackend, ref: string): Promise<ImageInfo> {
+  const info = await backend.inspectImage(ref).catch((e: unknown) => { throw imageError(e, ref); });
+  if (info === null) throw imageError(new XcsError(BackendErrorCode.imageMissing, ref), ref);
+  return info;
+}
+
+function imageJson(i: ImageInfo): ImageJson {
+  return { 'image-id': i.id, tags: i.tags, labels: i.labels };
 }
 
 /** 400 for a reference the engine could not parse (it would answer 500, or a redirect for `..`). */
@@ -55,10 +64,9 @@ function tagged(ref: string): string {
   return /:[A-Za-z0-9_.-]+$/.test(ref.split('/').pop() ?? ref) || ref.startsWith('sha256:') ? ref : `${ref}:latest`;
 }
 
-async function installedImages(docker: Docker): Promise<ImageJson[]> {
-  const list = await docker.listImages();
-  return list.map((i) => ({ 'image-id': i.Id, tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
-    labels: i.Labels ?? {} }));
+async function installedImages(backend: Promise<ContainerBackend>): Promise<ImageJson[]> {
+  const list = await (await backend).listImages();
+  return list.map((i) => ({ 'image-id': i.id, tags: i.tags, labels: i.labels }));
 }
 
 /** Commands whose image is this one (by tag, or by the image id recorded on label import). */
@@ -74,10 +82,10 @@ export interface ImageRouteDeps {
 
 export function registerImageRoutes(app: FastifyInstance, { settings, access, catalog }: ImageRouteDeps): void {
   const tags = ['images'];
-  const docker = (): Docker => dockerFor(settings.server());
+  const backend = (): Promise<ContainerBackend> => backendFor(settings.server());
 
   async function saveCommands(image: string): Promise<Command[]> {
-    const report = await readImageCommands(image, docker());
+    const report = await readImageCommands(image, await backend());
     if (!report.hasLabel) {
       throw new XcsError('xapi.image.no-commands', `Image ${image} has no org.nrg.commands label`, { status: 400, path: image });
     }
@@ -119,7 +127,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
     schema: { tags, summary: 'Images on the server, plus placeholders for command images not installed',
       querystring: { type: 'object', properties: { installed: { type: 'string', enum: ['true', 'false'] } } } },
   }, async (request) => {
-    const images = await installedImages(docker()).catch((e: unknown) => { throw imageError(e, 'images'); });
+    const images = await installedImages(backend()).catch((e: unknown) => { throw imageError(e, 'images'); });
     if (request.query.installed === 'true') return images;
     const known = new Set(images.flatMap((i) => i.tags));
     const missing = [...new Set((await catalog.list()).map((c) => tagged(c.image)))].filter((t) => !known.has(t));
@@ -129,7 +137,7 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
   app.get('/xapi/docker/image-summaries', { schema: { tags, summary: 'Images with their registered commands' } }, async () => {
     const server = settings.server().name;
     const commands = await catalog.list();
-    const images = await installedImages(docker()).catch((e: unknown) => { throw imageError(e, 'images'); });
+    const images = await installedImages(backend()).catch((e: unknown) => { throw imageError(e, 'images'); });
     const used = new Set<number>();
     const out: Array<{ 'image-id'?: string; names: string[]; server: string | null; commands: Command[] }> = [];
     for (const i of images) {
@@ -150,12 +158,8 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
         throw new XcsError('xapi.image.save-is-post', 'To save commands from image labels POST to /images/save.', { status: 400, path: ref });
       }
       requireReference(ref);
-      try {
-        const i = await docker().getImage(ref).inspect();
-        return { 'image-id': i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} } satisfies ImageJson;
-      } catch (e) {
-        throw imageError(e, ref);
-      }
+      const b = await backend().catch((e: unknown) => { throw imageError(e, ref); });
+      return imageJson(await requireImage(b, ref));
     });
 
   app.delete<{ Params: { '*': string }; Querystring: { force?: string } }>('/xapi/docker/images/*', {
@@ -164,20 +168,11 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
   }, async (request, reply) => {
     await access.requireContainerManager(request);
     const ref = requireReference(request.params['*']);
-    const d = docker();
-    let info: Docker.ImageInspectInfo;
-    try {
-      info = await d.getImage(ref).inspect();
-    } catch (e) {
-      throw imageError(e, ref);
-    }
-    try {
-      await d.getImage(ref).remove({ force: request.query.force === 'true' });
-    } catch (e) {
-      throw imageError(e, ref);
-    }
+    const b = await backend().catch((e: unknown) => { throw imageError(e, ref); });
+    const info = await requireImage(b, ref);
+    await operationOf(b, 'removeImage')(ref, { force: request.query.force === 'true' }).catch((e: unknown) => { throw imageError(e, ref); });
     // XNAT deletes the commands of the image id, whichever tag was named.
-    for (const c of commandsOfImage(await catalog.list(), { id: info.Id, tags: info.RepoTags ?? [] })) await catalog.delete(c.id);
+    for (const c of commandsOfImage(await catalog.list(), { id: info.id, tags: info.tags })) await catalog.delete(c.id);
     return reply.code(204).send();
   });
 
@@ -198,22 +193,20 @@ export function registerImageRoutes(app: FastifyInstance, { settings, access, ca
     const registry = new URL(hub.url).host;
     const isDockerHub = /(^|\.)docker\.io$/.test(registry);
     const ref = isDockerHub || image.startsWith(`${registry}/`) ? tagged(image) : `${registry}/${tagged(image)}`;
-    const d = docker();
+    const b = await backend().catch((e: unknown) => { throw imageError(e, image); });
+    const pullImage = operationOf(b, 'pullImage');
     try {
-      const auth = creds.username ?? hub.username ? { username: creds.username ?? hub.username ?? '', password: creds.password ?? hub.password ?? '', serveraddress: hub.url } : undefined;
-      const stream = await d.pull(ref, auth ? { authconfig: auth } : {});
-      await new Promise<void>((resolve, reject) => d.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+      const auth = creds.username ?? hub.username ? { username: creds.username ?? hub.username ?? '', password: creds.password ?? hub.password ?? '', serverAddress: hub.url } : undefined;
+      await pullImage(ref, auth ? { auth } : {});
     } catch (e) {
-      throw new XcsError('xapi.pull.failed', `Could not pull image ${ref} from ${hub.name} (${hub.url}): ${engineMessage(e)}`, {
+      const reason = isXcsError(e) && e.code === BackendErrorCode.pullFailed ? messageOf(e).replace(`Could not pull image ${ref}: `, '') : messageOf(e);
+      throw new XcsError('xapi.pull.failed', `Could not pull image ${ref} from ${hub.name} (${hub.url}): ${reason}`, {
         status: 502, path: image,
         hint: 'no image registry may be reachable from this machine: load the image into the engine instead (docker load / docker build), then POST /xapi/docker/images/save?image=' + tagged(image) });
     }
-    if (saveCmds) {
-      const info = await d.getImage(ref).inspect();
-      if (info.Config?.Labels?.['org.nrg.commands'] !== undefined) return saveCommands(ref);
-    }
-    const i = await d.getImage(ref).inspect();
-    return { 'image-id': i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {} };
+    const info = await requireImage(b, ref);
+    if (saveCmds && info.labels['org.nrg.commands'] !== undefined) return saveCommands(ref);
+    return imageJson(info);
   }
 
   const pullQuery = { type: 'object', properties: { image: { type: 'string' }, 'save-commands': { type: 'string' },
@@ -241,20 +234,14 @@ function sameContent(stored: Command, fromLabel: Command): boolean {
   return strip(stored) === strip(fromLabel);
 }
 
-/** The configured Docker server as the image engine of `pull-images-on-xnat-init` (`pull-on-init.ts`). */
-export function dockerImageEngine(docker: Docker): ImageEngine {
+/** The configured container server as the image engine of `pull-images-on-xnat-init` (`pull-on-init.ts`). */
+export function backendImageEngine(backend: ContainerBackend): ImageEngine {
   return {
     async has(image) {
-      try {
-        await docker.getImage(image).inspect();
-        return true;
-      } catch {
-        return false;
-      }
+      return (await backend.inspectImage(image).catch(() => null)) !== null;
     },
     async pull(image) {
-      const stream = await docker.pull(image);
-      await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+      await operationOf(backend, 'pullImage')(image);
     },
   };
 }

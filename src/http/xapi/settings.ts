@@ -8,12 +8,12 @@
  * Deviations: listing hubs does not contact the registries (XNAT pings each one on every listing); ask
  * `/docker/hubs/{id}/ping` instead. Passwords and tokens of hubs are never returned.
  */
-import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { XcsError, messageOf } from '../../core/errors.ts';
 import { applyMigrations } from '../../archive/db.ts';
 import type { AccessControl } from './access.ts';
+import { backendFor, operationOf, pingServer, withTimeout } from './server-backend.ts';
 import { defaultXcsKeys, parseXcsKeys, refuseUnsupported, type XcsServerKeys } from './site-settings-keys.ts';
 
 export type BackendName = 'docker' | 'swarm' | 'kubernetes';
@@ -388,34 +388,7 @@ function parseHub(body: unknown, old: Hub | undefined): Hub {
 /** `ping` is null when the host was not checked. */
 export interface HubStatus { ping: boolean | null; response: string; message: string }
 
-/** A dockerode client for the configured server (unix socket or tcp). */
-export function dockerFor(server: DockerServerSettings): Docker {
-  const host = server.host;
-  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
-  const u = new URL(host.replace(/^tcp:/, 'http:'));
-  return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' });
-}
-
-export async function pingServer(server: DockerServerSettings): Promise<boolean> {
-  if (server.backend !== 'docker') return false;
-  try {
-    await withTimeout(dockerFor(server).ping(), 5000);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms);
-    })]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { pingServer };
 
 const UNCHECKED: HubStatus = { ping: null, response: 'Unknown', message: 'Not checked; GET /xapi/docker/hubs/{id}/ping logs in to the host' };
 
@@ -424,10 +397,10 @@ export async function pingHub(server: DockerServerSettings, hub: Hub, creds: { u
   if (server.backend === 'kubernetes') return { ping: false, response: 'Unknown', message: 'Cannot ping image host in Kubernetes mode.' };
   if (!(await pingServer(server))) return { ping: false, response: 'Error', message: 'Docker server unavailable.' };
   try {
-    const r = await withTimeout(dockerFor(server).checkAuth({ serveraddress: hub.url, username: creds.username ?? hub.username ?? '',
-      password: creds.password ?? hub.password ?? '' }), 15_000) as { Status?: string };
-    const ok = r.Status === 'Login Succeeded';
-    return { ping: ok, response: ok ? 'OK' : 'Down', message: `Hub response: ${r.Status ?? 'none'}` };
+    const login = operationOf(await backendFor(server), 'checkRegistryAuth');
+    const r = await withTimeout(login({ serverAddress: hub.url, username: creds.username ?? hub.username ?? '',
+      password: creds.password ?? hub.password ?? '' }), 15_000);
+    return { ping: r.ok, response: r.ok ? 'OK' : 'Down', message: `Hub response: ${r.status}` };
   } catch (e) {
     return { ping: false, response: 'Error', message: `Hub status check created exception: ${messageOf(e)}` };
   }

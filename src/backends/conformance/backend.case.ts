@@ -1,7 +1,8 @@
 /**
- * The behaviour every container backend must show, as one suite each backend's test file runs:
+ * The behaviour every container backend must show — the executable form of `../types.ts` — as one suite each
+ * backend's test file runs:
  *
- *   runBackendConformance({ name: 'docker', newBackend: () => createDockerBackend() });
+ *   runBackendConformance({ name: 'docker', newBackend: () => createDockerBackend(), images: { ... } });
  *
  * A backend that cannot do something declares it: `skip: [{ reason: 'no separate stderr', tests: [...] }]`.
  * Skips must name existing tests (a stale skip fails the suite). Every test makes its own uniquely labelled
@@ -14,17 +15,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isXcsError } from '../../src/core/errors.ts';
-import { exitFailure } from '../../src/backends/failure.ts';
-import type { BackendEvent, ContainerBackend, ContainerSpec, ContainerState, EventSubscription } from '../../src/backends/types.ts';
-import { ENTRYPOINT_MARKER, TEST_IMAGES } from '../helpers/docker.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isXcsError } from '../../core/errors.ts';
+import { exitFailure } from '../failure.ts';
+import type { BackendEvent, ContainerBackend, ContainerSpec, ContainerState, EventSubscription } from '../types.ts';
 
 export interface BackendConformanceOptions {
   name: string;
   newBackend: () => Promise<ContainerBackend>;
   skip?: { reason: string; tests: string[] }[];
-  /** Images the backend can run: busybox, and busybox with an entrypoint printing `ENTRYPOINT_MARKER`. */
-  images?: { busybox: string; entrypoint: string };
+  /**
+   * Images the backend can run: busybox (no entrypoint), and busybox with an entrypoint that prints
+   * `entrypointMarker` on a line, then runs its arguments, in working directory `/image-workdir`.
+   */
+  images: { busybox: string; entrypoint: string; entrypointMarker: string };
 }
 
 /** Only a guard against a hung engine; no assertion depends on how fast anything is. */
@@ -49,6 +53,10 @@ export const CONFORMANCE_TESTS = [
   'lists containers by label and finds one by name for reconciliation',
   'delivers only events of containers with the subscribed labels',
   'treats missing containers as missing and cleanup as idempotent',
+  'inspects an image: id, tags, labels, entrypoint and working directory',
+  'reads logs since a time',
+  'stops waiting when the wait is aborted, leaving the container running',
+  'runs as the user asked for',
 ] as const;
 export type ConformanceTest = (typeof CONFORMANCE_TESTS)[number];
 
@@ -94,7 +102,8 @@ async function rejectsWithCode(work: () => Promise<unknown>, code: string): Prom
 }
 
 export function runBackendConformance(options: BackendConformanceOptions): void {
-  const images = options.images ?? { busybox: TEST_IMAGES.busybox, entrypoint: TEST_IMAGES.entrypoint };
+  const images = options.images;
+  const ENTRYPOINT_MARKER = images.entrypointMarker;
   const skipReason = new Map<string, string>();
   for (const s of options.skip ?? []) {
     for (const t of s.tests) {
@@ -393,6 +402,66 @@ export function runBackendConformance(options: BackendConformanceOptions): void 
       await backend.remove(backendId);
       await backend.remove(backendId);
       assert.equal((await backend.inspect(backendId)).status, 'missing');
+    });
+
+    it('inspects an image: id, tags, labels, entrypoint and working directory', async () => {
+      const info = await backend.inspectImage(images.entrypoint);
+      assert.ok(info !== null, `${images.entrypoint} should be on the engine`);
+      assert.match(info.id, /^sha256:[0-9a-f]{64}$/);
+      assert.ok(info.tags.includes(images.entrypoint), `tags: ${info.tags.join(', ')}`);
+      assert.equal(typeof info.labels, 'object');
+      assert.ok(info.entrypoint !== null && info.entrypoint.length > 0, 'the entrypoint image has an entrypoint');
+      assert.equal(info.workingDir, '/image-workdir');
+      // By id as well as by reference, and the same image either way.
+      assert.equal((await backend.inspectImage(info.id))?.id, info.id);
+      assert.ok((await backend.listImages()).some((i) => i.id === info.id));
+      assert.equal(await backend.inspectImage(`xcs-conformance/no-such-image-${suiteId}:never`), null);
+    });
+
+    it('reads logs since a time', async () => {
+      const gate = path.join(scratch, `gate-${randomUUID()}`);
+      await mkdir(gate);
+      const { backendId } = await backend.create(spec({
+        commandLine: 'echo early; while [ ! -e /gate/open ]; do sleep 0.05; done; echo late',
+        mounts: [{ hostPath: gate, containerPath: '/gate', writable: false }],
+      }));
+      await backend.start(backendId);
+      let text = '';
+      let middle: Date | undefined;
+      for await (const chunk of backend.logs(backendId, { stream: 'stdout', follow: true })) {
+        text += chunk.toString('utf8');
+        if (middle === undefined && text.includes('early\n')) {
+          // Well apart from both lines, so that an engine keeping whole seconds only still splits them here.
+          await sleep(1100);
+          middle = new Date();
+          await sleep(100);
+          await writeFile(path.join(gate, 'open'), '');
+        }
+      }
+      assert.equal(text, 'early\nlate\n');
+      assert.ok(middle !== undefined);
+      assert.equal(await readAll(backend.logs(backendId, { stream: 'stdout', since: middle })), 'late\n');
+      assert.equal(await readAll(backend.logs(backendId, { stream: 'stdout', since: new Date(0) })), 'early\nlate\n');
+    });
+
+    it('stops waiting when the wait is aborted, leaving the container running', async () => {
+      const { backendId } = await backend.create(spec({ commandLine: 'exec sleep 600' }));
+      await backend.start(backendId);
+      const abort = new AbortController();
+      const waiting = backend.wait(backendId, { signal: abort.signal });
+      setTimeout(() => abort.abort(new Error('stop waiting')), 200);
+      await assert.rejects(waiting);
+      assert.equal((await backend.inspect(backendId)).status, 'running');
+      await backend.kill(backendId);
+      assert.equal((await backend.wait(backendId)).status, 'exited');
+    });
+
+    it('runs as the user asked for', async () => {
+      const r = await run(spec({ commandLine: 'id -u; id -g', user: '1234:2345' }));
+      assert.equal(r.state.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, '1234\n2345\n');
+      const root = await run(spec({ commandLine: 'id -u' }));
+      assert.equal(root.stdout, '0\n', 'without a user the image\'s default (root for busybox)');
     });
   });
 }
