@@ -7,8 +7,8 @@ import Docker from 'dockerode';
 import { exitFailure } from '../src/backends/failure.ts';
 import type { ContainerSpec } from '../src/backends/types.ts';
 import { createSwarmBackend, type SwarmBackend } from '../src/backends/swarm/swarm-backend.ts';
-import { runBackendConformance } from './conformance/backend.case.ts';
-import { TEST_IMAGES } from './helpers/docker.ts';
+import { runBackendConformance } from '../src/backends/conformance/backend.case.ts';
+import { ENTRYPOINT_MARKER, TEST_IMAGES } from './helpers/docker.ts';
 import { SWARM_WORKER_PIDFILES, SWARM_WORKERS, swarmHarness } from './helpers/swarm.ts';
 
 const absent = await swarmHarness();
@@ -19,6 +19,7 @@ if (absent !== null) {
   runBackendConformance({
     name: 'swarm',
     newBackend: () => createSwarmBackend(),
+    images: { busybox: TEST_IMAGES.busybox, entrypoint: TEST_IMAGES.entrypoint, entrypointMarker: ENTRYPOINT_MARKER },
     skip: [
       {
         reason: 'swarm reports an OOM-killed task as exit code 137 only; the flag is known only for tasks on the manager, which runs none',
@@ -50,7 +51,7 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
   test('a placement constraint puts the run on the labelled worker, and the record knows the node, task and container', async () => {
     const docker = new Docker({ socketPath: SWARM_WORKERS['worker-2'].slice('unix://'.length) });
     const worker2 = ((await docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
-    const { backendId } = await backend.create({ ...spec({ commandLine: 'echo placed' }), constraints: ['node.labels.xcs-node==worker-2'] });
+    const { backendId } = await backend.create({ ...spec({ commandLine: 'echo placed' }), placement: { constraints: ['node.labels.xcs-node==worker-2'] } });
     await backend.start(backendId);
     const end = await backend.wait(backendId);
     assert.equal(end.exitCode, 0);
@@ -66,7 +67,7 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
   });
 
   test('an unsatisfiable constraint leaves the run pending with the reason in words, and it can be killed', async () => {
-    const { backendId } = await backend.create({ ...spec({ commandLine: 'echo never' }), constraints: ['node.labels.xcs-node==nowhere'] });
+    const { backendId } = await backend.create({ ...spec({ commandLine: 'echo never' }), placement: { constraints: ['node.labels.xcs-node==nowhere'] } });
     await backend.start(backendId);
     const pending = await backend.inspect(backendId);
     assert.equal(pending.status, 'created');
@@ -100,7 +101,7 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
   });
 
   test('a node that goes down mid-run ends the run with a message naming the node', async () => {
-    const { backendId } = await backend.create({ ...spec({ commandLine: 'echo up; exec sleep 600' }), constraints: ['node.labels.xcs-node==worker-1'] });
+    const { backendId } = await backend.create({ ...spec({ commandLine: 'echo up; exec sleep 600' }), placement: { constraints: ['node.labels.xcs-node==worker-1'] } });
     await backend.start(backendId);
     assert.equal((await backend.inspect(backendId)).status, 'running');
     // A frozen engine stops answering the managers' heartbeats: to the swarm the node is gone (1 s heartbeats).

@@ -29,6 +29,10 @@ import {
   type ImageInfo,
   type ImageSummary,
   type LogOptions,
+  type PullOptions,
+  type RegistryAuth,
+  type RegistryLogin,
+  type RemoveImageOptions,
   type WaitOptions,
 } from '../types.ts';
 import { IMAGE_LABEL, SWARM_BACKEND_LABEL, toServiceSpec } from './service-spec.ts';
@@ -153,7 +157,20 @@ export class SwarmBackend implements ContainerBackend {
     return this.images.engineVersion();
   }
 
-  async create(spec: ContainerSpec & { constraints?: string[] }): Promise<{ backendId: string; name: string }> {
+  /** Pulls onto the manager's engine; the nodes that run tasks need the image too (it is never pulled by a node). */
+  pullImage(ref: string, options?: PullOptions): Promise<void> {
+    return this.images.pullImage(ref, options);
+  }
+
+  removeImage(ref: string, options?: RemoveImageOptions): Promise<void> {
+    return this.images.removeImage(ref, options);
+  }
+
+  checkRegistryAuth(auth: RegistryAuth): Promise<RegistryLogin> {
+    return this.images.checkRegistryAuth(auth);
+  }
+
+  async create(spec: ContainerSpec): Promise<{ backendId: string; name: string }> {
     const name = spec.name ?? `xcs-${randomUUID()}`;
     // Named by id, the image is never pulled by a node (swarm pulls tags), and every node runs the same image.
     const image = spec.image.trim() === '' ? null : await this.images.inspectImage(spec.image);
@@ -165,7 +182,7 @@ export class SwarmBackend implements ContainerBackend {
     }
     const body = toServiceSpec({ ...spec, name }, {
       imageId: image?.id ?? '',
-      constraints: [...this.siteConstraints, ...(spec.constraints ?? [])],
+      constraints: [...this.siteConstraints, ...(spec.placement?.constraints ?? [])],
     });
     try {
       const created = (await this.dial('/services/create', 'POST', { _body: body })) as { ID: string };
@@ -370,7 +387,11 @@ export class SwarmBackend implements ContainerBackend {
       stdout: options.stream === 'stdout', stderr: options.stream === 'stderr', follow: options.follow === true,
       timestamps: options.timestamps === true,
     };
-    if (options.since !== undefined) query.since = Math.floor(options.since.getTime() / 1000);
+    if (options.since !== undefined) {
+      // `seconds.nanoseconds`, as the Docker backend sends it.
+      const ms = options.since.getTime();
+      query.since = `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1_000_000).padStart(9, '0')}`;
+    }
     let source: AsyncIterable<Buffer | string>;
     try {
       source = (await this.dial(`/services/${encodeURIComponent(backendId)}/logs`, 'GET', query, { stream: true, signal })) as AsyncIterable<Buffer>;
