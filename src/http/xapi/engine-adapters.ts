@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { XcsError } from '../../core/errors.ts';
+import { XcsError, messageOf } from '../../core/errors.ts';
 import type { Command } from '../../command/model.ts';
 import type { UserStore } from '../../archive/users.ts';
 import { CommandStore } from '../../runtime/command-store.ts';
@@ -18,7 +18,9 @@ import type { ServerDeps } from '../server.ts';
 import type { BatchRecorder, CommandCatalog, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
 import { managementPlugin } from './management.ts';
 import { setServerSettings } from './server-stores.ts';
-import { engineOf } from './index.ts';
+import { engineOf, selectedBackendOf } from './index.ts';
+import type { SelectedBackend } from './engine-backend.ts';
+import type { BackendKind } from '../../backends/types.ts';
 import type { RunEngine } from '../../runtime/engine.ts';
 import { toRecord, type RunRecord, type RunRow } from '../../runtime/run-store.ts';
 import { isTerminal } from '../../runtime/state-machine.ts';
@@ -188,12 +190,19 @@ export function followQueueSettings(engine: RunEngine, settings: SettingsStore):
  * and hardening (`siteSettingsOf`), applied now and on every change; `max-concurrent-finalizing-jobs`, when set,
  * caps the finalizations at once (over the finalizing queue's maximum).
  */
-export function followServerSettings(engine: RunEngine, settings: SettingsStore): () => void {
+export function followServerSettings(engine: RunEngine, settings: SettingsStore, backend?: SelectedBackend,
+  log: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): () => void {
   let last = '';
   let capped = false;
   const apply = (server: DockerServerSettings, queues: QueueSettings): void => {
     const now = JSON.stringify(server);
-    if (now !== last) engine.setSiteSettings(siteSettingsOf(server));
+    if (now !== last) {
+      engine.setSiteSettings(siteSettingsOf(server));
+      // The settings only hold kinds the registry has (others are refused when posted).
+      backend?.select(server.backend as BackendKind, server.host).catch((e: unknown) => {
+        log(`xcs: the ${server.backend} backend at ${server.host} cannot be used, runs stay on the ${backend.kind} backend: ${messageOf(e)}`);
+      });
+    }
     last = now;
     const cap = server['max-concurrent-finalizing-jobs'];
     if (cap !== null && cap > 0) {
@@ -248,7 +257,7 @@ export const serverManagementPlugin: FastifyPluginAsync<ServerDeps> = async (app
       setServerSettings(app.server, stores.settings);
       if (!engine) return;
       followQueueSettings(engine, stores.settings);
-      followServerSettings(engine, stores.settings);
+      followServerSettings(engine, stores.settings, selectedBackendOf(app.server), (m) => app.log.error(m));
       pullOnInit(app, catalog, stores.settings);
       app.get('/xapi/docker/server/pull-on-init', { schema: { tags: ['server'],
         summary: 'What pull-images-on-xnat-init pulled at start-up, found present, or could not pull (container managers)' } },

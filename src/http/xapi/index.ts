@@ -13,11 +13,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { createBackend } from '../../backends/index.ts';
+import { SelectedBackend } from './engine-backend.ts';
 import { secretSource } from '../../runtime/command-secrets.ts';
 import { defaultSiteSettings } from '../../runtime/site-settings.ts';
 import { messageOf } from '../../core/errors.ts';
-import type { ContainerBackend } from '../../backends/types.ts';
 import { archiveInventory } from '../../runtime/archive-inventory.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../../runtime/archive-ports.ts';
 import { CommandStore } from '../../runtime/command-store.ts';
@@ -60,15 +59,22 @@ export function engineOf(server: object): RunEngine | undefined {
   return engines.get(server);
 }
 
+/** The run engine's backend of each HTTP server, which the server settings select. */
+const selectedBackends = new WeakMap<object, SelectedBackend>();
+
+export function selectedBackendOf(server: object): SelectedBackend | undefined {
+  return selectedBackends.get(server);
+}
+
 export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app, deps) => {
   // Without a data directory (a server over another archive) or a Docker engine there is nothing to run
   // containers with: the server still serves the archive.
   if (!deps.embedded) return;
   const dataDir = deps.embedded.dataDir;
-  let backend: ContainerBackend;
+  let backend: SelectedBackend;
   try {
-    // The registry's docker backend: the only kind the server settings accept so far.
-    backend = await createBackend('docker');
+    // The local engine until the server settings (the management plugin) select their backend.
+    backend = await SelectedBackend.connect('docker');
   } catch (e) {
     process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
     return;
@@ -94,6 +100,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const access = await AccessControl.open(deps.users, deps.embedded.db);
   const automation = await AutomationStore.open(deps.embedded.db);
   engines.set(app.server, engine);
+  selectedBackends.set(app.server, backend);
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -107,11 +114,14 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const operations = wireOperations(app, deps, ctx, access);
 
   app.addHook('onListen', async () => {
+    // The backend the stored settings select is connected before anything is reconciled against it.
+    await backend.settled();
     await engine.start();
     operations.start();
   });
   app.addHook('onClose', async () => {
     engines.delete(app.server);
+    selectedBackends.delete(app.server);
     await operations.stop();
     await engine.stop();
     await backend.close();
