@@ -61,9 +61,10 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
     // The container really ran on worker 2's engine.
     const container = await docker.getContainer(end.containerId ?? '').inspect();
     assert.equal(container.State.ExitCode, 0);
-    const placed = await backend.placement(backendId);
-    assert.equal(placed.node?.id, worker2);
-    assert.equal(placed.node?.state, 'ready');
+    const placed = await backend.placementOf(backendId);
+    assert.deepEqual([placed.serviceId, placed.taskId, placed.nodeId, placed.containerId, placed.state, placed.pendingReason],
+      [backendId, end.taskId, worker2, end.containerId, 'complete', null]);
+    assert.match(placed.node ?? '', new RegExp(`^node \\S+ \\(127\\.0\\.0\\.\\d, id ${worker2.slice(0, 12)}\\)$`));
   });
 
   test('an unsatisfiable constraint leaves the run pending with the reason in words, and it can be killed', async () => {
@@ -73,6 +74,7 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
     assert.equal(pending.status, 'created');
     assert.equal(pending.taskState, 'pending');
     assert.match(pending.pendingReason ?? '', /no node satisfies the run's placement constraints: no suitable node \(scheduling constraints not satisfied on \d+ nodes/);
+    assert.equal((await backend.placementOf(backendId)).pendingReason, pending.pendingReason);
     await backend.kill(backendId);
     const end = await backend.wait(backendId);
     assert.equal(end.status, 'exited');

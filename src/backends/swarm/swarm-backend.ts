@@ -29,6 +29,7 @@ import {
   type ImageInfo,
   type ImageSummary,
   type LogOptions,
+  type PlacementReport,
   type PullOptions,
   type RegistryAuth,
   type RegistryLogin,
@@ -36,7 +37,7 @@ import {
   type WaitOptions,
 } from '../types.ts';
 import { IMAGE_LABEL, SWARM_BACKEND_LABEL, toServiceSpec } from './service-spec.ts';
-import { latestTask, viewOf, type SwarmNodeInfo, type SwarmTask, type TaskView } from './task-state.ts';
+import { latestTask, nodeName, viewOf, type SwarmNodeInfo, type SwarmTask, type TaskView } from './task-state.ts';
 import { TaskWatcher, type SwarmEngine } from './task-watcher.ts';
 
 /** Service specs with `CapabilityDrop` and a pids limit need Engine API 1.41 (Docker 20.10). */
@@ -341,9 +342,14 @@ export class SwarmBackend implements ContainerBackend {
   }
 
   /** Where the run's task is and why it waits: for the record (`task-id`, `node-id`) and the launch UI. */
-  async placement(backendId: string): Promise<TaskView & { node: SwarmNodeInfo | null }> {
+  async placementOf(backendId: string): Promise<PlacementReport> {
     const view = await this.inspect(backendId);
-    return { ...view, node: view.nodeId === null ? null : (await this.node(view.nodeId)) ?? null };
+    const node = view.nodeId === null ? undefined : await this.node(view.nodeId);
+    return {
+      serviceId: view.status === 'missing' ? null : backendId, taskId: view.taskId, nodeId: view.nodeId,
+      node: view.nodeId === null ? null : nodeName(node, view.nodeId), containerId: view.containerId, state: view.taskState,
+      pendingReason: view.pendingReason,
+    };
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@
 import { createBackend } from '../../backends/index.ts';
 import type {
   BackendCapabilities, BackendEvent, BackendKind, ContainerBackend, ContainerSpec, ContainerState, ContainerSummary, EngineVersion,
-  EventOptions, EventSubscription, ImageInfo, ImageSummary, KillCause, LogOptions, PullOptions, RegistryAuth, RegistryLogin,
+  EventOptions, EventSubscription, ImageInfo, ImageSummary, KillCause, LogOptions, PlacementReport, PullOptions, RegistryAuth, RegistryLogin,
   RemoveImageOptions, WaitOptions,
 } from '../../backends/types.ts';
 
@@ -125,6 +125,9 @@ export class SelectedBackend implements ContainerBackend {
   }
   get settleKill(): ((backendId: string, options: { memoryLimited: boolean }) => Promise<KillCause>) | undefined {
     return this.current.settleKill?.bind(this.current);
+  }
+  get placementOf(): ((backendId: string) => Promise<PlacementReport>) | undefined {
+    return this.current.placementOf?.bind(this.current);
   }
   create(spec: ContainerSpec): Promise<{ backendId: string; name: string }> { return this.current.create(spec); }
   start(backendId: string): Promise<void> { return this.current.start(backendId); }
