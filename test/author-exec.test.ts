@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
-import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
+import Docker from 'dockerode';
 import { EXEC_LABEL } from '../src/authoring/container-spec.ts';
 import { ensureDockerHarness } from './helpers/docker.ts';
 import { withTempDir } from './helpers/temp.ts';
@@ -15,13 +15,11 @@ before(async () => {
   await ensureDockerHarness();
 });
 
-async function leftoverExecContainers(): Promise<number> {
-  const backend = await createDockerBackend();
-  try {
-    return (await backend.list({ labels: { [EXEC_LABEL]: 'true' } })).length;
-  } finally {
-    await backend.close();
-  }
+/** Exec containers left on the engine that bind a folder under `dir` (other tests' exec containers may be running). */
+async function leftoverExecContainers(dir: string): Promise<number> {
+  const engine = new Docker();
+  const listed = await engine.listContainers({ all: true, filters: { label: [`${EXEC_LABEL}=true`] } });
+  return listed.filter((c) => c.Mounts.some((m) => (m.Source ?? '').startsWith(dir))).length;
 }
 
 test('exec runs the corpus dcm2niix command on a folder of DICOM: NIfTI and BIDS sidecar in the output folder', async () => {
@@ -41,7 +39,7 @@ test('exec runs the corpus dcm2niix command on a folder of DICOM: NIfTI and BIDS
     assert.match(r.stderr, /dcm2niix -b y\s+-o \/output \/input/);
     assert.match(r.stderr, /Resource "NIFTI" on scan .* with 2 files/);
     assert.deepEqual((await readdir(series)).length, 4, 'the input folder is untouched');
-    assert.equal(await leftoverExecContainers(), 0);
+    assert.equal(await leftoverExecContainers(dir), 0);
   });
 });
 
@@ -58,7 +56,7 @@ test('exec refuses a missing mount and a bad input before anything runs, naming 
     assert.equal(illegal.code, 1);
     assert.match(illegal.stderr, /other-options.*illegal string/);
     await assert.rejects(stat(out), { code: 'ENOENT' }, 'nothing was created');
-    assert.equal(await leftoverExecContainers(), 0);
+    assert.equal(await leftoverExecContainers(dir), 0);
   });
 });
 
@@ -96,7 +94,7 @@ test('setup and wrapup commands run around the tool; the outputs are taken from 
     assert.equal(await readFile(join(wrapupDir, 'signed.txt'), 'utf8'), 'raw data\nprepared\nsigned\n');
     assert.match(r.stderr, /Resource "RESULT" on session \(local-session\) with 1 file .*signed\.txt/);
     assert.deepEqual(await readdir(raw), ['raw.txt'], 'the setup read the folder, it did not change it');
-    assert.equal(await leftoverExecContainers(), 0);
+    assert.equal(await leftoverExecContainers(dir), 0);
   });
 });
 

@@ -156,6 +156,9 @@ test('admin: sign in, launch through the form, follow the run, why-not, failed r
   await page.getByRole('button', { name: 'Launch 2 runs' }).click();
   await report.getByText('Launched: 2 launched, 0 failed').waitFor();
   assert.equal(await report.getByRole('link', { name: /^run #\d+$/ }).count(), 2);
+  // The batch's failed runs can be retried together; none of these failed (they may still be running).
+  await report.getByRole('button', { name: 'Retry the failed runs of this batch' }).click();
+  await report.getByRole('status').getByText(/^No run of this batch failed/).waitFor();
 
   // Commands: a broken command, its error at its JSON path; text that is not JSON, its position.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Commands' }).click();

@@ -186,6 +186,8 @@ function table(): Record<string, Entry> {
     'GET /xapi/containers/{id}/provenance': { expect: READ(200, 200), path: `/xapi/containers/${run}/provenance` },
     'GET /xapi/provenance/produced': { expect: READ(200, 200), path: `/xapi/provenance/produced?object=${encodeURIComponent(`${session}/resources/ECHO`)}` },
     'GET /xapi/provenance/used': { expect: READ(200, 200), path: `/xapi/provenance/used?object=${encodeURIComponent(session)}` },
+    // The console's dashboard: any signed-in user, counting only the runs they may see (console-api.test.ts).
+    'GET /xapi/dashboard': { expect: AUTH(200), path: '/xapi/dashboard?hours=24' },
     'GET /xapi/provenance/by-image': { expect: AUTH(200), path: '/xapi/provenance/by-image?digest=xcs-test/busybox:latest' },
     // Roles: site administrators manage them; users read their own.
     'GET /xapi/users/{login}/roles': { expect: row(ADMIN(200), { member: 200 }), path: '/xapi/users/member/roles' },

@@ -12,6 +12,8 @@ export interface Listing {
   rows: Row[];
   /** Extra top-level keys of the JSON form (files listings carry `Columns`). */
   extra?: Record<string, unknown>;
+  /** Matches in all pages when the listing was paged (`data/paging.ts`); else the row count. */
+  total?: number;
 }
 
 function csvCell(v: string): string {
@@ -26,7 +28,7 @@ export function toCsv(l: Listing): string {
 
 export function toResultSet(l: Listing): unknown {
   const result = l.rows.map((r) => Object.fromEntries(l.columns.map((c) => [c, r[c] ?? ''])));
-  return { ResultSet: { Result: result, totalRecords: String(result.length), title: l.title, ...(l.extra ?? {}) } };
+  return { ResultSet: { Result: result, totalRecords: String(l.total ?? result.length), title: l.title, ...(l.extra ?? {}) } };
 }
 
 /**
@@ -45,7 +47,7 @@ export function resultSetJson(l: Listing): string {
     for (let i = 0; i < n; i++) o[columns[i]] = r[columns[i]] ?? '';
     result[j] = o;
   }
-  return JSON.stringify({ ResultSet: { Result: result, totalRecords: String(result.length), title: l.title, ...(l.extra ?? {}) } });
+  return JSON.stringify({ ResultSet: { Result: result, totalRecords: String(l.total ?? result.length), title: l.title, ...(l.extra ?? {}) } });
 }
 
 function resultSetJsonByHand(l: Listing): string {
@@ -57,7 +59,7 @@ function resultSetJsonByHand(l: Listing): string {
     parts.push(s + '}');
   }
   const extra = Object.entries(l.extra ?? {}).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('');
-  return `{"ResultSet":{"Result":[${parts.join(',')}],"totalRecords":"${l.rows.length}","title":${JSON.stringify(l.title)}${extra}}}`;
+  return `{"ResultSet":{"Result":[${parts.join(',')}],"totalRecords":"${l.total ?? l.rows.length}","title":${JSON.stringify(l.title)}${extra}}}`;
 }
 
 function escapeHtml(s: string): string {

@@ -28,7 +28,9 @@ async function killedForMemory(res: EngineResources, containerId: string, hasMem
   const cause = res.backend.settleKill
     ? await res.backend.settleKill(containerId, { memoryLimited: hasMemoryLimit })
     : await res.backend.inspect(containerId).then((s) => (s.status === 'missing' ? 'removed' : s.oomKilled ? 'oom' : 'unknown'));
-  return cause === 'removed' ? 'removed' : cause === 'oom';
+  if (cause === 'removed') return 'removed';
+  // A backend that cannot detect OOM kills: a memory-limited container killed by nobody we know of most likely was one.
+  return cause === 'oom' || (cause === 'unknown' && hasMemoryLimit && !res.backend.capabilities.oomDetection);
 }
 
 /** The run's container is gone from the engine although XCS did not remove it (someone ran `docker rm`). */

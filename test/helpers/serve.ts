@@ -13,7 +13,11 @@ export async function startServe(data: string, env: Record<string, string>): Pro
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const t0 = Date.now();
   while (!/listening on (\S+)/.test(out)) {
-    if (child.exitCode !== null || Date.now() - t0 > 20_000) throw new Error(`serve did not start: ${out}`);
+    if (child.exitCode !== null || Date.now() - t0 > 45_000) {
+      // A server that comes up after the test gave up would keep the test file (and the run) from ending.
+      child.kill('SIGKILL');
+      throw new Error(`serve did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
   return { child, url: /listening on (\S+)/.exec(out)![1], output: () => out };

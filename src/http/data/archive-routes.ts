@@ -18,7 +18,7 @@ import type {
 import { parseArchivePath, type PathStep } from '../../archive/uri.ts';
 import { checkWellFormed, parseXmlRoot } from '../../archive/xml.ts';
 import { parseAccessibility } from './accessibility-routes.ts';
-import { sendListing } from '../format.ts';
+import { sendListing, type Listing, type Row } from '../format.ts';
 import { parseJsonBody } from '../json-body.ts';
 import { fileHeaders, zipHeaders } from './file-download.ts';
 import { bodyStream, storeUpload } from './upload.ts';
@@ -27,6 +27,7 @@ import {
   subjectRow,
 } from './rows.ts';
 import { itemsJson, subjectExperimentsJson } from './item-documents.ts';
+import { pageRows } from './paging.ts';
 
 export interface ArchiveRoutesDeps {
   archive: Archive;
@@ -310,12 +311,17 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     user: User, url: string): Promise<unknown> {
     const format = query.format;
     const readable = async (project: string) => canRead(user, project);
+    /** A listing of the filtered rows, cut to the page asked for (`offset`, `limit`, `sortBy`), if any. */
+    const paged: PagedListing = (collection, title, rows, q, columns, extra) => {
+      const page = pageRows(rows, q);
+      return { ...buildListing(collection, title, page.rows, columns, extra), total: page.total };
+    };
     switch (collection) {
       case 'projects': {
         const all = parent ? [] : await archive.listProjects();
         const rows = [];
         for (const p of all) if (await users.can(user, 'list', { project: p.id })) rows.push(projectRow(p));
-        return sendListing(reply, buildListing('projects', 'Projects', applyFilters(rows, query), query.columns), format);
+        return sendListing(reply, paged('projects', 'Projects', applyFilters(rows, query), query, query.columns), format);
       }
       case 'subjects': {
         let subs;
@@ -324,7 +330,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
           subs = [];
           for (const p of await archive.listProjects()) if (await readable(p.id)) subs.push(...await archive.listSubjects(p.id));
         } else throw notFound(url);
-        return sendListing(reply, buildListing('subjects', 'Subjects', applyFilters(subs.map(subjectRow), query), query.columns), format);
+        return sendListing(reply, paged('subjects', 'Subjects', applyFilters(subs.map(subjectRow), query), query, query.columns), format);
       }
       case 'experiments': {
         let rows;
@@ -336,7 +342,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
             if (await readable(p.id)) rows.push(...(await archive.listSessions({ project: p.id })).map(sessionRow));
           }
         } else throw notFound(url);
-        const listing = buildListing('experiments', 'Experiments', applyFilters(rows, query), query.columns);
+        const listing = paged('experiments', 'Experiments', applyFilters(rows, query), query, query.columns);
         if (parent?.kind === 'subject' && (format ?? 'json').toLowerCase() === 'json') {
           return reply.type('application/json; charset=utf-8').send(await subjectExperimentsJson(archive, await archive.require(parent), listing));
         }
@@ -345,17 +351,17 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
       case 'scans': {
         if (parent?.kind !== 'session') throw notFound(url);
         const rows = (await archive.listScans(parent.session)).map(scanRow);
-        return sendListing(reply, buildListing('scans', 'Scans', applyFilters(rows, query), query.columns), format);
+        return sendListing(reply, paged('scans', 'Scans', applyFilters(rows, query), query, query.columns), format);
       }
       case 'assessors': {
         if (parent?.kind !== 'session') throw notFound(url);
         const rows = (await archive.listAssessors(parent.session)).map(assessorRow);
-        return sendListing(reply, buildListing('assessors', 'Assessments', applyFilters(rows, query), query.columns), format);
+        return sendListing(reply, paged('assessors', 'Assessments', applyFilters(rows, query), query, query.columns), format);
       }
       case 'resources': {
         if (!parent || parent.kind === 'resource' || parent.kind === 'file') throw notFound(url);
         const rows = (await archive.listResources(parent as ResourceParentRef)).map(resourceRow);
-        return sendListing(reply, buildListing('resources', 'Resources', rows, query.columns), format);
+        return sendListing(reply, paged('resources', 'Resources', rows, query, query.columns), format);
       }
       case 'files': {
         if (parent?.kind !== 'resource') throw notFound(url);
@@ -363,7 +369,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
         const files = await archive.listFiles(parent.resource);
         if (format === 'zip') return sendZip(reply, res.label, await zipPrefix(res.parent), files);
         const rows = files.map((f) => fileRow(f, res.label));
-        return sendListing(reply, buildListing('files', 'Files', rows, query.columns,
+        return sendListing(reply, paged('files', 'Files', rows, query, query.columns,
           { Columns: [{ key: 'URI', serverRoot: '' }] }), format);
       }
     }
@@ -522,6 +528,9 @@ function decodeSegment(seg: string, path: string): string {
     throw new XcsError('archive.uri.bad-escape', `bad percent-escape in "${seg}"`, { status: 400, path });
   }
 }
+
+type PagedListing = (collection: Parameters<typeof buildListing>[0], title: string, rows: Row[], query: Query, columns: string | undefined,
+  extra?: Record<string, unknown>) => Listing;
 
 type ZipFile = Pick<ArchiveFile, 'name' | 'absolutePath' | 'modified'>;
 

@@ -29,6 +29,7 @@ import { registerCommandRoutes } from './commands-routes.ts';
 import { applyConfiguration, ConfigStore } from './configuration.ts';
 import { registerContainerAdminRoutes } from './containers-admin.ts';
 import { registerContainerRoutes } from './containers-routes.ts';
+import { registerDashboardRoutes } from './dashboard-routes.ts';
 import type { XapiContext } from './context.ts';
 import { registerLaunchRoutes } from './launch-routes.ts';
 import { registerProvenanceRoutes } from './provenance-routes.ts';
@@ -111,6 +112,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   registerContainerAdminRoutes(app, { ctx, access });
   registerContainerRoutes(app, ctx, access);
   registerProvenanceRoutes(app, ctx, access);
+  registerDashboardRoutes(app, ctx, access);
   const operations = wireOperations(app, deps, ctx, access);
 
   app.addHook('onListen', async () => {

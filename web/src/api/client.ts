@@ -54,6 +54,8 @@ export interface RequestOptions {
   json?: unknown;
   /** A body sent as it is (with `Content-Type: application/json`), e.g. JSON text the user typed. */
   rawJson?: string;
+  /** A body sent as it is (a file), with the content type the caller gives in `headers`. */
+  body?: Blob;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -61,10 +63,11 @@ export interface RequestOptions {
 /** One call; a non-2xx answer throws its {@link ApiError} (and a 401 also signs the console out). */
 export async function request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { 'X-Requested-With': 'XMLHttpRequest', Accept: 'application/json', ...(opts.headers ?? {}) };
-  let body: string | undefined;
-  if (opts.json !== undefined) body = JSON.stringify(opts.json);
+  let body: string | Blob | undefined;
+  if (opts.body !== undefined) body = opts.body;
+  else if (opts.json !== undefined) body = JSON.stringify(opts.json);
   else if (opts.rawJson !== undefined) body = opts.rawJson;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined && opts.body === undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, { method, headers, body, credentials: 'same-origin', signal: opts.signal, cache: 'no-store' });
   if (!res.ok) {
     const err = await errorOf(res);

@@ -161,7 +161,7 @@ export interface ValidationAnswer {
 
 /** XNAT's `/data` listings: `{ResultSet: {Result: [...]}}`. */
 export interface ResultSet<T> {
-  ResultSet: { Result: T[] };
+  ResultSet: { Result: T[]; totalRecords?: string };
 }
 
 export interface ProjectRow {

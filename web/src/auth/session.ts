@@ -15,6 +15,8 @@ export interface Me {
   siteAdmin: boolean;
   /** Container managers register commands (site administrators are ones). */
   containerManager: boolean;
+  /** Owns at least one project: the console offers the project parts of the admin page. */
+  ownsProjects: boolean;
 }
 
 function basicHeader(login: string, password: string): string {
@@ -25,10 +27,21 @@ function basicHeader(login: string, password: string): string {
 }
 
 async function describe(login: string): Promise<Me> {
-  const { data: user } = await getJson<UserInfo>(`/xapi/users/${enc(login)}`);
-  const { data: roles } = await getJson<string[]>(`/xapi/users/${enc(login)}/roles`);
+  const [{ data: user }, { data: roles }] = await Promise.all([
+    getJson<UserInfo>(`/xapi/users/${enc(login)}`), getJson<string[]>(`/xapi/users/${enc(login)}/roles`)]);
   const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || login;
-  return { login, name, siteAdmin: user.admin, containerManager: user.admin || roles.includes('ContainerManager') };
+  return { login, name, siteAdmin: user.admin, containerManager: user.admin || roles.includes('ContainerManager'), ownsProjects: !(user.admin || roles.includes('ContainerManager')) && await ownsAProject(login) };
+}
+
+/** Whether any readable project lists the user among its owners (`GET /data/projects/{p}/users`). */
+async function ownsAProject(login: string): Promise<boolean> {
+  const { data } = await getJson<{ ResultSet: { Result: Array<{ ID: string }> } }>('/data/projects?format=json');
+  // At most 50 projects, asked together: enough to offer the link; the admin page itself asks the server anyway.
+  const owns = await Promise.all(data.ResultSet.Result.slice(0, 50).map(async (p) => {
+    const members = await getJson<{ ResultSet: { Result: Array<{ login: string; GROUP_ID: string }> } }>(`/data/projects/${enc(p.ID)}/users?format=json`).catch(() => null);
+    return members?.data.ResultSet.Result.some((m) => m.login === login && m.GROUP_ID === `${p.ID}_owner`) ?? false;
+  }));
+  return owns.includes(true);
 }
 
 export async function signIn(login: string, password: string): Promise<Me> {

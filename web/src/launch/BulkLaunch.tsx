@@ -8,6 +8,7 @@ import { enc, messageOf, sendJson } from '../api/client.ts';
 import type { BulkLaunchReport, LaunchReport, WrapperSummary } from '../api/types.ts';
 import { ErrorBox } from '../components/States.tsx';
 import { Link } from '../router.tsx';
+import { RetryBatch } from './RetryBatch.tsx';
 
 interface Props {
   project: string;
@@ -68,6 +69,7 @@ export function BulkLaunch({ project, wrapper, targets }: Props) {
               </li>
             ))}
           </ul>
+          {!dry ? <RetryBatch runIds={report.successes.map((r) => r.id).filter((id): id is number => id !== null)} /> : null}
         </div>
       ) : null}
     </section>

@@ -1,9 +1,12 @@
 /**
  * Launch: pick a project, then sessions. One session → the wrappers that can run there (and why the others
  * cannot), then the chosen wrapper's form. Several sessions → a bulk launch of one wrapper, checked by a dry
- * run first. The project and the chosen sessions live in the URL, so the page survives a reload.
+ * run first. The project and the chosen sessions live in the URL, so the page survives a reload. On a big project
+ * the list is the server's: the first 200 sessions by label, narrowed by a filter (`label=*text*`), with the
+ * chosen ones always listed (`ID=a,b`), so 10,000 sessions never become 10,000 checkboxes.
  */
 import { useEffect, useState } from 'react';
+import { useDebouncedValue } from '../components/useDebouncedValue.ts';
 import { enc, getJson, messageOf, query } from '../api/client.ts';
 import { loadProjects } from '../api/lookups.ts';
 import type { Availability, ExperimentRow, ProjectRow, ResultSet, WrapperSummary } from '../api/types.ts';
@@ -15,6 +18,8 @@ import { WrapperChooser } from './WrapperChooser.tsx';
 
 /** The archive URI the container service takes for a session (`/data/experiments/E` is its REST address). */
 const uriOf = (e: ExperimentRow): string => `/archive/experiments/${e.ID}`;
+/** Sessions listed at once; a filter narrows the rest. */
+const SHOWN = 200;
 
 function useLoad<T>(load: ((signal: AbortSignal) => Promise<T>) | null, deps: readonly unknown[]): { data?: T; error?: unknown } {
   const [state, setState] = useState<{ data?: T; error?: unknown }>({});
@@ -35,18 +40,28 @@ export function LaunchPage() {
   const [wrapper, setWrapper] = useState<WrapperSummary | null>(null);
 
   const projects = useLoad<ProjectRow[]>((s) => loadProjects(s), []);
-  const sessions = useLoad<ExperimentRow[]>(project ? async (s) => {
-    const { data } = await getJson<ResultSet<ExperimentRow>>(`/data/projects/${enc(project)}/experiments?format=json`, s);
-    return data.ResultSet.Result.filter((e) => /SessionData$/.test(e.xsiType)).sort((a, b) => a.label.localeCompare(b.label));
-  } : null, [project]);
-  const first = sessions.data?.find((e) => e.ID === selected[0]);
+  const [filter, setFilter] = useState('');
+  const applied = useDebouncedValue(filter.trim(), 250);
+  const listing = useLoad<{ rows: ExperimentRow[]; total: number }>(project ? async (s) => {
+    const q = query({ format: 'json', xsiType: 'xnat:imageSessionData', sortBy: 'label', limit: SHOWN, label: applied ? `*${applied}*` : undefined });
+    const { data } = await getJson<ResultSet<ExperimentRow>>(`/data/projects/${enc(project)}/experiments${q}`, s);
+    return { rows: data.ResultSet.Result, total: Number(data.ResultSet.totalRecords ?? data.ResultSet.Result.length) };
+  } : null, [project, applied]);
+  const chosen = useLoad<ExperimentRow[]>(project && selected.length > 0 ? async (s) => {
+    const q = query({ format: 'json', ID: selected.join(',') });
+    return (await getJson<ResultSet<ExperimentRow>>(`/data/projects/${enc(project)}/experiments${q}`, s)).data.ResultSet.Result;
+  } : null, [project, selected.join(',')]);
+  const shownIds = new Set((listing.data?.rows ?? []).map((e) => e.ID));
+  // The chosen sessions stay listed (first) even when the filter hides them.
+  const sessions = { error: listing.error, data: listing.data ? [...(chosen.data ?? []).filter((e) => !shownIds.has(e.ID)), ...listing.data.rows] : undefined };
+  const first = chosen.data?.find((e) => e.ID === selected[0]);
   const availability = useLoad<Availability>(first ? async (s) => (await getJson<Availability>(`/xapi/availability${query({ object: uriOf(first) })}`, s)).data : null,
     [first?.ID]);
 
   useEffect(() => setWrapper(null), [project, selected.join(',')]);
 
   const choose = (next: string[]): void => setQuery('/launch', { project, sessions: next.join(',') });
-  const chosenRows = (sessions.data ?? []).filter((e) => selected.includes(e.ID));
+  const chosenRows = (chosen.data ?? []).filter((e) => selected.includes(e.ID));
 
   return (
     <section aria-labelledby="launch-title">
@@ -67,7 +82,13 @@ export function LaunchPage() {
               <legend>Sessions of {project}</legend>
               {sessions.error ? <ErrorBox message={messageOf(sessions.error)} /> : null}
               {!sessions.data && !sessions.error ? <Loading what="sessions" /> : null}
-              {sessions.data && sessions.data.length === 0 ? <Empty>This project has no sessions.</Empty> : null}
+              <label className="inline-field">Find
+                <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="label contains…" />
+              </label>
+              {sessions.data && sessions.data.length === 0 ? <Empty>{applied ? 'No session matches.' : 'This project has no sessions.'}</Empty> : null}
+              {listing.data && listing.data.total > listing.data.rows.length ? (
+                <p className="help" role="status">Showing {listing.data.rows.length} of {listing.data.total}; type to narrow the list.</p>
+              ) : null}
               {sessions.data && sessions.data.length > 0 ? (
                 <>
                   <p className="help">Choose one session to see what can run there, or several for a bulk launch.</p>

@@ -17,17 +17,17 @@ import { useDebounced, useStatusStream } from '../components/useStatusStream.ts'
 import { Link } from '../router.tsx';
 import { HistoryTimeline } from './HistoryTimeline.tsx';
 import { LogViewer } from './LogViewer.tsx';
+import { RunActions } from './RunActions.tsx';
 import { failureOf } from './RunsPage.tsx';
 
 const REFRESH_MS = 1500;
 /** With the live stream open, a slow poll is only a safety net. */
 const LIVE_REFRESH_MS = 30_000;
 
-/** The `/data` address of an archive object the run created (`/archive/experiments/E/resources/R` → its file list). */
+/** The console's data page of an archive object the run created (`/archive/experiments/E/resources/R` → `/data/experiments/E/resources/R`). */
 function outputHref(o: ContainerOutput): string | null {
   if (!o.created || !o.created.startsWith('/archive/')) return null;
-  const path = `/data${o.created.slice('/archive'.length)}`;
-  return o.type === 'Resource' ? `${path}/files?format=json` : `${path}?format=json`;
+  return `/data${o.created.slice('/archive'.length)}`;
 }
 
 async function downloadZip(id: number): Promise<void> {
@@ -45,7 +45,6 @@ async function downloadZip(id: number): Promise<void> {
 export function RunDetailPage({ id }: { id: number }) {
   const [names, setNames] = useState<ReturnType<typeof wrapperNames>>(new Map());
   const [action, setAction] = useState<{ kind: 'error' | 'info'; text: string; hint?: string } | null>(null);
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
   // This run's status events reload it; while the stream is down the page polls as before.
   const reloadRef = useRef<() => void>(() => undefined);
@@ -75,19 +74,6 @@ export function RunDetailPage({ id }: { id: number }) {
   const n = r['wrapper-id'] !== null ? names.get(r['wrapper-id']) : undefined;
   const failure = failureOf(r);
 
-  const kill = async (): Promise<void> => {
-    setBusy(true);
-    setAction(null);
-    try {
-      await request('POST', `/xapi/containers/${id}/kill`);
-      setAction({ kind: 'info', text: 'Kill requested; the run ends as Killed.' });
-      run.reload();
-    } catch (e) {
-      setAction({ kind: 'error', text: messageOf(e), hint: e instanceof ApiError ? e.hint : undefined });
-    } finally {
-      setBusy(false);
-    }
-  };
   const zip = async (): Promise<void> => {
     setAction(null);
     try {
@@ -105,10 +91,10 @@ export function RunDetailPage({ id }: { id: number }) {
           Run #{id} {n ? <span className="subtitle">{n.wrapper} <span className="muted">({n.command})</span></span> : null}
         </h1>
         <div className="actions">
-          {active ? <button type="button" className="danger" onClick={() => void kill()} disabled={busy}>Kill run</button> : null}
           <button type="button" onClick={() => void zip()}>Download logs (zip)</button>
         </div>
       </div>
+      <RunActions run={r} onChanged={() => { setDone(false); run.reload(); }} />
       {action ? (
         action.kind === 'error' ? <ErrorBox title="Refused" message={action.text} hint={action.hint} /> : <p className="notice" role="status">{action.text}</p>
       ) : null}
@@ -158,7 +144,7 @@ export function RunDetailPage({ id }: { id: number }) {
               return (
                 <li key={o.id}>
                   <strong>{o.label ?? o.name}</strong> <span className="muted">{o.type}{o.required ? ', required' : ''}</span>{' '}
-                  {href ? <a href={href} target="_blank" rel="noopener">{o.created}</a> : <span className="muted">{active ? 'not uploaded yet' : 'not created'}</span>}
+                  {href ? <Link to={href}>{o.created}</Link> : <span className="muted">{active ? 'not uploaded yet' : 'not created'}</span>}
                 </li>
               );
             })}
