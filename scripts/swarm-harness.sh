@@ -98,7 +98,13 @@ init_manager() {
 
 join_worker() {
   local i=$1 token
-  if [ "$(worker_state "$i")" = active ] && worker_node_ready "$i"; then return 0; fi
+  if [ "$(worker_state "$i")" = active ]; then
+    # A member that was unreachable for a moment (a test froze it) comes back by itself.
+    for _ in $(seq 1 15); do
+      if worker_node_ready "$i"; then return 0; fi
+      sleep 1
+    done
+  fi
   if [ "$(worker_state "$i")" != inactive ]; then worker "$i" swarm leave --force >/dev/null 2>&1 || true; fi
   token=$(manager swarm join-token -q worker)
   echo "swarm-harness: joining worker $i ($(worker_addr "$i"))" >&2

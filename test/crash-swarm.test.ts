@@ -14,7 +14,9 @@ before(async () => {
   if (absent !== null) return;
   trials = await crashTrials({
     newBackend: () => createSwarmBackend(),
-    serverSettings: { host: 'unix:///var/run/docker.sock', backend: 'swarm', 'auto-cleanup': true },
+    serverSettings: { host: 'unix:///var/run/docker.sock', backend: 'swarm', 'auto-cleanup': true,
+      // On the steady worker (test/e2e-swarm.test.ts freezes the other one).
+      'swarm-constraints': [{ attribute: 'node.labels.xcs-node', comparator: '==', values: ['worker-2'], 'user-settable': false }] },
   });
 });
 

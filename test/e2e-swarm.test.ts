@@ -4,6 +4,7 @@
 // container; auto-cleanup removes finished services; an unplaceable run waits with its reason in words and is killed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import { importDicom } from '../src/archive/dicom/import.ts';
 import { createSwarmBackend } from '../src/backends/swarm/swarm-backend.ts';
 import { removeInstanceContainers } from './helpers/runs.ts';
-import { SWARM_WORKERS, swarmHarness } from './helpers/swarm.ts';
+import { SWARM_WORKER_PIDFILES, SWARM_WORKERS, swarmHarness } from './helpers/swarm.ts';
 
 const absent = await swarmHarness();
 let dir: string;
@@ -66,7 +67,7 @@ after(async () => {
 test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; an unplaceable run waits with its reason and is killed',
   { skip: absent ?? false }, async () => {
     // Swarm keys are refused on the docker backend, accepted with backend swarm.
-    const constraint = { attribute: 'node.labels.xcs-node', comparator: '==', values: ['worker-1', 'worker-2'], 'user-settable': true };
+    const constraint = { attribute: 'node.labels.xcs-node', comparator: '==', values: ['worker-2', 'worker-1'], 'user-settable': true };
     const refused = await api<{ message: string }>('POST', '/xapi/docker/server', { host: 'unix:///var/run/docker.sock', 'swarm-constraints': [constraint] });
     assert.equal(refused.status, 400);
     assert.match(JSON.stringify(refused.json), /swarm-constraints/);
@@ -93,11 +94,11 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
     assert.equal(ui.status, 200, JSON.stringify(ui.json));
     assert.equal(ui.json['container-server-config']['swarm-constraints']?.length, 1);
 
-    const worker2 = ((await new Docker({ socketPath: SWARM_WORKERS['worker-2'].slice('unix://'.length) }).info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+    const worker1 = ((await new Docker({ socketPath: SWARM_WORKERS['worker-1'].slice('unix://'.length) }).info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     const ids: number[] = [];
     for (const [i, scan] of scans.entries()) {
       const params: Record<string, string> = { scan: scan.archiveUri };
-      if (i === 0) params['swarm-constraints'] = JSON.stringify([{ attribute: 'node.labels.xcs-node', value: 'worker-2' }]);
+      if (i === 0) params['swarm-constraints'] = JSON.stringify([{ attribute: 'node.labels.xcs-node', value: 'worker-1' }]);
       const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${wrapper.id}/root/scan/launch`, params);
       assert.equal(r.json.status, 'success', r.json.message);
       ids.push(r.json.id);
@@ -110,8 +111,8 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
       assert.equal(c.backend, 'swarm');
       assert.equal(c.swarm, true);
       assert.ok(c['service-id'] && c['task-id'] && c['node-id'] && c['container-id'], JSON.stringify(c));
-      assert.deepEqual(c['swarm-constraints'], [`node.labels.xcs-node==${i === 0 ? 'worker-2' : 'worker-1'}`]);
-      if (i === 0) assert.equal(c['node-id'], worker2);
+      assert.deepEqual(c['swarm-constraints'], [`node.labels.xcs-node==${i === 0 ? 'worker-1' : 'worker-2'}`]);
+      if (i === 0) assert.equal(c['node-id'], worker1);
       assert.equal(c.placement?.state, 'complete');
       assert.ok(c['log-paths'].some((p) => p.endsWith('stdout.log')));
       const stdout = await fetch(`${server.url}/xapi/containers/${id}/logs/stdout`, { headers: auth });
@@ -144,4 +145,30 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
     const killed = await until(r.json.id, (x) => /^(Complete|Failed|Killed)/.test(x.status), 'the kill');
     assert.equal(killed.status, 'Killed', JSON.stringify(killed.history));
     assert.equal((await docker.listServices({ filters: JSON.stringify({ id: [pending['service-id'] ?? ''] }) })).length, 0);
+
+    // The node running a run goes down (its engine frozen): the run fails naming the node, as a lost run.
+    const onWorker1 = { attribute: 'node.labels.xcs-node', comparator: '==', values: ['worker-1'], 'user-settable': false };
+    assert.ok((await api('POST', '/xapi/docker/server', server0({ 'swarm-constraints': [onWorker1] }))).status < 300);
+    const sleeper = await api<number>('POST', '/xapi/commands', {
+      name: 'swarm-sleeper', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'command-line': 'echo up; exec sleep 600',
+      'override-entrypoint': true, xnat: [{ name: 'swarm-sleeper-scan', contexts: ['xnat:imageScanData'],
+        'external-inputs': [{ name: 'scan', type: 'Scan', required: true }] }],
+    });
+    const sleeperWrapper = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${sleeper.json}`)).json.xnat[0].id;
+    await api('PUT', `/xapi/wrappers/${sleeperWrapper}/enabled`);
+    await api('PUT', `/xapi/projects/DEMO/wrappers/${sleeperWrapper}/enabled`);
+    const l = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${sleeperWrapper}/root/scan/launch`, { scan: scans[0].archiveUri });
+    assert.equal(l.json.status, 'success', l.json.message);
+    await until(l.json.id, (x) => x.status === 'Running', 'the start');
+    const pid = Number(readFileSync(SWARM_WORKER_PIDFILES['worker-1'], 'utf8'));
+    process.kill(pid, 'SIGSTOP');
+    let lost: ContainerRecord;
+    try {
+      lost = await until(l.json.id, (x) => /^(Complete|Failed|Killed)/.test(x.status), 'the end of the lost run');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    assert.equal(lost.status, 'Failed (Orphaned)', JSON.stringify(lost.history));
+    assert.equal((lost as unknown as { 'failure-code': string })['failure-code'], 'node-lost');
+    assert.ok(lost.history.some((h) => /^Swarm node error: node \S+ \(127\.0\.0\.\d, id \w{12}\) went down/.test(h.message ?? '')), JSON.stringify(lost.history));
   });

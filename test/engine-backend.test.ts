@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SelectedBackend } from '../src/http/xapi/engine-backend.ts';
 import type { BackendEvent } from '../src/backends/types.ts';
 import { TEST_IMAGES } from './helpers/docker.ts';
-import { swarmHarness } from './helpers/swarm.ts';
+import { SWARM_STEADY_NODE, swarmHarness } from './helpers/swarm.ts';
 
 const absent = await swarmHarness();
 
@@ -24,7 +24,8 @@ test('selecting swarm swaps the backend and moves the event subscription; an unr
     await assert.rejects(selected.select('swarm', 'unix:///nonexistent/docker.sock'), /unix:\/\/\/nonexistent/);
     assert.equal(selected.kind, 'swarm', 'a backend that cannot connect leaves the current one');
     const { backendId } = await selected.create({ name: `xcs-engine-backend-${labels['org.xcs.test.engine-backend'].slice(0, 8)}`,
-      image: TEST_IMAGES.busybox, commandLine: 'true', overrideEntrypoint: true, environment: {}, mounts: [], labels, resources: {} });
+      image: TEST_IMAGES.busybox, commandLine: 'true', overrideEntrypoint: true, environment: {}, mounts: [], labels, resources: {},
+      placement: { constraints: [SWARM_STEADY_NODE] } });
     await selected.start(backendId);
     assert.equal((await selected.wait(backendId)).exitCode, 0);
     await reading;

@@ -259,6 +259,8 @@ export interface PlacementReport {
   state: string | null;
   /** Why the container does not run yet, in words (no node satisfies the constraints, not enough memory…); null when placed. */
   pendingReason: string | null;
+  /** Why the container ended without an end of its own — its node went down — in words; null otherwise. */
+  lostReason?: string | null;
 }
 
 export interface ContainerBackend {

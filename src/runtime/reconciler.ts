@@ -43,6 +43,7 @@ export async function reconcile(res: EngineResources): Promise<ReconcileReport> 
     if (!run.containerId) continue;
     const state = await res.backend.inspect(run.containerId);
     if (state.status === 'exited' || state.status === 'dead') {
+      await recordPlacement(res, run.id, run.containerId);
       if (handleExit(res, run.id, state, 'system')) report.exited++;
     } else if (state.status === 'created' && run.status === 'Created') {
       // Still waiting for a node (a cluster backend): the reason may have changed.

@@ -15,6 +15,12 @@ export const SWARM_WORKERS = {
   'worker-2': 'unix:///run/xcs-swarm-worker-2/docker.sock',
 } as const;
 
+/**
+ * worker-1 is the node test/e2e-swarm.test.ts freezes (SIGSTOP of its engine) to see a node go down; every other swarm
+ * test runs on worker-2 (test files run two at a time), with this constraint.
+ */
+export const SWARM_STEADY_NODE = 'node.labels.xcs-node==worker-2';
+
 /** The worker engines' pid files: a test stops one (SIGSTOP) to see its node go down, then lets it go on. */
 export const SWARM_WORKER_PIDFILES = {
   'worker-1': '/run/xcs-swarm-worker-1/dockerd.pid',

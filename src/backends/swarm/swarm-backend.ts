@@ -293,6 +293,9 @@ export class SwarmBackend implements ContainerBackend {
       return;
     }
     if (options.follow !== true) {
+      // The logs of a task whose node went down are on that node: asking the swarm for them would never end.
+      const view = await this.inspect(backendId);
+      if (view.error?.startsWith('Swarm node error: ') === true) return;
       yield* this.logStream(backendId, options, options.signal);
       return;
     }
@@ -349,6 +352,7 @@ export class SwarmBackend implements ContainerBackend {
       serviceId: view.status === 'missing' ? null : backendId, taskId: view.taskId, nodeId: view.nodeId,
       node: view.nodeId === null ? null : nodeName(node, view.nodeId), containerId: view.containerId, state: view.taskState,
       pendingReason: view.pendingReason,
+      lostReason: view.error?.startsWith('Swarm node error: ') === true ? view.error : null,
     };
   }
 
