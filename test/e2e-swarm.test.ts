@@ -94,6 +94,14 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
     assert.equal(ui.status, 200, JSON.stringify(ui.json));
     assert.equal(ui.json['container-server-config']['swarm-constraints']?.length, 1);
 
+    // Availability says which constraints a launch gets, and which a user may choose.
+    const avail = await api<{ available: { 'wrapper-id': number; placement?: { constraints: string[]; 'user-settable': { values: string[] }[] } }[] }>(
+      'GET', `/xapi/availability?object=${encodeURIComponent(scans[0].archiveUri)}`);
+    assert.equal(avail.status, 200, JSON.stringify(avail.json));
+    const offered = avail.json.available.find((a) => a['wrapper-id'] === wrapper.id);
+    assert.deepEqual(offered?.placement?.constraints, ['node.labels.xcs-node==worker-2']);
+    assert.deepEqual(offered?.placement?.['user-settable'][0].values, ['worker-2', 'worker-1']);
+
     const worker1 = ((await new Docker({ socketPath: SWARM_WORKERS['worker-1'].slice('unix://'.length) }).info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     const ids: number[] = [];
     for (const [i, scan] of scans.entries()) {

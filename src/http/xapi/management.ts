@@ -11,7 +11,7 @@ import { MemoryCatalog, type CommandCatalog, type Launcher } from './catalog.ts'
 import { registerImageRoutes } from './images.ts';
 import { registerObjectSourceRoutes } from './object-source-routes.ts';
 import { registerSettingsRoutes, SettingsStore } from './settings.ts';
-import { callbackNote, isolationNote } from './site-settings-keys.ts';
+import { callbackNote, isolationNote, placementNote } from './site-settings-keys.ts';
 import { ConfigStore, registerConfigurationRoutes } from './configuration.ts';
 import { Availability, registerAvailabilityRoutes } from './availability.ts';
 import { BulkLauncher, registerBulkLaunchRoutes } from './bulk-launch.ts';
@@ -82,7 +82,8 @@ export function managementPlugin(options: ManagementOptions = {}): FastifyPlugin
     registerConfigurationRoutes(app, { catalog, configs, access });
     registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source,
       callbackNote: (command) => callbackNote(command, settings.server()),
-      isolationNote: (command) => isolationNote(command, settings.server()) }), access);
+      isolationNote: (command) => isolationNote(command, settings.server()),
+      placementNote: () => placementNote(settings.server()) }), access);
     registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
     registerAutomationRoutes(app, { store: automation, catalog, access });
     registerSubscriptionRoutes(app, { store: automation, catalog, access, archive: deps.archive });

@@ -225,3 +225,15 @@ export function isolationNote(command: Pick<Command, 'name' | 'network' | 'ipc-m
   const refusal = isolationRefusal(command, siteSettingsOf(server));
   return refusal ? `${refusal.message}; ${refusal.hint ?? ''}` : null;
 }
+
+/** The swarm constraints a launch gets under `s` (§2.15): the defaults, and the ones a user may choose at launch. */
+export function placementNote(s: Pick<XnatRunKeys, 'backend' | 'swarm-constraints'>):
+  { backend: string; constraints: string[]; 'user-settable': Array<{ attribute: string; comparator: string; values: string[] }> } | null {
+  if (s.backend !== 'swarm') return null;
+  const list = swarmConstraintsOf(s['swarm-constraints']);
+  return {
+    backend: s.backend,
+    constraints: list.map((c) => c.attribute + c.comparator + c.values[0]),
+    'user-settable': list.filter((c) => c['user-settable']).map((c) => ({ attribute: c.attribute, comparator: c.comparator, values: c.values })),
+  };
+}
