@@ -440,6 +440,13 @@ export class SwarmBackend implements ContainerBackend {
     try {
       return (await this.docker.listTasks({ filters: JSON.stringify({ service: serviceIds }) })) as SwarmTask[];
     } catch (e) {
+      if (statusOf(e) !== 404) throw this.failure(e, 'task listing', this.endpoint);
+    }
+    // One of the services was removed meanwhile (the filter refuses unknown services): all tasks, filtered here.
+    try {
+      const wanted = new Set(serviceIds);
+      return ((await this.docker.listTasks()) as SwarmTask[]).filter((t) => t.ServiceID !== undefined && wanted.has(t.ServiceID));
+    } catch (e) {
       throw this.failure(e, 'task listing', this.endpoint);
     }
   }
