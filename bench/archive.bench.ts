@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, timeRuns, type Bench, type BenchResult } from './lib.ts';
-import { startServer } from '../src/http/server.ts';
+import { startServer } from '../src/app/server.ts';
 
 const auth = (pw: string) => `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}`;
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
 import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
 import { XCS_LABELS } from '../src/backends/types.ts';
-import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-ports.ts';
+import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
 import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
 import { median, type Bench, type BenchResult } from './lib.ts';

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
 import { createSwarmBackend } from '../src/backends/swarm/swarm-backend.ts';
 import { XCS_LABELS } from '../src/backends/types.ts';
-import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-ports.ts';
+import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
 import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
 import { median, type Bench, type BenchResult } from './lib.ts';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { median, timeRuns, type Bench, type BenchResult } from './lib.ts';
-import { startServer } from '../src/http/server.ts';
+import { startServer } from '../src/app/server.ts';
 
 const SESSIONS = 10_000;
 const RUNS = 5;

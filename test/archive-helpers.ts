@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import type { UnpackLimits } from '../src/archive/unpack-limits.ts';
 
 export interface TestServer extends RunningServer {

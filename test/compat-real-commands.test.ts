@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import { importDicom } from '../src/archive/dicom/import.ts';
 import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';

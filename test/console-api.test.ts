@@ -5,8 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, basic, type TestServer } from './archive-helpers.ts';
-import { engineOf } from '../src/http/xapi/index.ts';
-import { aliasTokenCredentials } from '../src/runtime/archive-ports.ts';
+import { aliasTokenCredentials } from '../src/runtime/index.ts';
 
 let s: TestServer;
 const PW = 'pw-console-1';
@@ -35,7 +34,7 @@ before(async () => {
   await users.setRole('P1', 'mia', 'member');
 
   // Runs written straight into the engine's table: the dashboard reads it, no container is needed.
-  const db = engineOf(s.app.server)!.database;
+  const db = s.engine!.database;
   const now = Date.now();
   const run = db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time, spec, container_name, created_at, failure_code, failure_hint)
     VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)`);

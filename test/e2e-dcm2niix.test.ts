@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import { importDicom } from '../src/archive/dicom/import.ts';
 import { removeInstanceContainers } from './helpers/runs.ts';

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import { importDicom } from '../src/archive/dicom/import.ts';
 import { createSwarmBackend } from '../src/backends/swarm/swarm-backend.ts';

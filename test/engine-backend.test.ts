@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { SelectedBackend } from '../src/http/xapi/engine-backend.ts';
+import { SelectedBackend } from '../src/app/selected-backend.ts';
 import type { BackendEvent } from '../src/backends/types.ts';
 import { TEST_IMAGES } from './helpers/docker.ts';
 import { SWARM_STEADY_NODE, swarmHarness } from './helpers/swarm.ts';

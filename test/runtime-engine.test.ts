@@ -11,7 +11,7 @@ import { openEmbeddedArchive, type OpenedArchive } from '../src/archive/open.ts'
 import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
 import { XCS_LABELS, type ContainerBackend } from '../src/backends/types.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
-import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-ports.ts';
+import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
 import { simpleRunSpec, writableMount, resourceOutput } from '../src/runtime/simple-spec.ts';
 
 const IMAGE = 'xcs-test/busybox:latest';

@@ -8,8 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { startServer, type RunningServer } from '../src/http/server.ts';
-import { engineOf } from '../src/http/xapi/index.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
 import type { RunEngine } from '../src/runtime/engine.ts';
 import { jsonApi } from './helpers/http.ts';
@@ -93,7 +92,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'xcs-setup-wrapup-'));
   process.env.XCS_ADMIN_PASSWORD = 'admin-pw';
   server = await startServer({ port: 0, dataDir: join(dir, 'data') });
-  engine = engineOf(server.app.server)!;
+  engine = server.engine!;
   assert.ok(engine, 'the server runs an engine');
   await server.opened.archive.createProject({ id: 'P' }, 'admin');
   await register(auxCommand('sw-upper', 'docker-setup',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yazl from 'yazl';
-import { startServer } from '../src/http/server.ts';
+import { startServer } from '../src/app/server.ts';
 import { startServe } from './helpers/serve.ts';
 
 const run = promisify(execFile);

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { applyMigrations, archiveMigrations, openDatabase } from '../src/archive/db.ts';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
 import { CredentialStore } from '../src/archive/credentials.ts';

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FastifyPluginAsync } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer, type RunningServer, type ServerDeps } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
+import { type ServerDeps } from '../src/http/server.ts';
 import { basic, call } from './xapi-helpers.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));

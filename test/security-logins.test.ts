@@ -12,7 +12,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { basic } from './xapi-helpers.ts';
 
 const ADMIN_PW = 'admin-pw-logins';

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedRuns } from '../scripts/seed-runs.ts';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
 
 let dir: string;

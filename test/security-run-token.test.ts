@@ -11,9 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { startServer, type RunningServer } from '../src/http/server.ts';
-import { engineOf } from '../src/http/xapi/index.ts';
-import { aliasTokenCredentials } from '../src/runtime/archive-ports.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
+import { aliasTokenCredentials } from '../src/runtime/archive-adapters/index.ts';
 import { jsonApi } from './helpers/http.ts';
 import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
@@ -84,7 +83,7 @@ before(async () => {
   assert.equal(r.status, 200, r.text);
   runId = (r.body as { id: number }).id;
   await waitFor(runId, (st) => st === 'Running' || /^(Complete|Failed|Killed)/.test(st));
-  const run = engineOf(server.app.server)!.store.require(runId);
+  const run = server.engine!.store.require(runId);
   assert.ok(run.tokenAlias && run.secrets[0]);
   token = basic(run.tokenAlias, run.secrets[0]);
 });
@@ -222,7 +221,7 @@ except Exception as e:
 `;
 
 test('pyxnat with a run token: reads its project, uploads below its root, is refused elsewhere', async () => {
-  const run = engineOf(server.app.server)!.store.require(runId);
+  const run = server.engine!.store.require(runId);
   const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const p = spawn('/usr/bin/python3', ['-c', PYXNAT, server.url, run.tokenAlias!, run.secrets[0], session], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
@@ -240,7 +239,7 @@ test('pyxnat with a run token: reads its project, uploads below its root, is ref
 });
 
 test('a run token lives as long as the run may, and dies with its sessions when the run ends', async () => {
-  const alias = engineOf(server.app.server)!.store.require(runId).tokenAlias!;
+  const alias = server.engine!.store.require(runId).tokenAlias!;
   const row = await sql<{ expires: number }>`SELECT expires FROM alias_tokens WHERE alias = ${alias}`.execute(server.opened.db);
   const left = row.rows[0].expires - Date.now();
   // max-runtime 10m plus an hour's grace for setups, wrapups and finalization; not the 48 hours of other tokens.
@@ -249,7 +248,7 @@ test('a run token lives as long as the run may, and dies with its sessions when 
   assert.equal((await call(server.url, 'GET', '/data/projects/P', { headers: { cookie: `JSESSIONID=${cookie}` } })).status, 200);
   assert.equal((await call(server.url, 'POST', `/xapi/containers/${runId}/kill`, { headers: ALICE })).status, 200);
   await waitFor(runId, (st) => /^(Complete|Failed|Killed)/.test(st));
-  for (let i = 0; i < 100 && !engineOf(server.app.server)!.store.require(runId).cleanedUp; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !server.engine!.store.require(runId).cleanedUp; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await as(token)('GET', '/data/projects/P')).status, 401);
   assert.equal((await call(server.url, 'GET', '/data/projects/P', { headers: { cookie: `JSESSIONID=${cookie}` } })).status, 401);
 });
@@ -281,6 +280,6 @@ test('a container calling back opens a session, lists its project and uploads to
   assert.ok((await server.opened.archive.listFiles(cb.id)).some((f) => f.name === 'cb.txt'));
   // The session the container opened ended with its run.
   const cookie = /session (\S+)/.exec(stdout)![1];
-  for (let i = 0; i < 100 && !engineOf(server.app.server)!.store.require(id).cleanedUp; i++) await new Promise((res) => setTimeout(res, 100));
+  for (let i = 0; i < 100 && !server.engine!.store.require(id).cleanedUp; i++) await new Promise((res) => setTimeout(res, 100));
   assert.equal((await call(server.url, 'GET', '/data/projects/P', { headers: { cookie: `JSESSIONID=${cookie}` } })).status, 401);
 });

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../src/http/server.ts';
-import { engineOf } from '../src/http/xapi/index.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
 import { jsonApi } from './helpers/http.ts';
 import { ADMIN } from './helpers/settings-server.ts';
@@ -39,10 +38,10 @@ test('pull-images-on-xnat-init reports the enabled images it could not pull; max
   }
   await api('POST', '/xapi/docker/server', { host: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', 'auto-cleanup': true,
     'pull-images-on-xnat-init': true, 'max-concurrent-finalizing-jobs': 1 });
-  assert.equal(engineOf(first.app.server)?.config.maxFinalizing, 1, 'the cap applies at once');
+  assert.equal(first.engine?.config.maxFinalizing, 1, 'the cap applies at once');
   await api('POST', '/xapi/docker/server', { host: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', 'auto-cleanup': true,
     'pull-images-on-xnat-init': true });
-  assert.equal(engineOf(first.app.server)?.config.maxFinalizing, (await api<{ concurrencyMaxFinalizingQueue: number }>('GET', '/xapi/jms_queues'))
+  assert.equal(first.engine?.config.maxFinalizing, (await api<{ concurrencyMaxFinalizingQueue: number }>('GET', '/xapi/jms_queues'))
     .concurrencyMaxFinalizingQueue, 'removed: back to the finalizing queue');
   await first.close();
 

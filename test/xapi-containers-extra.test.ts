@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from '../src/http/server.ts';
-import { engineOf } from '../src/http/xapi/index.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import type { RunEngine } from '../src/runtime/engine.ts';
 import { seedRuns } from '../scripts/seed-runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
@@ -95,7 +94,7 @@ before(async () => {
   process.env.XCS_ADMIN_PASSWORD = 'admin-pw';
   server = await startServer({ port: 0, dataDir: join(dir, 'data') });
   delete process.env.XCS_ADMIN_PASSWORD;
-  engine = engineOf(server.app.server)!;
+  engine = server.engine!;
   assert.ok(engine, 'the container service runs');
   const { users, archive } = server.opened;
   for (const login of ['u0', 'u1', 'm0', 'carol', 'nobody']) await users.addUser({ login, password: `pw-${login}` });

@@ -1,29 +1,29 @@
-/** A real XCS server on 127.0.0.1:0 with the /xapi management plugin, plus request helpers, for xapi tests. */
+/** A real XCS server on 127.0.0.1:0 with the /xapi container service, plus request helpers, for xapi tests. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { startServer, type RunningServer, type ServerDeps } from '../src/http/server.ts';
-import { managementPlugin, type ManagementOptions, type ManagementStores } from '../src/http/xapi/management.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
+import type { ServerDeps } from '../src/http/server.ts';
+import type { ContainerService } from '../src/http/xapi/service.ts';
 
 export interface XapiTestServer extends RunningServer {
   dir: string;
   adminPassword: string;
-  stores: ManagementStores;
+  /** The stores and registry the server's /xapi routes use. */
+  stores: ContainerService;
   stop(): Promise<void>;
 }
 
-export async function startXapiServer(opts: ManagementOptions & { plugins?: Array<FastifyPluginAsync<ServerDeps>> } = {}): Promise<XapiTestServer> {
+export async function startXapiServer(opts: { plugins?: Array<FastifyPluginAsync<ServerDeps>> } = {}): Promise<XapiTestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'xcs-xapi-test-'));
   const adminPassword = 'admin-pw-1';
   process.env.XCS_ADMIN_USER = 'admin';
   process.env.XCS_ADMIN_PASSWORD = adminPassword;
-  let stores: ManagementStores | undefined;
-  const plugin = managementPlugin({ ...opts, onOpen: (s) => { stores = s; opts.onOpen?.(s); } });
-  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), plugins: [plugin, ...(opts.plugins ?? [])] });
+  const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'data'), plugins: opts.plugins ?? [] });
   delete process.env.XCS_ADMIN_PASSWORD;
   return {
-    ...s, dir, adminPassword, stores: stores!,
+    ...s, dir, adminPassword, stores: s.service,
     stop: async () => {
       await s.close();
       await rm(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { openEmbeddedArchive } from '../src/archive/open.ts';
-import { startServer, type RunningServer } from '../src/http/server.ts';
+import { startServer, type RunningServer } from '../src/app/server.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
 import { removeInstanceContainers } from './helpers/runs.ts';

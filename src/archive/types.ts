@@ -20,6 +20,7 @@
  * - Events are emitted after the transaction that created the object committed.
  */
 import type { Readable } from 'node:stream';
+import type { ArchiveStaging } from './staging.ts';
 import type { ArchiveEvents } from './events.ts';
 
 /** A reference to one object of the archive. Accession IDs are site-unique, so they suffice. */
@@ -312,6 +313,10 @@ export interface Archive {
   /** Extracts a zip file (a path on this machine) into the resource; all entries or none. */
   putZip(resource: number, zipPath: string, opts: PutFileOptions, actor: Actor): Promise<ArchiveFile[]>;
 
+  /** A file's contents as a stream (no local path needed; 404 when the resource has no such file). */
+  openFile(resource: number, path: string): Promise<Readable>;
+  /** How this archive's files reach containers (bind mounts of local directories, or copies). */
+  staging(): ArchiveStaging;
   /** The directory on disk of an object (what containers get mounted). */
   directoryOf(ref: ObjectRef): Promise<string>;
   /** Where callers stage files for `commitResource` (same filesystem as the archive). */

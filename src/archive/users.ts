@@ -9,12 +9,14 @@ import { XcsError } from '../core/errors.ts';
 import type { ArchiveDb, UsersTable } from './db.ts';
 import { CredentialStore, type AliasToken, type CredentialHolder, type MintOptions } from './credentials.ts';
 import { hashPassword, verifyDummyPassword, verifyPassword } from './passwords.ts';
+import type { UserDirectory } from './user-directory.ts';
 import { roleAllows, scopeAllows, type Accessibility, type Action, type PermissionTarget, type ProjectRole, type RunScope } from './permissions.ts';
 
 export { hashPassword, verifyPassword } from './passwords.ts';
 export { ACCESSIBILITIES, PROJECT_ROLES, assertNotScoped, roleAllows } from './permissions.ts';
 export type { Accessibility, Action, PermissionTarget, ProjectRole, RunScope } from './permissions.ts';
 export type { AliasToken, MintOptions } from './credentials.ts';
+export type { UserDirectory } from './user-directory.ts';
 
 export interface User {
   login: string;
@@ -60,7 +62,8 @@ function toUser(row: UsersTable): User {
   };
 }
 
-export class UserStore {
+/** The embedded archive's users (SQLite): the first `UserDirectory`. */
+export class UserStore implements UserDirectory {
   readonly #db: Kysely<ArchiveDb>;
   readonly #credentials: CredentialStore;
   readonly #credentialListeners = new Set<(login: string) => void>();

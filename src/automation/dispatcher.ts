@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { messageOf } from '../core/errors.ts';
 import type { ArchiveEvent, ArchiveEventName } from '../archive/events.ts';
 import type { Archive } from '../archive/types.ts';
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import { isA } from '../archive/xsi.ts';
-import type { CommandCatalog, EndedRun, Launcher } from '../http/xapi/catalog.ts';
-import { findWrapperById, requireWrapperByName } from '../http/xapi/catalog.ts';
+import type { CommandCatalog, EndedRun, Launcher } from '../runtime/catalog.ts';
+import { findWrapperById, requireWrapperByName } from '../runtime/catalog.ts';
 import type { AutomationStore, EventType } from './store.ts';
 
 const EVENT_OF: Partial<Record<ArchiveEventName, EventType>> = {
@@ -45,7 +45,7 @@ export class AutomationDispatcher {
   readonly #store: AutomationStore;
   readonly #catalog: CommandCatalog;
   readonly #launcher: Launcher;
-  readonly #users: UserStore;
+  readonly #users: UserDirectory;
   readonly #off: Array<() => void> = [];
   readonly #hooks: ArchiveHook[] = [];
   /** The latest outcomes (bounded), for the API and for people wondering why nothing ran. */
@@ -54,7 +54,7 @@ export class AutomationDispatcher {
   /** Who claims orchestration advances: a claim by another id left unrecorded is a dead dispatcher's. */
   readonly #id = randomUUID();
 
-  constructor(deps: { store: AutomationStore; catalog: CommandCatalog; launcher: Launcher; users: UserStore }) {
+  constructor(deps: { store: AutomationStore; catalog: CommandCatalog; launcher: Launcher; users: UserDirectory }) {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#launcher = deps.launcher;

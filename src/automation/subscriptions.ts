@@ -12,11 +12,11 @@
  * else the event's.
  */
 import type { ArchiveEvent, ArchiveEventName } from '../archive/events.ts';
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import { messageOf } from '../core/errors.ts';
 import { matches, type JsonValue } from '../matcher/index.ts';
-import type { CommandCatalog, Launcher } from '../http/xapi/catalog.ts';
-import { findWrapperById } from '../http/xapi/catalog.ts';
+import type { CommandCatalog, Launcher } from '../runtime/catalog.ts';
+import { findWrapperById } from '../runtime/catalog.ts';
 import type { ArchiveHook, AutomationOutcome } from './dispatcher.ts';
 import type { AutomationStore } from './store.ts';
 import { SCAN_EVENT, SESSION_EVENT, wrapperIdOf, type StoredSubscription, type SubscriptionEventType } from './subscription-model.ts';
@@ -30,7 +30,7 @@ export interface SubscriptionRunnerDeps {
   store: AutomationStore;
   catalog: CommandCatalog;
   launcher: Launcher;
-  users: UserStore;
+  users: UserDirectory;
   /** The object's JSON for payload filters (null when it is gone). */
   objectJson: (uri: string) => Promise<JsonValue | null>;
 }

@@ -7,7 +7,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../core/errors.ts';
-import type { User, UserStore } from '../archive/users.ts';
+import type { User, UserDirectory } from '../archive/users.ts';
 import { checkCookieChange, checkRequestOrigin } from './csrf.ts';
 import { MemoryLoginThrottle, type Lock, type LoginThrottle } from './login-throttle.ts';
 import { stderrSecurityLog, type SecurityLog } from './security-log.ts';
@@ -47,7 +47,7 @@ export function unauthenticated(message = 'authentication required'): XcsError {
   return new XcsError('auth.required', message, { status: 401 });
 }
 
-export type CredentialSource = Pick<UserStore, 'authenticate' | 'passwordStamp'> & Partial<Pick<UserStore, 'onCredentialsChange'>>;
+export type CredentialSource = Pick<UserDirectory, 'authenticate' | 'passwordStamp'> & Partial<Pick<UserDirectory, 'onCredentialsChange'>>;
 
 export interface CredentialCacheOptions {
   /** Remembered logins at most; the least recently used goes first. */
@@ -235,7 +235,7 @@ function tooManyFailures(lock: Lock, login: string): XcsError {
   });
 }
 
-export function registerAuth(app: FastifyInstance, users: UserStore, opts: AuthOptions = {}): LoginThrottle {
+export function registerAuth(app: FastifyInstance, users: UserDirectory, opts: AuthOptions = {}): LoginThrottle {
   const credentials = new CredentialCache(users);
   const throttle = opts.throttle ?? new MemoryLoginThrottle();
   const log = opts.securityLog ?? stderrSecurityLog;

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import type { RunEngine } from '../runtime/engine.ts';
+import { pingRunDatabase, type RunEngine } from '../runtime/index.ts';
 
 const CHECK_TIMEOUT_MS = 3000;
 
@@ -41,7 +41,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     if (engine) {
       checks.database = ((archive) => async () => {
         await archive?.();
-        engine.database.prepare('SELECT 1').get();
+        pingRunDatabase(engine);
       })(checks.database);
       checks.backend = async () => { await engine.resources.backend.ping(); };
     } else {

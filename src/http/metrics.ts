@@ -11,8 +11,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { XcsError } from '../core/errors.ts';
-import type { RunEngine } from '../runtime/engine.ts';
-import { isTerminal } from '../runtime/state-machine.ts';
+import {
+  commandName, isTerminal, lastStatusTime, runsByStatus, uploadedBytes, waitingJobsByQueue, type RunEngine,
+} from '../runtime/index.ts';
 
 const RUN_BUCKETS = [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 48 * 3600];
 const ACTIVE_PHASES = ['Queued', 'Staging', 'Created', 'Running', 'Waiting', 'Finalizing'] as const;
@@ -58,31 +59,27 @@ export class ServerMetrics {
 
   /** Levels read from the database at scrape time: active runs by phase, waiting jobs by queue. */
   observeEngine(engine: RunEngine): void {
-    const db = engine.database;
     new Gauge({ name: 'xcs_active_runs', help: 'Runs not yet ended, by phase', labelNames: ['phase'] as const, registers: [this.registry],
       collect() {
-        const rows = db.prepare(`SELECT status, count(*) AS n FROM runs WHERE status IN (${ACTIVE_PHASES.map(() => '?').join(',')}) GROUP BY status`)
-          .all(...ACTIVE_PHASES) as { status: string; n: number }[];
-        for (const p of ACTIVE_PHASES) this.set({ phase: p }, rows.find((r) => r.status === p)?.n ?? 0);
+        const counts = runsByStatus(engine, ACTIVE_PHASES);
+        for (const p of ACTIVE_PHASES) this.set({ phase: p }, counts.get(p) ?? 0);
       } });
     new Gauge({ name: 'xcs_queue_depth', help: 'Jobs waiting in the engine queues (stage, finalize, retry)', labelNames: ['queue'] as const,
       registers: [this.registry],
       collect() {
-        const rows = db.prepare(`SELECT queue, count(*) AS n FROM jobs WHERE state = 'waiting' GROUP BY queue`).all() as { queue: string; n: number }[];
-        for (const q of QUEUES) this.set({ queue: q }, rows.find((r) => r.queue === q)?.n ?? 0);
+        const counts = waitingJobsByQueue(engine);
+        for (const q of QUEUES) this.set({ queue: q }, counts.get(q) ?? 0);
       } });
     const commandNames = new Map<number, string>();
     const commandOf = (id: number): string => {
       let name = commandNames.get(id);
       if (name === undefined) {
-        const row = db.prepare('SELECT name FROM commands WHERE id = ?').get(id) as { name: string } | undefined;
-        name = row?.name ?? 'deleted';
+        name = commandName(engine, id) ?? 'deleted';
         commandNames.set(id, name);
       }
       return name;
     };
-    const timeOf = (runId: number, status: string): number | undefined =>
-      (db.prepare('SELECT time FROM status_events WHERE run_id = ? AND status = ? ORDER BY id DESC LIMIT 1').get(runId, status) as { time: number } | undefined)?.time;
+    const timeOf = (runId: number, status: string): number | undefined => lastStatusTime(engine, runId, status);
     engine.feed.subscribe((e) => {
       const run = engine.store.get(e.runId);
       if (!run) return;
@@ -101,22 +98,6 @@ export class ServerMetrics {
       }
     });
   }
-}
-
-/** Bytes of the files the run's finalize provenance record lists as created (what was committed). */
-function uploadedBytes(engine: RunEngine, runId: number): number {
-  const row = engine.database.prepare(`SELECT record FROM provenance_records WHERE run_id = ? AND phase = 'finalize'`).get(runId) as { record: string } | undefined;
-  if (!row) return 0;
-  let total = 0;
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) { for (const x of v) walk(x); return; }
-    if (typeof v !== 'object' || v === null) return;
-    const o = v as Record<string, unknown>;
-    if (typeof o.bytes === 'number' && 'files' in o) { total += o.bytes; return; }
-    for (const x of Object.values(o)) walk(x);
-  };
-  try { walk(JSON.parse(row.record)); } catch { return 0; }
-  return total;
 }
 
 function bearerMatches(request: FastifyRequest): boolean {

@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { XcsError } from '../core/errors.ts';
 import type { Archive } from '../archive/types.ts';
 import type { UnpackLimits } from '../archive/unpack-limits.ts';
-import type { UserStore } from '../archive/users.ts';
-import { defaultDataDir, openEmbeddedArchive, type OpenedArchive } from '../archive/open.ts';
+import type { UserDirectory } from '../archive/users.ts';
+import type { OpenedArchive } from '../archive/open.ts';
 import { registerAuth } from './auth.ts';
 import { registerLockoutRoutes } from './lockout-routes.ts';
 import { MemoryLoginThrottle, throttleOptionsFromEnv, type LoginThrottle } from './login-throttle.ts';
@@ -32,14 +32,13 @@ import { registerSecurityHeaders } from './server-headers.ts';
 import { registerWebUi, WEB_UI_PATH } from './web-ui.ts';
 import importPlugin from './data/import.ts';
 import containerServicePlugin from './xapi/index.ts';
-import serverManagementPlugin from './xapi/engine-adapters.ts';
+import type { ContainerService } from './xapi/service.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoute, ServerMetrics } from './metrics.ts';
-import { engineOf } from './xapi/index.ts';
 
 export interface ServerDeps {
   archive: Archive;
-  users: UserStore;
+  users: UserDirectory;
   /** The opened embedded archive, when the server runs on one (gives plugins the shared database). */
   embedded?: OpenedArchive;
   /** Upload limit in bytes per file or zip (default 1 TiB). */
@@ -54,6 +53,8 @@ export interface ServerDeps {
   logger?: LogLevel | false;
   /** The server's Prometheus registry, for plugins that add metrics. */
   metrics?: ServerMetrics;
+  /** The container service the composition root opened (`src/app/`): served under `/xapi` when present. */
+  containerService?: ContainerService;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -104,7 +105,8 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }) });
   const metrics = new ServerMetrics();
   const deps: ServerDeps = { archive: opts.archive, users: opts.users, embedded: opts.embedded,
-    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, unpackLimits: opts.unpackLimits, logger: opts.logger, metrics };
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD, unpackLimits: opts.unpackLimits, logger: opts.logger, metrics,
+    containerService: opts.containerService };
   registerSecurityHeaders(app, [WEB_UI_PATH, DOCS_PATH]);
   metrics.instrument(app);
   // One line per request that went wrong (refusals and errors), not per request: a line for every success costs
@@ -144,7 +146,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     throttle: opts.loginThrottle ?? new MemoryLoginThrottle(throttleOptionsFromEnv()), securityLog: opts.securityLog });
   registerLockoutRoutes(app, throttle);
   const sqlite = opts.embedded?.sqlite;
-  registerHealthRoutes(app, { pingArchive: sqlite && (() => { sqlite.prepare('SELECT 1').get(); }), dataDir: opts.embedded?.dataDir, engine: () => engineOf(app.server) });
+  registerHealthRoutes(app, { pingArchive: sqlite && (() => { sqlite.prepare('SELECT 1').get(); }), dataDir: opts.embedded?.dataDir, engine: () => opts.containerService?.engine ?? undefined });
   registerMetricsRoute(app, metrics);
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);
@@ -163,51 +165,10 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   return app;
 }
 
-/** The route plugins every server has besides the archive API: DICOM import and the container service. */
+/** The route plugins every server has besides the archive API: DICOM import and the container service (`/xapi`). */
 function defaultPlugins(): Array<FastifyPluginAsync<ServerDeps>> {
   return [
     importPlugin,
     containerServicePlugin,
-    serverManagementPlugin,
   ];
-}
-
-export interface StartOptions {
-  port?: number;
-  host?: string;
-  dataDir?: string;
-  plugins?: Array<FastifyPluginAsync<ServerDeps>>;
-  maxUploadBytes?: number;
-  unpackLimits?: Partial<UnpackLimits>;
-  logger?: LogLevel | false;
-  loginThrottle?: LoginThrottle;
-  securityLog?: SecurityLog;
-}
-
-export interface RunningServer {
-  app: FastifyInstance;
-  url: string;
-  opened: OpenedArchive;
-  close(): Promise<void>;
-}
-
-/** Opens the data directory, builds the server and listens (what `xcs serve` runs). */
-export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
-  const opened = await openEmbeddedArchive(opts.dataDir ?? defaultDataDir(),
-    { maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits });
-  const app = await buildServer({ archive: opened.archive, users: opened.users, embedded: opened,
-    maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits, logger: opts.logger, plugins: opts.plugins,
-    loginThrottle: opts.loginThrottle, securityLog: opts.securityLog });
-  const host = opts.host ?? '127.0.0.1';
-  await app.listen({ port: opts.port ?? 8080, host });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port ?? 8080;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return {
-    app, url, opened,
-    close: async () => {
-      await app.close();
-      await opened.close();
-    },
-  };
 }

@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { XcsError } from '../core/errors.ts';
 import type { Archive } from '../archive/types.ts';
-import { assertNotScoped, type ProjectRole, type User, type UserStore } from '../archive/users.ts';
+import { assertNotScoped, type ProjectRole, type User, type UserDirectory } from '../archive/users.ts';
 import { parseUserPatch } from './user-patch.ts';
 import { sendListing } from './format.ts';
 
@@ -38,7 +38,7 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function registerUserRoutes(app: FastifyInstance, users: UserStore, archive: Archive): void {
+export function registerUserRoutes(app: FastifyInstance, users: UserDirectory, archive: Archive): void {
   app.register(async (sub) => {
     sub.post('/xapi/users', async (request, reply) => {
       requireAdmin(request);

@@ -164,6 +164,12 @@ export class CommandStore {
     return row?.enabled === 1;
   }
 
+  /** Projects whose flag enables the wrapper (the site flag aside), sorted. */
+  enabledProjects(wrapperId: number): string[] {
+    return (this.db.prepare('SELECT project FROM wrapper_projects WHERE wrapper_id = ? AND enabled = 1 ORDER BY project')
+      .all(wrapperId) as Array<{ project: string }>).map((r) => r.project);
+  }
+
   /**
    * Refuses a launch of a wrapper not enabled for the site, or — when the run belongs to a project — not
    * enabled for that project either. XNAT launches disabled wrappers; we do not (documented deviation).

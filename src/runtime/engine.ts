@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ArchiveStaging } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import { XcsError } from '../core/errors.ts';
 import { cleanupRun } from './cleanup.ts';
@@ -27,6 +28,7 @@ import { consoleLogger, type EngineLogger, type EngineResources } from './resour
 import type { RunSpec } from './run-spec.ts';
 import { runNotFound, RunStore, type HistoryItem, type RunFilter, type RunRecord } from './run-store.ts';
 import { runStagingJob } from './starter.ts';
+import { SqliteRunStateStore, type RunStateStore } from './run-state-store.ts';
 import { isTerminal } from './state-machine.ts';
 import { Dispatcher, stagingCapacity } from './workers.ts';
 import { runRetryJob } from './retrier.ts';
@@ -41,11 +43,18 @@ export interface EngineDeps {
   backend: ContainerBackend;
   credentials: CredentialPort;
   outputs: OutputFinalizerPort;
-  /** For provenance records of archive inputs and outputs (`archive-inventory.ts`). */
+  /** For provenance records of archive inputs and outputs (`archive-adapters/inventory.ts`). */
   inventory?: ObjectInventoryPort;
   /** Where command secrets are read; without it a command with secrets fails to start. */
   secrets?: SecretSource;
+  /** How archive files reach containers: the archive's staging strategy (the local one when absent). */
+  staging?: ArchiveStaging;
   log?: EngineLogger;
+  /**
+   * The run database (`{dataDir}/runs.sqlite`) when the caller opened it (the composition root shares it with the
+   * command registry); it stays the caller's to close. Without it the engine opens and closes its own.
+   */
+  database?: RunDatabase;
 }
 
 export class RunEngine {
@@ -54,7 +63,10 @@ export class RunEngine {
   readonly queue: JobQueue;
   /** Every committed status change, numbered (live stream, metrics, notifications). */
   readonly feed: StatusFeed;
+  /** Run state behind its interface (what http and the launcher use; the workers use `store` and `queue`). */
+  readonly state: RunStateStore;
   private readonly db: RunDatabase;
+  private readonly ownsDb: boolean;
   private readonly res: EngineResources;
   private readonly follower: EventFollower;
   private readonly staging: Dispatcher;
@@ -70,14 +82,16 @@ export class RunEngine {
   private constructor(config: EngineConfig, deps: EngineDeps) {
     this.config = config;
     mkdirSync(join(config.dataDir, 'runs'), { recursive: true });
-    this.db = openRunDatabase(join(config.dataDir, 'runs.sqlite'));
+    this.ownsDb = deps.database === undefined;
+    this.db = deps.database ?? openRunDatabase(join(config.dataDir, 'runs.sqlite'));
     this.queue = new JobQueue(this.db);
     this.store = new RunStore(this.db, this.queue);
     this.feed = new StatusFeed(this.db, this.store);
+    this.state = new SqliteRunStateStore(this.store, this.queue);
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
-      ...(deps.secrets ? { secrets: deps.secrets } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}), ...(deps.staging ? { staging: deps.staging } : {}),
       log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
     };
     this.follower = new EventFollower(this.res);
@@ -151,7 +165,7 @@ export class RunEngine {
     await this.follower.stop();
     await Promise.allSettled([...this.cleanups]);
     this.feed.close();
-    this.db.close();
+    if (this.ownsDb) this.db.close();
   }
 
   /**

@@ -6,12 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Archive } from '../archive/types.ts';
-import type { UserStore } from '../archive/users.ts';
+import type { UserDirectory } from '../archive/users.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../command/sensitive.ts';
 import { XcsError } from '../core/errors.ts';
 import { resolveCommand } from '../resolution/index.ts';
-import { ArchiveObjectSource } from './archive-object-source.ts';
+import { ArchiveObjectSource } from './archive-adapters/index.ts';
 import type { CommandStore, RegisteredWrapper } from './command-store.ts';
 import type { RunEngine } from './engine.ts';
 import { compileRunPolicy } from './retry-policy.ts';
@@ -35,7 +35,7 @@ export interface LaunchContext {
   engine: RunEngine;
   commands: CommandStore;
   archive: Archive;
-  users: UserStore | null;
+  users: UserDirectory | null;
   /**
    * The command as resolution must see it for this wrapper and project: the site/project wrapper
    * configuration applied (defaults, matchers, output labels; reference §2.1). Absent = unconfigured.

@@ -1,6 +1,6 @@
 /**
  * What the run engine needs from its neighbours, as small interfaces. Adapters in this folder implement
- * them over the archive (`archive-ports.ts`), resolution (`resolution-adapter.ts`) and output finalization
+ * them over the archive (`archive-adapters/`), resolution (`resolution-adapter.ts`) and output finalization
  * (`output-finalizer.ts`), so the engine does not depend on their internals.
  */
 import type { RunRecord } from './run-store.ts';

@@ -3,6 +3,7 @@
  * to the neighbours and the settings. Systems talk to each other only through the store and the queue.
  */
 import { join } from 'node:path';
+import type { ArchiveStaging } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import type { SecretSource } from './command-secrets.ts';
 import type { EngineConfig } from './config.ts';
@@ -31,6 +32,8 @@ export interface EngineResources {
   inventory?: ObjectInventoryPort;
   /** Where command secrets are read (`command-secrets.ts`); without it a command with secrets fails. */
   secrets?: SecretSource;
+  /** How archive files reach containers (the archive's strategy; the local one when absent). */
+  staging?: ArchiveStaging;
   log: EngineLogger;
   /** Identifies this process as lease owner in the job queue. */
   owner: string;

@@ -301,6 +301,16 @@ export class RunStore {
     return rows.map((r) => r.id);
   }
 
+  /** Whether the run's history has an item with this status (e.g. `Retry scheduled`). */
+  hasHistoryStatus(runId: number, status: string): boolean {
+    return this.db.prepare('SELECT 1 FROM history WHERE run_id = ? AND status = ? LIMIT 1').get(runId, status) !== undefined;
+  }
+
+  /** Runs recorded after run `id` (greater ids, oldest first), at most `limit`. */
+  listAfter(id: number, limit: number): RunRecord[] {
+    return (this.db.prepare('SELECT * FROM runs WHERE id > ? ORDER BY id LIMIT ?').all(id, limit) as RunRow[]).map(toRecord);
+  }
+
   history(runId: number): HistoryItem[] {
     const rows = this.db.prepare('SELECT * FROM history WHERE run_id = ? ORDER BY id').all(runId) as HistoryRow[];
     return rows.map(toHistory);

@@ -3,12 +3,12 @@
  * the archive; writable mounts get their build directory (chosen at resolution) afresh, with the input
  * files copied in; the callback credentials are issued. Every step can run again after a crash.
  */
-import { chown, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError } from '../core/errors.ts';
 import type { MountSpec } from '../backends/types.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
-import { copyMountSource, sourceKind, sourceMissing } from './mount-source.ts';
+import { localStaging, type ArchiveStaging } from '../archive/staging.ts';
 import type { RunTokenScope } from './ports.ts';
 import { runSettingsOf, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
@@ -31,21 +31,15 @@ async function chownTree(dir: string, owner: { uid: number; gid: number }): Prom
   }
 }
 
-async function stageMount(m: ResolvedMount, owner: { uid: number; gid: number } | null): Promise<MountSpec> {
+async function stageMount(staging: ArchiveStaging, m: ResolvedMount, owner: { uid: number; gid: number } | null): Promise<MountSpec> {
   const host = m['xnat-host-path'];
-  const mount: MountSpec = { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
   // Fed by a setup container (its output directory): the files are there already, whether writable or not.
-  // A File input's source is the file itself (mount-source.ts).
   if (!m.writable || m['via-setup-command']) {
-    const kind = host ? await sourceKind(host) : 'missing';
-    if (kind !== 'directory' && kind !== 'file') throw sourceMissing(m.name, host, kind, false);
-    return mount;
+    const hostPath = await staging.readOnly({ name: m.name, archivePath: host, enginePath: m['container-host-path'] || null });
+    return { hostPath, containerPath: m['container-path'], writable: m.writable };
   }
-  // A previous attempt may have stopped half-way: start the copy afresh.
-  await rm(host, { recursive: true, force: true });
-  const source = m['copy-from'];
-  if (source) await copyMountSource(m.name, source, host);
-  else await mkdir(host, { recursive: true });
+  const mount: MountSpec = { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
+  await staging.writable({ name: m.name, source: m['copy-from'] || null, buildPath: host });
   if (owner) {
     try {
       await chownTree(host, owner);
@@ -71,7 +65,7 @@ export async function stage(res: EngineResources, run: RunRecord, reuseContainer
   // Writable mounts belong to the site's container user, so a tool that is not root can write its outputs.
   const owner = numericUser(runSettingsOf(res, run).containerUser);
   if (!reuseContainer) {
-    for (const m of run.spec.mounts) mounts.push(await stageMount(m, owner));
+    for (const m of run.spec.mounts) mounts.push(await stageMount(res.staging ?? localStaging(), m, owner));
   }
   return { mounts, environment: await environmentFor(res, run, run.spec['environment-variables']) };
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, type RunningServer } from '../../src/http/server.ts';
+import { startServer, type RunningServer } from '../../src/app/server.ts';
 import { ensureDockerHarness, TEST_IMAGES } from './docker.ts';
 import { jsonApi, type JsonApi } from './http.ts';
 import { registerEnabled, removeInstanceContainers } from './runs.ts';

@@ -6,7 +6,7 @@
  * scan-only wrapper (not applicable to sessions), and a command that fails.
  */
 import { Readable } from 'node:stream';
-import type { RunningServer } from '../../src/http/server.ts';
+import type { RunningServer } from '../../src/app/server.ts';
 import { requestJson } from './http.ts';
 
 export const WEB_PROJECT = 'WEB';

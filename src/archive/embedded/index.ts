@@ -8,6 +8,7 @@
  * records.ts (rows → records), reads.ts (lookups, listings), create.ts (creation, accession IDs),
  * modify.ts (update, delete), files.ts (putFile, putZip), commits.ts (directories, staged commits).
  */
+import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +17,7 @@ import type { ArchiveDb } from '../db.ts';
 import { ArchiveEvents } from '../events.ts';
 import { notFound, type ArchiveContext } from './context.ts';
 import { removeStaleStaging } from '../staging-cleanup.ts';
+import { localStaging, type ArchiveStaging } from '../staging.ts';
 import { resolveUnpackLimits, type UnpackLimits } from '../unpack-limits.ts';
 import type {
   Actor, Archive, ArchiveCollection, ArchiveFile, AssessorRecord, AssessorSpec, CommitOptions, CommitResult,
@@ -99,6 +101,17 @@ export class EmbeddedArchive implements Archive {
   listAssessors(session: string): Promise<AssessorRecord[]> { return reads.listAssessors(this.#ctx, session); }
   listResources(parent: ResourceParentRef): Promise<ResourceRecord[]> { return reads.listResources(this.#ctx, parent); }
   listFiles(resource: number): Promise<ArchiveFile[]> { return reads.listFiles(this.#ctx, resource); }
+
+  async openFile(resource: number, path: string): Promise<Readable> {
+    const file = (await reads.listFiles(this.#ctx, resource)).find((f) => f.name === path);
+    if (!file) throw notFound(`file ${path}`, path);
+    return createReadStream(file.absolutePath);
+  }
+
+  /** Its directories are on this machine: bind mounts (path-translated when the site says so). */
+  staging(): ArchiveStaging {
+    return localStaging();
+  }
 
   // ---- creation (create.ts) --------------------------------------------------------------------------
 

@@ -46,7 +46,8 @@ export function register(program: Command): void {
       }
       // Read by the container service when it opens (XCS_SECRET_* variables are read at each launch).
       if (o.secretsFile) process.env.XCS_SECRETS_FILE = o.secretsFile;
-      const { startServer, LOG_LEVELS } = await import('../../http/server.ts');
+      const { LOG_LEVELS } = await import('../../http/server.ts');
+      const { startServer } = await import('../../app/server.ts');
       const level = LOG_LEVELS.find((l) => l === o.logLevel);
       if (!level && o.logLevel !== 'off') {
         throw new XcsError('cli.serve.log-level', `--log-level must be one of ${LOG_LEVELS.join(', ')} or off, not "${o.logLevel}"`,

@@ -1,12 +1,12 @@
 /**
  * A project's accessibility, as XNAT serves it: `GET /data/projects/{p}/accessibility` answers the value as
  * plain text to whoever may see the project; `PUT /data/projects/{p}/accessibility/{public|protected|private}`
- * is for its owners and site administrators. What each value allows is `UserStore.can`'s rule.
+ * is for its owners and site administrators. What each value allows is `UserDirectory.can`'s rule.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { Archive } from '../../archive/types.ts';
-import { ACCESSIBILITIES, type Accessibility, type User, type UserStore } from '../../archive/users.ts';
+import { ACCESSIBILITIES, type Accessibility, type User, type UserDirectory } from '../../archive/users.ts';
 
 export function parseAccessibility(value: string): Accessibility {
   const v = value.toLowerCase();
@@ -18,7 +18,7 @@ export function parseAccessibility(value: string): Accessibility {
   return found;
 }
 
-export function registerAccessibilityRoutes(app: FastifyInstance, users: UserStore, archive: Archive): void {
+export function registerAccessibilityRoutes(app: FastifyInstance, users: UserDirectory, archive: Archive): void {
   async function visible(request: FastifyRequest, project: string): Promise<User> {
     const user = request.user!;
     if (!(await archive.get({ kind: 'project', project })) || !(await users.can(user, 'list', { project }))) {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import yazl from 'yazl';
 import { XcsError } from '../../core/errors.ts';
-import { assertNotScoped, type Action, type User, type UserStore } from '../../archive/users.ts';
+import { assertNotScoped, type Action, type User, type UserDirectory } from '../../archive/users.ts';
 import type {
   Archive, ArchiveCollection, ArchiveFile, ExtraFields, ObjectRef, PutFileOptions, ResourceParentRef,
 } from '../../archive/types.ts';
@@ -31,7 +31,7 @@ import { pageRows } from './paging.ts';
 
 export interface ArchiveRoutesDeps {
   archive: Archive;
-  users: UserStore;
+  users: UserDirectory;
   maxUploadBytes: number;
 }
 

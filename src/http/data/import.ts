@@ -19,11 +19,11 @@ import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
 import { importDicom, type ImportReport } from '../../archive/dicom/import.ts';
 import type { Archive } from '../../archive/types.ts';
 import type { UnpackLimits } from '../../archive/unpack-limits.ts';
-import type { UserStore } from '../../archive/users.ts';
+import type { UserDirectory } from '../../archive/users.ts';
 
 export interface ImportPluginOptions {
   archive: Archive;
-  users: UserStore;
+  users: UserDirectory;
   /** Largest upload, and largest unpacked size, in bytes (413 beyond). */
   maxUploadBytes?: number;
   /** Archive-bomb limits (defaults in `archive/unpack-limits.ts`). */

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { XcsError } from '../../core/errors.ts';
 import type { Archive } from '../../archive/types.ts';
-import type { UserStore } from '../../archive/users.ts';
+import type { UserDirectory } from '../../archive/users.ts';
 import { sendListing, type Listing } from '../format.ts';
 
 const PROJECT_FIELDS = ['ID', 'NAME', 'DESCRIPTION', 'SECONDARY_ID', 'KEYWORDS', 'PI', 'PROJ_MR_COUNT', 'PROJ_CT_COUNT',
@@ -83,7 +83,7 @@ async function readBody(request: FastifyRequest): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function registerSearchRoutes(app: FastifyInstance, users: UserStore, archive: Archive): void {
+export function registerSearchRoutes(app: FastifyInstance, users: UserDirectory, archive: Archive): void {
   async function projectRows(request: FastifyRequest): Promise<Array<Record<string, string>>> {
     const rows = [];
     for (const p of await archive.listProjects()) {

@@ -9,14 +9,14 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
-import { assertNotScoped, type UserStore } from '../../archive/users.ts';
+import { assertNotScoped, type UserDirectory } from '../../archive/users.ts';
 import { clearedSessionCookie, sessionCookie } from '../auth.ts';
 
 export const XCS_VERSION = '1.8.10';
 /** Alias tokens issued over HTTP live this long (XNAT's default is 48 hours). */
 const TOKEN_TTL_SECONDS = 48 * 3600;
 
-export function registerSessionRoutes(app: FastifyInstance, users: UserStore): void {
+export function registerSessionRoutes(app: FastifyInstance, users: UserDirectory): void {
   for (const prefix of ['/data', '/REST']) {
     // XNAT answers GET and POST alike; browsers sign in with POST (the web console), scripts often with GET.
     const login = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -9,16 +9,12 @@
  *   it exists or not (its existence is never revealed); one who can read it but lacks the level gets 403.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { XcsError } from '../../core/errors.ts';
-import { applyMigrations } from '../../archive/db.ts';
-import type { Action, User, UserStore } from '../../archive/users.ts';
+import type { Action, User, UserDirectory } from '../../archive/users.ts';
+import { SiteRoleStore } from '../../stores/site-role-store.ts';
 
 export const CONTAINER_MANAGER = 'ContainerManager';
-
-interface RolesDb {
-  xapi_site_roles: { login: string; role: string };
-}
 
 /** The answer for a project the caller cannot read, existing or not (the same as `/data`'s). */
 export function projectNotFound(project: string): XcsError {
@@ -26,40 +22,29 @@ export function projectNotFound(project: string): XcsError {
 }
 
 export class AccessControl {
-  readonly users: UserStore;
-  readonly #db: Kysely<RolesDb>;
+  readonly users: UserDirectory;
+  readonly #roles: SiteRoleStore;
 
-  private constructor(users: UserStore, db: Kysely<RolesDb>) {
+  constructor(users: UserDirectory, roles: SiteRoleStore) {
     this.users = users;
-    this.#db = db;
+    this.#roles = roles;
   }
 
-  /** Opens the role table in the shared database (created on first use). */
-  static async open<T>(users: UserStore, db: Kysely<T>): Promise<AccessControl> {
-    const roles = db as unknown as Kysely<RolesDb>;
-    await applyMigrations(roles, 'xapi_access', {
-      '001_site_roles': {
-        up: async (d) => {
-          await sql`CREATE TABLE xapi_site_roles (login TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (login, role))`.execute(d);
-        },
-      },
-    });
-    return new AccessControl(users, roles);
+  /** Over the role table in the shared database (created on first use). */
+  static async open<T>(users: UserDirectory, db: Kysely<T>): Promise<AccessControl> {
+    return new AccessControl(users, await SiteRoleStore.open(db));
   }
 
   async isContainerManager(user: User | null): Promise<boolean> {
     // A run's token is never a manager, whoever launched the run.
     if (!user?.enabled || user.scope) return false;
     if (user.siteAdmin) return true;
-    const row = await this.#db.selectFrom('xapi_site_roles').select('login')
-      .where('login', '=', user.login).where('role', '=', CONTAINER_MANAGER).executeTakeFirst();
-    return row !== undefined;
+    return this.#roles.has(user.login, CONTAINER_MANAGER);
   }
 
   async rolesOf(login: string): Promise<string[]> {
     const user = await this.users.requireUser(login);
-    const rows = await this.#db.selectFrom('xapi_site_roles').select('role').where('login', '=', login).execute();
-    const roles = new Set(rows.map((r) => r.role));
+    const roles = new Set(await this.#roles.rolesOf(login));
     if (user.siteAdmin) {
       roles.add('Administrator');
       roles.add(CONTAINER_MANAGER);
@@ -73,8 +58,7 @@ export class AccessControl {
       throw new XcsError('xapi.roles.unknown', `unknown site role "${role}"`, { status: 400, path: role,
         hint: `the only site role XCS manages here is ${CONTAINER_MANAGER}` });
     }
-    await this.#db.deleteFrom('xapi_site_roles').where('login', '=', login).where('role', '=', role).execute();
-    if (granted) await this.#db.insertInto('xapi_site_roles').values({ login, role }).execute();
+    await this.#roles.set(login, role, granted);
   }
 
   /** The signed-in user, or 401 for guests (routes marked public reach here without one). */

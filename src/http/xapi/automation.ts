@@ -10,7 +10,7 @@ import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
 import { EVENT_TYPES, type AutomationStore, type CommandEventMapping, type EventType, type Orchestration } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
-import { findWrapperById, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
+import { findWrapperById, requireWrapperByName, type CommandCatalog, type WrapperRef } from '../../runtime/index.ts';
 import { subscriptionOfMapping } from '../../automation/subscription-model.ts';
 import { presentSubscription } from './subscriptions.ts';
 

@@ -9,15 +9,15 @@
  * limit wait `Queued`.
  */
 import { randomInt } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
 import { maskParams, SENSITIVE_MASK, sensitiveDefaults, sensitiveInputNames } from '../../command/sensitive.ts';
 import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
-import { redactDeep } from '../../runtime/redact.ts';
+import { redactDeep } from '../../runtime/index.ts';
 import type { User } from '../../archive/users.ts';
 import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } from '../../resolution/index.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type BatchRecorder, type CommandCatalog, type Launcher, type WrapperRef } from './catalog.ts';
-import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
+import { requireWrapper, requireWrapperByName, type BatchRecorder, type CommandCatalog, type Launcher, type WrapperRef } from '../../runtime/index.ts';
+import { applyConfiguration, isEnabled, type ConfigStore } from './configuration.ts';
 import { commandVisible, notVisible } from './visibility.ts';
 import { checkJsonDepth } from '../json-body.ts';
 
@@ -197,7 +197,7 @@ export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLaunche
   ];
   for (const url of forms) {
     const keys = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]);
-    routeOnce(app, 'POST', url, {
+    route(app, 'POST', url, {
       schema: {
         tags: ['launch'], summary: 'Launch a wrapper on many root objects (JSON body; ?dryRun=true only checks)',
         params: { type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])), required: keys },
@@ -241,4 +241,8 @@ export function rootOf(ref: WrapperRef, body: Record<string, unknown>): string {
 function idOf(s: string, what: string): number {
   if (!/^\d+$/.test(s)) throw new XcsError(`xapi.${what}.bad-id`, `"${s}" is not a ${what} id`, { status: 400, path: s });
   return Number(s);
+}
+
+function route(app: FastifyInstance, method: 'GET' | 'POST', url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod): void {
+  app.route({ method, url, ...opts, handler });
 }

@@ -15,12 +15,12 @@ import { keepMaskedDefaults, maskCommand, maskWrapper, parseCommandValue, unmask
 import { XcsError } from '../../core/errors.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import type { AccessControl } from './access.ts';
-import { intParam, requireJson, userOf, type XapiContext } from './context.ts';
+import { intParam, requireJson, userOf, type RegistryContext } from './context.ts';
 import { commandVisible, enabledProjectsOf } from './visibility.ts';
 import { registerCommandValidateRoute } from './commands-validate.ts';
 
 export interface CommandAdminDeps {
-  ctx: XapiContext;
+  ctx: RegistryContext;
   access: AccessControl;
   /** Orchestrations to update when wrappers are deleted; absent when automation is not installed. */
   automation?: AutomationStore;

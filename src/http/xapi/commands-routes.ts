@@ -1,10 +1,10 @@
 /** Wrapper enablement (site and project). Commands themselves: `commands-admin.ts`. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessControl } from './access.ts';
-import { intParam, type XapiContext } from './context.ts';
+import { intParam, type RegistryContext } from './context.ts';
 
 /** Site flags: container managers (§5.2). Project flags: project owners or container managers; reading them: members. */
-export function registerCommandRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
+export function registerCommandRoutes(app: FastifyInstance, ctx: RegistryContext, access: AccessControl): void {
   const setSite = (enabled: boolean) => async (request: FastifyRequest<{ Params: { id: string } }>) => {
     await access.requireContainerManager(request);
     ctx.commands.setEnabled(intParam(request.params.id, 'wrapper id'), enabled, null);

@@ -7,30 +7,21 @@
  * configuration to a command replaces, for every configured input, its `default-value` and `matcher`, and
  * for wrapper inputs `user-settable`; and each configured output handler's `label`.
  *
- * Enablement itself (site flag, project flags) lives in the command registry; the routes here answer for it
- * unless the run engine's routes already do (a route is registered only when no other plugin has it).
+ * Enablement itself (site flag, project flags) lives in the command registry; the routes here answer for it in
+ * the by-name forms (`/commands/{id}/wrappers/{name}/enabled`), `commands-routes.ts` in the by-id forms.
  */
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions, RouteHandlerMethod } from 'fastify';
-import { sql, type Kysely } from 'kysely';
 import { XcsError } from '../../core/errors.ts';
-import { applyMigrations } from '../../archive/db.ts';
 import type { Command, CommandWrapper } from '../../command/model.ts';
+import type { CommandConfiguration, InputConfig } from '../../command/configuration.ts';
+
+export { applyConfiguration, type CommandConfiguration, type InputConfig } from '../../command/configuration.ts';
+import type { ConfigStore } from '../../stores/wrapper-config-store.ts';
+
+export { ConfigStore } from '../../stores/wrapper-config-store.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
-
-export interface InputConfig {
-  'default-value'?: string | null;
-  matcher?: string | null;
-  'user-settable'?: boolean | null;
-  advanced?: boolean | null;
-}
-
-export interface CommandConfiguration {
-  enabled?: boolean | null;
-  inputs: Record<string, InputConfig>;
-  outputs: Record<string, { label?: string | null }>;
-}
+import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from '../../runtime/index.ts';
 
 export interface ConfigInputView {
   description: string | null;
@@ -45,68 +36,6 @@ export interface ConfigInputView {
 export interface ConfigView {
   inputs: Record<string, ConfigInputView>;
   outputs: Record<string, { type: string; label: string | null }>;
-}
-
-interface ConfigDb {
-  xapi_wrapper_config: { wrapper_id: number; scope: string; json: string };
-}
-
-const SITE = '';
-
-export class ConfigStore {
-  readonly #db: Kysely<ConfigDb>;
-
-  private constructor(db: Kysely<ConfigDb>) {
-    this.#db = db;
-  }
-
-  static async open<T>(db: Kysely<T>): Promise<ConfigStore> {
-    const d = db as unknown as Kysely<ConfigDb>;
-    await applyMigrations(d, 'xapi_config', {
-      '001_wrapper_config': {
-        up: async (x) => {
-          await sql`CREATE TABLE xapi_wrapper_config (wrapper_id INTEGER NOT NULL, scope TEXT NOT NULL, json TEXT NOT NULL,
-            PRIMARY KEY (wrapper_id, scope))`.execute(x);
-        },
-      },
-    });
-    return new ConfigStore(d);
-  }
-
-  async get(wrapperId: number, project: string | null): Promise<CommandConfiguration | undefined> {
-    const row = await this.#db.selectFrom('xapi_wrapper_config').select('json')
-      .where('wrapper_id', '=', wrapperId).where('scope', '=', project ?? SITE).executeTakeFirst();
-    return row ? (JSON.parse(row.json) as CommandConfiguration) : undefined;
-  }
-
-  async set(wrapperId: number, project: string | null, config: CommandConfiguration): Promise<void> {
-    const json = JSON.stringify(config);
-    await this.#db.insertInto('xapi_wrapper_config').values({ wrapper_id: wrapperId, scope: project ?? SITE, json })
-      .onConflict((oc) => oc.columns(['wrapper_id', 'scope']).doUpdateSet({ json })).execute();
-  }
-
-  async delete(wrapperId: number, project: string | null): Promise<void> {
-    await this.#db.deleteFrom('xapi_wrapper_config').where('wrapper_id', '=', wrapperId).where('scope', '=', project ?? SITE).execute();
-  }
-
-  /** Site configuration overlaid by the project's (non-null project fields win). */
-  async effective(wrapperId: number, project: string | null): Promise<CommandConfiguration> {
-    const site = (await this.get(wrapperId, null)) ?? { inputs: {}, outputs: {} };
-    if (!project) return site;
-    const proj = await this.get(wrapperId, project);
-    if (!proj) return site;
-    const inputs: Record<string, InputConfig> = { ...site.inputs };
-    for (const [name, c] of Object.entries(proj.inputs)) inputs[name] = overlay(site.inputs[name] ?? {}, c);
-    const outputs: CommandConfiguration['outputs'] = { ...site.outputs };
-    for (const [name, c] of Object.entries(proj.outputs)) outputs[name] = overlay(site.outputs[name] ?? {}, c);
-    return { enabled: proj.enabled ?? site.enabled ?? null, inputs, outputs };
-  }
-}
-
-function overlay<T extends object>(base: T, over: T): T {
-  const out = { ...base } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(over)) if (v !== null && v !== undefined) out[k] = v;
-  return out as T;
 }
 
 /**
@@ -162,33 +91,6 @@ function rawConfigView(command: Command, wrapper: CommandWrapper, config: Comman
   const outputs: ConfigView['outputs'] = {};
   for (const h of wrapper['output-handlers']) outputs[h.name] = { type: h.type, label: config.outputs[h.name]?.label ?? h.label ?? null };
   return { inputs, outputs };
-}
-
-/** The command with one wrapper and its configuration applied, as resolution should see it. */
-export function applyConfiguration(command: Command, wrapperId: number, config: CommandConfiguration): Command {
-  const c = structuredClone(command);
-  c.xnat = c.xnat.filter((w) => w.id === wrapperId);
-  const w = c.xnat[0];
-  for (const i of c.inputs) {
-    const k = config.inputs[i.name];
-    if (!k) continue;
-    if (k['default-value'] !== undefined) i['default-value'] = k['default-value'];
-    if (k.matcher !== undefined) i.matcher = k.matcher;
-  }
-  if (w) {
-    for (const i of [...w['external-inputs'], ...w['derived-inputs']]) {
-      const k = config.inputs[i.name];
-      if (!k) continue;
-      if (k['default-value'] !== undefined) i['default-value'] = k['default-value'];
-      if (k.matcher !== undefined) i.matcher = k.matcher;
-      if (k['user-settable'] !== undefined) i['user-settable'] = k['user-settable'];
-    }
-    for (const h of w['output-handlers']) {
-      const label = config.outputs[h.name]?.label;
-      if (label !== undefined && label !== null) h.label = label;
-    }
-  }
-  return c;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -253,13 +155,6 @@ export interface ConfigRouteDeps {
   access: AccessControl;
 }
 
-/** Registers a route unless another plugin (the run engine's) already serves it. */
-export function routeOnce(app: FastifyInstance, method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string,
-  opts: RouteShorthandOptions, handler: RouteHandlerMethod): void {
-  if (app.hasRoute({ method, url })) return;
-  app.route({ method, url, ...opts, handler });
-}
-
 type P = Record<string, string>;
 
 async function wrapperOf(catalog: CommandCatalog, params: P): Promise<WrapperRef> {
@@ -273,6 +168,11 @@ async function wrapperOf(catalog: CommandCatalog, params: P): Promise<WrapperRef
 
 export function registerConfigurationRoutes(app: FastifyInstance, { catalog, configs, access }: ConfigRouteDeps): void {
   const tags = ['configuration'];
+  const route = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod): void => {
+    app.route({ method, url, ...opts, handler });
+  };
+  /** Enablement by wrapper id is the command registry's (`commands-routes.ts`); here only the by-name forms. */
+  const byName = (form: string): boolean => form.includes(':wname');
   const siteForms = ['/xapi/commands/:cid/wrappers/:wname', '/xapi/wrappers/:wid'];
   const projectForms = ['/xapi/projects/:project/commands/:cid/wrappers/:wname', '/xapi/projects/:project/wrappers/:wid'];
   const params = (keys: string[]) => ({ type: 'object', properties: Object.fromEntries(keys.map((k) => [k, { type: 'string' }])), required: keys });
@@ -288,12 +188,12 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
 
   for (const form of siteForms) {
     const schema = { tags, params: params(keysOf(form)) };
-    routeOnce(app, 'GET', `${form}/config`, { schema: { ...schema, summary: 'Site configuration of a wrapper' } }, async (request) => {
+    route('GET', `${form}/config`, { schema: { ...schema, summary: 'Site configuration of a wrapper' } }, async (request) => {
       await access.requireContainerManager(request);
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       return configView(command, wrapper, await configs.effective(wrapper.id, null));
     });
-    routeOnce(app, 'POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
+    route('POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
       await access.requireContainerManager(request);
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       const posted = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
@@ -302,19 +202,20 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
       if ((request.query as P).enable !== 'false') await catalog.setSiteEnabled(wrapper.id, true);
       return reply.code(201).send(configView(command, wrapper, await configs.effective(wrapper.id, null)));
     });
-    routeOnce(app, 'DELETE', `${form}/config`, { schema }, async (request, reply) => {
+    route('DELETE', `${form}/config`, { schema }, async (request, reply) => {
       await access.requireContainerManager(request);
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       await configs.delete(wrapper.id, null);
       return reply.code(204).send();
     });
-    routeOnce(app, 'GET', `${form}/enabled`, { schema: { ...schema, summary: 'Whether the wrapper is enabled for the site' } }, async (request) => {
+    if (!byName(form)) continue;
+    route('GET', `${form}/enabled`, { schema: { ...schema, summary: 'Whether the wrapper is enabled for the site' } }, async (request) => {
       await access.requireContainerManager(request);
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       return catalog.siteEnabled(wrapper.id);
     });
     for (const [verb, on] of [['enabled', true], ['disabled', false]] as const) {
-      routeOnce(app, 'PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
+      route('PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
         async (request) => {
           await access.requireContainerManager(request);
           const { wrapper } = await wrapperOf(catalog, request.params as P);
@@ -323,7 +224,7 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
         });
     }
   }
-  routeOnce(app, 'GET', '/xapi/wrappers/:wid/projects', { schema: { tags, params: params(['wid']), summary: 'Projects the wrapper is enabled in' } },
+  route('GET', '/xapi/wrappers/:wid/projects', { schema: { tags, params: params(['wid']), summary: 'Projects the wrapper is enabled in' } },
     async (request) => {
       await access.requireContainerManager(request);
       const { wrapper } = await wrapperOf(catalog, request.params as P);
@@ -332,12 +233,12 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
 
   for (const form of projectForms) {
     const schema = { tags, params: params(keysOf(form)) };
-    routeOnce(app, 'GET', `${form}/config`, { schema: { ...schema, summary: 'Project configuration (site-merged)' } }, async (request) => {
+    route('GET', `${form}/config`, { schema: { ...schema, summary: 'Project configuration (site-merged)' } }, async (request) => {
       await projectAccess(request, 'edit');
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       return configView(command, wrapper, await configs.effective(wrapper.id, projectOf(request)));
     });
-    routeOnce(app, 'POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
+    route('POST', `${form}/config`, { schema: { ...schema, querystring: enableQuery, body: { type: 'object' } } }, async (request, reply) => {
       await projectAccess(request, 'delete');
       const { command, wrapper } = await wrapperOf(catalog, request.params as P);
       const posted = parseConfiguration(request.body, configView(command, wrapper, { inputs: {}, outputs: {} }));
@@ -346,13 +247,14 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
       if ((request.query as P).enable !== 'false') await catalog.setProjectEnabled(wrapper.id, projectOf(request), true);
       return reply.code(201).send(configView(command, wrapper, await configs.effective(wrapper.id, projectOf(request))));
     });
-    routeOnce(app, 'DELETE', `${form}/config`, { schema }, async (request, reply) => {
+    route('DELETE', `${form}/config`, { schema }, async (request, reply) => {
       await projectAccess(request, 'delete');
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       await configs.delete(wrapper.id, projectOf(request));
       return reply.code(204).send();
     });
-    routeOnce(app, 'GET', `${form}/enabled`, { schema }, async (request) => {
+    if (!byName(form)) continue;
+    route('GET', `${form}/enabled`, { schema }, async (request) => {
       await projectAccess(request, 'edit');
       const { wrapper } = await wrapperOf(catalog, request.params as P);
       const project = projectOf(request);
@@ -360,7 +262,7 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
       return { 'enabled-for-site': site, 'enabled-for-project': site && (await catalog.projectEnabled(wrapper.id, project)), project };
     });
     for (const [verb, on] of [['enabled', true], ['disabled', false]] as const) {
-      routeOnce(app, 'PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
+      route('PUT', `${form}/${verb}`, { schema: { ...schema, querystring: { type: 'object', properties: { reason: { type: 'string' } } } } },
         async (request) => {
           await projectAccess(request, 'delete');
           const { wrapper } = await wrapperOf(catalog, request.params as P);

@@ -3,9 +3,9 @@
  * hidden. Users who neither launched the run nor administer it get the scrubbed form XNAT gives them.
  */
 import { formatDuration } from '../../core/duration.ts';
-import type { HistoryItem, RunRecord } from '../../runtime/run-store.ts';
-import { REDACTED, redactDeep, runSecrets, SCRUBBED_COMMAND_LINE, SENSITIVE_MASK } from '../../runtime/redact.ts';
-import { allInputValues } from '../../runtime/run-spec.ts';
+import type { HistoryItem, RunRecord } from '../../runtime/index.ts';
+import { REDACTED, redactDeep, runSecrets, SCRUBBED_COMMAND_LINE, SENSITIVE_MASK } from '../../runtime/index.ts';
+import { allInputValues } from '../../runtime/index.ts';
 
 /** `yyyy-MM-dd'T'HH:mm:ss.SSSZ` in UTC, as XNAT renders status times. */
 export function xnatTime(ms: number): string {

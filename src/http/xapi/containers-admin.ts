@@ -23,8 +23,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
-import { RunQuery, type RunQueryFilter } from '../../runtime/run-query.ts';
-import { runNotFound, type RunRecord } from '../../runtime/run-store.ts';
+import { RunQuery, type RunQueryFilter } from '../../runtime/index.ts';
+import { runNotFound, type RunRecord } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
 import { containerJson } from './container-json.ts';
 import { intParam, seesFully, userOf, type XapiContext } from './context.ts';
@@ -226,7 +226,7 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     schema: { tags, summary: 'Delete a finished container record and its logs (launcher, project owner, container manager)' },
   }, async (request, reply) => {
     const user = userOf(request);
-    const run = ctx.engine.find(request.params.id);
+    const run = await ctx.engine.state.find(request.params.id);
     if (!(await mayAct(user, run))) {
       // Those who cannot read the run's project get what a missing id gets.
       if (!run.project || !(await access.users.can(user, 'read', { project: run.project }))) throw runNotFound(request.params.id);
@@ -240,7 +240,7 @@ export function registerContainerAdminRoutes(app: FastifyInstance, { ctx, access
     const { runs } = query.page({ containerName: name, project, nonfinalized }, 0, 1);
     const run = runs[0];
     if (!run) throw new XcsError('run.not-found', `No container named ${name}${project ? ` in project ${project}` : ''}`, { status: 404, path: name });
-    return containerJson(run, ctx.engine.history(run.id), await mayAct(user, run));
+    return containerJson(run, await ctx.engine.state.history(run.id), await mayAct(user, run));
   };
   app.get<{ Params: { name: string }; Querystring: { nonfinalized?: string } }>('/xapi/container/name/:name', {
     schema: { tags, summary: 'A container by name (container managers)' },

@@ -7,11 +7,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import yazl from 'yazl';
 import type { User } from '../../archive/users.ts';
 import { isXcsError, messageOf, XcsError } from '../../core/errors.ts';
-import type { LogStream } from '../../runtime/logs.ts';
-import { relaunch } from '../../runtime/relaunch.ts';
-import { redactDeep, redactError, runSecrets } from '../../runtime/redact.ts';
-import { runNotFound, type RunRecord } from '../../runtime/run-store.ts';
-import { isTerminal } from '../../runtime/state-machine.ts';
+import type { LogStream } from '../../runtime/index.ts';
+import { relaunch } from '../../runtime/index.ts';
+import { redactDeep, redactError, runSecrets } from '../../runtime/index.ts';
+import { runNotFound, type RunRecord } from '../../runtime/index.ts';
+import { isTerminal } from '../../runtime/index.ts';
 import { containerJson } from './container-json.ts';
 import type { AccessControl } from './access.ts';
 import { seesFully, userOf, type XapiContext } from './context.ts';
@@ -73,7 +73,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
   const engine = ctx.engine;
 
   async function visibleTo(user: User, key: string): Promise<{ run: RunRecord; full: boolean }> {
-    const run = engine.find(key);
+    const run = await engine.state.find(key);
     const full = (await access.isContainerManager(user)) || (await seesFully(ctx, user, run));
     // Others see the scrubbed record only when they can read its project; to the rest it does not exist.
     if (!full && !(run.project && ctx.users && await ctx.users.can(user, 'read', { project: run.project }))) {
@@ -93,7 +93,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
 
   app.get<{ Params: { id: string } }>('/xapi/containers/:id', async (request) => {
     const { run, full } = await visibleRun(request);
-    return containerJson(run, engine.history(run.id), full);
+    return containerJson(run, await engine.state.history(run.id), full);
   });
 
   const kill = async (request: FastifyRequest<{ Params: { id: string } }>) => {
@@ -140,7 +140,7 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
 
   /** Ended runs of the project that match, that the caller may act on, and that no retry or relaunch repeated yet. */
   async function matchingRuns(user: User, f: RelaunchFilter): Promise<string[]> {
-    const runs = engine.list({ project: f.project });
+    const runs = await engine.state.list({ project: f.project });
     const repeated = new Set(runs.map((r) => r.relaunchOf).filter((x) => x !== null));
     const out: string[] = [];
     const manager = await access.isContainerManager(user);
@@ -159,8 +159,9 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
 
   app.post<{ Params: { id: string } }>('/xapi/containers/:id/finalize', async (request) => {
     const user = await access.requireContainerManager(request);
-    const run = engine.find(request.params.id);
-    return containerJson(engine.finalize(run.id, user.login), engine.history(run.id), true);
+    const run = await engine.state.find(request.params.id);
+    const finalized = engine.finalize(run.id, user.login);
+    return containerJson(finalized, await engine.state.history(run.id), true);
   });
 
   // XNAT's zip of both logs: `stdout.log` and `stderr.log`, the streams holding nothing left out; a live run's as

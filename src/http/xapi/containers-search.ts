@@ -12,7 +12,7 @@
  * unknown column lists the known ones.
  */
 import { XcsError } from '../../core/errors.ts';
-import { RUN_COLUMNS, type RunColumn, type RunCondition } from '../../runtime/run-query.ts';
+import { RUN_COLUMNS, type RunColumn, type RunCondition } from '../../runtime/index.ts';
 
 export const DEFAULT_SORT_COLUMN: RunColumn = 'timestamp';
 

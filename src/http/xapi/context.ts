@@ -2,10 +2,13 @@
 import type { FastifyRequest } from 'fastify';
 import type { User } from '../../archive/users.ts';
 import { XcsError } from '../../core/errors.ts';
-import type { LaunchContext } from '../../runtime/launch.ts';
-import type { RunRecord } from '../../runtime/run-store.ts';
+import type { LaunchContext } from '../../runtime/index.ts';
+import type { RunRecord } from '../../runtime/index.ts';
 
 export type XapiContext = LaunchContext;
+
+/** What the command-registry routes need: the command store and the archive, no engine. */
+export type RegistryContext = Pick<XapiContext, 'commands' | 'archive'>;
 
 export function userOf(request: FastifyRequest): User {
   if (!request.user) throw new XcsError('auth.required', 'authentication required', { status: 401 });

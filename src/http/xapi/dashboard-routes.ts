@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertNotScoped } from '../../archive/users.ts';
 import { XcsError } from '../../core/errors.ts';
-import { runStats } from '../../runtime/run-stats.ts';
+import { runStats } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
 import { userOf, type XapiContext } from './context.ts';
 

@@ -13,7 +13,7 @@ import type { Command } from '../../command/model.ts';
 import { maskCommand } from '../../command/sensitive.ts';
 import { readImageCommands } from '../../command/image-labels.ts';
 import type { AccessControl } from './access.ts';
-import type { CommandCatalog } from './catalog.ts';
+import type { CommandCatalog } from '../../runtime/index.ts';
 import type { ImageEngine } from './pull-on-init.ts';
 import type { Hub, SettingsStore } from './settings.ts';
 import { backendFor, operationOf } from './server-backend.ts';

@@ -7,8 +7,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isXcsError, messageOf } from '../../core/errors.ts';
 import { sensitiveInputNames } from '../../command/sensitive.ts';
-import { findWrapper, launch, type LaunchRequest } from '../../runtime/launch.ts';
-import { redactDeep, SENSITIVE_MASK } from '../../runtime/redact.ts';
+import { findWrapper, launch, type LaunchRequest } from '../../runtime/index.ts';
+import { redactDeep, SENSITIVE_MASK } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
 import { commandVisible, enabledProjectsOf, notVisible } from './visibility.ts';

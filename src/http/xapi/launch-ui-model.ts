@@ -19,7 +19,7 @@ import type { Command, CommandInput, CommandWrapper, WrapperDerivedInput, Wrappe
 import type { CandidateExplanation, Explanation, InputExplanation } from '../../resolution/index.ts';
 import { isXnatType } from '../../resolution/index.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../../command/sensitive.ts';
-import { redactor } from '../../runtime/redact.ts';
+import { redactor } from '../../runtime/index.ts';
 import type { CommandConfiguration } from './configuration.ts';
 import type { CallbackNote } from './site-settings-keys.ts';
 

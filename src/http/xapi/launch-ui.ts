@@ -15,15 +15,15 @@
  * The bulk launch UI (`GET …/bulklaunch`, same four forms) is this model for `?sampleTarget=` given to the
  * input `?rootElement=`, with the inputs that change per target marked `derived`.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
 import { archiveUri, isXnatType, preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
 import { sensitiveDefaults, sensitiveInputNames } from '../../command/sensitive.ts';
-import { redact, redactDeep } from '../../runtime/redact.ts';
+import { redact, redactDeep } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from './catalog.ts';
-import { applyConfiguration, isEnabled, routeOnce, type ConfigStore } from './configuration.ts';
+import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from '../../runtime/index.ts';
+import { applyConfiguration, isEnabled, type ConfigStore } from './configuration.ts';
 import { buildLaunchUi, MASK, type LaunchUi } from './launch-ui-model.ts';
 import type { SettingsStore } from './settings.ts';
 import { callbackNote } from './site-settings-keys.ts';
@@ -172,7 +172,7 @@ export function registerLaunchUiRoutes(app: FastifyInstance, deps: LaunchUiDeps)
   ];
   for (const url of forms) {
     const keys = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]);
-    routeOnce(app, 'GET', url, {
+    route(app, 'GET', url, {
       schema: {
         tags: ['launch'],
         summary: 'Launch UI: the wrapper\'s inputs pre-resolved for the objects given as query parameters',
@@ -180,7 +180,7 @@ export function registerLaunchUiRoutes(app: FastifyInstance, deps: LaunchUiDeps)
         querystring: { type: 'object', additionalProperties: true },
       },
     }, async (request, reply) => launchUi(deps, request, reply));
-    routeOnce(app, 'GET', url.replace(/\/launch$/, '/bulklaunch'), {
+    route(app, 'GET', url.replace(/\/launch$/, '/bulklaunch'), {
       schema: {
         tags: ['launch'],
         summary: 'Bulk launch UI: the launch UI for a sample target (?rootElement=&sampleTarget=), per-target inputs marked derived',
@@ -195,3 +195,7 @@ export function registerLaunchUiRoutes(app: FastifyInstance, deps: LaunchUiDeps)
 export const launchUiPlugin: FastifyPluginAsync<LaunchUiDeps> = async (app, deps) => {
   registerLaunchUiRoutes(app, deps);
 };
+
+function route(app: FastifyInstance, method: 'GET' | 'POST', url: string, opts: RouteShorthandOptions, handler: RouteHandlerMethod): void {
+  app.route({ method, url, ...opts, handler });
+}

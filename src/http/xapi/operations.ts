@@ -8,12 +8,12 @@
 import type { FastifyInstance } from 'fastify';
 import { smtpTransport, type MailPort } from '../../notifications/mail.ts';
 import { Notifier } from '../../notifications/notifier.ts';
-import type { RunRecord } from '../../runtime/run-store.ts';
+import type { RunRecord } from '../../runtime/index.ts';
 import type { ServerDeps } from '../server.ts';
 import type { AccessControl } from './access.ts';
 import { containerJson } from './container-json.ts';
 import type { XapiContext } from './context.ts';
-import { serverSettingsOf } from './server-stores.ts';
+import type { SettingsStore } from './settings.ts';
 import { registerStatusStream } from './status-stream.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
 import { positiveIntFromEnv } from '../../core/env.ts';
@@ -31,7 +31,8 @@ export function runSummary(ctx: XapiContext, run: RunRecord): Record<string, unk
   };
 }
 
-export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: XapiContext, access: AccessControl): { start(): void; stop(): Promise<void> } {
+export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: XapiContext, access: AccessControl,
+  settings: SettingsStore): { start(): void; stop(): Promise<void> } {
   const engine = ctx.engine;
   const metrics = deps.metrics;
   registerStatusStream(app, ctx, access, metrics ? {
@@ -58,7 +59,7 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       if (!owner) return false;
       return hook.project === null ? owner.siteAdmin : owner.siteAdmin || access.can(owner, 'delete', hook.project);
     },
-    emailEnabled: () => serverSettingsOf(app.server)?.server()['status-email-enabled'] === true,
+    emailEnabled: () => settings.server()['status-email-enabled'] === true,
     retryDelayMs: positiveIntFromEnv('XCS_WEBHOOK_RETRY_MS'),
   });
   registerWebhookRoutes(app, notifier.webhooks, access);

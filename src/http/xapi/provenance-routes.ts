@@ -18,11 +18,11 @@ import type { User } from '../../archive/users.ts';
 import { parseArchivePath } from '../../archive/uri.ts';
 import { isImageReference } from '../../command/image-reference.ts';
 import { XcsError } from '../../core/errors.ts';
-import { archiveInventory } from '../../runtime/archive-inventory.ts';
-import type { ObjectIdentity } from '../../runtime/ports.ts';
-import { provenanceDocument } from '../../runtime/provenance.ts';
-import { redactDeep, runSecrets } from '../../runtime/redact.ts';
-import type { ObjectHit, RunOwner } from '../../runtime/provenance-store.ts';
+import { archiveInventory } from '../../runtime/index.ts';
+import type { ObjectIdentity } from '../../runtime/index.ts';
+import { provenanceDocument } from '../../runtime/index.ts';
+import { redactDeep, runSecrets } from '../../runtime/index.ts';
+import type { ObjectHit, RunOwner } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
 import { userOf, type XapiContext } from './context.ts';
 

@@ -5,7 +5,7 @@
  * keeps working, and nothing leaves the machine for images that are there.
  */
 import { messageOf } from '../../core/errors.ts';
-import type { CommandCatalog } from './catalog.ts';
+import type { CommandCatalog } from '../../runtime/index.ts';
 
 export interface PullReport {
   /** ISO time the pull finished; null while it runs or when it never ran. */

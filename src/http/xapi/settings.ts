@@ -9,9 +9,9 @@
  * `/docker/hubs/{id}/ping` instead. Passwords and tokens of hubs are never returned.
  */
 import type { FastifyInstance } from 'fastify';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { XcsError, messageOf } from '../../core/errors.ts';
-import { applyMigrations } from '../../archive/db.ts';
+import { SettingsTable } from '../../stores/settings-table.ts';
 import type { AccessControl } from './access.ts';
 import { backendFor, operationOf, pingServer, withTimeout } from './server-backend.ts';
 import { defaultXcsKeys, parseXcsKeys, refuseUnsupported, type XcsServerKeys } from './site-settings-keys.ts';
@@ -87,40 +87,27 @@ export function defaultServer(): DockerServerSettings {
   };
 }
 
-interface SettingsDb {
-  xapi_settings: { key: string; json: string };
-}
-
 type Listener = (s: { server: DockerServerSettings; queues: QueueSettings }) => void;
 
 export class SettingsStore {
-  readonly #db: Kysely<SettingsDb>;
+  readonly #table: SettingsTable;
   readonly #listeners = new Set<Listener>();
   #server: DockerServerSettings = defaultServer();
   #queues: QueueSettings = { ...DEFAULT_QUEUES };
   #hubs: Hub[] = [];
 
-  private constructor(db: Kysely<SettingsDb>) {
-    this.#db = db;
+  private constructor(table: SettingsTable) {
+    this.#table = table;
   }
 
   static async open<T>(db: Kysely<T>): Promise<SettingsStore> {
-    const s = db as unknown as Kysely<SettingsDb>;
-    await applyMigrations(s, 'xapi_settings', {
-      '001_settings': {
-        up: async (d) => {
-          await sql`CREATE TABLE xapi_settings (key TEXT PRIMARY KEY, json TEXT NOT NULL)`.execute(d);
-        },
-      },
-    });
-    const store = new SettingsStore(s);
+    const store = new SettingsStore(await SettingsTable.open(db));
     await store.#load();
     return store;
   }
 
   async #load(): Promise<void> {
-    const rows = await this.#db.selectFrom('xapi_settings').selectAll().execute();
-    const byKey = new Map(rows.map((r) => [r.key, JSON.parse(r.json) as unknown]));
+    const byKey = await this.#table.load();
     if (byKey.has('server')) this.#server = { ...defaultServer(), ...(byKey.get('server') as DockerServerSettings) };
     if (byKey.has('queues')) this.#queues = { ...DEFAULT_QUEUES, ...(byKey.get('queues') as QueueSettings) };
     if (byKey.has('hubs')) this.#hubs = byKey.get('hubs') as Hub[];
@@ -131,9 +118,7 @@ export class SettingsStore {
   }
 
   async #save(key: string, value: unknown): Promise<void> {
-    const json = JSON.stringify(value);
-    await this.#db.insertInto('xapi_settings').values({ key, json })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ json })).execute();
+    await this.#table.save(key, value);
   }
 
   onChange(listener: Listener): () => void {

@@ -7,9 +7,9 @@
 import { backendRefusal } from '../../backends/index.ts';
 import { CALLBACK_NETWORK_HINT, callbackUse } from '../../command/calls-back.ts';
 import type { Command } from '../../command/model.ts';
-import { isolationRefusal, networkOf } from '../../runtime/isolation.ts';
+import { isolationRefusal, networkOf } from '../../runtime/index.ts';
 import { XcsError } from '../../core/errors.ts';
-import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/site-settings.ts';
+import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/index.ts';
 import type { SwarmConstraint } from '../../resolution/types.ts';
 
 /** XCS keys (XNAT ignores unknown keys, so a settings JSON stays portable). */

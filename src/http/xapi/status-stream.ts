@@ -11,8 +11,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { User } from '../../archive/users.ts';
-import type { RunRecord } from '../../runtime/run-store.ts';
-import { eventsAfter, type StatusEvent } from '../../runtime/status-events.ts';
+import type { RunRecord } from '../../runtime/index.ts';
+import { eventsAfter, type StatusEvent } from '../../runtime/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import type { AccessControl } from './access.ts';
 import { containerJson, xnatTime } from './container-json.ts';

@@ -16,7 +16,7 @@ import type { User } from '../../archive/users.ts';
 import type { AutomationStore } from '../../automation/store.ts';
 import { readSubscription, requestedProjects, wrapperIdOf, type StoredSubscription, type Subscription } from '../../automation/subscription-model.ts';
 import type { AccessControl } from './access.ts';
-import { findWrapperById, type CommandCatalog } from './catalog.ts';
+import { findWrapperById, type CommandCatalog } from '../../runtime/index.ts';
 
 export interface SubscriptionRouteDeps {
   store: AutomationStore;

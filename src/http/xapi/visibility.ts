@@ -1,47 +1,13 @@
 /**
- * Command visibility (reference §6.4, §1.1 `visibility`), asked the same way by every route that shows or
- * runs a command for a user: listings, single reads, availability, the launch UI and launch.
- * Container managers see every command. Others see `public` and `protected` ones (XNAT gives `protected`
- * no further meaning), and a `private` one only when one of its wrappers is enabled in a project they can
- * read. The value is compared case-insensitively, as XNAT filters (validation wants lower case).
- * A command a user may not see is answered exactly like one that does not exist (404).
+ * Command visibility for the routes (the rule and its refusal: `runtime/visibility.ts`). A command a user may not
+ * see is answered exactly like one that does not exist (404).
  */
-import { XcsError } from '../../core/errors.ts';
-import type { User } from '../../archive/users.ts';
-import type { Command } from '../../command/model.ts';
-import type { AccessControl } from './access.ts';
-import type { MaybePromise } from './catalog.ts';
-import type { XapiContext } from './context.ts';
+import type { EnabledProjects } from '../../runtime/index.ts';
+import type { RegistryContext } from './context.ts';
 
-export type EnabledProjects = (wrapperId: number) => MaybePromise<string[]>;
-
-export function isPrivate(command: Pick<Command, 'visibility'>): boolean {
-  return (command.visibility ?? 'public').toLowerCase() === 'private';
-}
-
-export async function commandVisible(access: AccessControl, enabledProjects: EnabledProjects, user: User | null,
-  command: Pick<Command, 'visibility' | 'xnat'>): Promise<boolean> {
-  if (!isPrivate(command)) return true;
-  if (await access.isContainerManager(user)) return true;
-  if (!user) return false;
-  for (const w of command.xnat) {
-    for (const project of await enabledProjects(w.id)) if (await access.can(user, 'read', project)) return true;
-  }
-  return false;
-}
-
-/**
- * The refusal for a command the user may not see: the words of the not-found answer of the same route (`prefix`
- * is the code prefix that route uses, `xapi.` or none).
- */
-export function notVisible(key: { wrapperId: number } | { commandId: number }, prefix: '' | 'xapi.' = ''): XcsError {
-  return 'wrapperId' in key
-    ? new XcsError(`${prefix}wrapper.not-found`, `No wrapper with id ${key.wrapperId}`, { status: 404, path: String(key.wrapperId) })
-    : new XcsError(`${prefix}command.not-found`, `No command with id ${key.commandId}`, { status: 404, path: String(key.commandId) });
-}
+export { commandVisible, isPrivate, notVisible, type EnabledProjects } from '../../runtime/index.ts';
 
 /** Projects whose flag enables the wrapper, read from the engine's registry. */
-export function enabledProjectsOf(ctx: XapiContext): EnabledProjects {
-  return (wrapperId) => (ctx.engine.database.prepare('SELECT project FROM wrapper_projects WHERE wrapper_id = ? AND enabled = 1')
-    .all(wrapperId) as Array<{ project: string }>).map((r) => r.project);
+export function enabledProjectsOf(ctx: RegistryContext): EnabledProjects {
+  return (wrapperId) => ctx.commands.enabledProjects(wrapperId);
 }

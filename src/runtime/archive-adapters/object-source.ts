@@ -2,13 +2,13 @@
  * Resolution's `XnatObjectSource` over the Archive interface: archive records become the XNAT-shaped
  * objects matchers see (reference §2.2), loaded lazily — one object or one child list per call.
  */
-import { isXcsError } from '../core/errors.ts';
+import { isXcsError } from '../../core/errors.ts';
 import type {
   Archive, ArchiveFile, AssessorRecord, ObjectRef, ProjectRecord, ResourceParentRef, ResourceRecord, ScanRecord,
   SessionRecord, SubjectRecord,
-} from '../archive/types.ts';
-import type { UserStore } from '../archive/users.ts';
-import type { ChildKind, XnatObject, XnatObjectSource, XnatType } from '../resolution/index.ts';
+} from '../../archive/types.ts';
+import type { UserDirectory } from '../../archive/users.ts';
+import type { ChildKind, XnatObject, XnatObjectSource, XnatType } from '../../resolution/index.ts';
 
 /** Drops undefined and empty-string fields, as XNAT omits nulls. */
 function compact(o: Record<string, string | number | string[] | undefined>): Record<string, string | number | string[]> {
@@ -19,11 +19,11 @@ function compact(o: Record<string, string | number | string[] | undefined>): Rec
 
 export class ArchiveObjectSource implements XnatObjectSource {
   private readonly archive: Archive;
-  private readonly users: UserStore | null;
+  private readonly users: UserDirectory | null;
   /** Archive URI → reference, for objects this source handed out. */
   private readonly refs = new Map<string, ObjectRef>();
 
-  constructor(archive: Archive, users: UserStore | null = null) {
+  constructor(archive: Archive, users: UserDirectory | null = null) {
     this.archive = archive;
     this.users = users;
   }

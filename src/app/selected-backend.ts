@@ -7,12 +7,12 @@
  * Runs launched on the previous backend are not moved: their containers are on the old engine, so reconciliation
  * fails them (`container-vanished`) — change the backend when no run is in flight, as in XNAT.
  */
-import { createBackend } from '../../backends/index.ts';
+import { createBackend } from '../backends/index.ts';
 import type {
   BackendCapabilities, BackendEvent, BackendKind, ContainerBackend, ContainerSpec, ContainerState, ContainerSummary, EngineVersion,
   EventOptions, EventSubscription, ImageInfo, ImageSummary, KillCause, LogOptions, PlacementReport, PullOptions, RegistryAuth, RegistryLogin,
   RemoveImageOptions, WaitOptions,
-} from '../../backends/types.ts';
+} from '../backends/types.ts';
 
 /** An events subscription that survives a backend swap: it re-subscribes on the new backend. */
 class RelaySubscription implements EventSubscription {

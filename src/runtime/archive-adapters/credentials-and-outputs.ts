@@ -3,18 +3,18 @@
  * tokens; outputs go through output finalization (`./finalize/`) into the archive, with the idempotency key
  * `${runId}:${outputName}` that finalization uses.
  */
-import type { Archive, ObjectRef } from '../archive/types.ts';
-import type { UserStore } from '../archive/users.ts';
-import { archiveSink, finalizeOutputs } from './finalize/index.ts';
-import type { CredentialPort, FinalizeOptions, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from './ports.ts';
-import type { RunRecord } from './run-store.ts';
-import { wrapperInputValues } from './run-spec.ts';
+import type { Archive, ObjectRef } from '../../archive/types.ts';
+import type { UserDirectory } from '../../archive/users.ts';
+import { archiveSink, finalizeOutputs } from '../finalize/index.ts';
+import type { CredentialPort, FinalizeOptions, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from '../ports.ts';
+import type { RunRecord } from '../run-store.ts';
+import { wrapperInputValues } from '../run-spec.ts';
 
 /**
  * Alias tokens confined to their run (`RunScope`): root URIs are resolved to archive objects when the token is
  * issued; one that does not resolve (deleted meanwhile) gives no write access.
  */
-export function aliasTokenCredentials(users: UserStore, archive: Archive): CredentialPort {
+export function aliasTokenCredentials(users: UserDirectory, archive: Archive): CredentialPort {
   return {
     async issue(login, ttlSeconds, scope) {
       const roots: ObjectRef[] = [];
@@ -37,7 +37,7 @@ function outputFailureCode(code: string): OutputFailure['code'] {
   return 'upload-failed';
 }
 
-export function archiveOutputs(archive: Archive, users: UserStore): OutputFinalizerPort {
+export function archiveOutputs(archive: Archive, users: UserDirectory): OutputFinalizerPort {
   const sink = archiveSink(archive, {
     canEdit: async (login, project) => users.can(await users.getUser(login), 'edit', { project }),
   });

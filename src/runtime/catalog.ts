@@ -1,12 +1,12 @@
 /**
- * What the `/xapi` routes of this part need from the command registry and from the run engine, as small
- * interfaces: the registry (commands with their wrappers and enablement) and the launcher (launch one
- * wrapper on one root object). The run engine's modules implement them; `MemoryCatalog` is a complete
- * in-process registry used until then and by tests that do not need the engine's database.
+ * The container service's application API as its callers see it (http routes, automation, bulk launch): the
+ * command registry (commands with their wrappers and enablement) and the launcher (launch one wrapper on one root
+ * object, follow runs). `CommandStoreCatalog` (`command-catalog.ts`) and `EngineLauncher` (`launcher.ts`) implement
+ * them over the run engine; `MemoryCatalog` is a complete in-process registry for tests that need no database.
  */
-import { XcsError } from '../../core/errors.ts';
-import type { Command, CommandWrapper } from '../../command/model.ts';
-import type { User } from '../../archive/users.ts';
+import { XcsError } from '../core/errors.ts';
+import type { Command, CommandWrapper } from '../command/model.ts';
+import type { User } from '../archive/users.ts';
 
 export type MaybePromise<T> = T | Promise<T>;
 

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { relative, sep } from 'node:path';
-import { isXcsError } from '../core/errors.ts';
-import type { Archive, ObjectRef, ResourceParentRef, ResourceRecord } from '../archive/types.ts';
-import type { Inventory, InventoryFile, ObjectIdentity, ObjectInventoryPort } from './ports.ts';
+import { isXcsError } from '../../core/errors.ts';
+import type { Archive, ObjectRef, ResourceParentRef, ResourceRecord } from '../../archive/types.ts';
+import type { Inventory, InventoryFile, ObjectIdentity, ObjectInventoryPort } from '../ports.ts';
 
 /**
  * Files read per inventory at most. Beyond it the manifest covers what was read and says so: a whole project

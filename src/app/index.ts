@@ -1,0 +1,121 @@
+/**
+ * The composition root: the one place that opens things. `openApplication` opens the data directory and its
+ * embedded archive, the run database (one connection, shared by the command registry and the engine), the stores
+ * (settings, wrapper configuration, site roles, automation), the container backend the server settings select
+ * (through the backend registry), the run engine, the in-process launcher and the automation dispatcher.
+ * `startServer` (what `xcs serve` runs) builds the HTTP server over them and listens; closing it closes them.
+ *
+ * Engine settings from the environment: `XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`; `XCS_SECRETS_FILE` (command secrets,
+ * besides `XCS_SECRET_*` variables). The site settings of runs (network, user, hardening…) follow the server settings
+ * (`follow-settings.ts`); `XCS_CONTAINER_NETWORK` and `XCS_CONTAINER_USER` are their defaults.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultDataDir, openEmbeddedArchive, type EmbeddedOptions, type OpenedArchive } from '../archive/open.ts';
+import { AutomationDispatcher } from '../automation/dispatcher.ts';
+import { AutomationStore } from '../automation/store.ts';
+import { SubscriptionRunner } from '../automation/subscriptions.ts';
+import type { BackendKind } from '../backends/types.ts';
+import { SelectedBackend } from './selected-backend.ts';
+import { positiveIntFromEnv } from '../core/env.ts';
+import { messageOf } from '../core/errors.ts';
+import type { JsonValue } from '../matcher/index.ts';
+import {
+  aliasTokenCredentials, archiveInventory, archiveOutputs, ArchiveObjectSource, CommandStore, CommandStoreCatalog,
+  defaultSiteSettings, EngineLauncher, openRunDatabase, RunEngine, secretSource, type EngineLogger, type LaunchContext,
+  type RunDatabase,
+} from '../runtime/index.ts';
+import { AccessControl } from '../http/xapi/access.ts';
+import { applyConfiguration, ConfigStore } from '../http/xapi/configuration.ts';
+import { SettingsStore } from '../http/xapi/settings.ts';
+import type { ContainerService } from '../http/xapi/service.ts';
+import { followQueueSettings, followServerSettings } from './follow-settings.ts';
+
+export interface ApplicationOptions extends EmbeddedOptions {
+  dataDir?: string;
+  /** The URL containers call back (known once the server listens). */
+  serverUrl: () => string;
+  /** Where the engine logs (the server's logger once it exists). */
+  log: EngineLogger;
+}
+
+export interface Application {
+  opened: OpenedArchive;
+  /** The container service over the data directory; its `engine` is null when no backend could be opened. */
+  service: ContainerService;
+  close(): Promise<void>;
+}
+
+/** A stable id per data directory, so a restarted server recognises its own containers. */
+function instanceIdOf(dataDir: string): string {
+  const file = join(dataDir, 'instance-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = randomBytes(4).toString('hex');
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/** The backend the server settings select, or null (with the reason on stderr): the server still serves the archive. */
+async function openBackend(settings: SettingsStore): Promise<SelectedBackend | null> {
+  try {
+    // A selection that follows the settings (`selected-backend.ts`): `POST /xapi/docker/server` may switch it.
+    const server = settings.server();
+    return await SelectedBackend.connect(server.backend as BackendKind, server.host);
+  } catch (e) {
+    process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
+    return null;
+  }
+}
+
+export async function openApplication(opts: ApplicationOptions): Promise<Application> {
+  const opened = await openEmbeddedArchive(opts.dataDir ?? defaultDataDir(),
+    { maxUploadBytes: opts.maxUploadBytes, unpackLimits: opts.unpackLimits });
+  const { archive, users, dataDir } = opened;
+  const runDb: RunDatabase = openRunDatabase(join(dataDir, 'runs.sqlite'));
+  const commands = new CommandStore(runDb);
+  const catalog = new CommandStoreCatalog(commands);
+  const settings = await SettingsStore.open(opened.db);
+  const configs = await ConfigStore.open(opened.db);
+  const access = await AccessControl.open(users, opened.db);
+  const automation = await AutomationStore.open(opened.db);
+  const backend = await openBackend(settings);
+  const engine = backend && RunEngine.open({
+    dataDir, instanceId: instanceIdOf(dataDir), serverUrl: opts.serverUrl,
+    maxRunning: positiveIntFromEnv('XCS_MAX_RUNNING'), maxFinalizing: positiveIntFromEnv('XCS_MAX_FINALIZING'),
+    // Until the server settings are applied (below): the environment's defaults.
+    site: { ...defaultSiteSettings(), containerNetwork: process.env.XCS_CONTAINER_NETWORK || 'none',
+      containerUser: process.env.XCS_CONTAINER_USER || null },
+  }, {
+    // Read once at start-up (a bad file stops the server with the reason); variables are read at each launch.
+    secrets: secretSource({ file: process.env.XCS_SECRETS_FILE || null }),
+    backend, credentials: aliasTokenCredentials(users, archive), outputs: archiveOutputs(archive, users),
+    inventory: archiveInventory(archive), staging: archive.staging(), log: opts.log, database: runDb,
+  });
+  const launchContext: (LaunchContext & { users: typeof users }) | null = engine && {
+    engine, commands, archive, users,
+    configure: async (command, wrapperId, project) => applyConfiguration(command, wrapperId, await configs.effective(wrapperId, project)),
+  };
+  const launcher = launchContext && new EngineLauncher({ ctx: launchContext, roles: access });
+  let dispatcher: AutomationDispatcher | null = null;
+  if (launcher) {
+    dispatcher = new AutomationDispatcher({ store: automation, catalog, launcher, users });
+    dispatcher.use(new SubscriptionRunner({ store: automation, catalog, launcher, users,
+      objectJson: async (uri) => (await new ArchiveObjectSource(archive, users).getByUri(uri)) as JsonValue | null }));
+    dispatcher.start(archive);
+  }
+  if (engine) {
+    followQueueSettings(engine, settings);
+    followServerSettings(engine, settings, backend ?? undefined, (m) => opts.log?.error(m) ?? process.stderr.write(`${m}\n`));
+  }
+  return {
+    opened,
+    service: { commands, catalog, access, settings, configs, automation, engine, launchContext, launcher, dispatcher },
+    close: async () => {
+      // The server stopped the engine and the dispatcher when it closed (its onClose hook).
+      await backend?.close();
+      runDb.close();
+      await opened.close();
+    },
+  };
+}
