@@ -1,8 +1,8 @@
 /**
  * `xcs exec` of a trivial command (busybox `true`, no mounts) against `docker run --rm --network none` of the
  * same image and command, both as processes started from scratch (Node's start-up included), interleaved
- * in the same run; median wall time of each. Target: ratio <= 1.3. bin/xcs runs the compiled build when
- * it is fresh (scripts/build.sh), as an installed xcs would; the bench builds it first.
+ * in the same run; median wall time of each. Target: ratio <= 1.3. bin/xcs runs the bundled build when
+ * it is fresh (scripts/build.sh: esbuild, dist/cli/), as an installed xcs would; the bench builds it first.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

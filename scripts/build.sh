@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Compiles src/ to dist/ for bin/xcs when any source is newer than the last build
-# (bin/xcs runs the sources through tsx while the build is stale), and builds the web console
-# (web/ -> dist/web/, served at /ui/) when any of its files is newer than its last build.
+# Bundles the CLI (src/ and the packages it loads) into dist/cli/ for bin/xcs (scripts/bundle.mjs: esbuild;
+# one file per lazily loaded part, so a command loads only what it uses) when any source, or the installed
+# packages, changed since the last build (bin/xcs runs the sources through tsx while the build is stale), and
+# builds the web console (web/ -> dist/web/, served at /ui/) when any of its files is newer than its last build.
+# Type checking is `npm run typecheck`'s job, not the build's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -print -quit)" ]; then
-  echo "build: compiling src/ to dist/" >&2
+lock=node_modules/.package-lock.json
+if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -print -quit)" ] \
+   || [ package-lock.json -nt dist/.built ] || { [ -f "$lock" ] && [ "$lock" -nt dist/.built ]; }; then
+  echo "build: bundling the CLI into dist/cli/" >&2
   mkdir -p dist
-  touch dist/.building   # stamped before compiling, so an edit made meanwhile still counts as newer
-  npx tsc -p tsconfig.build.json
+  touch dist/.building   # stamped before bundling, so an edit made meanwhile still counts as newer
+  # Chunk names change with their content: start from an empty folder (and drop the per-file output of
+  # the former tsc build, if any).
+  find dist -mindepth 1 -maxdepth 1 ! -name web ! -name '.web-built' ! -name '.web-building' ! -name '.building' -exec rm -rf {} +
+  node scripts/bundle.mjs
   mv dist/.building dist/.built
 fi
 if [ ! -f dist/.web-built ] || [ ! -f dist/web/index.html ] \

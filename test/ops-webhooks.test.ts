@@ -55,6 +55,14 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   }
 }
 
+/** The receiver runs on 127.0.0.1, which webhooks may reach only once the server setting lists it. */
+async function allowHosts(hosts: string[]): Promise<void> {
+  const r = await call(site.server.url, 'POST', '/xapi/docker/server', { headers: auth('admin'),
+    json: { host: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', 'webhook-allowed-hosts': hosts } });
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual((r.body as { 'webhook-allowed-hosts': string[] })['webhook-allowed-hosts'], hosts);
+}
+
 const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 test('who may register, read and remove webhooks; bad bodies say where', async () => {
@@ -72,6 +80,20 @@ test('who may register, read and remove webhooks; bad bodies say where', async (
   await bad(hook({ project: 'P', url: 'file:///etc/passwd' }), '/url');
   await bad(hook({ project: 'P', secret: 'short' }), '/secret');
   await bad(hook({ project: 'P', extra: 1 }), '/extra');
+  // SSRF guard: loopback (the receiver), the metadata service and private ranges are refused until listed.
+  const refused = async (target: string, message: RegExp) => {
+    const r = await call(site.server.url, 'POST', url, { headers: auth('admin'), json: hook({ url: target }) });
+    assert.equal(r.status, 400, r.text);
+    assert.equal((r.body as { path: string }).path, '/url');
+    assert.match(r.text, message);
+  };
+  await refused(`${receiverUrl}/x`, /127\.0\.0\.1 is a loopback address and \\"webhook-allowed-hosts\\" \(server setting\) does not list it/);
+  await refused('http://169.254.169.254/latest/meta-data/', /link-local address/);
+  await refused('http://192.168.0.1/', /private address/);
+  await refused(`http://localhost:${new URL(receiverUrl).port}/x`, /localhost resolves to .*loopback address/);
+  await allowHosts(['127.0.0.1']);
+  await refused('http://127.0.0.2/x', /127\.0\.0\.2 is a loopback address/);
+  assert.deepEqual((await call(site.server.url, 'GET', url, { headers: auth('admin') })).body, [], 'nothing refused was stored');
 
   const made = await call(site.server.url, 'POST', url, { headers: auth('owner'), json: hook({ project: 'P' }) });
   assert.equal(made.status, 201, made.text);
@@ -158,4 +180,24 @@ test('a bulk launch is announced once, as batch.completed; an owner who lost the
   const refused = log.filter((d) => d.state === 'failed');
   assert.equal(refused.length, 3);
   assert.match(refused[0]['last-error'], /owner may no longer receive events of P/);
+});
+
+test('a delivery to an address the setting no longer allows is refused before connecting, and recorded', async () => {
+  const hook = (await call(site.server.url, 'POST', '/xapi/notifications/webhooks', { headers: auth('admin'),
+    json: { url: `${receiverUrl}/late`, events: ['run.completed'], secret: ADMIN_SECRET } })).body as { id: number };
+  await allowHosts([]);
+  try {
+    const run = await site.launch('ok', 2);
+    await site.waitEnded([run]);
+    const deliveries = `/xapi/notifications/webhooks/${hook.id}/deliveries`;
+    let log: Array<{ 'last-error': string | null; attempts: number }> = [];
+    for (let i = 0; i < 200 && !log.some((d) => d.attempts > 0); i++) {
+      log = (await call(site.server.url, 'GET', deliveries, { headers: auth('admin') })).body as typeof log;
+      if (!log.some((d) => d.attempts > 0)) await sleep(50);
+    }
+    assert.match(log[0]['last-error'] ?? '', /127\.0\.0\.1 is a loopback address and "webhook-allowed-hosts"/);
+    assert.ok(!hits.some((h) => h.path === '/late'), 'the receiver was never called');
+  } finally {
+    await allowHosts(['127.0.0.1']);
+  }
 });

@@ -119,6 +119,11 @@ test('settings XCS cannot honour are refused with the reason, and nothing is sto
     [{ 'pids-limit': 0 }, '/pids-limit', /whole number ≥ 16/],
     [{ 'container-network': 'container:x' }, '/container-network', /none, host, bridge/],
     [{ 'processing-url': 'ftp://x' }, '/processing-url', /http\(s\) URL/],
+    [{ 'webhook-allowed-hosts': ['127.0.0.1', '10.0.0.0/33'] }, '/webhook-allowed-hosts/1',
+      /"webhook-allowed-hosts" item 2 must be a host name, an IP address or a CIDR range \(e\.g\. 10\.0\.0\.0\/8\), not "10\.0\.0\.0\/33"/],
+    [{ 'webhook-allowed-hosts': 'localhost' }, '/webhook-allowed-hosts', /"webhook-allowed-hosts" must be a list of strings/],
+    [{ 'status-event-retention-days': 0 }, '/status-event-retention-days', /"status-event-retention-days" must be a whole number ≥ 1 \(days\), not 0/],
+    [{ 'delivery-retention-days': 'soon' }, '/delivery-retention-days', /"delivery-retention-days" must be a whole number ≥ 1 \(days\), not "soon"/],
   ];
   for (const [keys, path, message] of cases) {
     const r = await s.setServer(keys);

@@ -256,6 +256,10 @@ before(async () => {
   await users.setRole('Q', 'other', 'owner');
   const admin = headers('admin');
   assert.equal((await call(s.url, 'PUT', '/xapi/users/cm/roles/ContainerManager', { headers: admin })).status, 200);
+  // The webhook row registers http://127.0.0.1:9/hook: loopback must be listed for it (the guard: ops-webhook-guard.test.ts).
+  const allow = await call(s.url, 'POST', '/xapi/docker/server', { headers: admin,
+    json: { host: process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', 'webhook-allowed-hosts': ['127.0.0.1'] } });
+  assert.equal(allow.status, 201, allow.text);
   const subj = await archive.createSubject('P', { label: 'S1' }, 'admin');
   const e = await archive.createSession(subj.id, { label: 'E1', xsiType: 'xnat:mrSessionData' }, 'admin');
   const reg = await call(s.url, 'POST', '/xapi/commands', { headers: admin, json: COMMAND });

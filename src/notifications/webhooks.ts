@@ -117,11 +117,6 @@ export class WebhookStore {
     return (this.#db.prepare('SELECT * FROM webhooks ORDER BY id').all() as WebhookRow[]).map(toWebhook);
   }
 
-  /** Webhooks that hear `event` about a run of `project` (site-wide ones hear every project). */
-  subscribedTo(event: WebhookEvent, project: string | null): Webhook[] {
-    return this.list().filter((h) => h.events.includes(event) && (h.project === null || h.project === project));
-  }
-
   secretOf(id: number): string | undefined {
     return (this.#db.prepare('SELECT secret FROM webhooks WHERE id = ?').get(id) as { secret: string } | undefined)?.secret;
   }

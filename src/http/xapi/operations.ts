@@ -8,6 +8,8 @@
 import type { FastifyInstance } from 'fastify';
 import { smtpTransport, type MailPort } from '../../notifications/mail.ts';
 import { Notifier } from '../../notifications/notifier.ts';
+import { hostPolicy } from '../../notifications/webhook-guard.ts';
+import { DEFAULT_RETENTION_DAYS } from '../../notifications/retention.ts';
 import type { RunRecord } from '../../runtime/index.ts';
 import type { ServerDeps } from '../server.ts';
 import type { AccessControl } from './access.ts';
@@ -51,6 +53,7 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       return record?.label || record?.id || null;
     },
   };
+  const webhookHosts = () => hostPolicy(settings.server()['webhook-allowed-hosts'] ?? []);
   const log = { info: (m: string) => app.log.info(m), warn: (m: string) => app.log.warn(m), error: (m: string) => app.log.error(m) };
   const notifier = new Notifier({
     db: engine.database, store: engine.store, feed: engine.feed, summarize: (run) => runSummary(ctx, run), log, mail,
@@ -60,9 +63,14 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       return hook.project === null ? owner.siteAdmin : owner.siteAdmin || access.can(owner, 'delete', hook.project);
     },
     emailEnabled: () => settings.server()['status-email-enabled'] === true,
+    hostPolicy: webhookHosts,
+    retention: () => {
+      const s = settings.server();
+      return { statusEvents: s['status-event-retention-days'] ?? DEFAULT_RETENTION_DAYS, deliveries: s['delivery-retention-days'] ?? DEFAULT_RETENTION_DAYS };
+    },
     retryDelayMs: positiveIntFromEnv('XCS_WEBHOOK_RETRY_MS'),
   });
-  registerWebhookRoutes(app, notifier.webhooks, access);
+  registerWebhookRoutes(app, notifier.webhooks, access, webhookHosts);
 
   // One line per status change, for operators reading the log (no messages: they may quote a tool's output).
   const offLog = engine.feed.subscribe((e) => {

@@ -11,6 +11,8 @@ import { isolationRefusal, networkOf } from '../../runtime/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/index.ts';
 import type { SwarmConstraint } from '../../resolution/types.ts';
+import { allowedHostProblem } from '../../notifications/webhook-guard.ts';
+import { DEFAULT_RETENTION_DAYS } from '../../notifications/retention.ts';
 
 /** XCS keys (XNAT ignores unknown keys, so a settings JSON stays portable). */
 export interface XcsServerKeys {
@@ -28,13 +30,20 @@ export interface XcsServerKeys {
   /** Cores. */
   'default-limit-cpu': number | null;
   'read-only-rootfs': boolean;
+  /** Loopback, private, link-local or reserved hosts webhooks may reach: names, addresses, CIDR ranges (webhook-guard.ts). */
+  'webhook-allowed-hosts': string[];
+  /** Days a consumed status event is kept (retention.ts). */
+  'status-event-retention-days': number;
+  /** Days a finished webhook delivery or status e-mail is kept. */
+  'delivery-retention-days': number;
 }
 
 export function defaultXcsKeys(): XcsServerKeys {
   return {
     'processing-url': null, 'container-network': process.env.XCS_CONTAINER_NETWORK || 'none', 'allowed-command-networks': [],
     'allow-ipc-host': false, 'allowed-runtimes': [], 'cap-add': [], 'pids-limit': DEFAULT_PIDS_LIMIT, 'default-limit-memory': null,
-    'default-limit-cpu': null, 'read-only-rootfs': false,
+    'default-limit-cpu': null, 'read-only-rootfs': false, 'webhook-allowed-hosts': [],
+    'status-event-retention-days': DEFAULT_RETENTION_DAYS, 'delivery-retention-days': DEFAULT_RETENTION_DAYS,
   };
 }
 
@@ -110,6 +119,9 @@ export function parseXcsKeys(body: Record<string, unknown>, errors: XcsError[]):
   keys['pids-limit'] = numberOrNull(body, 'pids-limit', errors, 16, true, 'processes per container') ?? DEFAULT_PIDS_LIMIT;
   keys['default-limit-memory'] = numberOrNull(body, 'default-limit-memory', errors, 6, true, 'MiB');
   keys['default-limit-cpu'] = numberOrNull(body, 'default-limit-cpu', errors, 0.01, false, 'cores');
+  keys['webhook-allowed-hosts'] = stringList(body, 'webhook-allowed-hosts', errors, allowedHostProblem);
+  keys['status-event-retention-days'] = numberOrNull(body, 'status-event-retention-days', errors, 1, true, 'days') ?? DEFAULT_RETENTION_DAYS;
+  keys['delivery-retention-days'] = numberOrNull(body, 'delivery-retention-days', errors, 1, true, 'days') ?? DEFAULT_RETENTION_DAYS;
   return keys;
 }
 

@@ -2,12 +2,14 @@
  * `/xapi/notifications/webhooks` (XCS addition): register, list and remove webhooks, and read their delivery log.
  * Site administrators may register site-wide webhooks (every run) and any project's; a project owner only
  * webhooks of their own project, and sees and removes only the webhooks they registered. The secret is write-only.
- * Others get 403 (or 404 for a webhook that is not theirs, as if it did not exist).
+ * Others get 403 (or 404 for a webhook that is not theirs, as if it did not exist). A URL whose host is loopback,
+ * private, link-local or reserved is refused unless the server setting `webhook-allowed-hosts` lists it.
  */
 import type { FastifyInstance } from 'fastify';
 import type { User } from '../../archive/users.ts';
 import { XcsError } from '../../core/errors.ts';
 import { parseWebhook, type Webhook, type WebhookStore } from '../../notifications/webhooks.ts';
+import { checkWebhookUrl, type WebhookHostPolicy } from '../../notifications/webhook-guard.ts';
 import type { AccessControl } from './access.ts';
 import { intParam, requireJson, userOf } from './context.ts';
 
@@ -15,7 +17,8 @@ function json(h: Webhook): Record<string, unknown> {
   return { id: h.id, url: h.url, events: h.events, project: h.project, owner: h.owner, created: new Date(h.createdAt).toISOString(), secret: '*****' };
 }
 
-export function registerWebhookRoutes(app: FastifyInstance, store: WebhookStore, access: AccessControl): void {
+export function registerWebhookRoutes(app: FastifyInstance, store: WebhookStore, access: AccessControl,
+  hostPolicy: () => WebhookHostPolicy): void {
   const tags = ['notifications'];
 
   async function ownsProject(user: User, project: string): Promise<boolean> {
@@ -47,6 +50,7 @@ export function registerWebhookRoutes(app: FastifyInstance, store: WebhookStore,
       } else if (hook.project !== null) {
         await access.requireExistingProject(hook.project);
       }
+      await checkWebhookUrl(hook.url, hostPolicy());
       reply.code(201);
       return json(store.create(hook, user.login));
     });
