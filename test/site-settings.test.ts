@@ -107,7 +107,6 @@ test('auto-cleanup on removes the container and its build directory; off keeps t
 test('settings XCS cannot honour are refused with the reason, and nothing is stored', async () => {
   const before = (await s.request('GET', '/xapi/docker/server')).body;
   const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-    [{ backend: 'swarm' }, '/backend', /no backend of kind swarm yet/],
     [{ backend: 'kubernetes' }, '/backend', /no backend of kind kubernetes yet/],
     [{ backend: 'slurm' }, '/slurm-job-root', /slurm backend needs "slurm-job-root"/],
     [{ backend: 'slurm', 'slurm-job-root': 'jobs' }, '/slurm-job-root', /absolute directory/],

@@ -5,6 +5,10 @@
 import type { RunEngine } from '../runtime/engine.ts';
 import type { DockerServerSettings, QueueSettings, SettingsStore } from '../http/xapi/settings.ts';
 import { siteSettingsOf } from '../http/xapi/site-settings-keys.ts';
+import { messageOf } from '../core/errors.ts';
+import type { BackendKind } from '../backends/types.ts';
+import type { SelectedBackend } from './selected-backend.ts';
+import { backendOptionsOf } from '../http/xapi/server-backend.ts';
 
 /**
  * Max staging = runs staging, created or running at once; max finalizing = finalizations at once. Limits given in the
@@ -31,12 +35,20 @@ export function followQueueSettings(engine: RunEngine, settings: SettingsStore):
  * (`siteSettingsOf`); `max-concurrent-finalizing-jobs`, when set, caps the finalizations at once (over the
  * finalizing queue's maximum).
  */
-export function followServerSettings(engine: RunEngine, settings: SettingsStore): () => void {
+export function followServerSettings(engine: RunEngine, settings: SettingsStore, backend?: SelectedBackend,
+  log: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): () => void {
   let last = '';
   let capped = false;
   const apply = (server: DockerServerSettings, queues: QueueSettings): void => {
     const now = JSON.stringify(server);
-    if (now !== last) engine.setSiteSettings(siteSettingsOf(server));
+    if (now !== last) {
+      engine.setSiteSettings(siteSettingsOf(server));
+      // The backend (`backend`, `host`): kinds the registry lacks are refused when posted. One that cannot connect
+      // leaves runs on the current backend, with the reason logged.
+      backend?.select(server.backend as BackendKind, server.host, backendOptionsOf(server)).catch((e: unknown) => {
+        log(`xcs: the ${server.backend} backend at ${server.host} cannot be used, runs stay on the ${backend.kind} backend: ${messageOf(e)}`);
+      });
+    }
     last = now;
     const cap = server['max-concurrent-finalizing-jobs'];
     if (cap !== null && cap > 0) {

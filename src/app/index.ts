@@ -16,9 +16,9 @@ import { defaultDataDir, openEmbeddedArchive, type EmbeddedOptions, type OpenedA
 import { AutomationDispatcher } from '../automation/dispatcher.ts';
 import { AutomationStore } from '../automation/store.ts';
 import { SubscriptionRunner } from '../automation/subscriptions.ts';
-import { createBackend } from '../backends/index.ts';
+import type { BackendKind } from '../backends/types.ts';
+import { SelectedBackend } from './selected-backend.ts';
 import { backendOptionsOf } from '../http/xapi/server-backend.ts';
-import type { ContainerBackend } from '../backends/types.ts';
 import { positiveIntFromEnv } from '../core/env.ts';
 import { messageOf } from '../core/errors.ts';
 import type { JsonValue } from '../matcher/index.ts';
@@ -58,12 +58,11 @@ function instanceIdOf(dataDir: string): string {
 }
 
 /** The backend the server settings select, or null (with the reason on stderr): the server still serves the archive. */
-async function openBackend(settings: SettingsStore): Promise<ContainerBackend | null> {
+async function openBackend(settings: SettingsStore): Promise<SelectedBackend | null> {
   try {
-    // The engine's Docker backend talks to the local engine as it always has; other kinds take their settings
-    // (a changed `backend` takes effect at the next start).
+    // A selection that follows the settings (`selected-backend.ts`): `POST /xapi/docker/server` may switch it.
     const server = settings.server();
-    return server.backend === 'docker' ? await createBackend('docker') : await createBackend(server.backend, backendOptionsOf(server));
+    return await SelectedBackend.connect(server.backend as BackendKind, server.host, backendOptionsOf(server));
   } catch (e) {
     process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
     return null;
@@ -108,7 +107,7 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
   }
   if (engine) {
     followQueueSettings(engine, settings);
-    followServerSettings(engine, settings);
+    followServerSettings(engine, settings, backend ?? undefined, (m) => opts.log?.error(m) ?? process.stderr.write(`${m}\n`));
   }
   return {
     opened,

@@ -8,6 +8,7 @@
 import { XcsError } from '../core/errors.ts';
 import { createDockerBackend, type DockerBackendOptions } from './docker/docker-backend.ts';
 import { createSlurmBackend, type SlurmBackendOptions } from './slurm/index.ts';
+import { createSwarmBackend, type SwarmBackendOptions } from './swarm/swarm-backend.ts';
 import { BackendErrorCode, type BackendKind, type ContainerBackend } from './types.ts';
 
 /** What every factory accepts: where its engine or controller is (the server setting `host`), when it has one. */
@@ -18,7 +19,7 @@ export interface BackendEndpointOptions {
 /** Each kind's factory options (a kind without its own yet takes the endpoint only). */
 export interface BackendOptionsByKind {
   docker: DockerBackendOptions;
-  swarm: BackendEndpointOptions;
+  swarm: SwarmBackendOptions;
   slurm: SlurmBackendOptions;
   kubernetes: BackendEndpointOptions;
 }
@@ -30,6 +31,7 @@ export type BackendFactory<K extends BackendKind = BackendKind> = (options: Back
 
 const FACTORIES: { [K in BackendKind]?: BackendFactory<K> } = {
   docker: (options) => createDockerBackend(options),
+  swarm: (options) => createSwarmBackend(options),
   slurm: (options) => createSlurmBackend(options),
 };
 

@@ -254,6 +254,27 @@ export interface PlacementSpec {
   constraints?: string[];
 }
 
+/**
+ * Where a cluster backend placed a container, and why it waits when it is not placed yet (`placementOf`).
+ * Swarm: the service, its task, the node and the task's container.
+ */
+export interface PlacementReport {
+  /** The backend's own object for the run (a swarm service id). */
+  serviceId: string | null;
+  taskId: string | null;
+  nodeId: string | null;
+  /** The node in words (`node vm (127.0.0.3, id …)`), null before placement. */
+  node: string | null;
+  /** The container on the node, once there is one. */
+  containerId: string | null;
+  /** The cluster's own state name (`pending`, `running`, `complete`…). */
+  state: string | null;
+  /** Why the container does not run yet, in words (no node satisfies the constraints, not enough memory…); null when placed. */
+  pendingReason: string | null;
+  /** Why the container ended without an end of its own — its node went down — in words; null otherwise. */
+  lostReason?: string | null;
+}
+
 export interface ContainerBackend {
   readonly kind: BackendKind;
   readonly capabilities: BackendCapabilities;
@@ -300,6 +321,8 @@ export interface ContainerBackend {
    * Absent: one `inspect` decides (`oomKilled`, or `missing` = removed).
    */
   settleKill?(backendId: string, options: { memoryLimited: boolean }): Promise<KillCause>;
+  /** Where a cluster placed the container and why it waits. Absent: a single engine (nothing to say). */
+  placementOf?(backendId: string): Promise<PlacementReport>;
   /** Sends SIGKILL (or `signal`). A container that already stopped is left alone. Throws `backend.not-found`. */
   kill(backendId: string, signal?: string): Promise<void>;
   /** Removes the container (killing it if running). Removing a container that is already gone is not an error. */

@@ -249,6 +249,10 @@ const MIGRATIONS: string[] = [
     run_id INTEGER NOT NULL PRIMARY KEY
   );
   `,
+  // Where a cluster backend placed each run (swarm: service, task, node, the task's container) and why it waits.
+  `
+  ALTER TABLE runs ADD COLUMN placement TEXT;
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {

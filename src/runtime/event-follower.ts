@@ -7,6 +7,7 @@ import { XCS_LABELS, type BackendEvent, type EventSubscription } from '../backen
 import { AUX_LABEL } from './auxiliary.ts';
 import { handleExit } from './exit-handler.ts';
 import { describe } from './failures.ts';
+import { recordPlacement } from './placement.ts';
 import type { EngineResources } from './resources.ts';
 
 /** The history item that records where a scheduler placed the run (`service-id`, `node-id` of the record). */
@@ -46,6 +47,7 @@ export class EventFollower {
     if (!run) return;
     const ts = ev.timeNano !== undefined ? String(ev.timeNano) : String(ev.time.getTime());
     try {
+      if (ev.status === 'started' || ev.status === 'died') await recordPlacement(this.res, runId, ev.backendId);
       if (ev.status === 'started') {
         this.res.store.transition(runId, 'Running', { source: 'event', entityId: ev.backendId, externalTimestamp: ts, message: 'start' });
         // A scheduler's job id and node: the record's service-id and node-id (container-json reads this item).

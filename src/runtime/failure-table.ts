@@ -25,7 +25,7 @@ export interface FailureRow {
 export const FAILURE_CODES = [
   'image-missing', 'mount-missing', 'oom', 'non-zero-exit', 'killed', 'output-missing', 'upload-failed',
   'resolution-failed', 'setup-failed', 'wrapup-failed', 'launch-failed', 'container-vanished', 'staging-failed', 'disk-full',
-  'timeout', 'secret-missing', 'container-removed',
+  'timeout', 'secret-missing', 'container-removed', 'node-lost',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
@@ -77,6 +77,10 @@ export const FAILURES: { readonly [C in FailureCode]: FailureRow } = {
     causes: [BackendErrorCode.createFailed, BackendErrorCode.startFailed, BackendErrorCode.invalidSpec,
       BackendErrorCode.mountForbidden, BackendErrorCode.nameConflict, BackendErrorCode.unsupported],
     hint: 'The container engine refused to create or start the container; the message says why.',
+  },
+  'node-lost': {
+    status: 'Failed (Orphaned)', retryClass: 'lost',
+    hint: 'The cluster node running the container went down (the message names it). Relaunch the run, or give it a retry policy that retries "lost" runs on another node.',
   },
   'container-vanished': {
     status: 'Failed (Orphaned)', retryClass: 'lost', causes: [BackendErrorCode.containerVanished],

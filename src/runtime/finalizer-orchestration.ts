@@ -85,6 +85,13 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
       endWith(res, runId, 'oom', `The container used more memory than its limit${run.spec['limit-memory'] ? ` (${run.spec['limit-memory']} MiB)` : ''}`);
       return;
     }
+    const lost = run.placement?.lostReason;
+    if (lost) {
+      // A cluster node went down under the run: not the tool's failure (a retry policy may run it elsewhere).
+      markWrapupsNotRun(res, run, 'Failed (Parent)', lost);
+      endWith(res, runId, 'node-lost', lost);
+      return;
+    }
     const exit = run.exitCode === null || run.exitCode === '' ? 0 : Number(run.exitCode);
     if (Number.isFinite(exit) && exit !== 0) {
       markWrapupsNotRun(res, run, 'Failed (Parent)', `Parent container failed (exit code=${run.exitCode ?? ''})`);

@@ -113,7 +113,15 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
       findCommandByImage: (ref) => ctx.commands.findByImage(ref),
       // The site's path translation (server settings), as of this launch.
       pathTranslation: ctx.engine.config.site.pathTranslation,
+      // Swarm constraints apply on the swarm backend only (§2.15): the site's, with the user's choices among the settable ones.
+      backend: backendForResolution(ctx.engine.resources.backend.kind),
+      swarmConstraints: ctx.engine.config.site.swarmConstraints ?? [],
     },
   });
   return ctx.engine.submit(spec, req.user, project, buildRoot, { policy: compileRunPolicy(command), relaunchOf: req.relaunchOf ?? null });
+}
+
+/** The backend kinds resolution knows about (it resolves swarm constraints for the cluster ones). */
+function backendForResolution(kind: string): 'docker' | 'swarm' | 'kubernetes' {
+  return kind === 'swarm' || kind === 'kubernetes' ? kind : 'docker';
 }

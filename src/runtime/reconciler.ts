@@ -8,6 +8,7 @@
 import { XCS_LABELS } from '../backends/types.ts';
 import { cleanupRun } from './cleanup.ts';
 import { handleExit } from './exit-handler.ts';
+import { recordPlacement } from './placement.ts';
 import { describe } from './failures.ts';
 import type { EngineResources } from './resources.ts';
 import { fail } from './failures.ts';
@@ -42,7 +43,11 @@ export async function reconcile(res: EngineResources): Promise<ReconcileReport> 
     if (!run.containerId) continue;
     const state = await res.backend.inspect(run.containerId);
     if (state.status === 'exited' || state.status === 'dead') {
+      await recordPlacement(res, run.id, run.containerId);
       if (handleExit(res, run.id, state, 'system')) report.exited++;
+    } else if (state.status === 'created' && run.status === 'Created') {
+      // Still waiting for a node (a cluster backend): the reason may have changed.
+      await recordPlacement(res, run.id, run.containerId);
     } else if (state.status === 'missing') {
       fail(res, run.id, 'container-vanished', `Container ${run.containerName} is gone from the engine`);
       report.vanished++;

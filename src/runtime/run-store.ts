@@ -10,6 +10,7 @@ import type { RunSettings } from './site-settings.ts';
 import { decideRetry, describeDelay, NO_POLICY, type RetryClass, type RunPolicy } from './retry-policy.ts';
 import type { RunSpec } from './run-spec.ts';
 import type { JobQueue, QueueName } from './queue.ts';
+import type { PlacementReport } from '../backends/types.ts';
 
 export interface HistoryItem {
   id: number;
@@ -62,6 +63,13 @@ export interface RunRecord {
   timedOut: boolean;
   /** The site settings it was launched with; null for runs recorded before runs kept them. */
   settings: RunSettings | null;
+  /** Where a cluster backend placed it (and why it waits); null on a single engine. */
+  placement: RunPlacement | null;
+}
+
+/** A cluster backend's placement of a run, as last seen, with the backend's kind. */
+export interface RunPlacement extends PlacementReport {
+  backend: string;
 }
 
 export interface RunRow {
@@ -71,6 +79,7 @@ export interface RunRow {
   token_alias: string | null; secrets: string; log_paths: string; created_outputs: string; build_dir: string | null;
   cleaned_up: number; created_at: number; policy: string | null; attempt: number; retry_of: number | null;
   retried_by: number | null; relaunch_of: number | null; timed_out: number; settings: string | null;
+  placement?: string | null;
 }
 
 export interface HistoryRow {
@@ -376,6 +385,11 @@ export class RunStore {
     this.insertHistory(runId, status, opts, this.now());
   }
 
+  /** Where the backend placed the run (not a status change: no history item). */
+  setPlacement(runId: number, placement: RunPlacement): void {
+    this.db.prepare('UPDATE runs SET placement = ? WHERE id = ?').run(JSON.stringify(placement), runId);
+  }
+
   setContainer(runId: number, containerId: string): void {
     this.db.prepare('UPDATE runs SET container_id = ? WHERE id = ?').run(containerId, runId);
   }
@@ -511,6 +525,7 @@ export function toRecord(r: RunRow): RunRecord {
     policy: r.policy === null ? NO_POLICY : JSON.parse(r.policy) as RunPolicy, attempt: r.attempt, retryOf: r.retry_of,
     retriedBy: r.retried_by, relaunchOf: r.relaunch_of, timedOut: r.timed_out === 1,
     settings: r.settings ? JSON.parse(r.settings) as RunSettings : null,
+    placement: r.placement ? JSON.parse(r.placement) as RunPlacement : null,
   };
 }
 

@@ -4,6 +4,8 @@
  * runs with its first attempt's).
  */
 
+import type { SwarmConstraint } from '../resolution/types.ts';
+
 /** How containers are confined. Everything that weakens the defaults is a setting an admin turns on. */
 export interface Hardening {
   /** Linux capabilities given back (every capability is dropped otherwise), e.g. `CHOWN`. */
@@ -36,6 +38,8 @@ export interface SiteSettings {
   /** XNAT's host-path translation: a leading `xnatPrefix` of a mount's source becomes `dockerPrefix`. */
   pathTranslation: { xnatPrefix: string; dockerPrefix: string } | null;
   hardening: Hardening;
+  /** Placement constraints of the swarm backend (XNAT's `swarm-constraints`, resolved per launch); absent = none. */
+  swarmConstraints?: SwarmConstraint[];
 }
 
 /** What one run was made with: the site settings at launch, with the `XNAT_HOST` worked out. */

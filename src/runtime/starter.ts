@@ -11,6 +11,7 @@ import { pausePoint } from './config.ts';
 import { handleExit } from './exit-handler.ts';
 import { describe, fail, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths } from './logs.ts';
+import { recordPlacement } from './placement.ts';
 import { recordStart } from './provenance.ts';
 import type { EngineResources } from './resources.ts';
 
@@ -137,7 +138,10 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     const state = createdNow ? { status: 'created' as const, exitCode: null, oomKilled: false } : await res.backend.inspect(existing.backendId);
     if (state.status === 'created') {
       await res.backend.start(existing.backendId);
-      res.store.transition(runId, 'Running', { source: 'system', message: 'Container started' });
+      // On a cluster the container may wait for a node: the run stays Created, with the reason, until it starts.
+      if (!(await recordPlacement(res, runId, existing.backendId))) {
+        res.store.transition(runId, 'Running', { source: 'system', message: 'Container started' });
+      }
     } else if (state.status === 'running') {
       res.store.transition(runId, 'Running', { source: 'system', message: 'Container found running after a restart' });
     } else if (state.status === 'exited' || state.status === 'dead') {

@@ -35,6 +35,15 @@ export interface CommandSummaryForContext {
   'root-element-name': string;
   /** XCS: the command calls XNAT back, and whether its container would get a network (README "Calling-back tools"). */
   'calls-back'?: CallbackNote | null;
+  /** XCS: where a run would be placed on a swarm (the constraints it gets without a choice, and the choices). */
+  placement?: PlacementNote | null;
+}
+
+/** The swarm constraints a launch gets: the defaults (every constraint's first value) and what a user may choose. */
+export interface PlacementNote {
+  backend: string;
+  constraints: string[];
+  'user-settable': Array<{ attribute: string; comparator: string; values: string[] }>;
 }
 
 export type AvailabilityCheck = 'context' | 'visibility' | 'enablement' | 'permissions' | 'inputs' | 'matchers' | 'settings';
@@ -70,6 +79,8 @@ export interface AvailabilityDeps {
   callbackNote?: (command: Command) => CallbackNote | null;
   /** Why the server settings refuse the command's runtime options (host network, ipc-mode host…), or null. */
   isolationNote?: (command: Command) => string | null;
+  /** The placement runs get under the current server settings (null on a single engine). */
+  placementNote?: () => PlacementNote | null;
 }
 
 export class Availability {
@@ -159,7 +170,8 @@ export class Availability {
         if (!root) reasons.push({ check: 'inputs', message: 'the wrapper has no external input to take an object' });
         else if (acceptsType(wrapper, xsiType)) reasons.push(...(await this.#matcherReasons(user, command, wrapper, root.name, uri, project)));
         const note = this.#d.callbackNote?.(command) ?? null;
-        const s = { ...summary(command, wrapper, site && inProject), ...(note ? { 'calls-back': note } : {}) };
+        const placement = this.#d.placementNote?.() ?? null;
+        const s = { ...summary(command, wrapper, site && inProject), ...(note ? { 'calls-back': note } : {}), ...(placement ? { placement } : {}) };
         if (reasons.length === 0) available.push(s);
         else unavailable.push({ ...s, reasons });
       }

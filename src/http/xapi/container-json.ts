@@ -24,7 +24,7 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     project: run.project,
     'docker-image': s.image,
     ports: s.ports,
-    backend: 'docker',
+    backend: run.placement?.backend ?? 'docker',
   };
   if (!full) {
     return redactDeep({ ...base, 'command-line': s['command-line'] ? SCRUBBED_COMMAND_LINE : '', env: {}, mounts: [], inputs: [], outputs: [],
@@ -46,13 +46,15 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
   // secret in the run's secrets once staging recorded it): values built from a secret show with it hidden.
   return redactDeep({
     ...base,
-    'container-id': run.containerId,
+    // On swarm, XNAT's record names the service, its task, the node and the task's container.
+    'container-id': run.placement ? run.placement.containerId : run.containerId,
     'workflow-id': null,
-    swarm: false,
-    // XCS: a scheduler backend's job id and node (history item `Placed`, written when the job started).
-    'service-id': placed?.entityId ?? null,
-    'task-id': null,
-    'node-id': placed === undefined ? null : (/ on node (\S+)$/.exec(placed.message ?? '')?.[1] ?? null),
+    swarm: run.placement?.backend === 'swarm',
+    // XCS: where the backend placed the run — a swarm service's ids (`runs.placement`), or a scheduler's job id and
+    // node (history item `Placed`, written when the job started).
+    'service-id': run.placement?.serviceId ?? placed?.entityId ?? null,
+    'task-id': run.placement?.taskId ?? null,
+    'node-id': run.placement?.nodeId ?? (placed === undefined ? null : (/ on node (\S+)$/.exec(placed.message ?? '')?.[1] ?? null)),
     'container-name': run.containerName,
     'command-line': s['command-line'],
     'override-entrypoint': s.overrideEntrypoint,
@@ -102,6 +104,10 @@ export function containerJson(run: RunRecord, history: HistoryItem[], full: bool
     'relaunch-of': run.relaunchOf,
     'max-runtime': run.policy.maxRuntimeMs === null ? null : formatDuration(run.policy.maxRuntimeMs),
     'maximum-attempts': run.policy.retry?.maximumAttempts ?? 1,
+    // XCS addition: where a cluster placed the run, and why it waits (in words) while it is not placed.
+    placement: run.placement === null ? null : {
+      node: run.placement.node, state: run.placement.state, 'pending-reason': run.placement.pendingReason,
+    },
     // XCS addition: the site settings the run was made with (network, user, clean-up, hardening…).
     'run-settings': run.settings,
   }, runSecrets(run));

@@ -27,7 +27,7 @@ import { emptyPullReport, pullEnabledImages, type PullReport } from './pull-on-i
 import { backendImageEngine } from './images.ts';
 import { backendFor } from './server-backend.ts';
 import { pingServer, registerSettingsRoutes } from './settings.ts';
-import { callbackNote, isolationNote } from './site-settings-keys.ts';
+import { callbackNote, isolationNote, placementNote } from './site-settings-keys.ts';
 import { registerSubscriptionRoutes } from './subscriptions.ts';
 import type { ContainerService } from './service.ts';
 import { ArchiveObjectSource } from '../../runtime/index.ts';
@@ -93,7 +93,8 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   registerConfigurationRoutes(app, { catalog, configs, access });
   registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source,
     callbackNote: (command) => callbackNote(command, settings.server()),
-    isolationNote: (command) => isolationNote(command, settings.server()) }), access);
+    isolationNote: (command) => isolationNote(command, settings.server()),
+    placementNote: () => placementNote(settings.server()) }), access);
   registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
   registerAutomationRoutes(app, { store: automation, catalog, access });
   registerSubscriptionRoutes(app, { store: automation, catalog, access, archive: deps.archive });

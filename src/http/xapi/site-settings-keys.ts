@@ -10,6 +10,7 @@ import type { Command } from '../../command/model.ts';
 import { isolationRefusal, networkOf } from '../../runtime/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/index.ts';
+import type { SwarmConstraint } from '../../resolution/types.ts';
 import { allowedHostProblem } from '../../notifications/webhook-guard.ts';
 import { DEFAULT_RETENTION_DAYS } from '../../notifications/retention.ts';
 
@@ -175,9 +176,15 @@ export function refuseUnsupported(s: XnatRunKeys, errors: XcsError[]): void {
     const v = s[key];
     if (v !== null && v.trim() !== '') errors.push(bad(`"${key}" applies to the kubernetes backend, which XCS does not have yet; leave it out`, `/${key}`));
   }
-  if (s['swarm-constraints'].length > 0) {
-    errors.push(bad('"swarm-constraints" apply to the swarm backend, which XCS does not have yet; leave them out', '/swarm-constraints'));
+  if (s['swarm-constraints'].length > 0 && s.backend !== 'swarm') {
+    errors.push(bad(`"swarm-constraints" apply to the swarm backend, not ${s.backend}; leave them out or set "backend": "swarm"`, '/swarm-constraints'));
   }
+}
+
+/** The site's swarm constraints as resolution reads them (the settings parser checked each one). */
+function swarmConstraintsOf(list: unknown[]): SwarmConstraint[] {
+  return list.filter((c): c is SwarmConstraint => typeof c === 'object' && c !== null && typeof (c as SwarmConstraint).attribute === 'string')
+    .map((c) => ({ 'user-settable': c['user-settable'] === true, attribute: c.attribute, comparator: c.comparator ?? '==', values: [...c.values] }));
 }
 
 /** What the run engine makes new runs with. */
@@ -191,6 +198,7 @@ export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys): SiteSettings {
     containerUser: user === '' ? null : user,
     autoCleanup: s['auto-cleanup'],
     pathTranslation: x && d ? { xnatPrefix: x, dockerPrefix: d } : null,
+    swarmConstraints: s.backend === 'swarm' ? swarmConstraintsOf(s['swarm-constraints']) : [],
     hardening: {
       capAdd: s['cap-add'], pidsLimit: s['pids-limit'], defaultLimitMemoryMiB: s['default-limit-memory'],
       defaultLimitCpu: s['default-limit-cpu'], readOnlyRootfs: s['read-only-rootfs'], allowIpcHost: s['allow-ipc-host'],
@@ -228,4 +236,16 @@ export function callbackNote(command: Pick<Command, 'command-line' | 'environmen
 export function isolationNote(command: Pick<Command, 'name' | 'network' | 'ipc-mode' | 'runtime'>, server: XnatRunKeys & XcsServerKeys): string | null {
   const refusal = isolationRefusal(command, siteSettingsOf(server));
   return refusal ? `${refusal.message}; ${refusal.hint ?? ''}` : null;
+}
+
+/** The swarm constraints a launch gets under `s` (§2.15): the defaults, and the ones a user may choose at launch. */
+export function placementNote(s: Pick<XnatRunKeys, 'backend' | 'swarm-constraints'>):
+  { backend: string; constraints: string[]; 'user-settable': Array<{ attribute: string; comparator: string; values: string[] }> } | null {
+  if (s.backend !== 'swarm') return null;
+  const list = swarmConstraintsOf(s['swarm-constraints']);
+  return {
+    backend: s.backend,
+    constraints: list.map((c) => c.attribute + c.comparator + c.values[0]),
+    'user-settable': list.filter((c) => c['user-settable']).map((c) => ({ attribute: c.attribute, comparator: c.comparator, values: c.values })),
+  };
 }
