@@ -10,9 +10,11 @@ npx tsc --noEmit -p web/tsconfig.json
 npx tsc --noEmit -p web/tsconfig.node.json
 echo "== lint" >&2
 npx eslint . --max-warnings=0
-echo "== swarm" >&2
-# The multi-node swarm the swarm backend's tests run on (idempotent; those tests form it themselves too and skip
-# with the reason where it cannot be formed).
-bash scripts/swarm-harness.sh || echo "test.sh: no swarm here; the swarm tests will say why they skip" >&2
+echo "== swarm and slurm" >&2
+# The real engines the Swarm and Slurm backends' tests run on: a multi-node swarm (the local engine as a drained
+# manager, two more dockerd as workers on 127.0.0.2/3) and a one-machine Slurm cluster (munged, slurmctld, slurmd).
+# Both scripts are idempotent; a machine that cannot form them fails here rather than skipping those tests.
+bash scripts/swarm-harness.sh
+bash scripts/slurm-harness.sh
 echo "== tests" >&2
 node scripts/run-tests.mjs "$@"
