@@ -25,6 +25,8 @@ export interface CommandCatalog {
   setProjectEnabled(wrapperId: number, project: string, enabled: boolean): MaybePromise<void>;
   /** Projects whose flag is set for the wrapper. */
   enabledProjects(wrapperId: number): MaybePromise<string[]>;
+  /** The wrapper with this id and its command, by an indexed lookup (absent: `findWrapperById` searches the list). */
+  wrapper?(wrapperId: number): MaybePromise<WrapperRef | undefined>;
 }
 
 export interface LaunchRequest {
@@ -98,6 +100,7 @@ export interface WrapperRef {
 }
 
 export async function findWrapperById(catalog: CommandCatalog, wrapperId: number): Promise<WrapperRef | undefined> {
+  if (catalog.wrapper) return catalog.wrapper(wrapperId);
   for (const command of await catalog.list()) {
     const wrapper = command.xnat.find((w) => w.id === wrapperId);
     if (wrapper) return { command, wrapper };

@@ -126,12 +126,17 @@ export class CommandStore {
   }
 
   wrapperById(wrapperId: number): RegisteredWrapper {
+    const found = this.findWrapper(wrapperId);
+    if (!found) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
+    return found;
+  }
+
+  /** The wrapper with this id and its command, or undefined. */
+  findWrapper(wrapperId: number): RegisteredWrapper | undefined {
     const row = this.db.prepare('SELECT command_id FROM wrappers WHERE id = ?').get(wrapperId) as { command_id: number } | undefined;
-    if (!row) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
-    const command = this.require(row.command_id);
-    const wrapper = command.xnat.find((w) => w.id === wrapperId);
-    if (!wrapper) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
-    return { command, wrapper };
+    const command = row ? this.get(row.command_id) : undefined;
+    const wrapper = command?.xnat.find((w) => w.id === wrapperId);
+    return command && wrapper ? { command, wrapper } : undefined;
   }
 
   wrapperByName(commandId: number, name: string): RegisteredWrapper {
@@ -168,23 +173,6 @@ export class CommandStore {
   enabledProjects(wrapperId: number): string[] {
     return (this.db.prepare('SELECT project FROM wrapper_projects WHERE wrapper_id = ? AND enabled = 1 ORDER BY project')
       .all(wrapperId) as Array<{ project: string }>).map((r) => r.project);
-  }
-
-  /**
-   * Refuses a launch of a wrapper not enabled for the site, or — when the run belongs to a project — not
-   * enabled for that project either. XNAT launches disabled wrappers; we do not (documented deviation).
-   */
-  checkEnabled(wrapperId: number, project: string | null): void {
-    if (!this.enabledForSite(wrapperId)) {
-      throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for this site`, {
-        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/wrappers/${wrapperId}/enabled`,
-      });
-    }
-    if (project !== null && !this.enabledForProject(wrapperId, project)) {
-      throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for project ${project}`, {
-        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/projects/${project}/wrappers/${wrapperId}/enabled`,
-      });
-    }
   }
 }
 
