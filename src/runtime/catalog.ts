@@ -110,17 +110,17 @@ export async function findWrapperById(catalog: CommandCatalog, wrapperId: number
 
 export async function requireWrapper(catalog: CommandCatalog, wrapperId: number): Promise<WrapperRef> {
   const found = await findWrapperById(catalog, wrapperId);
-  if (!found) throw new XcsError('xapi.wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
+  if (!found) throw new XcsError('xapi.wrapper.not-found', `No wrapper with id ${wrapperId}`, { path: String(wrapperId) });
   return found;
 }
 
 export async function requireWrapperByName(catalog: CommandCatalog, commandId: number, wrapperName: string): Promise<WrapperRef> {
   const command = await catalog.get(commandId);
-  if (!command) throw new XcsError('xapi.command.not-found', `No command with id ${commandId}`, { status: 404, path: String(commandId) });
+  if (!command) throw new XcsError('xapi.command.not-found', `No command with id ${commandId}`, { path: String(commandId) });
   const wrapper = command.xnat.find((w) => w.name === wrapperName);
   if (!wrapper) {
     throw new XcsError('xapi.wrapper.not-found', `Command ${commandId} has no wrapper named "${wrapperName}"`,
-      { status: 404, path: wrapperName });
+      { path: wrapperName });
   }
   return { command, wrapper };
 }
@@ -146,7 +146,7 @@ export class MemoryCatalog implements CommandCatalog {
     for (const c of this.#commands.values()) {
       if (c.name === command.name && c.image === command.image && (c.version ?? '') === (command.version ?? '')) {
         throw new XcsError('command.duplicate', 'This command duplicates a command already in the database.',
-          { status: 400, path: '/name' });
+          { path: '/name' });
       }
     }
     const stored = structuredClone(command);
@@ -158,7 +158,7 @@ export class MemoryCatalog implements CommandCatalog {
 
   delete(id: number): void {
     const c = this.#commands.get(id);
-    if (!c) throw new XcsError('xapi.command.not-found', `No command with id ${id}`, { status: 404, path: String(id) });
+    if (!c) throw new XcsError('xapi.command.not-found', `No command with id ${id}`, { path: String(id) });
     for (const w of c.xnat) {
       this.#site.delete(w.id);
       this.#projects.delete(w.id);

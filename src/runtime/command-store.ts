@@ -100,7 +100,7 @@ export class CommandStore {
 
   require(id: number): Command {
     const c = this.get(id);
-    if (!c) throw new XcsError('command.not-found', `No command with id ${id}`, { status: 404, path: String(id) });
+    if (!c) throw new XcsError('command.not-found', `No command with id ${id}`, { path: String(id) });
     return c;
   }
 
@@ -120,14 +120,14 @@ export class CommandStore {
     if (sameImage.length > 1) {
       throw new XcsError('resolution.setup.ambiguous',
         `Found multiple commands for image ${image}. Could not distinguish because I was not given a command name. (Input: ${ref})`,
-        { status: 400, path: ref, hint: `name one: ${sameImage.map((c) => `${image}:${c.name}`).join(', ')}` });
+        { path: ref, hint: `name one: ${sameImage.map((c) => `${image}:${c.name}`).join(', ')}` });
     }
     return sameImage[0] ?? null;
   }
 
   wrapperById(wrapperId: number): RegisteredWrapper {
     const found = this.findWrapper(wrapperId);
-    if (!found) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
+    if (!found) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { path: String(wrapperId) });
     return found;
   }
 
@@ -143,7 +143,7 @@ export class CommandStore {
     const command = this.require(commandId);
     const wrapper = command.xnat.find((w) => w.name === name);
     if (!wrapper) {
-      throw new XcsError('wrapper.not-found', `Command ${commandId} has no wrapper named "${name}"`, { status: 404, path: name });
+      throw new XcsError('wrapper.not-found', `Command ${commandId} has no wrapper named "${name}"`, { path: name });
     }
     return { command, wrapper };
   }
@@ -179,7 +179,7 @@ export class CommandStore {
 /** XNAT's message (§1.10); the hint names the command already registered. */
 function duplicateCommand(command: Command, existingId: number): XcsError {
   return new XcsError('command.duplicate', 'This command duplicates a command already in the database.', {
-    status: 400, path: '/name',
+    path: '/name',
     hint: `command ${existingId} already has name "${command.name}", version "${command.version ?? ''}" and image ${command.image}; ` +
       `update it with POST /xapi/commands/${existingId}`,
   });

@@ -93,13 +93,13 @@ export class LaunchPlanner {
     try {
       if ('wrapperId' in key) {
         const found = await findWrapperById(this.#catalog, key.wrapperId);
-        if (!found) throw new XcsError('xapi.wrapper.not-found', `No wrapper with id ${key.wrapperId}`, { status: 404, path: String(key.wrapperId) });
+        if (!found) throw new XcsError('xapi.wrapper.not-found', `No wrapper with id ${key.wrapperId}`, { path: String(key.wrapperId) });
         return found;
       }
       return await requireWrapperByName(this.#catalog, key.commandId, key.wrapperName);
     } catch (e) {
       if (prefix === '' && e instanceof XcsError && e.code.startsWith('xapi.')) {
-        throw new XcsError(e.code.slice('xapi.'.length), e.message, { status: e.status, ...(e.path === undefined ? {} : { path: e.path }) });
+        throw new XcsError(e.code.slice('xapi.'.length), e.message, e.path === undefined ? {} : { path: e.path });
       }
       throw e;
     }
@@ -120,12 +120,12 @@ export class LaunchPlanner {
     const e = await this.enablement(wrapperId, project);
     if (!e.site) {
       throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for this site`, {
-        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/wrappers/${wrapperId}/enabled`,
+        path: String(wrapperId), hint: `Enable it: PUT /xapi/wrappers/${wrapperId}/enabled`,
       });
     }
     if (!e.project) {
       throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for project ${project}`, {
-        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/projects/${project}/wrappers/${wrapperId}/enabled`,
+        path: String(wrapperId), hint: `Enable it: PUT /xapi/projects/${project}/wrappers/${wrapperId}/enabled`,
       });
     }
   }

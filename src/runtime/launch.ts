@@ -79,20 +79,20 @@ async function checkMayLaunch(ctx: LaunchContext, login: string, project: string
   if (await ctx.users.can(user, 'edit', { project })) return;
   if (await ctx.users.can(user, 'read', { project })) {
     throw new XcsError('auth.forbidden', `User ${login} does not have edit access to project ${project}, which launching needs`,
-      { status: 403, path: project, hint: 'a project owner can make you a member' });
+      { path: project, hint: 'a project owner can make you a member' });
   }
-  throw new XcsError('xapi.project.not-found', `No project ${project} that you can read`, { status: 404, path: project });
+  throw new XcsError('xapi.project.not-found', `No project ${project} that you can read`, { path: project });
 }
 
 export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<RunRecord> {
   const found = req.found ?? await ctx.planner.wrapper(req.wrapper, '');
   if (req.rootElement && req.params[req.rootElement] === undefined) {
     throw new XcsError('launch.root-missing', `The launch names root element "${req.rootElement}" but gives no value for it`,
-      { status: 400, path: req.rootElement });
+      { path: req.rootElement });
   }
   const project = await projectOfRoot(ctx, req);
   if (req.confinedTo !== undefined && project !== req.confinedTo) {
-    throw new XcsError('xapi.project.not-found', `No project ${project ?? '(none)'} that you can read`, { status: 404, path: project ?? undefined,
+    throw new XcsError('xapi.project.not-found', `No project ${project ?? '(none)'} that you can read`, { path: project ?? undefined,
       hint: 'a run\'s token launches only within its own project' });
   }
   await checkMayLaunch(ctx, req.user, project);

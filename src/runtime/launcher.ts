@@ -43,7 +43,7 @@ export class EngineLauncher implements Launcher {
   async launch(request: LaunchRequest): Promise<LaunchOutcome> {
     // The account as it is now (it may have been disabled since the caller read it), as signing in would check.
     const user = await this.#ctx.users.getUser(request.user.login);
-    if (!user?.enabled) throw new XcsError('auth.required', 'authentication required', { status: 401 });
+    if (!user?.enabled) throw new XcsError('auth.required', 'authentication required');
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.inputs)) if (v !== undefined && v !== null) params[k] = String(v);
     const wrapper = { wrapperId: request.wrapperId };
@@ -59,7 +59,7 @@ export class EngineLauncher implements Launcher {
         ...(request.user.scope ? { confinedTo: request.user.scope.project } : {}) });
       return { id: run.id };
     } catch (e) {
-      const error = isXcsError(e) ? e : new XcsError('launch.failed', messageOf(e), { status: 500, cause: e });
+      const error = isXcsError(e) ? e : new XcsError('launch.failed', messageOf(e), { cause: e });
       throw redactError(error, secrets);
     }
   }
