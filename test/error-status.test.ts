@@ -12,11 +12,10 @@ import { ResolutionError } from '../src/resolution/index.ts';
 const SRC = join(import.meta.dirname, '..', 'src');
 
 /**
- * Lower-layer files that still give statuses, to be moved into the table: a list to shrink, never to grow.
- * `notifications/webhooks.ts` is another change's; the archive's statuses are still asserted by its unit tests.
+ * Lower-layer files that still give statuses, to be moved into the table: a list to shrink, never to grow
+ * (`notifications/webhooks.ts` was being changed by another branch; its code is in the table already).
  */
 const NOT_YET_MOVED = new Set<string>(['notifications/webhooks.ts']);
-const NOT_YET_MOVED_FOLDERS = ['archive/'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -30,7 +29,7 @@ test('no layer below http gives an XcsError an HTTP status', () => {
   const offenders: string[] = [];
   for (const file of sources(SRC)) {
     const rel = relative(SRC, file).split('\\').join('/');
-    if (rel.startsWith('http/') || NOT_YET_MOVED.has(rel) || NOT_YET_MOVED_FOLDERS.some((f) => rel.startsWith(f))) continue;
+    if (rel.startsWith('http/') || NOT_YET_MOVED.has(rel)) continue;
     readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
       if (/\bstatus:\s*\d{3}\b/.test(line) && !/^\s*(\*|\/\/)/.test(line)) offenders.push(`src/${rel}:${i + 1}: ${line.trim()}`);
     });
