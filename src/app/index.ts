@@ -24,11 +24,11 @@ import { messageOf } from '../core/errors.ts';
 import type { JsonValue } from '../matcher/index.ts';
 import {
   aliasTokenCredentials, archiveInventory, archiveOutputs, ArchiveObjectSource, CommandStore, CommandStoreCatalog,
-  defaultSiteSettings, EngineLauncher, openRunDatabase, RunEngine, secretSource, type EngineLogger, type LaunchContext,
+  defaultSiteSettings, EngineLauncher, LaunchPlanner, openRunDatabase, RunEngine, secretSource, type EngineLogger, type LaunchContext,
   type RunDatabase,
 } from '../runtime/index.ts';
 import { AccessControl } from '../http/xapi/access.ts';
-import { applyConfiguration, ConfigStore } from '../http/xapi/configuration.ts';
+import { ConfigStore } from '../http/xapi/configuration.ts';
 import { SettingsStore } from '../http/xapi/settings.ts';
 import type { ContainerService } from '../http/xapi/service.ts';
 import { followQueueSettings, followServerSettings } from './follow-settings.ts';
@@ -93,10 +93,9 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
     backend, credentials: aliasTokenCredentials(users, archive), outputs: archiveOutputs(archive, users),
     inventory: archiveInventory(archive), staging: archive.staging(), log: opts.log, database: runDb,
   });
-  const launchContext: (LaunchContext & { users: typeof users }) | null = engine && {
-    engine, commands, archive, users,
-    configure: async (command, wrapperId, project) => applyConfiguration(command, wrapperId, await configs.effective(wrapperId, project)),
-  };
+  // The one launch-planning pipeline: launch, the launch UI, availability and bulk dry-run all plan through it.
+  const planner = new LaunchPlanner({ catalog, configs, source: () => new ArchiveObjectSource(archive, users) });
+  const launchContext: (LaunchContext & { users: typeof users }) | null = engine && { engine, commands, archive, users, planner };
   const launcher = launchContext && new EngineLauncher({ ctx: launchContext, roles: access });
   let dispatcher: AutomationDispatcher | null = null;
   if (launcher) {
@@ -111,7 +110,7 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
   }
   return {
     opened,
-    service: { commands, catalog, access, settings, configs, automation, engine, launchContext, launcher, dispatcher },
+    service: { commands, catalog, planner, access, settings, configs, automation, engine, launchContext, launcher, dispatcher },
     close: async () => {
       // The server stopped the engine and the dispatcher when it closed (its onClose hook).
       await backend?.close();

@@ -61,11 +61,11 @@ export function readAssessorDocument(xml: string): AssessorDocument {
   const rawId = (root.attributes.ID ?? root.leaves.ID ?? '').trim();
   if (rawId !== '' && !XNAT_ID.test(rawId)) {
     throw new XcsError('archive.xml.bad-id', `the assessor's ID "${rawId}" is not a valid XNAT ID: use letters, digits, "_" and "-"`,
-      { status: 400, path: 'ID', hint: 'Fix the ID the tool writes, or leave ID="" to have one assigned.' });
+      { path: 'ID', hint: 'Fix the ID the tool writes, or leave ID="" to have one assigned.' });
   }
   const label = root.attributes.label ?? root.leaves.label ?? (rawId || undefined);
   if (!label) {
-    throw new XcsError('archive.xml.no-label', 'the assessor XML has no label (root attribute "label" or "ID")', { status: 400 });
+    throw new XcsError('archive.xml.no-label', 'the assessor XML has no label (root attribute "label" or "ID")');
   }
   const fields: ExtraFields = {};
   if (root.leaves.date) fields.date = root.leaves.date;
@@ -82,7 +82,7 @@ export function readScanDocument(xml: string): ScanDocument {
   const root = parseXmlRoot(xml);
   const xsiType = documentType(root.element, root.attributes['xsi:type']).xsiType;
   const id = root.attributes.ID;
-  if (!id) throw new XcsError('archive.xml.no-id', 'the scan XML has no ID attribute on its root element', { status: 400 });
+  if (!id) throw new XcsError('archive.xml.no-id', 'the scan XML has no ID attribute on its root element');
   const fields: ExtraFields = {};
   for (const k of ['type', 'series_description', 'quality', 'frames', 'note', 'modality', 'UID']) {
     const v = root.attributes[k] ?? root.leaves[k];
@@ -94,7 +94,7 @@ export function readScanDocument(xml: string): ScanDocument {
 /** A document's own ID that already names another experiment: inserting it would overwrite that one. */
 export function takenId(id: string, owner: string): XcsError {
   return new XcsError('archive.conflict', `the document's ID "${id}" is already the ID of ${owner}`, {
-    status: 409, path: 'ID',
+    path: 'ID',
     hint: 'Have the tool write ID="" (an ID is then assigned) or an ID of its own that is not used yet.',
   });
 }

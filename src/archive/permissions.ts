@@ -81,7 +81,7 @@ export function scopeAllows(scope: RunScope, action: Action, target: PermissionT
 export function assertNotScoped(user: { login: string; scope?: RunScope } | null | undefined, what: string): void {
   if (user?.scope) {
     throw new XcsError('auth.run-token', `a run's token may not ${what}`, {
-      status: 403, path: `run ${user.scope.run}`,
+      path: `run ${user.scope.run}`,
       hint: 'XNAT_USER/XNAT_PASS act only within the run\'s project; sign in as the user for this' });
   }
 }

@@ -9,8 +9,8 @@
  *   (sessions and assessors) by their site-wide accession ID (`XNAT_S00001`, `XNAT_E00001`); their labels
  *   are unique within the project. Scans by the caller's scan ID, unique within the session. Resources by
  *   a site-wide integer id; their label is unique within the parent. Files by their path inside the resource.
- * - Failures are `XcsError`s with an HTTP status: 404 for missing objects, 409 for duplicate labels or
- *   existing files without `overwrite`, 400 for bad input (unknown xsi types, unsafe file names).
+ * - Failures are `XcsError`s with stable codes (http maps them to statuses): missing objects, duplicate labels or
+ *   existing files without `overwrite`, bad input (unknown xsi types, unsafe file names).
  * - Files are written to a temporary path inside the data directory, then renamed into place; a failed
  *   write leaves neither a file nor a row behind.
  * - `commitResource` is atomic and idempotent: files of a staged directory (which must be under

@@ -65,18 +65,18 @@ export function unpackLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Parti
 
 function tooMany(limits: UnpackLimits, name: string): XcsError {
   return new XcsError('archive.unpack.too-many-entries', `the archive holds more than ${limits.maxEntries} files; nothing was stored`,
-    { status: 413, path: name, hint: `the server accepts at most ${limits.maxEntries} files per archive (${UNPACK_ENV.maxEntries})` });
+    { path: name, hint: `the server accepts at most ${limits.maxEntries} files per archive (${UNPACK_ENV.maxEntries})` });
 }
 
 function tooBig(limits: UnpackLimits, name: string): XcsError {
   return new XcsError('archive.unpack.too-large', `the unpacked archive is larger than ${limits.maxTotalBytes} bytes; nothing was stored`,
-    { status: 413, path: name, hint: `the server unpacks at most ${limits.maxTotalBytes} bytes per archive (${UNPACK_ENV.maxTotalBytes})` });
+    { path: name, hint: `the server unpacks at most ${limits.maxTotalBytes} bytes per archive (${UNPACK_ENV.maxTotalBytes})` });
 }
 
 function bomb(limits: UnpackLimits, name: string, ratio: number): XcsError {
   return new XcsError('archive.unpack.ratio',
     `the archive (at "${name}") inflates ${Math.round(ratio)} times, more than the limit of ${limits.maxRatio} (an archive bomb?); nothing was stored`,
-    { status: 413, path: name, hint: `imaging data compresses a few times; the limit is set with ${UNPACK_ENV.maxRatio}` });
+    { path: name, hint: `imaging data compresses a few times; the limit is set with ${UNPACK_ENV.maxRatio}` });
 }
 
 /** Counts entries and bytes of one archive against the limits; every check throws a 413 `XcsError`. */
@@ -153,6 +153,6 @@ export function ratioGuard(limits: UnpackLimits, name: string): { input: Transfo
 export function checkNoOverlap(totalCompressed: number, zipSize: number): void {
   if (totalCompressed > zipSize) {
     throw new XcsError('archive.zip.overlapping', 'the zip\'s entries overlap (their data adds up to more than the file); nothing was stored',
-      { status: 400, hint: 'send a zip made by an ordinary tool' });
+      { hint: 'send a zip made by an ordinary tool' });
   }
 }

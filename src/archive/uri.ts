@@ -43,7 +43,7 @@ function decode(seg: string, uri: string): string {
   try {
     return decodeURIComponent(seg);
   } catch {
-    throw new XcsError('archive.uri.bad-escape', `bad percent-escape in "${seg}"`, { status: 400, path: uri });
+    throw new XcsError('archive.uri.bad-escape', `bad percent-escape in "${seg}"`, { path: uri });
   }
 }
 
@@ -55,7 +55,7 @@ export function parseArchivePath(uri: string): ParsedPath {
     const name = raw[i];
     if (!COLLECTIONS.has(name) || !allowed.includes(name as ArchiveCollection)) {
       throw new XcsError('archive.uri.unknown', `"${name}" is not expected here in ${uri}`, {
-        status: 404, path: uri, hint: allowed.length ? `expected one of: ${allowed.join(', ')}` : undefined,
+        path: uri, hint: allowed.length ? `expected one of: ${allowed.join(', ')}` : undefined,
       });
     }
     const collection = name as ArchiveCollection;

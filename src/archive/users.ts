@@ -76,13 +76,13 @@ export class UserStore implements UserDirectory {
   async addUser(spec: NewUser): Promise<User> {
     if (!LOGIN_SYNTAX.test(spec.login)) {
       throw new XcsError('users.bad-login', `"${spec.login}" is not a valid login (letters, digits, . _ @ -; at most 64)`,
-        { status: 400, path: 'username' });
+        { path: 'username' });
     }
     if (!spec.password) {
-      throw new XcsError('users.no-password', 'a password is required', { status: 400, path: 'password' });
+      throw new XcsError('users.no-password', 'a password is required', { path: 'password' });
     }
     if (await this.getUser(spec.login)) {
-      throw new XcsError('users.exists', `user "${spec.login}" already exists`, { status: 409, path: spec.login });
+      throw new XcsError('users.exists', `user "${spec.login}" already exists`, { path: spec.login });
     }
     await this.#db.insertInto('users').values({
       login: spec.login, password_hash: await hashPassword(spec.password), email: spec.email ?? '',
@@ -99,7 +99,7 @@ export class UserStore implements UserDirectory {
 
   async requireUser(login: string): Promise<User> {
     const u = await this.getUser(login);
-    if (!u) throw new XcsError('users.not-found', `no user "${login}"`, { status: 404, path: login });
+    if (!u) throw new XcsError('users.not-found', `no user "${login}"`, { path: login });
     return u;
   }
 
@@ -120,7 +120,7 @@ export class UserStore implements UserDirectory {
 
   async setPassword(login: string, password: string): Promise<void> {
     await this.requireUser(login);
-    if (!password) throw new XcsError('users.no-password', 'a password is required', { status: 400, path: 'password' });
+    if (!password) throw new XcsError('users.no-password', 'a password is required', { path: 'password' });
     await this.#db.updateTable('users').set({ password_hash: await hashPassword(password) }).where('login', '=', login).execute();
     await this.#credentials.revokeAll(login);
     this.#credentialsChanged(login);
@@ -204,7 +204,7 @@ export class UserStore implements UserDirectory {
   async issueAliasToken(login: string, ttlSeconds: number, opts: MintOptions = {}): Promise<AliasToken> {
     await this.requireUser(login);
     const t = await this.#credentials.issueAliasToken(login, ttlSeconds, opts);
-    if (!t) throw new XcsError('auth.token.parent-gone', 'the token this one would be issued from is no longer valid', { status: 401 });
+    if (!t) throw new XcsError('auth.token.parent-gone', 'the token this one would be issued from is no longer valid');
     return t;
   }
 
@@ -224,7 +224,7 @@ export class UserStore implements UserDirectory {
    */
   async createSession(login: string, ttlSeconds = SESSION_TTL_SECONDS, opts: MintOptions = {}): Promise<string> {
     const token = await this.#credentials.createSession(login, ttlSeconds, opts);
-    if (!token) throw new XcsError('auth.token.parent-gone', 'the token this session would be opened with is no longer valid', { status: 401 });
+    if (!token) throw new XcsError('auth.token.parent-gone', 'the token this session would be opened with is no longer valid');
     return token;
   }
 

@@ -30,7 +30,7 @@ export function parseXmlRoot(xml: string): XmlRoot {
     .replace(/<!DOCTYPE[^>]*>/gi, '');
   const m = /<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*\/?>/.exec(body);
   if (!m || body.slice(0, m.index).trim() !== '') {
-    throw new XcsError('archive.xml.invalid', 'the document is not XML with a root element', { status: 400 });
+    throw new XcsError('archive.xml.invalid', 'the document is not XML with a root element');
   }
   const attributes: Record<string, string> = {};
   for (const a of m[2].matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
@@ -54,7 +54,7 @@ export function checkWellFormed(xml: string): void {
   let i = 0;
   const fail = (at: number, what: string): never => {
     const line = text.slice(0, at).split('\n').length;
-    throw new XcsError('archive.xml.malformed', `the XML is malformed at line ${line}: ${what}`, { status: 400 });
+    throw new XcsError('archive.xml.malformed', `the XML is malformed at line ${line}: ${what}`);
   };
   const checkEntities = (s: string, at: number) => {
     const bad = /&(?!(lt|gt|quot|apos|amp|#\d+|#x[0-9a-fA-F]+);)/.exec(s);

@@ -103,7 +103,7 @@ export function checkSessionType(xsiType: string, path?: string): string {
   const c = canonical(xsiType);
   if (c && isA(c, 'xnat:subjectAssessorData') && !isA(c, 'xnat:derivedData')) return c;
   throw new XcsError('archive.xsi.unknown-session-type', `unknown session type "${xsiType}"`, {
-    status: 400, path, hint: `known session types: ${typesUnder('xnat:imageSessionData').join(', ')}`,
+    path, hint: `known session types: ${typesUnder('xnat:imageSessionData').join(', ')}`,
   });
 }
 
@@ -111,7 +111,7 @@ export function checkScanType(xsiType: string, path?: string): string {
   const c = canonical(xsiType);
   if (c && isA(c, 'xnat:imageScanData')) return c;
   throw new XcsError('archive.xsi.unknown-scan-type', `unknown scan type "${xsiType}"`, {
-    status: 400, path, hint: `known scan types: ${typesUnder('xnat:imageScanData').join(', ')}`,
+    path, hint: `known scan types: ${typesUnder('xnat:imageScanData').join(', ')}`,
   });
 }
 
@@ -119,12 +119,12 @@ export function checkScanType(xsiType: string, path?: string): string {
 export function checkAssessorType(xsiType: string, path?: string): string {
   const c = canonical(xsiType);
   if (c && (isA(c, 'xnat:imageSessionData') || isA(c, 'xnat:imageScanData'))) {
-    throw new XcsError('archive.xsi.not-assessor', `"${xsiType}" is not an assessor type`, { status: 400, path });
+    throw new XcsError('archive.xsi.not-assessor', `"${xsiType}" is not an assessor type`, { path });
   }
   if (c) return c;
   if (XSI_SYNTAX.test(xsiType)) return xsiType;
   throw new XcsError('archive.xsi.bad-syntax', `"${xsiType}" is not an xsi type (expected ns:name)`, {
-    status: 400, path,
+    path,
   });
 }
 

@@ -27,7 +27,7 @@ const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 
 function badZip(message: string, path?: string, cause?: unknown): XcsError {
-  return new XcsError('archive.zip.invalid', message, { status: 400, path, cause });
+  return new XcsError('archive.zip.invalid', message, { path, cause });
 }
 
 /** Opens `zipPath` and checks every entry; `maxBytes` (the upload limit) caps the unpacked total too. */

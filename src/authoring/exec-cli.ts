@@ -22,7 +22,7 @@ export async function loadCommandFile(file: string, name?: string): Promise<Load
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new XcsError('exec.command.unreadable', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { path: file, status: 400 });
+    throw new XcsError('exec.command.unreadable', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { path: file });
   }
   const loaded = commandsFromText(text, file);
   const runnable = loaded.filter((l) => l.command.type === 'docker' && (name === undefined || l.command.name === name));
@@ -30,12 +30,12 @@ export async function loadCommandFile(file: string, name?: string): Promise<Load
     const names = loaded.filter((l) => l.command.type === 'docker').map((l) => l.command.name);
     throw new XcsError('exec.command.choose', runnable.length === 0
       ? `${file} has no runnable (type docker) command${name ? ` named "${name}"` : ''}${names.length ? ` (commands: ${names.join(', ')})` : ''}`
-      : `${file} has ${runnable.length} runnable commands; choose one with --command-name (${names.join(', ')})`, { path: file, status: 400 });
+      : `${file} has ${runnable.length} runnable commands; choose one with --command-name (${names.join(', ')})`, { path: file });
   }
   const chosen = runnable[0];
   if (chosen.errors.length > 0) {
     throw new XcsError('exec.command.invalid', `${file}: the command is not valid:\n  ${chosen.errors.join('\n  ')}`, {
-      path: file, status: 400, hint: `xcs validate ${file} shows every error with its JSON path`,
+      path: file, hint: `xcs validate ${file} shows every error with its JSON path`,
     });
   }
   return { command: chosen.command, others: loaded.filter((l) => l !== chosen && l.errors.length === 0).map((l) => l.command) };
@@ -46,7 +46,7 @@ export function pairs(list: string[], option: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of list) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new XcsError('exec.option.syntax', `${option} "${p}" is not NAME=VALUE`, { path: option, status: 400 });
+    if (eq <= 0) throw new XcsError('exec.option.syntax', `${option} "${p}" is not NAME=VALUE`, { path: option });
     out[p.slice(0, eq)] = p.slice(eq + 1);
   }
   return out;

@@ -57,7 +57,6 @@ export interface Problem {
 function refuse(problems: Problem[], what: string): never {
   const lines = problems.map((p) => `  ${p.path}: ${p.message}`).join('\n');
   throw new XcsError('exec.refused', `${what}:\n${lines}`, {
-    status: 400,
     details: problems.map((p) => ({ code: 'exec.refused', message: p.message, path: p.path })),
     hint: 'nothing was run; give each missing mount with --mount NAME=DIR and each input with --input NAME=VALUE',
   });
@@ -67,13 +66,13 @@ function pickWrapper(command: Command, wanted: string | undefined): CommandWrapp
   if (wanted !== undefined) {
     const w = command.xnat.find((x) => x.name === wanted) ?? command.xnat.find((x) => String(x.id) === wanted);
     if (!w) {
-      throw new XcsError('exec.wrapper.not-found', `command "${command.name}" has no wrapper "${wanted}" (wrappers: ${command.xnat.map((x) => x.name).join(', ') || 'none'})`, { status: 400, path: wanted });
+      throw new XcsError('exec.wrapper.not-found', `command "${command.name}" has no wrapper "${wanted}" (wrappers: ${command.xnat.map((x) => x.name).join(', ') || 'none'})`, { path: wanted });
     }
     return w;
   }
   if (command.xnat.length === 0) return wrapperForUnwrapped(command);
   if (command.xnat.length > 1) {
-    throw new XcsError('exec.wrapper.choose', `command "${command.name}" has ${command.xnat.length} wrappers; choose one with --wrapper (${command.xnat.map((x) => x.name).join(', ')})`, { status: 400 });
+    throw new XcsError('exec.wrapper.choose', `command "${command.name}" has ${command.xnat.length} wrappers; choose one with --wrapper (${command.xnat.map((x) => x.name).join(', ')})`);
   }
   return command.xnat[0];
 }

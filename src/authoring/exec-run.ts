@@ -128,7 +128,7 @@ export async function runExec(plan: ExecPlan, backend: ContainerBackend, io: Exe
   for (const image of new Set(images)) {
     if (!(await backend.inspectImage(image))) {
       throw new XcsError('exec.image-missing', `image ${image} is not in the local Docker engine; nothing was run`, {
-        status: 400, path: image, hint: `build it first (docker build -t ${image} .); xcs never pulls`,
+        path: image, hint: `build it first (docker build -t ${image} .); xcs never pulls`,
       });
     }
   }

@@ -14,7 +14,7 @@ export async function initCommand(image: string, opts: { output?: string; force?
   }
   if (!info) {
     throw new XcsError('init.image-missing', `image ${image} is not in the local Docker engine`, {
-      path: image, status: 404, hint: `build it first (docker build -t ${image} .); xcs never pulls`,
+      path: image, hint: `build it first (docker build -t ${image} .); xcs never pulls`,
     });
   }
   const { command, notes } = draftCommand(image, info);
@@ -24,7 +24,7 @@ export async function initCommand(image: string, opts: { output?: string; force?
       await writeFile(opts.output, text, { flag: opts.force ? 'w' : 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new XcsError('init.exists', `${opts.output} exists; not overwriting it`, { path: opts.output, status: 400, hint: 'choose another file, or add --force' });
+        throw new XcsError('init.exists', `${opts.output} exists; not overwriting it`, { path: opts.output, hint: 'choose another file, or add --force' });
       }
       throw e;
     }

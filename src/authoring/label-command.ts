@@ -33,7 +33,7 @@ export async function commandObjects(files: string[]): Promise<Record<string, un
   }
   if (problems.length > 0) {
     throw new XcsError('label.invalid', `not labelling invalid commands:\n  ${problems.join('\n  ')}`, {
-      status: 400, hint: 'fix them (xcs validate shows each error with its JSON path), then label again',
+      hint: 'fix them (xcs validate shows each error with its JSON path), then label again',
     });
   }
   return out;
@@ -50,7 +50,7 @@ export async function labelCommand(files: string[], opts: { dockerfile?: string 
   try {
     text = await readFile(opts.dockerfile, 'utf8');
   } catch (e) {
-    throw new XcsError('label.dockerfile.unreadable', `cannot read ${opts.dockerfile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { path: opts.dockerfile, status: 400 });
+    throw new XcsError('label.dockerfile.unreadable', `cannot read ${opts.dockerfile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { path: opts.dockerfile });
   }
   const { text: next, replaced } = rewriteDockerfile(text, instruction, opts.dockerfile);
   await writeFile(opts.dockerfile, next);

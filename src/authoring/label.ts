@@ -75,13 +75,13 @@ export function rewriteDockerfile(dockerfile: string, instruction: string, where
   const mixed = instructions(lines).filter((ins) => !OUR_LABEL.test(ins.text) && /^\s*LABEL\s/i.test(ins.text) && ins.text.includes(COMMANDS_LABEL));
   if (mixed.length > 0) {
     throw new XcsError('label.dockerfile.mixed', `${where} line ${mixed[0].first + 1}: the ${COMMANDS_LABEL} label is set in a LABEL instruction that sets other labels too`, {
-      path: `${where}:${mixed[0].first + 1}`, status: 400,
+      path: `${where}:${mixed[0].first + 1}`,
       hint: `give ${COMMANDS_LABEL} a LABEL instruction of its own, then run xcs label --dockerfile again`,
     });
   }
   if (ours.length > 1) {
     throw new XcsError('label.dockerfile.several', `${where} sets ${COMMANDS_LABEL} ${ours.length} times (lines ${ours.map((o) => o.first + 1).join(', ')}); the last one wins in the image`, {
-      path: `${where}:${ours[1].first + 1}`, status: 400, hint: 'remove all but one, then run xcs label --dockerfile again',
+      path: `${where}:${ours[1].first + 1}`, hint: 'remove all but one, then run xcs label --dockerfile again',
     });
   }
   if (ours.length === 0) {

@@ -15,13 +15,13 @@ export async function testCommand(file: string, opts: TestCommandOptions): Promi
   const cases = command['xcs-tests'] ?? [];
   if (cases.length === 0) {
     throw new XcsError('test.none', `${file}: the command "${command.name}" has no test cases`, {
-      path: '/xcs-tests', status: 400,
+      path: '/xcs-tests',
       hint: 'add "xcs-tests": [{"name": "…", "mounts": {"input": "fixtures/…"}, "outputs": [{"path": "output/*"}]}] to the command',
     });
   }
   const unknown = opts.case.filter((c) => !cases.some((t) => t.name === c));
   if (unknown.length > 0) {
-    throw new XcsError('test.case.unknown', `no test case named ${unknown.map((u) => `"${u}"`).join(', ')} (cases: ${cases.map((t) => `"${t.name}"`).join(', ')})`, { status: 400 });
+    throw new XcsError('test.case.unknown', `no test case named ${unknown.map((u) => `"${u}"`).join(', ')} (cases: ${cases.map((t) => `"${t.name}"`).join(', ')})`);
   }
   const { createDockerBackend } = await import('../backends/docker/docker-backend.ts');
   const backend = await createDockerBackend();

@@ -110,7 +110,7 @@ export class AutomationStore {
 
   async mapping(id: number): Promise<CommandEventMapping> {
     const row = await this.#db.selectFrom('xapi_event_mappings').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new XcsError('xapi.mapping.not-found', `No command event mapping ${id}`, { status: 404, path: String(id) });
+    if (!row) throw new XcsError('xapi.mapping.not-found', `No command event mapping ${id}`, { path: String(id) });
     return { ...(JSON.parse(row.json) as CommandEventMapping), id: row.id! };
   }
 
@@ -134,7 +134,7 @@ export class AutomationStore {
 
   async orchestration(id: number): Promise<Orchestration> {
     const row = await this.#db.selectFrom('xapi_orchestrations').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new XcsError('xapi.orchestration.not-found', `No orchestration ${id}`, { status: 404, path: String(id) });
+    if (!row) throw new XcsError('xapi.orchestration.not-found', `No orchestration ${id}`, { path: String(id) });
     return { ...(JSON.parse(row.json) as Orchestration), id: row.id! };
   }
 

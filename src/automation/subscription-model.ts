@@ -92,7 +92,7 @@ export async function readSubscription(body: unknown, owner: string, wrapperExis
   const errors: ErrorDetail[] = [];
   const fail = (path: string, message: string): void => { errors.push({ code: 'xapi.subscription.invalid', message, path }); };
   if (!isRecord(body)) {
-    throw new XcsError('xapi.subscription.invalid', 'the body must be an event subscription object', { status: 400, path: '' });
+    throw new XcsError('xapi.subscription.invalid', 'the body must be an event subscription object', { path: '' });
   }
   const has = (k: string): boolean => body[k] !== undefined;
 
@@ -178,7 +178,7 @@ export async function readSubscription(body: unknown, owner: string, wrapperExis
   }
 
   if (errors.length > 0) {
-    throw new XcsError('xapi.subscription.invalid', errors.map((e) => `${e.path}: ${e.message}`).join('\n'), { status: 400,
+    throw new XcsError('xapi.subscription.invalid', errors.map((e) => `${e.path}: ${e.message}`).join('\n'), {
       path: errors[0].path, details: errors });
   }
   return { name, active, 'action-key': actionKey, attributes, 'event-filter': filter, 'act-as-event-user': actAs,
@@ -200,7 +200,7 @@ export function subscriptionOfMapping(m: CommandEventMapping, wrapper: { id: num
   const conv = CONVERTIBLE[m['event-type']] as (typeof CONVERTIBLE)[string] | undefined;
   if (!conv) {
     throw new XcsError('xapi.mapping.not-convertible', `Command event mapping ${m.id} has event type "${m['event-type']}"; only ` +
-      `${Object.keys(CONVERTIBLE).join(', ')} convert into Event Service subscriptions`, { status: 400, path: '/event-type' });
+      `${Object.keys(CONVERTIBLE).join(', ')} convert into Event Service subscriptions`, { path: '/event-type' });
   }
   const derived = m['xsi-type'] ? typesDerivedFrom(m['xsi-type']) : [];
   const types = m['xsi-type'] && derived.length === 0 ? [m['xsi-type']] : derived;

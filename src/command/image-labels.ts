@@ -32,21 +32,19 @@ export interface ImageInspector {
  * the image is not present locally, `docker.unreachable` (503) when the engine does not answer.
  */
 export async function readImageCommands(image: string, images: ImageInspector): Promise<ImageCommandsReport> {
-  if (image.trim() === '') throw new XcsError('image.name-blank', 'no image name given', { status: 400 });
+  if (image.trim() === '') throw new XcsError('image.name-blank', 'no image name given');
   let info: { id: string; labels: Record<string, string> } | null;
   try {
     info = await images.inspectImage(image);
   } catch (e) {
     throw new XcsError('docker.unreachable', `could not inspect image ${JSON.stringify(image)}: ${e instanceof Error ? e.message : String(e)}`, {
       path: image,
-      status: 503,
       cause: e,
     });
   }
   if (info === null) {
     throw new XcsError('image.not-found', `image ${JSON.stringify(image)} is not present in the local Docker engine`, {
       path: image,
-      status: 404,
       hint: 'check the name and tag with `docker images`; XCS never pulls in this command',
     });
   }

@@ -14,7 +14,10 @@ export interface ErrorDetail {
 export interface XcsErrorOptions {
   path?: string;
   hint?: string;
-  /** HTTP status to use when the error reaches the REST API. */
+  /**
+   * HTTP status, for http's own errors only: layers below http never set it (they know no HTTP; checked by
+   * `test/error-status.test.ts`), http's error handler chooses the status of their codes (`http/error-mapping.ts`).
+   */
   status?: number;
   details?: ErrorDetail[];
   cause?: unknown;
@@ -24,7 +27,10 @@ export class XcsError extends Error {
   readonly code: string;
   readonly path?: string;
   readonly hint?: string;
+  /** The status given at construction, else 500; what a client is answered with is `httpStatusOf` (http). */
   readonly status: number;
+  /** Whether a status was given (by http): it then wins over the table of statuses by code. */
+  readonly statusGiven: boolean;
   readonly details: ErrorDetail[];
 
   constructor(code: string, message: string, options: XcsErrorOptions = {}) {
@@ -34,6 +40,7 @@ export class XcsError extends Error {
     this.path = options.path;
     this.hint = options.hint;
     this.status = options.status ?? 500;
+    this.statusGiven = options.status !== undefined;
     this.details = options.details ?? [];
   }
 

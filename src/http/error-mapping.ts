@@ -6,12 +6,43 @@
  */
 import { XcsError, isXcsError, type ErrorDetail } from '../core/errors.ts';
 import { BackendErrorCode } from '../backends/types.ts';
+import { ResolutionError } from '../resolution/index.ts';
 
 /**
- * HTTP statuses of the codes that layers below http throw without choosing a status (they know no HTTP): the
- * one place a backend failure becomes a status. Codes not listed keep the status their error carries.
+ * HTTP statuses of the codes that layers below http throw (they know no HTTP and choose no status): the one place
+ * a lower layer's failure becomes a status. An error http made itself with a status keeps it; a resolution
+ * failure is the launch's (400) whatever code it carries; any other code not listed is a server fault (500).
  */
 const STATUS_OF_CODE: Readonly<Record<string, number>> = {
+  'bad-document': 400, 'conflict': 409, 'internal': 500, 'not-found': 404, 'parent-missing': 400,
+  'archive.bad-file-name': 400, 'archive.bad-label': 400, 'archive.commit.lost-file': 500,
+  'archive.commit.not-staged': 400, 'archive.conflict': 409, 'archive.name-too-long': 400, 'archive.not-found': 404,
+  'archive.resource.relabel': 400, 'archive.stage.not-regular': 400, 'archive.unpack.ratio': 413,
+  'archive.unpack.too-large': 413, 'archive.unpack.too-many-entries': 413, 'archive.upload.too-large': 413,
+  'archive.upload.truncated': 400, 'archive.uri.bad-escape': 400, 'archive.uri.not-object': 400,
+  'archive.uri.unknown': 404, 'archive.xml.bad-id': 400, 'archive.xml.invalid': 400, 'archive.xml.malformed': 400,
+  'archive.xml.no-id': 400, 'archive.xml.no-label': 400, 'archive.xsi.bad-syntax': 400,
+  'archive.xsi.not-assessor': 400, 'archive.xsi.unknown-scan-type': 400, 'archive.xsi.unknown-session-type': 400,
+  'archive.zip.duplicate': 400, 'archive.zip.invalid': 400, 'archive.zip.overlapping': 400,
+  'auth.forbidden': 403, 'auth.required': 401, 'auth.run-token': 403, 'auth.token.parent-gone': 401,
+  'command.duplicate': 400, 'command.not-found': 404,
+  'dicom.import.bad-archive': 400, 'dicom.import.no-project': 404, 'dicom.import.no-source': 400,
+  'dicom.import.store-failed': 500, 'dicom.import.unsafe-entry': 400, 'dicom.import.unsupported-format': 415,
+  'docker.unreachable': 503,
+  'image.name-blank': 400, 'image.not-found': 404,
+  'launch.failed': 500, 'launch.ipc-mode-not-allowed': 403, 'launch.network-not-allowed': 403,
+  'launch.root-missing': 400, 'launch.runtime-not-allowed': 403,
+  'matcher.syntax': 400,
+  'resolution.input.illegal-value': 400, 'resolution.setup.ambiguous': 400, 'resolution.template.ambiguous': 400,
+  'resolution.wrapper.not-found': 404,
+  'run.already-finished': 409, 'run.finalizing': 409, 'run.not-finished': 409, 'run.not-found': 404,
+  'run.not-relaunchable': 409,
+  'users.bad-login': 400, 'users.exists': 409, 'users.no-password': 400, 'users.not-found': 404,
+  'wrapper.disabled': 400, 'wrapper.not-found': 404,
+  'xapi.command.not-found': 404, 'xapi.mapping.not-convertible': 400, 'xapi.mapping.not-found': 404,
+  'xapi.orchestration.not-found': 404, 'xapi.project.not-found': 404, 'xapi.subscription.invalid': 400,
+  'xapi.webhook.invalid': 400, 'xapi.webhook.forbidden-host': 400, 'xapi.wrapper.not-found': 404,
+  // The container backends' codes.
   [BackendErrorCode.unavailable]: 503,
   [BackendErrorCode.imageMissing]: 404,
   [BackendErrorCode.notFound]: 404,
@@ -28,7 +59,14 @@ const STATUS_OF_CODE: Readonly<Record<string, number>> = {
 
 /** The status a request that failed with `err` is answered with. */
 export function httpStatusOf(err: XcsError): number {
-  return STATUS_OF_CODE[err.code] ?? err.status;
+  if (err.statusGiven) return err.status;
+  if (err instanceof ResolutionError) return 400;
+  return STATUS_OF_CODE[err.code] ?? 500;
+}
+
+/** The codes the table gives a status (for tests). */
+export function codesWithStatus(): ReadonlyMap<string, number> {
+  return new Map(Object.entries(STATUS_OF_CODE));
 }
 
 interface FsErrorLike {

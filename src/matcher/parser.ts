@@ -20,7 +20,6 @@ export class MatcherSyntaxError extends XcsError {
     const at = found ?? (position >= source.length ? 'end of text' : JSON.stringify(source.slice(position, position + 12)));
     super('matcher.syntax', `JSONPath syntax error at position ${position}: expected ${expected}, found ${at}`, {
       path: source,
-      status: 400,
       details: [{ code: 'matcher.syntax', message: `expected ${expected}`, path: String(position) }],
     });
     this.position = position;

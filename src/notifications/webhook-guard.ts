@@ -80,7 +80,7 @@ const RULE = '"webhook-allowed-hosts" (server setting) does not list it';
 const HINT = 'a container manager may allow it: POST /xapi/docker/server with "webhook-allowed-hosts": ["hooks.internal", "10.1.0.0/16"]';
 
 function forbidden(url: string, why: string): XcsError {
-  return new XcsError('xapi.webhook.forbidden-host', `Webhook URL ${url} is refused: ${why}`, { status: 400, path: '/url', hint: HINT });
+  return new XcsError('xapi.webhook.forbidden-host', `Webhook URL ${url} is refused: ${why}`, { path: '/url', hint: HINT });
 }
 
 const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');

@@ -49,7 +49,7 @@ interface DeliveryRow {
 const MAX_URL = 2048;
 
 function bad(message: string, path: string, hint?: string): XcsError {
-  return new XcsError('xapi.webhook.invalid', message, { status: 400, path, hint });
+  return new XcsError('xapi.webhook.invalid', message, { path, hint });
 }
 
 /** Checks a posted webhook: `{url, events, secret, project?}`, saying what is wrong and where. */

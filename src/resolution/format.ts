@@ -82,7 +82,6 @@ export function checkIllegal(inputName: string, value: string | null): void {
       const shown = VISIBLE[s] ?? s;
       throw new XcsError('resolution.input.illegal-value', `Input "${inputName}" has a value containing illegal string "${shown}".`, {
         path: inputName,
-        status: 400,
         hint: 'Values may not contain ; & | ` $ ( ) < > or line breaks, which the shell would interpret.',
       });
     }

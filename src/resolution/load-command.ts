@@ -20,7 +20,7 @@ export function commandsFromText(textOfFile: string, where = 'command'): LoadedC
   const result = parseCommandText(textOfFile, { source: where });
   if (result.commands.length === 0) {
     const e = result.errors[0];
-    throw new XcsError(e?.code ?? 'command.invalid', `${where}: ${e?.message ?? 'no command found'}`, { path: where, status: 400 });
+    throw new XcsError(e?.code ?? 'command.invalid', `${where}: ${e?.message ?? 'no command found'}`, { path: where });
   }
   const raw = parseLenientJson(textOfFile);
   const docs: unknown[] = raw.ok ? (Array.isArray(raw.value) ? raw.value : [raw.value]) : [];

@@ -37,7 +37,7 @@ export function substituteJsonPath(text: string, roots: TemplateRoots): string {
       throw new XcsError(
         'resolution.template.ambiguous',
         `JSONPath search "${trimmed}" returned multiple results: ${found.map(scalarText).join(', ')}. Cannot determine value to replace.`,
-        { path: trimmed, status: 400 },
+        { path: trimmed },
       );
     }
     return scalarText(found[0]);

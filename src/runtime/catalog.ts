@@ -25,6 +25,8 @@ export interface CommandCatalog {
   setProjectEnabled(wrapperId: number, project: string, enabled: boolean): MaybePromise<void>;
   /** Projects whose flag is set for the wrapper. */
   enabledProjects(wrapperId: number): MaybePromise<string[]>;
+  /** The wrapper with this id and its command, by an indexed lookup (absent: `findWrapperById` searches the list). */
+  wrapper?(wrapperId: number): MaybePromise<WrapperRef | undefined>;
 }
 
 export interface LaunchRequest {
@@ -98,6 +100,7 @@ export interface WrapperRef {
 }
 
 export async function findWrapperById(catalog: CommandCatalog, wrapperId: number): Promise<WrapperRef | undefined> {
+  if (catalog.wrapper) return catalog.wrapper(wrapperId);
   for (const command of await catalog.list()) {
     const wrapper = command.xnat.find((w) => w.id === wrapperId);
     if (wrapper) return { command, wrapper };
@@ -107,17 +110,17 @@ export async function findWrapperById(catalog: CommandCatalog, wrapperId: number
 
 export async function requireWrapper(catalog: CommandCatalog, wrapperId: number): Promise<WrapperRef> {
   const found = await findWrapperById(catalog, wrapperId);
-  if (!found) throw new XcsError('xapi.wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
+  if (!found) throw new XcsError('xapi.wrapper.not-found', `No wrapper with id ${wrapperId}`, { path: String(wrapperId) });
   return found;
 }
 
 export async function requireWrapperByName(catalog: CommandCatalog, commandId: number, wrapperName: string): Promise<WrapperRef> {
   const command = await catalog.get(commandId);
-  if (!command) throw new XcsError('xapi.command.not-found', `No command with id ${commandId}`, { status: 404, path: String(commandId) });
+  if (!command) throw new XcsError('xapi.command.not-found', `No command with id ${commandId}`, { path: String(commandId) });
   const wrapper = command.xnat.find((w) => w.name === wrapperName);
   if (!wrapper) {
     throw new XcsError('xapi.wrapper.not-found', `Command ${commandId} has no wrapper named "${wrapperName}"`,
-      { status: 404, path: wrapperName });
+      { path: wrapperName });
   }
   return { command, wrapper };
 }
@@ -143,7 +146,7 @@ export class MemoryCatalog implements CommandCatalog {
     for (const c of this.#commands.values()) {
       if (c.name === command.name && c.image === command.image && (c.version ?? '') === (command.version ?? '')) {
         throw new XcsError('command.duplicate', 'This command duplicates a command already in the database.',
-          { status: 400, path: '/name' });
+          { path: '/name' });
       }
     }
     const stored = structuredClone(command);
@@ -155,7 +158,7 @@ export class MemoryCatalog implements CommandCatalog {
 
   delete(id: number): void {
     const c = this.#commands.get(id);
-    if (!c) throw new XcsError('xapi.command.not-found', `No command with id ${id}`, { status: 404, path: String(id) });
+    if (!c) throw new XcsError('xapi.command.not-found', `No command with id ${id}`, { path: String(id) });
     for (const w of c.xnat) {
       this.#site.delete(w.id);
       this.#projects.delete(w.id);

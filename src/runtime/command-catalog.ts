@@ -1,6 +1,6 @@
 /** The command registry (`CommandCatalog`) over the run engine's command store: one database, one connection. */
 import type { Command } from '../command/model.ts';
-import type { CommandCatalog } from './catalog.ts';
+import type { CommandCatalog, WrapperRef } from './catalog.ts';
 import type { CommandStore } from './command-store.ts';
 
 export class CommandStoreCatalog implements CommandCatalog {
@@ -22,4 +22,5 @@ export class CommandStoreCatalog implements CommandCatalog {
   projectEnabled(wrapperId: number, project: string): boolean { return this.#store.enabledForProject(wrapperId, project); }
   setProjectEnabled(wrapperId: number, project: string, enabled: boolean): void { this.#store.setEnabled(wrapperId, enabled, project); }
   enabledProjects(wrapperId: number): string[] { return this.#store.enabledProjects(wrapperId); }
+  wrapper(wrapperId: number): WrapperRef | undefined { return this.#store.findWrapper(wrapperId); }
 }

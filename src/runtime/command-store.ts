@@ -100,7 +100,7 @@ export class CommandStore {
 
   require(id: number): Command {
     const c = this.get(id);
-    if (!c) throw new XcsError('command.not-found', `No command with id ${id}`, { status: 404, path: String(id) });
+    if (!c) throw new XcsError('command.not-found', `No command with id ${id}`, { path: String(id) });
     return c;
   }
 
@@ -120,25 +120,30 @@ export class CommandStore {
     if (sameImage.length > 1) {
       throw new XcsError('resolution.setup.ambiguous',
         `Found multiple commands for image ${image}. Could not distinguish because I was not given a command name. (Input: ${ref})`,
-        { status: 400, path: ref, hint: `name one: ${sameImage.map((c) => `${image}:${c.name}`).join(', ')}` });
+        { path: ref, hint: `name one: ${sameImage.map((c) => `${image}:${c.name}`).join(', ')}` });
     }
     return sameImage[0] ?? null;
   }
 
   wrapperById(wrapperId: number): RegisteredWrapper {
+    const found = this.findWrapper(wrapperId);
+    if (!found) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { path: String(wrapperId) });
+    return found;
+  }
+
+  /** The wrapper with this id and its command, or undefined. */
+  findWrapper(wrapperId: number): RegisteredWrapper | undefined {
     const row = this.db.prepare('SELECT command_id FROM wrappers WHERE id = ?').get(wrapperId) as { command_id: number } | undefined;
-    if (!row) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
-    const command = this.require(row.command_id);
-    const wrapper = command.xnat.find((w) => w.id === wrapperId);
-    if (!wrapper) throw new XcsError('wrapper.not-found', `No wrapper with id ${wrapperId}`, { status: 404, path: String(wrapperId) });
-    return { command, wrapper };
+    const command = row ? this.get(row.command_id) : undefined;
+    const wrapper = command?.xnat.find((w) => w.id === wrapperId);
+    return command && wrapper ? { command, wrapper } : undefined;
   }
 
   wrapperByName(commandId: number, name: string): RegisteredWrapper {
     const command = this.require(commandId);
     const wrapper = command.xnat.find((w) => w.name === name);
     if (!wrapper) {
-      throw new XcsError('wrapper.not-found', `Command ${commandId} has no wrapper named "${name}"`, { status: 404, path: name });
+      throw new XcsError('wrapper.not-found', `Command ${commandId} has no wrapper named "${name}"`, { path: name });
     }
     return { command, wrapper };
   }
@@ -169,29 +174,12 @@ export class CommandStore {
     return (this.db.prepare('SELECT project FROM wrapper_projects WHERE wrapper_id = ? AND enabled = 1 ORDER BY project')
       .all(wrapperId) as Array<{ project: string }>).map((r) => r.project);
   }
-
-  /**
-   * Refuses a launch of a wrapper not enabled for the site, or — when the run belongs to a project — not
-   * enabled for that project either. XNAT launches disabled wrappers; we do not (documented deviation).
-   */
-  checkEnabled(wrapperId: number, project: string | null): void {
-    if (!this.enabledForSite(wrapperId)) {
-      throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for this site`, {
-        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/wrappers/${wrapperId}/enabled`,
-      });
-    }
-    if (project !== null && !this.enabledForProject(wrapperId, project)) {
-      throw new XcsError('wrapper.disabled', `Wrapper ${wrapperId} is not enabled for project ${project}`, {
-        status: 400, path: String(wrapperId), hint: `Enable it: PUT /xapi/projects/${project}/wrappers/${wrapperId}/enabled`,
-      });
-    }
-  }
 }
 
 /** XNAT's message (§1.10); the hint names the command already registered. */
 function duplicateCommand(command: Command, existingId: number): XcsError {
   return new XcsError('command.duplicate', 'This command duplicates a command already in the database.', {
-    status: 400, path: '/name',
+    path: '/name',
     hint: `command ${existingId} already has name "${command.name}", version "${command.version ?? ''}" and image ${command.image}; ` +
       `update it with POST /xapi/commands/${existingId}`,
   });

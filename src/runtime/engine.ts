@@ -235,7 +235,7 @@ export class RunEngine {
     const run = this.store.require(id);
     if (run.status === 'Failed (Upload)' && this.store.reopenForFinalization(id, user)) return this.store.require(id);
     if (isTerminal(run.status)) {
-      throw new XcsError('run.already-finished', `Run ${id} already ended (${run.status})`, { status: 409, path: String(id),
+      throw new XcsError('run.already-finished', `Run ${id} already ended (${run.status})`, { path: String(id),
         hint: 'only a run that ended Failed (Upload) can be finalized again; relaunch the others' });
     }
     if (run.status === 'Created' || run.status === 'Running') {

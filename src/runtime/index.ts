@@ -2,7 +2,7 @@
  * The run engine's public face: what http and the composition root (`src/app/`) may use of the runtime. Nothing
  * above the runtime imports its modules directly (checked by the layering rules): the container service's
  * application API — the command registry (`catalog.ts`, `command-catalog.ts`), the in-process launcher
- * (`launcher.ts`), launch and relaunch, visibility — the engine, its records and their redaction.
+ * (`launcher.ts`), the launch-planning pipeline (`launch-planning.ts`), launch and relaunch, visibility — the engine, its records and their redaction.
  */
 export { aliasTokenCredentials, archiveInventory, archiveOutputs, ArchiveObjectSource } from './archive-adapters/index.ts';
 export {
@@ -17,7 +17,11 @@ export { openRunDatabase, type RunDatabase } from './db.ts';
 export { RunEngine } from './engine.ts';
 export { commandName, lastStatusTime, pingRunDatabase, runsByStatus, uploadedBytes, waitingJobsByQueue } from './engine-levels.ts';
 export { isolationRefusal, networkOf } from './isolation.ts';
-export { findWrapper, launch, type LaunchContext, type LaunchRequest } from './launch.ts';
+export { launch, type LaunchContext, type LaunchRequest } from './launch.ts';
+export {
+  LaunchPlanner, type ConfiguredWrapper, type Enablement, type LaunchPlannerDeps, type PlanRequest, type PreviewPlan,
+  type WrapperConfigurations, type WrapperKey,
+} from './launch-planning.ts';
 export { EngineLauncher, type EngineLauncherDeps } from './launcher.ts';
 export type { LogStream } from './logs.ts';
 export type { ObjectIdentity } from './ports.ts';

@@ -33,20 +33,20 @@ export function isolationRefusal(spec: IsolationAsk, site: SiteSettings): XcsErr
     return new XcsError('launch.network-not-allowed',
       `Command "${name}" asks for network "${asked}", which this site does not let commands choose: containers run on ` +
       `network "${site.containerNetwork}" (server setting "container-network")`,
-      { status: 403, path: '/network', hint: `a container manager can allow it by adding "${asked}" to the server setting ` +
+      { path: '/network', hint: `a container manager can allow it by adding "${asked}" to the server setting ` +
         `"allowed-command-networks" (${SETTINGS_ROUTE}), or give every container a network with "container-network"` });
   }
   const ipc = spec['ipc-mode']?.trim() ?? '';
   if ((ipc === 'host' || ipc.startsWith('container:')) && !site.hardening.allowIpcHost) {
     return new XcsError('launch.ipc-mode-not-allowed',
       `Command "${name}" asks for ipc-mode "${ipc}", which shares memory outside its container; this site does not allow it`,
-      { status: 403, path: '/ipc-mode', hint: `a container manager can allow it with the server setting "allow-ipc-host": true (${SETTINGS_ROUTE})` });
+      { path: '/ipc-mode', hint: `a container manager can allow it with the server setting "allow-ipc-host": true (${SETTINGS_ROUTE})` });
   }
   const runtime = spec.runtime?.trim() ?? '';
   if (runtime !== '' && runtime !== 'runc' && !site.hardening.allowedRuntimes.includes(runtime)) {
     return new XcsError('launch.runtime-not-allowed',
       `Command "${name}" asks for the container runtime "${runtime}", which this site does not allow`,
-      { status: 403, path: '/runtime', hint: `a container manager can allow it by adding "${runtime}" to the server setting ` +
+      { path: '/runtime', hint: `a container manager can allow it by adding "${runtime}" to the server setting ` +
         `"allowed-runtimes" (${SETTINGS_ROUTE})` });
   }
   return null;

@@ -12,11 +12,11 @@ export async function killRun(res: EngineResources, runId: number, user: string)
   const run = res.store.require(runId);
   if (isTerminal(run.status)) {
     throw new XcsError('run.already-finished', `Run ${runId} already ended (${run.status}); there is nothing to kill`,
-      { status: 409, path: String(runId) });
+      { path: String(runId) });
   }
   if (run.status === 'Waiting' || run.status === 'Finalizing') {
     throw new XcsError('run.finalizing', `Run ${runId} has already exited and is being finalized; it cannot be killed`,
-      { status: 409, path: String(runId), hint: 'Wait for it to end; its outputs are being stored.' });
+      { path: String(runId), hint: 'Wait for it to end; its outputs are being stored.' });
   }
   res.store.requestKill(runId);
   res.store.note(runId, 'kill', { source: 'user', entityId: user, message: 'Kill requested' });

@@ -1,7 +1,9 @@
 /**
- * Launch: find the wrapper, check it is enabled, resolve the command against the archive for the launching
- * user, then record the run and queue it (`RunEngine.submit`). Resolution problems are the caller's: they
- * are returned at once as errors and no run is recorded.
+ * Launch: the launch-planning pipeline (`launch-planning.ts`: the wrapper, looked up once — by the caller when it
+ * already has it —, its enablement, its configuration, resolution against the archive for the launching user) with
+ * the launch's own checks (root value, project permission, a run token's project), then the run recorded and queued
+ * (`RunEngine.submit`). Resolution problems are the caller's: they are returned at once as errors and no run is
+ * recorded.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -10,15 +12,17 @@ import type { UserDirectory } from '../archive/users.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
 import { SENSITIVE_MASK, sensitiveInputNames } from '../command/sensitive.ts';
 import { XcsError } from '../core/errors.ts';
-import { resolveCommand } from '../resolution/index.ts';
-import { ArchiveObjectSource } from './archive-adapters/index.ts';
-import type { CommandStore, RegisteredWrapper } from './command-store.ts';
+import type { WrapperRef } from './catalog.ts';
+import type { CommandStore } from './command-store.ts';
 import type { RunEngine } from './engine.ts';
+import type { LaunchPlanner, WrapperKey } from './launch-planning.ts';
 import { compileRunPolicy } from './retry-policy.ts';
 import type { RunRecord } from './run-store.ts';
 
 export interface LaunchRequest {
-  wrapper: { wrapperId: number } | { commandId: number; wrapperName: string };
+  wrapper: WrapperKey;
+  /** The wrapper as the caller already looked it up (`LaunchPlanner.wrapper`), so a launch looks it up once. */
+  found?: WrapperRef;
   /** The input that names the archive object launched on (XNAT's `rootElement`). */
   rootElement: string | null;
   params: Record<string, string>;
@@ -33,14 +37,12 @@ export interface LaunchRequest {
 
 export interface LaunchContext {
   engine: RunEngine;
+  /** The command store: setup and wrapup commands by image reference (and, for the run routes, commands by id). */
   commands: CommandStore;
   archive: Archive;
   users: UserDirectory | null;
-  /**
-   * The command as resolution must see it for this wrapper and project: the site/project wrapper
-   * configuration applied (defaults, matchers, output labels; reference §2.1). Absent = unconfigured.
-   */
-  configure?: (command: Command, wrapperId: number, project: string | null) => Promise<Command>;
+  /** The launch-planning pipeline: wrapper, enablement, configuration (§2.1), resolution. */
+  planner: LaunchPlanner;
 }
 
 // What the launch UI shows in place of a sensitive input's value; sent back unchanged, it means "keep the default".
@@ -53,10 +55,6 @@ export { SENSITIVE_MASK };
 function unmask(command: Command, wrapper: CommandWrapper, params: Record<string, string>): Record<string, string> {
   const sensitive = sensitiveInputNames(command, wrapper);
   return Object.fromEntries(Object.entries(params).filter(([name, value]) => !(value === SENSITIVE_MASK && sensitive.has(name))));
-}
-
-export function findWrapper(ctx: LaunchContext, w: LaunchRequest['wrapper']): RegisteredWrapper {
-  return 'wrapperId' in w ? ctx.commands.wrapperById(w.wrapperId) : ctx.commands.wrapperByName(w.commandId, w.wrapperName);
 }
 
 async function projectOfRoot(ctx: LaunchContext, req: LaunchRequest): Promise<string | null> {
@@ -81,33 +79,31 @@ async function checkMayLaunch(ctx: LaunchContext, login: string, project: string
   if (await ctx.users.can(user, 'edit', { project })) return;
   if (await ctx.users.can(user, 'read', { project })) {
     throw new XcsError('auth.forbidden', `User ${login} does not have edit access to project ${project}, which launching needs`,
-      { status: 403, path: project, hint: 'a project owner can make you a member' });
+      { path: project, hint: 'a project owner can make you a member' });
   }
-  throw new XcsError('xapi.project.not-found', `No project ${project} that you can read`, { status: 404, path: project });
+  throw new XcsError('xapi.project.not-found', `No project ${project} that you can read`, { path: project });
 }
 
 export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<RunRecord> {
-  const found = findWrapper(ctx, req.wrapper);
+  const found = req.found ?? await ctx.planner.wrapper(req.wrapper, '');
   if (req.rootElement && req.params[req.rootElement] === undefined) {
     throw new XcsError('launch.root-missing', `The launch names root element "${req.rootElement}" but gives no value for it`,
-      { status: 400, path: req.rootElement });
+      { path: req.rootElement });
   }
   const project = await projectOfRoot(ctx, req);
   if (req.confinedTo !== undefined && project !== req.confinedTo) {
-    throw new XcsError('xapi.project.not-found', `No project ${project ?? '(none)'} that you can read`, { status: 404, path: project ?? undefined,
+    throw new XcsError('xapi.project.not-found', `No project ${project ?? '(none)'} that you can read`, { path: project ?? undefined,
       hint: 'a run\'s token launches only within its own project' });
   }
   await checkMayLaunch(ctx, req.user, project);
-  ctx.commands.checkEnabled(found.wrapper.id, project);
-  const command = ctx.configure ? await ctx.configure(found.command, found.wrapper.id, project) : found.command;
-  const wrapper = command.xnat.find((w) => w.id === found.wrapper.id) ?? found.wrapper;
-  const inputs = unmask(command, wrapper, req.params);
+  await ctx.planner.requireEnabled(found.wrapper.id, project);
+  const configured = await ctx.planner.configure(found, project);
+  const inputs = unmask(configured.command, configured.wrapper, req.params);
   const launchKey = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const buildRoot = join(ctx.engine.config.dataDir, 'build', launchKey);
   let n = 0;
-  const spec = await resolveCommand({
-    command, wrapper: wrapper.name, inputs, source: new ArchiveObjectSource(ctx.archive, ctx.users),
-    user: req.user, project,
+  const spec = await ctx.planner.resolve(configured, {
+    inputs, user: req.user, project,
     options: {
       buildDir: (purpose) => join(buildRoot, `${++n}-${purpose.replace(/[^A-Za-z0-9._-]+/g, '-')}`),
       findCommandByImage: (ref) => ctx.commands.findByImage(ref),
@@ -118,7 +114,7 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
       swarmConstraints: ctx.engine.config.site.swarmConstraints ?? [],
     },
   });
-  return ctx.engine.submit(spec, req.user, project, buildRoot, { policy: compileRunPolicy(command), relaunchOf: req.relaunchOf ?? null });
+  return ctx.engine.submit(spec, req.user, project, buildRoot, { policy: compileRunPolicy(configured.command), relaunchOf: req.relaunchOf ?? null });
 }
 
 /** The backend kinds resolution knows about (it resolves swarm constraints for the cluster ones). */

@@ -10,8 +10,8 @@ import type { UserDirectory } from '../archive/users.ts';
 import { sensitiveInputNames } from '../command/sensitive.ts';
 import { isXcsError, messageOf, XcsError } from '../core/errors.ts';
 import { addToBatch, closeBatch, openBatch } from './batches.ts';
-import type { BatchRecorder, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary } from './catalog.ts';
-import { findWrapper, launch, SENSITIVE_MASK, type LaunchContext } from './launch.ts';
+import type { BatchRecorder, EndedRun, LaunchOutcome, LaunchRequest, Launcher, RunSummary, WrapperRef } from './catalog.ts';
+import { launch, SENSITIVE_MASK, type LaunchContext } from './launch.ts';
 import { redactError } from './redact.ts';
 import type { RunRecord } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
@@ -43,32 +43,24 @@ export class EngineLauncher implements Launcher {
   async launch(request: LaunchRequest): Promise<LaunchOutcome> {
     // The account as it is now (it may have been disabled since the caller read it), as signing in would check.
     const user = await this.#ctx.users.getUser(request.user.login);
-    if (!user?.enabled) throw new XcsError('auth.required', 'authentication required', { status: 401 });
+    if (!user?.enabled) throw new XcsError('auth.required', 'authentication required');
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.inputs)) if (v !== undefined && v !== null) params[k] = String(v);
     const wrapper = { wrapperId: request.wrapperId };
-    const secrets = this.#secretsOf(request.wrapperId, params);
+    let secrets: string[] = []; // no such wrapper: nothing is known to be sensitive, and the launch fails on it anyway
     try {
-      if (!(await commandVisible(this.#roles, (id) => this.#ctx.commands.enabledProjects(id), user, findWrapper(this.#ctx, wrapper).command))) {
+      // The one lookup of the wrapper for this launch.
+      const found = await this.#ctx.planner.wrapper(wrapper, '');
+      secrets = secretsOf(found, params);
+      if (!(await commandVisible(this.#roles, (id) => this.#ctx.commands.enabledProjects(id), user, found.command))) {
         throw notVisible(wrapper);
       }
-      const run = await launch(this.#ctx, { wrapper, rootElement: request.rootElement, params, user: user.login, project: request.project,
+      const run = await launch(this.#ctx, { wrapper, found, rootElement: request.rootElement, params, user: user.login, project: request.project,
         ...(request.user.scope ? { confinedTo: request.user.scope.project } : {}) });
       return { id: run.id };
     } catch (e) {
-      const error = isXcsError(e) ? e : new XcsError('launch.failed', messageOf(e), { status: 500, cause: e });
+      const error = isXcsError(e) ? e : new XcsError('launch.failed', messageOf(e), { cause: e });
       throw redactError(error, secrets);
-    }
-  }
-
-  /** The values of the wrapper's sensitive inputs in this launch: never quoted back in a refusal. */
-  #secretsOf(wrapperId: number, params: Record<string, string>): string[] {
-    try {
-      const { command, wrapper } = findWrapper(this.#ctx, { wrapperId });
-      const names = sensitiveInputNames(command, wrapper);
-      return Object.entries(params).filter(([k, v]) => names.has(k) && v !== SENSITIVE_MASK).map(([, v]) => v);
-    } catch {
-      return []; // no such wrapper: nothing is known to be sensitive, and the launch fails on it anyway
     }
   }
 
@@ -122,4 +114,10 @@ export class EngineLauncher implements Launcher {
       try { listener({ ...this.#summaryOf(run, this.#retriedNow(run)), status: run.status }); } catch { /* see above */ }
     });
   }
+}
+
+/** The values of the wrapper's sensitive inputs in this launch: never quoted back in a refusal. */
+function secretsOf({ command, wrapper }: WrapperRef, params: Record<string, string>): string[] {
+  const names = sensitiveInputNames(command, wrapper);
+  return Object.entries(params).filter(([k, v]) => names.has(k) && v !== SENSITIVE_MASK).map(([, v]) => v);
 }

@@ -12,6 +12,7 @@
  */
 import { XcsError, messageOf } from '../core/errors.ts';
 import { parseStringArray } from '../resolution/format.ts';
+import { ResolutionError } from '../resolution/index.ts';
 import { sensitiveValues, type RunSpec } from './run-spec.ts';
 
 /** What a hidden secret reads as inside text, and the value of `XNAT_PASS` (XNAT's six stars, §5.4). */
@@ -75,12 +76,17 @@ export function redactDeep<T>(value: T, secrets: readonly string[]): T {
 
 /** A failure whose message, hint, path and details may quote a secret, as it may be answered. */
 export function redactError(e: unknown, secrets: readonly string[]): XcsError {
+  if (e instanceof ResolutionError) {
+    // Still a resolution failure (the launch's fault, whatever its code), its explanation kept.
+    const r = redactDeep({ message: e.message, hint: e.hint, path: e.path }, secrets);
+    return new ResolutionError(e.code, r.message, e.explanation, r.path, r.hint);
+  }
   if (e instanceof XcsError) {
     const r = redactDeep({ message: e.message, hint: e.hint, path: e.path, details: e.details }, secrets);
-    return new XcsError(e.code, r.message, { status: e.status, ...(r.hint === undefined ? {} : { hint: r.hint }),
+    return new XcsError(e.code, r.message, { ...(e.statusGiven ? { status: e.status } : {}), ...(r.hint === undefined ? {} : { hint: r.hint }),
       ...(r.path === undefined ? {} : { path: r.path }), details: r.details, cause: e });
   }
-  return new XcsError('internal', redact(messageOf(e), secrets), { status: 500, cause: e });
+  return new XcsError('internal', redact(messageOf(e), secrets), { cause: e });
 }
 
 /** What must never leave the server about a run: its recorded secrets (token secret included) and sensitive values. */

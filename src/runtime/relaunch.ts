@@ -12,11 +12,11 @@ import { isTerminal } from './state-machine.ts';
 export async function relaunch(ctx: LaunchContext, source: RunRecord, user: string): Promise<RunRecord> {
   if (!isTerminal(source.status)) {
     throw new XcsError('run.not-finished', `Container ${source.id} is ${source.status}; only a run that ended can be relaunched`,
-      { status: 409, path: String(source.id), hint: 'Wait for it to end, or kill it first' });
+      { path: String(source.id), hint: 'Wait for it to end, or kill it first' });
   }
   if (source.wrapperId === 0) {
     throw new XcsError('run.not-relaunchable', `Container ${source.id} was not launched from a registered wrapper, so it cannot be relaunched`,
-      { status: 409, path: String(source.id) });
+      { path: String(source.id) });
   }
   return launch(ctx, {
     wrapper: { wrapperId: source.wrapperId }, rootElement: null, params: { ...source.spec['raw-input-values'] },

@@ -193,7 +193,7 @@ export class RunQuery {
     if (!row) throw runNotFound(id);
     if (!isTerminal(row.status)) {
       throw new XcsError('run.not-finished', `Container ${id} is ${row.status}; only a finished container (Complete, Failed, Killed) can be deleted`,
-        { status: 409, path: String(id), hint: `kill it first: POST /xapi/containers/${id}/kill` });
+        { path: String(id), hint: `kill it first: POST /xapi/containers/${id}/kill` });
     }
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM jobs WHERE run_id = ?').run(id);

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isXcsError } from '../core/errors.ts';
+import { httpStatusOf } from '../http/error-mapping.ts';
 import { openRunDatabase } from './db.ts';
 import { JobQueue } from './queue.ts';
 import { RunStore } from './run-store.ts';
@@ -34,7 +36,8 @@ test('records: create, find by id or container name, list, history; a missing ru
     assert.deepEqual((await state.listAfter(run.id, 10)), []);
     assert.deepEqual((await state.history(run.id)).map((h) => h.status), ['Queued']);
     assert.equal(await state.get(run.id + 1), undefined);
-    await assert.rejects(state.find('999'), (e: Error & { code?: string; status?: number }) => e.code === 'run.not-found' && e.status === 404);
+    // The status is http's choice, by code (`http/error-mapping.ts`).
+    await assert.rejects(state.find('999'), (e: unknown) => isXcsError(e) && e.code === 'run.not-found' && httpStatusOf(e) === 404);
   } finally {
     done();
   }

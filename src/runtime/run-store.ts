@@ -156,7 +156,7 @@ export interface RunFilter {
 
 /** Raised when a run id does not exist. */
 export function runNotFound(id: number | string): XcsError {
-  return new XcsError('run.not-found', `No container (run) with id ${id}`, { status: 404, path: String(id) });
+  return new XcsError('run.not-found', `No container (run) with id ${id}`, { path: String(id) });
 }
 
 export class RunStore {

@@ -39,6 +39,6 @@ export async function commandVisible(roles: RoleChecks, enabledProjects: Enabled
  */
 export function notVisible(key: { wrapperId: number } | { commandId: number }, prefix: '' | 'xapi.' = ''): XcsError {
   return 'wrapperId' in key
-    ? new XcsError(`${prefix}wrapper.not-found`, `No wrapper with id ${key.wrapperId}`, { status: 404, path: String(key.wrapperId) })
-    : new XcsError(`${prefix}command.not-found`, `No command with id ${key.commandId}`, { status: 404, path: String(key.commandId) });
+    ? new XcsError(`${prefix}wrapper.not-found`, `No wrapper with id ${key.wrapperId}`, { path: String(key.wrapperId) })
+    : new XcsError(`${prefix}command.not-found`, `No command with id ${key.commandId}`, { path: String(key.commandId) });
 }

@@ -113,7 +113,7 @@ class Created {
 export async function importDicom(archive: Archive, opts: ImportOptions): Promise<ImportReport> {
   const project = await archive.get({ kind: 'project', project: opts.project });
   if (project === undefined) {
-    throw new XcsError('dicom.import.no-project', `project "${opts.project}" does not exist`, { status: 404, path: opts.project });
+    throw new XcsError('dicom.import.no-project', `project "${opts.project}" does not exist`, { path: opts.project });
   }
   const progress = opts.onProgress ?? (() => undefined);
   const work = await mkdtemp(join(archive.stagingDir(), 'dicom-import-'));
@@ -217,7 +217,7 @@ async function storeSession(c: StoreContext, subject: PlannedSubject<SourceFile>
     await created.undo(archive, opts.user);
     if (e instanceof XcsError) throw e;
     throw new XcsError('dicom.import.store-failed', `importing session "${planned.label}" failed: ${messageOf(e)}`, {
-      status: 500, path: planned.label, cause: e,
+      path: planned.label, cause: e,
     });
   }
 }

@@ -52,7 +52,7 @@ const DEFAULT_MAX_DIRECTORY_FILES = 1_000_000;
 
 function unsafe(name: string, why: string): XcsError {
   return new XcsError('dicom.import.unsafe-entry', `refused the upload: entry "${printable(name)}" ${why}; nothing was imported`, {
-    status: 400, path: printable(name),
+    path: printable(name),
   });
 }
 
@@ -184,7 +184,7 @@ function badArchive(format: string, e: unknown): XcsError {
       ? 'climbs out of the upload with ".."' : 'has a backslash in its name');
   }
   return new XcsError('dicom.import.bad-archive', `the ${format} upload is damaged or truncated: ${message}; nothing was imported`, {
-    status: 400, cause: e,
+    cause: e,
   });
 }
 
@@ -199,7 +199,7 @@ export async function collectSource(source: string, stageDir: string, limits: So
     info = await stat(source);
   } catch (e) {
     throw new XcsError('dicom.import.no-source', `cannot read ${shownAs}: ${shownAs === source ? messageOf(e) : (e as { code?: string }).code}`,
-      { status: 400, path: shownAs, cause: e });
+      { path: shownAs, cause: e });
   }
   if (info.isDirectory()) {
     const out: CollectedSource = { format: 'directory', files: [], skipped: [] };
@@ -211,7 +211,7 @@ export async function collectSource(source: string, stageDir: string, limits: So
   const format = info.isFile() ? await sniff(source) : undefined;
   if (format === undefined) {
     throw new XcsError('dicom.import.unsupported-format', `${shownAs} is not a directory, zip, tar or tar.gz`, {
-      status: 415, path: shownAs, hint: 'send a zip (application/zip) or a tar/tar.gz of DICOM files',
+      path: shownAs, hint: 'send a zip (application/zip) or a tar/tar.gz of DICOM files',
     });
   }
   await mkdir(stageDir, { recursive: true });

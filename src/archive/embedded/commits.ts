@@ -51,7 +51,7 @@ export async function commitResource(ctx: ArchiveContext, parent: ResourceParent
   } else {
     const rel = relative(ctx.staging, stagedDir);
     if (rel.startsWith('..') || rel === '' || rel.startsWith(sep)) {
-      throw new XcsError('archive.commit.not-staged', `staged directory must be inside ${ctx.staging}`, { status: 400, path: stagedDir });
+      throw new XcsError('archive.commit.not-staged', `staged directory must be inside ${ctx.staging}`, { path: stagedDir });
     }
     const walked = await walkFiles(stagedDir);
     const files = walked.files;
@@ -137,7 +137,7 @@ export async function moveFiles(stagedDir: string, resDir: string, plan: CommitP
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       if (!(await stat(dst).then(() => true, () => false))) {
         throw new XcsError('archive.commit.lost-file', `staged file "${f.path}" is neither staged nor committed`,
-          { status: 500, path: src });
+          { path: src });
       }
     }
   });

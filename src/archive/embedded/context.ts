@@ -26,9 +26,9 @@ export interface ArchiveContext {
 }
 
 export function notFound(what: string, path: string): XcsError {
-  return new XcsError('archive.not-found', `${what} not found`, { status: 404, path });
+  return new XcsError('archive.not-found', `${what} not found`, { path });
 }
 
 export function conflict(what: string, path: string): XcsError {
-  return new XcsError('archive.conflict', `${what} already exists`, { status: 409, path });
+  return new XcsError('archive.conflict', `${what} already exists`, { path });
 }

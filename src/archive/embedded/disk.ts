@@ -17,7 +17,7 @@ export async function streamToFile(body: Readable, tmp: string, maxBytes: number
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
       if (size > maxBytes) {
-        cb(new XcsError('archive.upload.too-large', `upload is larger than the limit of ${maxBytes} bytes`, { status: 413 }));
+        cb(new XcsError('archive.upload.too-large', `upload is larger than the limit of ${maxBytes} bytes`));
         return;
       }
       hash.update(chunk);
@@ -30,7 +30,7 @@ export async function streamToFile(body: Readable, tmp: string, maxBytes: number
     await rm(tmp, { force: true });
     if (e instanceof XcsError) throw e;
     throw new XcsError('archive.upload.truncated', `the upload was interrupted or truncated: ${String(e)}`,
-      { status: 400, cause: e });
+      { cause: e });
   }
   return { size, md5: hash.digest('hex') };
 }
@@ -61,7 +61,7 @@ export async function walkFiles(dir: string): Promise<{ files: string[]; emptyDi
       else {
         const p = join(d, e.name);
         throw new XcsError('archive.stage.not-regular', `staged entry "${relative(dir, p)}" is not a regular file`,
-          { status: 400, path: p });
+          { path: p });
       }
     }
   }

@@ -63,7 +63,7 @@ export async function place(ctx: ArchiveContext, items: Array<{ tmp: string; des
       // A directory where a file should go (or the reverse) is a conflict, not a crash.
       const st = await stat(it.dest).catch(() => undefined);
       if (st?.isDirectory()) throw conflict(`directory "${it.name}"`, it.name);
-      if (!it.dest.startsWith(resDir + sep)) throw new XcsError('archive.bad-file-name', `"${it.name}" leaves the resource`, { status: 400 });
+      if (!it.dest.startsWith(resDir + sep)) throw new XcsError('archive.bad-file-name', `"${it.name}" leaves the resource`);
       await rename(it.tmp, it.dest);
       placed.push(it.dest);
     }
@@ -93,7 +93,7 @@ export async function putZip(ctx: ArchiveContext, resource: number, zipPath: str
   const names = zip.entries.map((e) => e.name);
   try {
     if (new Set(names).size !== names.length) {
-      throw new XcsError('archive.zip.duplicate', 'the zip holds the same file name twice', { status: 400 });
+      throw new XcsError('archive.zip.duplicate', 'the zip holds the same file name twice');
     }
     if (!opts.overwrite) {
       for (const n of names) if (await fileExists(ctx, resource, n)) throw conflict(`file "${n}"`, n);

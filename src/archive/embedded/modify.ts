@@ -64,7 +64,7 @@ export async function update(ctx: ArchiveContext, ref: ObjectRef, fields: ExtraF
       const cur = await ctx.archive.require(ref);
       const { set } = splitFields<Omit<ResourcesTable, 'id'>>(fields, RESOURCE_FIELDS);
       if (set.label !== undefined && set.label !== cur.label) {
-        throw new XcsError('archive.resource.relabel', 'a resource label cannot be changed', { status: 400, path: cur.uri });
+        throw new XcsError('archive.resource.relabel', 'a resource label cannot be changed', { path: cur.uri });
       }
       await ctx.db.updateTable('resources').set(set).where('id', '=', ref.resource).execute();
       return;

@@ -137,7 +137,7 @@ export async function findChild(ctx: ArchiveContext, parent: ObjectRef | null, c
 export async function resolveUri(ctx: ArchiveContext, uri: string): Promise<ObjectRef> {
   const parsed = parseArchivePath(uri);
   if (parsed.collection || parsed.steps.length === 0) {
-    throw new XcsError('archive.uri.not-object', `"${uri}" names a collection, not an object`, { status: 400, path: uri });
+    throw new XcsError('archive.uri.not-object', `"${uri}" names a collection, not an object`, { path: uri });
   }
   let ref: ObjectRef | null = null;
   for (const step of parsed.steps) {

@@ -53,7 +53,7 @@ export function shellQuote(value: string): string {
 }
 
 function invalid(message: string, where: string, hint?: string): XcsError {
-  return new XcsError(BackendErrorCode.invalidSpec, message, { path: where, status: 400, ...(hint === undefined ? {} : { hint }) });
+  return new XcsError(BackendErrorCode.invalidSpec, message, { path: where, ...(hint === undefined ? {} : { hint }) });
 }
 
 /** Slurm names and Docker names share these characters; anything else is refused before it reaches either. */

@@ -93,7 +93,7 @@ const COMMENT_PREFIX = 'xcs:';
 const NOTHING_RECORDED = { started: null, exit: null, error: null };
 
 function notFound(id: string): XcsError {
-  return new XcsError(BackendErrorCode.notFound, `No Slurm job of XCS named ${id}`, { path: id, status: 404 });
+  return new XcsError(BackendErrorCode.notFound, `No Slurm job of XCS named ${id}`, { path: id });
 }
 
 function missing(backendId: string): ContainerState {
@@ -174,13 +174,13 @@ export class SlurmBackend implements ContainerBackend {
     const submit = sbatchArgs(full, files, this.parts.placement ?? {}, comment);
     if ((await this.parts.images.inspectImage(spec.image)) === null) {
       throw new XcsError(BackendErrorCode.imageMissing, `The image ${spec.image} is not on the cluster's engine`, {
-        path: spec.image, status: 404, hint: 'Build or load it on every node (XCS never pulls implicitly)',
+        path: spec.image, hint: 'Build or load it on every node (XCS never pulls implicitly)',
       });
     }
     this.checkMountSources(spec.mounts.map((m) => m.hostPath));
     if (!(await this.dirs.claim(name)) && (await this.dirs.exists(name))) {
       // (A directory without meta.json is a create interrupted by a crash: it is taken over.)
-      throw new XcsError(BackendErrorCode.nameConflict, `A Slurm job of XCS named ${name} exists already`, { path: name, status: 409 });
+      throw new XcsError(BackendErrorCode.nameConflict, `A Slurm job of XCS named ${name} exists already`, { path: name });
     }
     const meta: StoredMeta = {
       name, image: spec.image, labels: { ...spec.labels, [XCS_LABELS.managed]: 'true' }, created: new Date().toISOString(),
@@ -352,7 +352,7 @@ export class SlurmBackend implements ContainerBackend {
     for (const source of sources) {
       if (!existsSync(source)) {
         throw new XcsError(BackendErrorCode.mountMissing, `The mount source ${source} does not exist`, {
-          path: source, status: 400, hint: 'Mount sources must be on the file system the XCS server shares with the nodes',
+          path: source, hint: 'Mount sources must be on the file system the XCS server shares with the nodes',
         });
       }
     }

@@ -28,7 +28,7 @@ export interface ServiceContext {
 }
 
 function invalid(message: string, where: string, hint?: string): XcsError {
-  return new XcsError(BackendErrorCode.invalidSpec, message, { path: where, status: 400, ...(hint === undefined ? {} : { hint }) });
+  return new XcsError(BackendErrorCode.invalidSpec, message, { path: where, ...(hint === undefined ? {} : { hint }) });
 }
 
 function nonNegative(value: number | undefined, where: string): number | undefined {

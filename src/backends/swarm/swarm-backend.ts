@@ -140,7 +140,7 @@ export class SwarmBackend implements ContainerBackend {
     } catch (e) {
       if (isUnavailable(e)) throw unavailable(e, this.endpoint);
       throw new XcsError(BackendErrorCode.unavailable, `${this.endpoint} is not a swarm manager: ${engineMessage(e)}`, {
-        path: this.endpoint, status: 503,
+        path: this.endpoint,
         hint: 'Point the server\'s host at a manager of the swarm (docker swarm init / docker node promote)',
       });
     }
@@ -177,7 +177,7 @@ export class SwarmBackend implements ContainerBackend {
     const image = spec.image.trim() === '' ? null : await this.images.inspectImage(spec.image);
     if (image === null && spec.image.trim() !== '') {
       throw new XcsError(BackendErrorCode.imageMissing, `Image ${spec.image} is not on the swarm manager`, {
-        path: '/image', status: 400,
+        path: '/image',
         hint: 'Pull or load it on the manager and on every node that may run it (XCS never pulls implicitly)',
       });
     }
@@ -193,9 +193,9 @@ export class SwarmBackend implements ContainerBackend {
       if (isUnavailable(e)) throw unavailable(e, this.endpoint);
       const message = engineMessage(e);
       if (statusOf(e) === 409 || /name conflicts|already exists/i.test(message)) {
-        throw new XcsError(BackendErrorCode.nameConflict, `A swarm service named ${name} already exists`, { path: '/name', status: 409 });
+        throw new XcsError(BackendErrorCode.nameConflict, `A swarm service named ${name} already exists`, { path: '/name' });
       }
-      if (statusOf(e) === 400) throw new XcsError(BackendErrorCode.invalidSpec, `The swarm refused the service: ${message}`, { path: '/', status: 400 });
+      if (statusOf(e) === 400) throw new XcsError(BackendErrorCode.invalidSpec, `The swarm refused the service: ${message}`, { path: '/' });
       throw new XcsError(BackendErrorCode.createFailed, `Creating swarm service ${name} failed: ${message}`, { path: name });
     }
   }

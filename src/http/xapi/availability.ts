@@ -10,12 +10,10 @@ import type { User } from '../../archive/users.ts';
 import type { Archive } from '../../archive/types.ts';
 import { isA } from '../../archive/xsi.ts';
 import type { Command, CommandWrapper } from '../../command/model.ts';
-import { sensitiveDefaults } from '../../command/sensitive.ts';
-import { preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
-import { redactDeep } from '../../runtime/index.ts';
+import type { XnatObject } from '../../resolution/index.ts';
+import { redactDeep, type LaunchPlanner } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from '../../runtime/index.ts';
-import { applyConfiguration, type ConfigStore } from './configuration.ts';
 import { commandVisible } from './visibility.ts';
 import type { CallbackNote } from './site-settings-keys.ts';
 
@@ -70,11 +68,10 @@ export function acceptsType(wrapper: CommandWrapper, xsiType: string): boolean {
 
 export interface AvailabilityDeps {
   catalog: CommandCatalog;
-  configs: ConfigStore;
+  /** The launch-planning pipeline: enablement, configuration, pre-resolution of each wrapper against the object. */
+  planner: LaunchPlanner;
   access: AccessControl;
   archive: Archive;
-  /** An object source reading the archive as `login` sees it. */
-  source: () => XnatObjectSource;
   /** What to say about a command that calls XNAT back, under the current server settings. */
   callbackNote?: (command: Command) => CallbackNote | null;
   /** Why the server settings refuse the command's runtime options (host network, ipc-mode host…), or null. */
@@ -119,8 +116,7 @@ export class Availability {
       for (const wrapper of command.xnat) {
         if (wrapper['external-inputs'].length === 0 || !acceptsType(wrapper, xsiType)) continue;
         if ((await this.permissionReasons(user, wrapper, project)).length > 0) continue;
-        const enabled = (await this.#d.catalog.siteEnabled(wrapper.id)) && (await this.#d.catalog.projectEnabled(wrapper.id, project));
-        out.push(summary(command, wrapper, enabled));
+        out.push(summary(command, wrapper, (await this.#d.planner.enablement(wrapper.id, project)).enabled));
       }
     }
     return out;
@@ -133,7 +129,7 @@ export class Availability {
       if (!(await this.visible(user, command))) continue;
       for (const wrapper of command.xnat) {
         if (!acceptsType(wrapper, xsiType)) continue;
-        out.push(summary(command, wrapper, await this.#d.catalog.siteEnabled(wrapper.id)));
+        out.push(summary(command, wrapper, (await this.#d.planner.enablement(wrapper.id, null)).site));
       }
     }
     return out;
@@ -142,7 +138,7 @@ export class Availability {
   /** Every wrapper against one object: the runnable ones, and the others with every reason. */
   async explain(user: User, uri: string): Promise<{ object: { uri: string; 'xsi-type': string; project: string; label: string | null };
     available: CommandSummaryForContext[]; unavailable: Array<CommandSummaryForContext & { reasons: Reason[] }> }> {
-    const source = this.#d.source();
+    const source = this.#d.planner.source();
     const object: XnatObject | null = await source.getByUri(uri);
     const project = object ? String(object['project-id'] ?? (object.type === 'Project' ? object.id : '')) : '';
     // An object the user cannot read is reported exactly like one that does not exist.
@@ -159,8 +155,7 @@ export class Availability {
         if (!acceptsType(wrapper, xsiType)) {
           reasons.push({ check: 'context', message: `the wrapper runs on ${wrapper.contexts.join(', ') || 'no context'}, not on ${xsiType}` });
         }
-        const site = await this.#d.catalog.siteEnabled(wrapper.id);
-        const inProject = await this.#d.catalog.projectEnabled(wrapper.id, project);
+        const { site, project: inProject } = await this.#d.planner.enablement(wrapper.id, project);
         if (!site) reasons.push({ check: 'enablement', message: `the wrapper is not enabled for the site (PUT /xapi/wrappers/${wrapper.id}/enabled)` });
         if (!inProject) reasons.push({ check: 'enablement', message: `the wrapper is not enabled in project ${project} (PUT /xapi/projects/${project}/wrappers/${wrapper.id}/enabled)` });
         reasons.push(...(await this.permissionReasons(user, wrapper, project)));
@@ -180,12 +175,12 @@ export class Availability {
   }
 
   async #matcherReasons(user: User, command: Command, wrapper: CommandWrapper, root: string, uri: string, project: string): Promise<Reason[]> {
-    const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, project));
+    const configured = await this.#d.planner.configure({ command, wrapper }, project);
     // Explanations quote values: sensitive defaults (as configured) must not show in them.
-    const secrets = sensitiveDefaults(configured, configured.xnat[0] ?? wrapper);
+    const secrets = configured.sensitiveDefaults;
     try {
-      const { explanation } = await preResolve({ command: configured, wrapper: wrapper.id, inputs: { [root]: uri },
-        source: this.#d.source(), user: user.login, project });
+      const { explanation, problem } = await this.#d.planner.preview(configured, { inputs: { [root]: uri }, user: user.login, project });
+      if (problem !== null) return redactDeep([{ check: 'matchers', message: problem.message }], secrets);
       const reasons: Reason[] = [];
       for (const input of explanation.inputs) {
         if (input.kind === 'command' || input.values.some((v) => v !== null)) continue;
@@ -197,7 +192,7 @@ export class Availability {
       }
       return redactDeep(reasons, secrets);
     } catch (e) {
-      return redactDeep([{ check: 'matchers', message: e instanceof ResolutionError ? e.message : `resolution failed: ${messageOf(e)}` }], secrets);
+      return redactDeep([{ check: 'matchers', message: `resolution failed: ${messageOf(e)}` }], secrets);
     }
   }
 }

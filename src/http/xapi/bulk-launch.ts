@@ -12,12 +12,10 @@ import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
 import { maskParams, SENSITIVE_MASK, sensitiveDefaults, sensitiveInputNames } from '../../command/sensitive.ts';
 import { XcsError, isXcsError, messageOf } from '../../core/errors.ts';
-import { redactDeep } from '../../runtime/index.ts';
+import { redactDeep, type LaunchPlanner } from '../../runtime/index.ts';
 import type { User } from '../../archive/users.ts';
-import { preResolve, ResolutionError, type Explanation, type XnatObjectSource } from '../../resolution/index.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type BatchRecorder, type CommandCatalog, type Launcher, type WrapperRef } from '../../runtime/index.ts';
-import { applyConfiguration, isEnabled, type ConfigStore } from './configuration.ts';
+import type { BatchRecorder, CommandCatalog, Launcher, WrapperRef } from '../../runtime/index.ts';
 import { commandVisible, notVisible } from './visibility.ts';
 import { checkJsonDepth } from '../json-body.ts';
 
@@ -50,10 +48,9 @@ export interface BulkLaunchReport {
 }
 
 export interface BulkLaunchDeps {
-  catalog: CommandCatalog;
-  configs: ConfigStore;
+  /** The launch-planning pipeline: enablement per target, and for dry runs configuration and pre-resolution. */
+  planner: LaunchPlanner;
   access: AccessControl;
-  source: () => XnatObjectSource;
   launcher: Launcher | null;
 }
 
@@ -139,22 +136,15 @@ export class BulkLauncher {
         if (targetProject === null || !(await this.#d.access.can(user, 'read', targetProject))) {
           throw new XcsError('xapi.object.not-found', `No object ${target} that you can read`, { status: 404, path: target });
         }
-        if (!(await isEnabled(this.#d.catalog, wrapper.id, targetProject))) {
+        if (!(await this.#d.planner.enablement(wrapper.id, targetProject)).enabled) {
           throw new XcsError('wrapper.disabled', `Wrapper ${wrapper.id} is not enabled for the site and project ${targetProject}`, { status: 400, path: String(wrapper.id) });
         }
         if (dryRun) {
-          const configured = applyConfiguration(command, wrapper.id, await this.#d.configs.effective(wrapper.id, targetProject));
-          secrets.push(...sensitiveDefaults(configured, configured.xnat[0] ?? wrapper));
-          let explanation: Explanation;
-          let problem: string | null = null;
-          try {
-            explanation = (await preResolve({ command: configured, wrapper: wrapper.id, inputs: { ...given, [root]: target }, source: this.#d.source(),
-              user: user.login, project: targetProject })).explanation;
-          } catch (e) {
-            if (!(e instanceof ResolutionError)) throw e;
-            explanation = e.explanation;
-            problem = e.message;
-          }
+          const configured = await this.#d.planner.configure({ command, wrapper }, targetProject);
+          secrets.push(...configured.sensitiveDefaults);
+          const { explanation, problem: e } = await this.#d.planner.preview(configured,
+            { inputs: { ...given, [root]: target }, user: user.login, project: targetProject });
+          const problem = e === null ? null : e.message;
           const rootEx = explanation.inputs.find((i) => i.name === root);
           if (problem !== null || (rootEx && !rootEx.values.some((v) => v !== null))) {
             const why = rootEx?.candidates.flatMap((c) => c.reasons) ?? [];
@@ -176,14 +166,15 @@ export class BulkLauncher {
   }
 
   async #projectOf(target: string): Promise<string | null> {
-    const o = await this.#d.source().getByUri(target);
+    const o = await this.#d.planner.source().getByUri(target);
     if (!o) return null;
     const p = o['project-id'] ?? (o.type === 'Project' ? o.id : undefined);
     return typeof p === 'string' ? p : null;
   }
 }
 
-export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLauncher, deps: { catalog: CommandCatalog; access: AccessControl }): void {
+export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLauncher,
+  deps: { catalog: CommandCatalog; planner: LaunchPlanner; access: AccessControl }): void {
   const forms = [
     '/xapi/wrappers/:wid/root/:root/bulklaunch',
     '/xapi/commands/:cid/wrappers/:wname/root/:root/bulklaunch',
@@ -208,9 +199,8 @@ export function registerBulkLaunchRoutes(app: FastifyInstance, bulk: BulkLaunche
       const p = request.params as Record<string, string>;
       const user = deps.access.requireUser(request);
       if (p.project) await deps.access.requireProject(request, p.project, 'read');
-      const ref = p.wid !== undefined
-        ? await requireWrapper(deps.catalog, idOf(p.wid, 'wrapper'))
-        : await requireWrapperByName(deps.catalog, idOf(p.cid, 'command'), p.wname);
+      const ref = await deps.planner.wrapper(p.wid !== undefined ? { wrapperId: idOf(p.wid, 'wrapper') }
+        : { commandId: idOf(p.cid, 'command'), wrapperName: p.wname });
       // A command the caller may not see is answered as a missing one, dry run or not.
       if (!(await commandVisible(deps.access, (id) => deps.catalog.enabledProjects(id), user, ref.command))) {
         throw notVisible(p.wid !== undefined ? { wrapperId: ref.wrapper.id } : { commandId: ref.command.id }, 'xapi.');

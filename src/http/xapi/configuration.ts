@@ -272,9 +272,3 @@ export function registerConfigurationRoutes(app: FastifyInstance, { catalog, con
     }
   }
 }
-
-/** Site- and project-enabled (XNAT: project-enabled requires site-enabled and the project flag). */
-export async function isEnabled(catalog: CommandCatalog, wrapperId: number, project: string | null): Promise<boolean> {
-  if (!(await catalog.siteEnabled(wrapperId))) return false;
-  return project === null ? true : catalog.projectEnabled(wrapperId, project);
-}

@@ -64,7 +64,7 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   const service = deps.containerService;
   // A server over another archive (no data directory) serves the archive only.
   if (!service) return;
-  const { access, settings, catalog, configs, automation, engine, launcher, dispatcher } = service;
+  const { access, settings, catalog, planner, configs, automation, engine, launcher, dispatcher } = service;
   acceptForms(app);
   const registry = { commands: service.commands, archive: deps.archive };
   registerCommandAdminRoutes(app, { ctx: registry, access, automation });
@@ -91,14 +91,14 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
   registerSettingsRoutes(app, { settings, access });
   registerImageRoutes(app, { settings, access, catalog });
   registerConfigurationRoutes(app, { catalog, configs, access });
-  registerAvailabilityRoutes(app, new Availability({ catalog, configs, access, archive: deps.archive, source,
+  registerAvailabilityRoutes(app, new Availability({ catalog, planner, access, archive: deps.archive,
     callbackNote: (command) => callbackNote(command, settings.server()),
     isolationNote: (command) => isolationNote(command, settings.server()),
     placementNote: () => placementNote(settings.server()) }), access);
-  registerBulkLaunchRoutes(app, new BulkLauncher({ catalog, configs, access, source, launcher }), { catalog, access });
+  registerBulkLaunchRoutes(app, new BulkLauncher({ planner, access, launcher }), { catalog, planner, access });
   registerAutomationRoutes(app, { store: automation, catalog, access });
   registerSubscriptionRoutes(app, { store: automation, catalog, access, archive: deps.archive });
-  registerLaunchUiRoutes(app, { catalog, configs, access, settings, source });
+  registerLaunchUiRoutes(app, { catalog, planner, access, settings });
   registerObjectSourceRoutes(app, { source, access });
 
   app.addHook('onListen', async () => {

@@ -7,8 +7,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isXcsError, messageOf } from '../../core/errors.ts';
 import { sensitiveInputNames } from '../../command/sensitive.ts';
-import { findWrapper, launch, type LaunchRequest } from '../../runtime/index.ts';
+import { launch, type LaunchRequest, type WrapperRef } from '../../runtime/index.ts';
 import { redactDeep, SENSITIVE_MASK } from '../../runtime/index.ts';
+import { httpStatusOf } from '../error-mapping.ts';
 import type { AccessControl } from './access.ts';
 import { intParam, userOf, type XapiContext } from './context.ts';
 import { commandVisible, enabledProjectsOf, notVisible } from './visibility.ts';
@@ -30,12 +31,8 @@ interface LaunchParams {
  * has a value, so that the run gets the root object's project and the launch the same permission check as
  * the `/root/{rootElement}` forms; a launch that names no external input at all goes on without a root.
  */
-function inferredRoot(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], params: Record<string, string>): string | null {
-  try {
-    return findWrapper(ctx, wrapper).wrapper['external-inputs'].find((i) => params[i.name] !== undefined)?.name ?? null;
-  } catch {
-    return null; // no such wrapper: the launch reports it
-  }
+function inferredRoot(found: WrapperRef, params: Record<string, string>): string | null {
+  return found.wrapper['external-inputs'].find((i) => params[i.name] !== undefined)?.name ?? null;
 }
 
 function inputsOf(request: FastifyRequest): Record<string, string> {
@@ -56,14 +53,10 @@ function inputsOf(request: FastifyRequest): Record<string, string> {
  * The report echoes the launch values: those of sensitive inputs are masked as in the container JSON (§6.5), and
  * the values themselves are the secrets the whole report (error messages included) is redacted with.
  */
-function maskSensitive(ctx: XapiContext, wrapper: LaunchRequest['wrapper'], params: Record<string, string>): { shown: Record<string, string>; secrets: string[] } {
-  let names: Set<string>;
-  try {
-    const { command, wrapper: w } = findWrapper(ctx, wrapper);
-    names = sensitiveInputNames(command, w);
-  } catch {
-    return { shown: params, secrets: [] }; // no such wrapper: nothing is known to be sensitive, and the launch fails on it anyway
-  }
+function maskSensitive(found: WrapperRef | null, params: Record<string, string>): { shown: Record<string, string>; secrets: string[] } {
+  // No such wrapper: nothing is known to be sensitive, and the launch fails on it anyway.
+  if (found === null) return { shown: params, secrets: [] };
+  const names = sensitiveInputNames(found.command, found.wrapper);
   const secrets = Object.entries(params).filter(([k, v]) => names.has(k) && v !== SENSITIVE_MASK).map(([, v]) => v);
   return { shown: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, names.has(k) ? SENSITIVE_MASK : v])), secrets };
 }
@@ -79,18 +72,22 @@ export function registerLaunchRoutes(app: FastifyInstance, ctx: XapiContext, acc
       ? { commandId: intParam(p.id ?? '', 'command id'), wrapperName: p.name ?? '' }
       : { wrapperId: intParam(p.id ?? '', 'wrapper id') };
     const ids = byName ? { 'command-id': Number(p.id), 'wrapper-id': null } : { 'command-id': null, 'wrapper-id': Number(p.id) };
-    const { shown, secrets } = maskSensitive(ctx, wrapper, params);
+    // The one lookup of the wrapper for this launch; a missing one is reported below, like any refusal.
+    const lookup = await ctx.planner.wrapper(wrapper, '').then((found) => ({ found, error: null }), (error: unknown) => ({ found: null, error }));
+    const { shown, secrets } = maskSensitive(lookup.found, params);
     try {
-      if (!(await commandVisible(access, projects, user, findWrapper(ctx, wrapper).command))) {
+      const found = lookup.found;
+      if (found === null) throw lookup.error;
+      if (!(await commandVisible(access, projects, user, found.command))) {
         throw notVisible('wrapperId' in wrapper ? wrapper : { commandId: wrapper.commandId });
       }
-      const rootElement = p.root ?? inferredRoot(ctx, wrapper, params);
-      const run = await launch(ctx, { wrapper, rootElement, params, user: user.login, project: p.project ?? null,
+      const rootElement = p.root ?? inferredRoot(found, params);
+      const run = await launch(ctx, { wrapper, found, rootElement, params, user: user.login, project: p.project ?? null,
         ...(user.scope ? { confinedTo: user.scope.project } : {}) });
       return redactDeep({ status: 'success', params: shown, id: run.id, 'command-id': run.commandId, 'wrapper-id': run.wrapperId,
         'workflow-id': 'To be assigned' }, secrets);
     } catch (e) {
-      const status = isXcsError(e) ? e.status : 500;
+      const status = isXcsError(e) ? httpStatusOf(e) : 500;
       return reply.code(status).send(redactDeep({
         status: 'failure', params: shown, id: null, ...ids, message: messageOf(e),
         ...(isXcsError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}), ...(e.path ? { path: e.path } : {}) } : {}),

@@ -18,12 +18,11 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteHandlerMethod, RouteShorthandOptions } from 'fastify';
 import { XcsError } from '../../core/errors.ts';
 import type { User } from '../../archive/users.ts';
-import { archiveUri, isXnatType, preResolve, ResolutionError, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
-import { sensitiveDefaults, sensitiveInputNames } from '../../command/sensitive.ts';
-import { redact, redactDeep } from '../../runtime/index.ts';
+import { archiveUri, isXnatType, type XnatObject, type XnatObjectSource } from '../../resolution/index.ts';
+import { sensitiveInputNames } from '../../command/sensitive.ts';
+import { redact, redactDeep, type LaunchPlanner, type WrapperRef } from '../../runtime/index.ts';
 import type { AccessControl } from './access.ts';
-import { requireWrapper, requireWrapperByName, type CommandCatalog, type WrapperRef } from '../../runtime/index.ts';
-import { applyConfiguration, isEnabled, type ConfigStore } from './configuration.ts';
+import type { CommandCatalog } from '../../runtime/index.ts';
 import { buildLaunchUi, MASK, type LaunchUi } from './launch-ui-model.ts';
 import type { SettingsStore } from './settings.ts';
 import { callbackNote } from './site-settings-keys.ts';
@@ -31,23 +30,23 @@ import { commandVisible, notVisible } from './visibility.ts';
 
 export interface LaunchUiDeps {
   catalog: CommandCatalog;
-  configs: ConfigStore;
+  /** The launch-planning pipeline: wrapper, enablement, configuration, pre-resolution. */
+  planner: LaunchPlanner;
   access: AccessControl;
   settings: SettingsStore;
-  source: () => XnatObjectSource;
 }
 
 type P = Record<string, string | undefined>;
 
 const PRE_RESOLUTION_FAILED = 'The command has failed in the pre-resolution step.\n';
 
-async function wrapperOf(catalog: CommandCatalog, params: P): Promise<WrapperRef> {
+async function wrapperOf(planner: LaunchPlanner, params: P): Promise<WrapperRef> {
   const id = (v: string | undefined, what: string): number => {
     if (v === undefined || !/^\d+$/.test(v)) throw new XcsError(`xapi.${what}.bad-id`, `"${v ?? ''}" is not a ${what} id`, { status: 400, path: v ?? '' });
     return Number(v);
   };
-  if (params.wid !== undefined) return requireWrapper(catalog, id(params.wid, 'wrapper'));
-  return requireWrapperByName(catalog, id(params.cid, 'command'), params.wname ?? '');
+  if (params.wid !== undefined) return planner.wrapper({ wrapperId: id(params.wid, 'wrapper') });
+  return planner.wrapper({ commandId: id(params.cid, 'command'), wrapperName: params.wname ?? '' });
 }
 
 /** Query values as XNAT's `@RequestParam Map<String,String>` sees them: the first of repeated keys. */
@@ -119,29 +118,26 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
   const params = request.params as P;
   const pathProject = params.project ?? null;
   const user = pathProject === null ? deps.access.requireUser(request) : await deps.access.requireProject(request, pathProject, 'read');
-  const ref = await wrapperOf(deps.catalog, params);
+  const ref = await wrapperOf(deps.planner, params);
   if (!(await commandVisible(deps.access, (id) => deps.catalog.enabledProjects(id), user, ref.command))) {
     throw notVisible(params.wid !== undefined ? { wrapperId: ref.wrapper.id } : { commandId: ref.command.id }, 'xapi.');
   }
   const values = launchValues(request.query);
   const bulkRoot = bulk ? bulkParams(ref, values) : undefined;
-  const source = deps.source();
+  const source = deps.planner.source();
   const objects = await readableObjects(source, user, ref, values, pathProject);
   // The project a launch of these values would run in, as the launch endpoint decides it: the path's, else
   // the root object's. The configuration is the path's scope, as in XNAT.
   const rootName = ref.wrapper['external-inputs'].find((i) => objects.has(i.name))?.name;
   const project = pathProject ?? (rootName ? projectOfObject(objects.get(rootName) as XnatObject) : null);
-  const config = await deps.configs.effective(ref.wrapper.id, pathProject);
-  const command = applyConfiguration(ref.command, ref.wrapper.id, config);
+  const configured = await deps.planner.configure(ref, pathProject);
+  const { command, config } = configured;
   // Sensitive values given in the query and sensitive defaults (as configured) show nowhere in the answer.
   const sensitive = sensitiveInputNames(ref.command, ref.wrapper);
   const secrets = [...Object.entries(values).filter(([k, v]) => sensitive.has(k) && v !== MASK).map(([, v]) => v),
-    ...sensitiveDefaults(command, command.xnat[0] ?? ref.wrapper)];
-  let explanation;
-  try {
-    ({ explanation } = await preResolve({ command, wrapper: ref.wrapper.id, inputs: values, source, user: user.login, project }));
-  } catch (e) {
-    if (!(e instanceof ResolutionError)) throw e;
+    ...configured.sensitiveDefaults];
+  const { explanation, problem: e } = await deps.planner.preview(configured, { inputs: values, source, user: user.login, project });
+  if (e !== null) {
     if (e.code === 'resolution.input.forbidden' || e.code === 'resolution.input.invalid-uri' || e.code === 'resolution.input.not-found') {
       throw unreadable(user, values[e.path ?? ''] ?? e.path ?? '');
     }
@@ -158,7 +154,7 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
     command, wrapperId: ref.wrapper.id, config, explanation,
     swarmConstraints: deps.settings.server()['swarm-constraints'],
     callsBack: callbackNote(command, deps.settings.server()),
-    enabled: await isEnabled(deps.catalog, ref.wrapper.id, project),
+    enabled: (await deps.planner.enablement(ref.wrapper.id, project)).enabled,
     ...(bulkRoot ? { bulkRoot } : {}),
   }), secrets);
 }

@@ -5,7 +5,7 @@
  */
 import type { AutomationDispatcher } from '../../automation/dispatcher.ts';
 import type { AutomationStore } from '../../automation/store.ts';
-import type { CommandCatalog, Launcher } from '../../runtime/index.ts';
+import type { CommandCatalog, Launcher, LaunchPlanner } from '../../runtime/index.ts';
 import type { CommandStore } from '../../runtime/index.ts';
 import type { RunEngine } from '../../runtime/index.ts';
 import type { LaunchContext } from '../../runtime/index.ts';
@@ -17,6 +17,8 @@ export interface ContainerService {
   /** The command registry: the store and its `CommandCatalog` view. */
   commands: CommandStore;
   catalog: CommandCatalog;
+  /** The launch-planning pipeline (wrapper, enablement, configuration, resolution) behind launch, the launch UI, availability and bulk dry-run. */
+  planner: LaunchPlanner;
   access: AccessControl;
   settings: SettingsStore;
   configs: ConfigStore;

@@ -28,7 +28,6 @@ function pickWrapper(command: Command, wrapper: string | number): CommandWrapper
   if (!w) {
     throw new XcsError('resolution.wrapper.not-found', `Command "${command.name}" has no wrapper ${JSON.stringify(wrapper)}. Known wrappers: ${command.xnat.map((x) => x.name).join(', ') || '(none)'}`, {
       path: String(wrapper),
-      status: 404,
     });
   }
   return w;

@@ -17,7 +17,7 @@ export class ResolutionError extends XcsError {
     path?: string,
     hint?: string,
   ) {
-    super(code, message, { path, hint, status: 400 });
+    super(code, message, { path, hint });
   }
 }
 

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { relative, sep } from 'node:path';
-import { isXcsError } from '../../core/errors.ts';
 import type { Archive, ObjectRef, ResourceParentRef, ResourceRecord } from '../../archive/types.ts';
 import type { Inventory, InventoryFile, ObjectIdentity, ObjectInventoryPort } from '../ports.ts';
+import { failureKind } from '../../core/failure-kinds.ts';
 
 /**
  * Files read per inventory at most. Beyond it the manifest covers what was read and says so: a whole project
@@ -97,7 +97,7 @@ export function archiveInventory(archive: Archive): ObjectInventoryPort {
           project: await archive.projectOf(ref), directory: await archive.directoryOf(ref),
         };
       } catch (e) {
-        if (isXcsError(e) && (e.status === 404 || e.status === 400)) return null;
+        if (failureKind(e) === 'missing' || failureKind(e) === 'invalid') return null;
         throw e;
       }
     },

@@ -2,13 +2,13 @@
  * Resolution's `XnatObjectSource` over the Archive interface: archive records become the XNAT-shaped
  * objects matchers see (reference §2.2), loaded lazily — one object or one child list per call.
  */
-import { isXcsError } from '../../core/errors.ts';
 import type {
   Archive, ArchiveFile, AssessorRecord, ObjectRef, ProjectRecord, ResourceParentRef, ResourceRecord, ScanRecord,
   SessionRecord, SubjectRecord,
 } from '../../archive/types.ts';
 import type { UserDirectory } from '../../archive/users.ts';
 import type { ChildKind, XnatObject, XnatObjectSource, XnatType } from '../../resolution/index.ts';
+import { failureKind } from '../../core/failure-kinds.ts';
 
 /** Drops undefined and empty-string fields, as XNAT omits nulls. */
 function compact(o: Record<string, string | number | string[] | undefined>): Record<string, string | number | string[]> {
@@ -32,7 +32,7 @@ export class ArchiveObjectSource implements XnatObjectSource {
     try {
       return await this.toObject(await this.archive.resolveUri(uri));
     } catch (e) {
-      if (isXcsError(e) && (e.status === 404 || e.status === 400)) return null;
+      if (failureKind(e) === 'missing' || failureKind(e) === 'invalid') return null;
       throw e;
     }
   }
@@ -49,7 +49,7 @@ export class ArchiveObjectSource implements XnatObjectSource {
       default: ref = undefined;
     }
     if (!ref) return null;
-    const o = await this.toObject(ref).catch((e: unknown) => { if (isXcsError(e) && e.status === 404) return null; throw e; });
+    const o = await this.toObject(ref).catch((e: unknown) => { if (failureKind(e) === 'missing') return null; throw e; });
     if (o && project && o['project-id'] !== undefined && o['project-id'] !== project) return null;
     return o;
   }

@@ -10,6 +10,7 @@ import { XcsError, isXcsError } from '../../core/errors.ts';
 import type { Archive, ObjectRef, ResourceParentRef } from '../../archive/types.ts';
 import { readAssessorDocument } from '../../archive/item-documents.ts';
 import type { Committed, CommitKey, OutputSink, ResourceMeta, StagedFile } from './types.ts';
+import { failureKind } from '../../core/failure-kinds.ts';
 
 export interface ArchiveSinkOptions {
   /** Whether `user` may edit objects of `project` (the permission model's `can(user, 'edit', …)`). */
@@ -19,14 +20,14 @@ export interface ArchiveSinkOptions {
 function resourceParent(ref: ObjectRef, uri: string): ResourceParentRef {
   if (ref.kind === 'resource' || ref.kind === 'file') {
     throw new XcsError('parent-missing', `${uri} is a resource or file; outputs go under a project, subject, session, scan or assessor.`, {
-      path: uri, status: 400,
+      path: uri,
     });
   }
   return ref;
 }
 
 function isConflict(e: unknown): boolean {
-  return isXcsError(e) && e.status === 409;
+  return failureKind(e) === 'conflict';
 }
 
 /**
@@ -36,7 +37,7 @@ function isConflict(e: unknown): boolean {
 function assessorConflict(e: unknown, sessionUri: string): XcsError {
   const what = isXcsError(e) ? e.message : String(e);
   return new XcsError('conflict', `The assessor could not be stored: ${what}.`, {
-    status: 409, path: sessionUri,
+    path: sessionUri,
     hint: `Delete the existing one (DELETE /data${sessionUri.replace(/^\/archive/, '')}/assessors/LABEL) and finalize again, `
       + 'or have the tool write a new label (or its ID, to replace it).',
   });
@@ -64,7 +65,7 @@ export function archiveSink(archive: Archive, options: ArchiveSinkOptions): Outp
       const ref = await archive.resolveUri(parentUri);
       if (ref.kind !== 'session') {
         throw new XcsError('parent-missing', `A ${kind} output must go under an image session; ${parentUri} is a ${ref.kind}.`, {
-          path: parentUri, status: 400,
+          path: parentUri,
         });
       }
       const base = parentUri.replace(/\/+$/, '');

@@ -56,7 +56,7 @@ export class DirectorySink implements OutputSink {
 
   async createItem(parentUri: string, kind: 'Assessor' | 'Scan', xml: string, key: CommitKey): Promise<Committed> {
     const id = /\bID="([^"]+)"/.exec(xml)?.[1] ?? /\blabel="([^"]+)"/.exec(xml)?.[1];
-    if (!id) throw new XcsError('bad-document', `The ${kind} document has no ID or label attribute.`, { path: parentUri, status: 400 });
+    if (!id) throw new XcsError('bad-document', `The ${kind} document has no ID or label attribute.`, { path: parentUri });
     const uri = `${parentUri}/${kind === 'Assessor' ? 'assessors' : 'scans'}/${id}`;
     const tmp = join(this.stagingRoot(), `item-${randomUUID()}`);
     await mkdir(tmp, { recursive: true });
@@ -72,13 +72,13 @@ export class DirectorySink implements OutputSink {
   async #place(parentUri: string, uri: string, dir: string, key: CommitKey): Promise<Committed> {
     const parent = this.dirOf(parentUri);
     if (!(await stat(parent).catch(() => undefined))?.isDirectory()) {
-      throw new XcsError('not-found', `No object at ${parentUri}.`, { path: parentUri, status: 404 });
+      throw new XcsError('not-found', `No object at ${parentUri}.`, { path: parentUri });
     }
     const target = this.dirOf(uri);
     const existing = await this.committedKey(target);
     if (existing === key.idempotencyKey) return { uri, created: false };
     if (existing !== undefined) {
-      throw new XcsError('conflict', `${uri} already exists.`, { path: uri, status: 409, hint: 'Choose another label.' });
+      throw new XcsError('conflict', `${uri} already exists.`, { path: uri, hint: 'Choose another label.' });
     }
     await mkdir(join(target, '..'), { recursive: true });
     await rename(dir, target);

@@ -9,6 +9,7 @@ import { checkFilePath, checkLabel } from '../../archive/names.ts';
 import { collectOutput, type CollectedFile } from './collect.ts';
 import { handlerName, orderOutputs } from './order.ts';
 import { stageFiles, stageFilesWithDigests } from './stage.ts';
+import { failureKind } from '../../core/failure-kinds.ts';
 import type {
   Committed, CreatedOutput, FailureCode, FinalizeArgs, FinalizeFailure, FinalizeResult, FinalizeWarning, OutputKind,
   ResolvedOutput, ResourceMeta, StagedFile,
@@ -48,9 +49,9 @@ function codeOf(e: unknown, fallback: FailureCode): FailureCode {
   if (errno === 'ENOSPC' || errno === 'EDQUOT') return 'disk-full';
   if (isXcsError(e)) {
     if (KNOWN_FAILURES.has(e.code)) return e.code as FailureCode;
-    if (e.status === 403) return 'permission-denied';
-    if (e.status === 404) return 'parent-missing';
-    if (e.status === 507) return 'disk-full';
+    const kind = failureKind(e);
+    if (kind === 'forbidden') return 'permission-denied';
+    if (kind === 'missing') return 'parent-missing';
   }
   return fallback;
 }
