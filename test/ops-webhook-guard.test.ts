@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { XcsError } from '../src/core/errors.ts';
+import { httpStatusOf } from '../src/http/error-mapping.ts';
 import { addressRefusal, allowedHostProblem, checkWebhookUrl, hostPolicy } from '../src/notifications/webhook-guard.ts';
 import { postWebhook } from '../src/notifications/webhook-send.ts';
 
@@ -21,7 +22,7 @@ const fakeDns = (table: Record<string, string[]>) => async (host: string) => {
 async function refused(url: string, policy = none, message?: RegExp, dns = fakeDns({})): Promise<void> {
   await assert.rejects(checkWebhookUrl(url, policy, dns), (e: unknown) => {
     assert.ok(e instanceof XcsError, String(e));
-    assert.equal(e.status, 400);
+    assert.equal(httpStatusOf(e), 400);
     assert.equal(e.code, 'xapi.webhook.forbidden-host');
     assert.equal(e.path, '/url');
     assert.ok(e.message.includes(url), `names the URL: ${e.message}`);

@@ -247,7 +247,7 @@ export class SlurmBackend implements ContainerBackend {
     const view = await this.refresh(t);
     if (view.phase === 'ended') return;
     const sig = signal.toUpperCase().replace(/^SIG/, '');
-    if (!/^[A-Z0-9]+$/.test(sig)) throw new XcsError(BackendErrorCode.invalidSpec, `"${signal}" is not a signal name`, { status: 400 });
+    if (!/^[A-Z0-9]+$/.test(sig)) throw new XcsError(BackendErrorCode.invalidSpec, `"${signal}" is not a signal name`);
     t.killRequested = true;
     if (t.jobId === null) {
       // Never submitted: it ends here, as a SIGKILL would have ended it.
