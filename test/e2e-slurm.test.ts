@@ -192,3 +192,51 @@ test('a run over its memory limit ends Killed (Out of Memory) with the hint, its
   if (stdout !== '') assert.match(stdout, /MinMemoryNode=8M/);
   await assert.rejects(run('docker', ['inspect', record['container-name']]));
 });
+
+test('a user chooses the partition at launch among the ones the site allows; any other choice is refused by name', { skip: absent ?? false }, async () => {
+  const base = { backend: 'slurm', host: 'unix:///var/run/docker.sock', 'auto-cleanup': true, 'slurm-job-root': join(dir, 'jobs'),
+    'slurm-partition': 'xcs', 'slurm-runner-local': true };
+  // Only partition, account and QoS can be user-settable, each with a list of Slurm names.
+  for (const hostile of [{ partition: ['xcs; scancel -u root'] }, { nodelist: ['vm'] }, { partition: [] }, { qos: 'normal' }]) {
+    const r = await api<{ message: string }>('POST', '/xapi/docker/server', { ...base, 'slurm-user-settable': hostile });
+    assert.equal(r.status, 400, JSON.stringify(hostile));
+    assert.match(JSON.stringify(r.json), /slurm-user-settable/);
+  }
+  const ok = await api<Record<string, unknown>>('POST', '/xapi/docker/server', { ...base, 'slurm-user-settable': { partition: ['xcs', 'xcs-other'] } });
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
+  assert.deepEqual(ok.json['slurm-user-settable'], { partition: ['xcs', 'xcs-other'] });
+
+  const reg = await api<number>('POST', '/xapi/commands', { name: 'slurm-where', image: 'xcs-test/busybox:latest', type: 'docker',
+    'command-line': 'echo placed', 'override-entrypoint': true, inputs: [], outputs: [],
+    xnat: [{ name: 'slurm-where', contexts: ['xnat:projectData'], 'external-inputs': [{ name: 'project', type: 'Project', required: true }] }] });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const w = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${reg.json}`)).json.xnat[0].id;
+  assert.equal((await api('PUT', `/xapi/wrappers/${w}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${w}/enabled`)).status, 200);
+  const launch = (extra: Record<string, string>) => api<{ status: string; id: number; message?: string }>('POST',
+    `/xapi/wrappers/${w}/root/project/launch`, { project: '/archive/projects/DEMO', ...extra });
+  const partitionOf = async (id: number): Promise<string> => {
+    const done = await waitForRecord(id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+    assert.equal(done.status, 'Complete', JSON.stringify(done.history));
+    const { stdout } = await run('scontrol', ['show', 'job', '-o', done['service-id'] ?? '']);
+    return /\bPartition=(\S+)/.exec(stdout)?.[1] ?? '';
+  };
+
+  const chosen = await launch({ 'slurm-partition': 'xcs-other' });
+  assert.equal(chosen.json.status, 'success', chosen.json.message);
+  assert.equal(await partitionOf(chosen.json.id), 'xcs-other');
+  const byDefault = await launch({});
+  assert.equal(byDefault.json.status, 'success', byDefault.json.message);
+  assert.equal(await partitionOf(byDefault.json.id), 'xcs');
+
+  const before = (await api<unknown[]>('GET', '/xapi/containers')).json.length;
+  const notAllowed = await launch({ 'slurm-partition': 'debug' });
+  assert.notEqual(notAllowed.json.status, 'success');
+  assert.match(notAllowed.json.message ?? '', /slurm-partition/);
+  assert.match(notAllowed.json.message ?? '', /"xcs", "xcs-other"/);
+  const notSettable = await launch({ 'slurm-account': 'physics' });
+  assert.notEqual(notSettable.json.status, 'success');
+  assert.match(notSettable.json.message ?? '', /slurm-account/);
+  // A refused launch creates no run (and so no job).
+  assert.equal((await api<unknown[]>('GET', '/xapi/containers')).json.length, before);
+});
