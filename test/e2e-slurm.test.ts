@@ -104,7 +104,9 @@ test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on 
     assert.ok(nifti, `scan ${scan.id} has a NIFTI resource`);
     assert.ok((await archive.listFiles(nifti.id)).some((f) => /\.nii(\.gz)?$/.test(f.name)));
   }
-  // Clean-up removed the jobs' directories once the runs ended.
+  // Clean-up removes the jobs' directories once the runs ended (just after the record turns terminal).
+  const t0 = Date.now();
+  while ((await readdir(join(dir, 'jobs'))).length > 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(await readdir(join(dir, 'jobs')), []);
   wrapperId = wrapper.id;
   scanUri = scans[0].archiveUri;
@@ -164,4 +166,77 @@ test('a kill through XCS cancels the job and removes its container on the node',
   const { stdout } = await run('squeue', ['-h', '-t', 'all', '-j', placed['service-id'] ?? '', '-o', '%T']);
   assert.match(stdout.trim(), /^CANCELLED/);
   await assert.rejects(run('docker', ['inspect', name]));
+});
+
+test('a run over its memory limit ends Killed (Out of Memory) with the hint, its container gone from the node', { skip: absent ?? false }, async () => {
+  // The node's Docker enforces limit-memory inside the job (the one-machine cluster cannot confine jobs by cgroup);
+  // tail keeps the whole 64 MiB line in memory against an 8 MiB limit, as the Docker OOM conformance case does.
+  const reg = await api<number>('POST', '/xapi/commands', { name: 'slurm-memory-hog', image: 'xcs-test/busybox:latest', type: 'docker',
+    'command-line': 'head -c 64m /dev/zero | tail', 'override-entrypoint': true, 'limit-memory': 8, inputs: [], outputs: [],
+    xnat: [{ name: 'slurm-memory-hog', contexts: ['xnat:projectData'], 'external-inputs': [{ name: 'project', type: 'Project', required: true }] }] });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const w = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${reg.json}`)).json.xnat[0].id;
+  assert.equal((await api('PUT', `/xapi/wrappers/${w}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${w}/enabled`)).status, 200);
+  const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${w}/root/project/launch`, { project: '/archive/projects/DEMO' });
+  assert.equal(r.json.status, 'success', r.json.message);
+  const done = await waitForRecord(r.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.equal(done.status, 'Killed (Out of Memory)', JSON.stringify(done.history));
+  const record = (await api<{ 'failure-code': string; 'failure-hint': string; 'exit-code': string; 'container-name': string }>('GET', `/xapi/containers/${r.json.id}`)).json;
+  assert.equal(record['failure-code'], 'oom');
+  assert.match(record['failure-hint'], /limit-memory/);
+  assert.notEqual(record['exit-code'], '0');
+  assert.match(done['service-id'] ?? '', /^\d+$/);
+  // The job asked Slurm for the same memory the container was held to.
+  const { stdout } = await run('scontrol', ['show', 'job', '-o', done['service-id'] ?? '']).catch(() => ({ stdout: '' }));
+  if (stdout !== '') assert.match(stdout, /MinMemoryNode=8M/);
+  await assert.rejects(run('docker', ['inspect', record['container-name']]));
+});
+
+test('a user chooses the partition at launch among the ones the site allows; any other choice is refused by name', { skip: absent ?? false }, async () => {
+  const base = { backend: 'slurm', host: 'unix:///var/run/docker.sock', 'auto-cleanup': true, 'slurm-job-root': join(dir, 'jobs'),
+    'slurm-partition': 'xcs', 'slurm-runner-local': true };
+  // Only partition, account and QoS can be user-settable, each with a list of Slurm names.
+  for (const hostile of [{ partition: ['xcs; scancel -u root'] }, { nodelist: ['vm'] }, { partition: [] }, { qos: 'normal' }]) {
+    const r = await api<{ message: string }>('POST', '/xapi/docker/server', { ...base, 'slurm-user-settable': hostile });
+    assert.equal(r.status, 400, JSON.stringify(hostile));
+    assert.match(JSON.stringify(r.json), /slurm-user-settable/);
+  }
+  const ok = await api<Record<string, unknown>>('POST', '/xapi/docker/server', { ...base, 'slurm-user-settable': { partition: ['xcs', 'xcs-other'] } });
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
+  assert.deepEqual(ok.json['slurm-user-settable'], { partition: ['xcs', 'xcs-other'] });
+
+  const reg = await api<number>('POST', '/xapi/commands', { name: 'slurm-where', image: 'xcs-test/busybox:latest', type: 'docker',
+    'command-line': 'echo placed', 'override-entrypoint': true, inputs: [], outputs: [],
+    xnat: [{ name: 'slurm-where', contexts: ['xnat:projectData'], 'external-inputs': [{ name: 'project', type: 'Project', required: true }] }] });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const w = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${reg.json}`)).json.xnat[0].id;
+  assert.equal((await api('PUT', `/xapi/wrappers/${w}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${w}/enabled`)).status, 200);
+  const launch = (extra: Record<string, string>) => api<{ status: string; id: number; message?: string }>('POST',
+    `/xapi/wrappers/${w}/root/project/launch`, { project: '/archive/projects/DEMO', ...extra });
+  const partitionOf = async (id: number): Promise<string> => {
+    const done = await waitForRecord(id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+    assert.equal(done.status, 'Complete', JSON.stringify(done.history));
+    const { stdout } = await run('scontrol', ['show', 'job', '-o', done['service-id'] ?? '']);
+    return /\bPartition=(\S+)/.exec(stdout)?.[1] ?? '';
+  };
+
+  const chosen = await launch({ 'slurm-partition': 'xcs-other' });
+  assert.equal(chosen.json.status, 'success', chosen.json.message);
+  assert.equal(await partitionOf(chosen.json.id), 'xcs-other');
+  const byDefault = await launch({});
+  assert.equal(byDefault.json.status, 'success', byDefault.json.message);
+  assert.equal(await partitionOf(byDefault.json.id), 'xcs');
+
+  const before = (await api<unknown[]>('GET', '/xapi/containers')).json.length;
+  const notAllowed = await launch({ 'slurm-partition': 'debug' });
+  assert.notEqual(notAllowed.json.status, 'success');
+  assert.match(notAllowed.json.message ?? '', /slurm-partition/);
+  assert.match(notAllowed.json.message ?? '', /"xcs", "xcs-other"/);
+  const notSettable = await launch({ 'slurm-account': 'physics' });
+  assert.notEqual(notSettable.json.status, 'success');
+  assert.match(notSettable.json.message ?? '', /slurm-account/);
+  // A refused launch creates no run (and so no job).
+  assert.equal((await api<unknown[]>('GET', '/xapi/containers')).json.length, before);
 });

@@ -252,6 +252,8 @@ export type KillCause = 'oom' | 'removed' | 'unknown';
 export interface PlacementSpec {
   /** Node constraints in the engine's syntax, e.g. `node.role==worker` (XNAT's swarm constraints). */
   constraints?: string[];
+  /** A batch scheduler's queue words (Slurm's partition, account, QoS): the run's own, over the server's defaults. */
+  scheduler?: { partition?: string; account?: string; qos?: string };
 }
 
 /**

@@ -280,6 +280,18 @@ test('§2.15 swarm constraints', async () => {
   assert.deepEqual((await resolve(c, { 'swarm-constraints': bad }, { options: { backend: 'swarm', swarmConstraints } }))['swarm-constraints'], ['node.role==manager']);
 });
 
+test('XCS: Slurm partition/account/QoS chosen at launch among the site\'s allowed values', async () => {
+  const c = cmd({ 'command-line': 'x', xnat: [{ name: 'w' }] });
+  const slurmUserSettable = { partition: ['short', 'gpu'] };
+  const on = { options: { backend: 'slurm' as const, slurmUserSettable } };
+  assert.equal((await resolve(c, {}, on))['slurm-placement'], null, 'nothing chosen: the server\'s defaults');
+  assert.deepEqual((await resolve(c, { 'slurm-partition': ' gpu ' }, on))['slurm-placement'], { partition: 'gpu' });
+  const refused = await rejects(resolve(c, { 'slurm-partition': 'debug' }, on), 'resolution.slurm-placement', /"slurm-partition" must be one of "short", "gpu"/);
+  assert.equal(refused.path, 'slurm-partition');
+  await rejects(resolve(c, { 'slurm-qos': 'high' }, on), 'resolution.slurm-placement', /does not let users choose the Slurm qos/);
+  await rejects(resolve(c, { 'slurm-partition': 'gpu' }, { options: { slurmUserSettable } }), 'resolution.slurm-placement', /slurm backend only/);
+});
+
 test('§2.16 inputs may not name a secret destination; §2.3 derived inputs must follow their parent', async () => {
   const c = cmd({ 'command-line': 'x', inputs: [{ name: 'a' }], secrets: [{ source: { type: 'system-property', identifier: 'p' }, destination: { type: 'environment-variable', identifier: 'TOKEN' } }], xnat: [{ name: 'w' }] });
   await rejects(resolve(c, { a: 'echo TOKEN' }), 'resolution.input.secret', /Input "a" resolved value "echo TOKEN" refers to secret destination "TOKEN"/);

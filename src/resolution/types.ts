@@ -76,6 +76,8 @@ export interface ResolvedCommand {
   'container-labels': Record<string, string>;
   'limit-cpu': number | null;
   'swarm-constraints': string[] | null;
+  /** XCS addition: the Slurm partition, account and QoS the launching user chose among the site's allowed ones. */
+  'slurm-placement'?: SlurmChoice | null;
   'parent-source-object-name': string | null;
   gpus: string | null;
   'generic-resources': Record<string, string>;
@@ -124,13 +126,25 @@ export interface SwarmConstraint {
   values: string[];
 }
 
+/** Slurm placement words a run may carry: each a partition, account or QoS name. */
+export interface SlurmChoice {
+  partition?: string;
+  account?: string;
+  qos?: string;
+}
+
+/** Which Slurm placement words the site lets users choose at launch, and the values allowed for each. */
+export type SlurmUserSettable = { [K in keyof SlurmChoice]?: string[] };
+
 export interface ResolveOptions {
   /** Returns the host path of a fresh build directory (the caller creates it when launching). */
   buildDir?: (purpose: string) => string;
   /** Host-path translation: the XNAT prefix is replaced by the Docker prefix (prefix only). */
   pathTranslation?: { xnatPrefix: string; dockerPrefix: string } | null;
-  backend?: 'docker' | 'swarm' | 'kubernetes';
+  backend?: 'docker' | 'swarm' | 'kubernetes' | 'slurm';
   swarmConstraints?: SwarmConstraint[];
+  /** On the slurm backend: what the launch inputs `slurm-partition`, `slurm-account`, `slurm-qos` may choose. */
+  slurmUserSettable?: SlurmUserSettable;
   /** Looks up setup/wrapup commands by image reference (`repo/img:tag[:name]`). */
   findCommandByImage?: (ref: string) => Command | null | Promise<Command | null>;
 }

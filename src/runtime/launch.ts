@@ -112,12 +112,14 @@ export async function launch(ctx: LaunchContext, req: LaunchRequest): Promise<Ru
       // Swarm constraints apply on the swarm backend only (§2.15): the site's, with the user's choices among the settable ones.
       backend: backendForResolution(ctx.engine.resources.backend.kind),
       swarmConstraints: ctx.engine.config.site.swarmConstraints ?? [],
+      // On Slurm: the partition/account/QoS the user may choose among (the launch inputs are checked against them).
+      slurmUserSettable: ctx.engine.config.site.slurmUserSettable ?? {},
     },
   });
   return ctx.engine.submit(spec, req.user, project, buildRoot, { policy: compileRunPolicy(configured.command), relaunchOf: req.relaunchOf ?? null });
 }
 
-/** The backend kinds resolution knows about (it resolves swarm constraints for the cluster ones). */
-function backendForResolution(kind: string): 'docker' | 'swarm' | 'kubernetes' {
-  return kind === 'swarm' || kind === 'kubernetes' ? kind : 'docker';
+/** The backend kinds resolution knows about (it resolves swarm constraints, or Slurm choices, for the cluster ones). */
+function backendForResolution(kind: string): 'docker' | 'swarm' | 'kubernetes' | 'slurm' {
+  return kind === 'swarm' || kind === 'kubernetes' || kind === 'slurm' ? kind : 'docker';
 }

@@ -4,7 +4,7 @@
  * runs with its first attempt's).
  */
 
-import type { SwarmConstraint } from '../resolution/types.ts';
+import type { SlurmUserSettable, SwarmConstraint } from '../resolution/types.ts';
 
 /** How containers are confined. Everything that weakens the defaults is a setting an admin turns on. */
 export interface Hardening {
@@ -40,6 +40,8 @@ export interface SiteSettings {
   hardening: Hardening;
   /** Placement constraints of the swarm backend (XNAT's `swarm-constraints`, resolved per launch); absent = none. */
   swarmConstraints?: SwarmConstraint[];
+  /** On the slurm backend: the partition/account/QoS values users may choose at launch; absent = none. */
+  slurmUserSettable?: SlurmUserSettable;
 }
 
 /** What one run was made with: the site settings at launch, with the `XNAT_HOST` worked out. */

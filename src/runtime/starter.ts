@@ -31,6 +31,17 @@ export function networkFor(res: EngineResources, run: RunRecord, spec: RunSpec):
 }
 
 /**
+ * Where a cluster backend may run the container: the swarm constraints of `s`; the run's Slurm choice (the user's,
+ * checked at launch) for every container of the run, setups and wrapups included.
+ */
+function placementOf(s: RunSpec, main: RunSpec): ContainerSpec['placement'] {
+  const constraints = s['swarm-constraints'] ?? [];
+  const scheduler = main['slurm-placement'] ?? null;
+  if (constraints.length === 0 && scheduler === null) return undefined;
+  return { ...(constraints.length > 0 ? { constraints } : {}), ...(scheduler === null ? {} : { scheduler }) };
+}
+
+/**
  * The container of `s` (the run's command, or one of its setup/wrapup commands) for `run`, named `name`,
  * with `extraLabels` on top of the run's identifying labels.
  */
@@ -68,7 +79,7 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
       // Cluster backends place and reserve with them; a single engine ignores them.
       genericResources: Object.keys(s['generic-resources'] ?? {}).length > 0 ? s['generic-resources'] : undefined,
     },
-    placement: (s['swarm-constraints'] ?? []).length > 0 ? { constraints: s['swarm-constraints'] ?? [] } : undefined,
+    placement: placementOf(s, run.spec),
     network: networkFor(res, run, s),
     user: settings.containerUser ?? undefined,
     security: { capAdd: h.capAdd, pidsLimit: h.pidsLimit, readOnlyRootfs: h.readOnlyRootfs },

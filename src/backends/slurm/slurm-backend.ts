@@ -171,7 +171,8 @@ export class SlurmBackend implements ContainerBackend {
     const envFile = envFileOf(spec.environment);
     const script = jobScript(full, files, this.runner);
     const comment = `${COMMENT_PREFIX}${spec.labels[XCS_LABELS.instance] ?? ''}:${spec.labels[XCS_LABELS.runId] ?? ''}`;
-    const submit = sbatchArgs(full, files, this.parts.placement ?? {}, comment);
+    // The run's own partition/account/QoS (chosen at launch among the site's allowed ones) over the server's.
+    const submit = sbatchArgs(full, files, { ...this.parts.placement, ...spec.placement?.scheduler }, comment);
     if ((await this.parts.images.inspectImage(spec.image)) === null) {
       throw new XcsError(BackendErrorCode.imageMissing, `The image ${spec.image} is not on the cluster's engine`, {
         path: spec.image, hint: 'Build or load it on every node (XCS never pulls implicitly)',

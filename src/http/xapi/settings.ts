@@ -404,7 +404,9 @@ const SERVER_BODY_DOC = 'XNAT\'s server JSON plus XCS keys. `"backend": "slurm"`
   + 'each container as a Slurm batch job with the allocated node\'s container engine; it needs `slurm-job-root` (an absolute '
   + 'directory the XCS server and every node share at the same path: job scripts, logs and exit records go there, and the '
   + 'archive and build directories must be shared the same way). Optional: `slurm-runner` (`docker` or `podman`, default '
-  + '`docker`), `slurm-partition`, `slurm-account`, `slurm-qos` (Slurm names, given to every job), `slurm-runner-local` '
+  + '`docker`), `slurm-partition`, `slurm-account`, `slurm-qos` (Slurm names, given to every job), `slurm-user-settable` '
+  + '(e.g. `{"partition": ["short", "gpu"]}`: the values users may choose with the launch inputs `slurm-partition`, '
+  + '`slurm-account`, `slurm-qos`; any other value is refused at launch), `slurm-runner-local` '
   + '(true when the nodes\' engine is this machine\'s). `host` stays the engine XCS asks about images.';
 
 export function registerSettingsRoutes(app: FastifyInstance, { settings, access }: SettingsRouteDeps): void {

@@ -11,6 +11,7 @@ import { isolationRefusal, networkOf } from '../../runtime/index.ts';
 import { XcsError } from '../../core/errors.ts';
 import { DEFAULT_PIDS_LIMIT, type SiteSettings } from '../../runtime/index.ts';
 import type { SwarmConstraint } from '../../resolution/types.ts';
+import type { SlurmServerKeys } from './slurm-settings.ts';
 import { allowedHostProblem } from '../../notifications/webhook-guard.ts';
 import { DEFAULT_RETENTION_DAYS } from '../../notifications/retention.ts';
 
@@ -188,7 +189,7 @@ function swarmConstraintsOf(list: unknown[]): SwarmConstraint[] {
 }
 
 /** What the run engine makes new runs with. */
-export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys): SiteSettings {
+export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys & Partial<Pick<SlurmServerKeys, 'slurm-user-settable'>>): SiteSettings {
   const x = s['path-translation-xnat-prefix'];
   const d = s['path-translation-docker-prefix'];
   const user = s['container-user']?.trim() ?? '';
@@ -199,6 +200,7 @@ export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys): SiteSettings {
     autoCleanup: s['auto-cleanup'],
     pathTranslation: x && d ? { xnatPrefix: x, dockerPrefix: d } : null,
     swarmConstraints: s.backend === 'swarm' ? swarmConstraintsOf(s['swarm-constraints']) : [],
+    slurmUserSettable: s.backend === 'slurm' ? structuredClone(s['slurm-user-settable'] ?? {}) : {},
     hardening: {
       capAdd: s['cap-add'], pidsLimit: s['pids-limit'], defaultLimitMemoryMiB: s['default-limit-memory'],
       defaultLimitCpu: s['default-limit-cpu'], readOnlyRootfs: s['read-only-rootfs'], allowIpcHost: s['allow-ipc-host'],

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { SlurmBackendOptions } from '../../backends/index.ts';
 import { XcsError } from '../../core/errors.ts';
+import type { SlurmUserSettable } from '../../resolution/types.ts';
 
 export interface SlurmServerKeys {
   /** Absolute; every node sees it at the same path. Required with the slurm backend. */
@@ -18,11 +19,16 @@ export interface SlurmServerKeys {
   'slurm-qos': string | null;
   /** The nodes' engine is this machine's (a one-machine cluster): kills also remove the container directly. */
   'slurm-runner-local': boolean;
+  /**
+   * Which of partition/account/QoS users may choose at launch (launch inputs `slurm-partition`, `slurm-account`,
+   * `slurm-qos`) and the values allowed for each, e.g. `{"partition": ["short", "gpu"]}`; `{}` = none.
+   */
+  'slurm-user-settable': SlurmUserSettable;
 }
 
 export function defaultSlurmKeys(): SlurmServerKeys {
   return { 'slurm-job-root': null, 'slurm-runner': 'docker', 'slurm-partition': null, 'slurm-account': null, 'slurm-qos': null,
-    'slurm-runner-local': false };
+    'slurm-runner-local': false, 'slurm-user-settable': {} };
 }
 
 function bad(message: string, where: string, hint?: string): XcsError {
@@ -66,7 +72,38 @@ export function parseSlurmKeys(body: Record<string, unknown>, backend: string, e
   else if (local !== undefined && local !== null && local !== false && local !== 'false') {
     errors.push(bad('"slurm-runner-local" must be true or false', '/slurm-runner-local'));
   }
+  keys['slurm-user-settable'] = parseUserSettable(body['slurm-user-settable'], errors);
   return keys;
+}
+
+const USER_SETTABLE = ['partition', 'account', 'qos'] as const;
+
+function parseUserSettable(value: unknown, errors: XcsError[]): SlurmUserSettable {
+  const where = '/slurm-user-settable';
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    errors.push(bad('"slurm-user-settable" must be an object such as {"partition": ["short", "gpu"]}', where));
+    return {};
+  }
+  const out: SlurmUserSettable = {};
+  for (const [key, list] of Object.entries(value)) {
+    const word = USER_SETTABLE.find((w) => w === key);
+    if (word === undefined) {
+      errors.push(bad(`"slurm-user-settable" has "${key.slice(0, 32)}": only partition, account and qos can be user-settable`, `${where}/${key.slice(0, 32)}`));
+      continue;
+    }
+    if (!Array.isArray(list) || list.length === 0 || list.length > 100) {
+      errors.push(bad(`"slurm-user-settable.${word}" must be a list of 1 to 100 allowed ${word} names`, `${where}/${word}`));
+      continue;
+    }
+    const names: string[] = [];
+    list.forEach((v: unknown, i) => {
+      if (typeof v === 'string' && SLURM_WORD.test(v.trim())) names.push(v.trim());
+      else errors.push(bad(`"slurm-user-settable.${word}" holds a value that is not a Slurm name (letters, digits, "_", "." and "-")`, `${where}/${word}/${i}`));
+    });
+    out[word] = [...new Set(names)];
+  }
+  return out;
 }
 
 /** The Slurm backend's factory options of stored settings. */

@@ -86,7 +86,7 @@ export function resolvedBase(resolver: Resolver, cmd: Command, w: { id: number; 
 export function swarmConstraints(resolver: Resolver): string[] | null {
   const backend = resolver.options.backend ?? 'docker';
   const configured = resolver.options.swarmConstraints ?? [];
-  if (backend === 'docker' || configured.length === 0) return null;
+  if (backend === 'docker' || backend === 'slurm' || configured.length === 0) return null;
   const chosen = new Map<string, string>();
   const raw = resolver.inputs['swarm-constraints'];
   if (raw) {

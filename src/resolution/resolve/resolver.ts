@@ -15,6 +15,7 @@ import { resolveCommandInput, resolveDerived, resolveExternal } from './inputs.t
 import { blank, ResolutionError, text, type Candidate, type NodeResult, type TreeNode, type WrapperValue } from './model.ts';
 import { resolveMounts } from './mounts.ts';
 import { resolveOutputs } from './outputs.ts';
+import { slurmChoice } from './slurm-choice.ts';
 import { parseValue } from './parser.ts';
 import { buildTrees } from './tree.ts';
 import { checkSecrets, missingRequired, walkUnique } from './unique.ts';
@@ -225,6 +226,7 @@ export class Resolver {
       wrapups.push(await resolveAuxiliary(this, ref, 'docker-wrapup', mount ? mount['xnat-host-path'] : '', o.name, env));
     }
     const constraints = swarmConstraints(this);
+    const slurmPlacement = slurmChoice(this);
     const resolved: ResolvedCommand = {
       ...resolvedBase(this, this.command, this.wrapper),
       'command-line': resolveTemplate(this.command['command-line'], this.commandLineMap(), this.roots) ?? '',
@@ -238,6 +240,7 @@ export class Resolver {
       'setup-commands': setups.map((s) => ({ ...s, 'swarm-constraints': constraints })),
       'wrapup-commands': wrapups.map((s) => ({ ...s, 'swarm-constraints': constraints })),
       'swarm-constraints': constraints,
+      'slurm-placement': slurmPlacement,
       'external-wrapper-input-values': this.reported.external,
       'derived-input-values': this.reported.derived,
       'command-input-values': this.reported.command,
