@@ -24,7 +24,7 @@ import { messageOf } from '../core/errors.ts';
 import type { JsonValue } from '../matcher/index.ts';
 import {
   aliasTokenCredentials, archiveInventory, archiveOutputs, ArchiveObjectSource, CommandStore, CommandStoreCatalog,
-  defaultSiteSettings, EngineLauncher, LaunchPlanner, openRunDatabase, RunEngine, secretSource, type EngineLogger, type LaunchContext,
+  defaultSiteSettings, EngineLauncher, LaunchPlanner, openRunDatabase, registryAuthFor, RunEngine, secretSource, type EngineLogger, type LaunchContext,
   type RunDatabase,
 } from '../runtime/index.ts';
 import { AccessControl } from '../http/xapi/access.ts';
@@ -90,6 +90,8 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
   }, {
     // Read once at start-up (a bad file stops the server with the reason); variables are read at each launch.
     secrets: secretSource({ file: process.env.XCS_SECRETS_FILE || null }),
+    // The hubs as they are at each container's creation (a hub changed later applies to later containers).
+    registryAuth: (image) => registryAuthFor(image, settings.hubs()),
     backend, credentials: aliasTokenCredentials(users, archive), outputs: archiveOutputs(archive, users),
     inventory: archiveInventory(archive), staging: archive.staging(), log: opts.log, database: runDb,
   });

@@ -106,6 +106,11 @@ export interface ContainerSpec {
    * backend also gives it to the scheduler (Slurm's `--time`), which stops the job when XCS cannot.
    */
   maxRuntimeSeconds?: number;
+  /**
+   * Credentials of the image's hub, for a backend whose nodes may pull it (Swarm sends them with the service, as
+   * XNAT does). Set at create time only: never stored with the run, never logged. A single engine ignores them.
+   */
+  registryAuth?: RegistryAuth;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'missing';

@@ -35,6 +35,7 @@ import { runRetryJob } from './retrier.ts';
 import type { RunPolicy } from './retry-policy.ts';
 import { Watchdog } from './watchdog.ts';
 import type { SecretSource } from './command-secrets.ts';
+import type { RegistryAuthSource } from './registry-auth.ts';
 import { checkIsolation } from './isolation.ts';
 import { snapshotFor, type SiteSettings } from './site-settings.ts';
 import { StatusFeed } from './status-events.ts';
@@ -47,6 +48,8 @@ export interface EngineDeps {
   inventory?: ObjectInventoryPort;
   /** Where command secrets are read; without it a command with secrets fails to start. */
   secrets?: SecretSource;
+  /** The image hubs' credentials for the containers' images (a swarm's nodes pull with them). */
+  registryAuth?: RegistryAuthSource;
   /** How archive files reach containers: the archive's staging strategy (the local one when absent). */
   staging?: ArchiveStaging;
   log?: EngineLogger;
@@ -91,7 +94,8 @@ export class RunEngine {
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
-      ...(deps.secrets ? { secrets: deps.secrets } : {}), ...(deps.staging ? { staging: deps.staging } : {}),
+      ...(deps.secrets ? { secrets: deps.secrets } : {}), ...(deps.registryAuth ? { registryAuth: deps.registryAuth } : {}),
+      ...(deps.staging ? { staging: deps.staging } : {}),
       log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
     };
     this.follower = new EventFollower(this.res);

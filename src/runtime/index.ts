@@ -12,6 +12,7 @@ export {
 } from './catalog.ts';
 export { CommandStoreCatalog } from './command-catalog.ts';
 export { secretSource } from './command-secrets.ts';
+export { registryAuthFor, type RegistryAuthSource } from './registry-auth.ts';
 export { CommandStore } from './command-store.ts';
 export { openRunDatabase, type RunDatabase } from './db.ts';
 export { RunEngine } from './engine.ts';

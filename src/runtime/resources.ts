@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ArchiveStaging } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import type { SecretSource } from './command-secrets.ts';
+import type { RegistryAuthSource } from './registry-auth.ts';
 import type { EngineConfig } from './config.ts';
 import type { CredentialPort, ObjectInventoryPort, OutputFinalizerPort } from './ports.ts';
 import type { ProvenanceStore } from './provenance-store.ts';
@@ -32,6 +33,8 @@ export interface EngineResources {
   inventory?: ObjectInventoryPort;
   /** Where command secrets are read (`command-secrets.ts`); without it a command with secrets fails. */
   secrets?: SecretSource;
+  /** The image hubs' credentials (`registry-auth.ts`); without it containers are created without registry auth. */
+  registryAuth?: RegistryAuthSource;
   /** How archive files reach containers (the archive's strategy; the local one when absent). */
   staging?: ArchiveStaging;
   log: EngineLogger;

@@ -49,6 +49,8 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
   name: string = run.containerName, extraLabels: Record<string, string> = {}): ContainerSpec {
   const settings = runSettingsOf(res, run);
   const h = settings.hardening;
+  // The spec goes straight to `create` (both callers): the credentials are never part of the run record.
+  const registryAuth = res.registryAuth?.(s.image);
   return {
     name,
     image: s.image,
@@ -86,6 +88,7 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
     // Logs must outlive the process: we remove the container ourselves after saving them.
     autoRemove: false,
     ...(run.policy.maxRuntimeMs === null ? {} : { maxRuntimeSeconds: Math.ceil(run.policy.maxRuntimeMs / 1000) }),
+    ...(registryAuth === undefined ? {} : { registryAuth }),
   };
 }
 

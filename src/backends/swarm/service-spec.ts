@@ -16,12 +16,16 @@ const MIB = 1024 * 1024;
 
 /** Set on every service this backend creates, beside `org.xcs.managed`: what the reconciler may touch. */
 export const SWARM_BACKEND_LABEL = 'org.xcs.backend';
-/** The image reference the spec named; the service itself runs the image id it resolved to. */
+/** The image reference the spec named (the service runs its id, or the reference when the hub has credentials). */
 export const IMAGE_LABEL = 'org.xcs.image';
 
 /** What the backend found out before building the spec. */
 export interface ServiceContext {
-  /** The image id (`sha256:…`) the reference resolved to on the manager: swarm never pulls an image named by id. */
+  /**
+   * What the service runs: the image id (`sha256:…`) the reference resolved to on the manager (no node ever pulls
+   * an image named by id), or — when the image's hub has credentials, as XNAT does — the reference itself, which a
+   * node lacking it pulls with the auth sent beside the spec (never inside it).
+   */
   imageId: string;
   /** Resolved placement constraints (`node.labels.x==y`), from the site's `swarm-constraints`. */
   constraints: string[];

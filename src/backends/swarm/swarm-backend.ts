@@ -173,6 +173,8 @@ export class SwarmBackend implements ContainerBackend {
 
   async create(spec: ContainerSpec): Promise<{ backendId: string; name: string }> {
     const name = spec.name ?? `xcs-${randomUUID()}`;
+    const { registryAuth, ...rest } = spec;
+    if (registryAuth !== undefined) return this.createService({ ...rest, name }, spec.image.trim(), registryAuth);
     // Named by id, the image is never pulled by a node (swarm pulls tags), and every node runs the same image.
     const image = spec.image.trim() === '' ? null : await this.images.inspectImage(spec.image);
     if (image === null && spec.image.trim() !== '') {
@@ -181,12 +183,22 @@ export class SwarmBackend implements ContainerBackend {
         hint: 'Pull or load it on the manager and on every node that may run it (XCS never pulls implicitly)',
       });
     }
-    const body = toServiceSpec({ ...spec, name }, {
-      imageId: image?.id ?? '',
+    return this.createService({ ...rest, name }, image?.id ?? '', undefined);
+  }
+
+  /**
+   * `POST /services/create` running `image` (an id, or a reference its nodes may pull). `auth` goes in the
+   * `X-Registry-Auth` header (dockerode's `authconfig`): the swarm keeps it for its nodes' pulls and never returns it.
+   */
+  private async createService(spec: ContainerSpec & { name: string }, image: string, auth: RegistryAuth | undefined): Promise<{ backendId: string; name: string }> {
+    const name = spec.name;
+    const body = toServiceSpec(spec, {
+      imageId: image,
       constraints: [...this.siteConstraints, ...(spec.placement?.constraints ?? [])],
     });
     try {
-      const created = (await this.dial('/services/create', 'POST', { _body: body })) as { ID: string };
+      const authconfig = auth === undefined ? undefined : { username: auth.username, password: auth.password, serveraddress: auth.serverAddress };
+      const created = (await this.dial('/services/create', 'POST', { _body: body }, undefined, authconfig)) as { ID: string };
       this.watcher.track(created.ID, name, body.Labels ?? {}, true);
       return { backendId: created.ID, name };
     } catch (e) {
@@ -501,11 +513,12 @@ export class SwarmBackend implements ContainerBackend {
   }
 
   /** One Engine API call through docker-modem (`_query`/`_body` for POSTs, the query for GETs). */
-  private dial(path: string, method: 'GET' | 'POST', options: Record<string, unknown>, stream?: { stream: true; signal?: AbortSignal }): Promise<unknown> {
+  private dial(path: string, method: 'GET' | 'POST', options: Record<string, unknown>, stream?: { stream: true; signal?: AbortSignal },
+    authconfig?: Record<string, string>): Promise<unknown> {
     const modem = this.docker.modem as Modem;
     return new Promise((resolve, reject) => {
       modem.dial({
-        path: `${path}?`, method, options, isStream: stream !== undefined,
+        path: `${path}?`, method, options, isStream: stream !== undefined, ...(authconfig === undefined ? {} : { authconfig }),
         ...(stream?.signal === undefined ? {} : { abortSignal: stream.signal }),
         statusCodes: { 200: true, 201: true, 400: 'bad parameter', 404: 'no such service', 409: 'name conflicts', 500: 'server error', 503: 'node is not part of a swarm' },
       }, (error, result) => (error ? reject(error) : resolve(result)));

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { registryAuthFor, registryOfHub, registryOfImage } from './registry-auth.ts';
+
+const hubs = [
+  { url: 'https://index.docker.io/v1/', username: null, password: null },
+  { url: 'https://registry.example.org', username: 'robot', password: 'pw1' },
+  { url: 'http://127.0.0.1:5999', username: 'local', password: 'pw2' },
+];
+
+test('the registry of an image reference follows the engine\'s rule (a host has a dot, a port or is localhost)', () => {
+  assert.equal(registryOfImage('xnat/dcm2niix:1'), 'docker.io');
+  assert.equal(registryOfImage('busybox'), 'docker.io');
+  assert.equal(registryOfImage('registry.example.org/lab/tool:2'), 'registry.example.org');
+  assert.equal(registryOfImage('127.0.0.1:5999/lab/tool'), '127.0.0.1:5999');
+  assert.equal(registryOfImage('localhost/tool'), 'localhost');
+  assert.equal(registryOfImage('sha256:' + 'a'.repeat(64)), null);
+  assert.equal(registryOfHub('https://index.docker.io/v1/'), 'docker.io');
+  assert.equal(registryOfHub('registry.example.org'), 'registry.example.org');
+});
+
+test('the credentials of the hub serving the image\'s registry; none for a hub without a user or another registry', () => {
+  assert.deepEqual(registryAuthFor('registry.example.org/lab/tool:2', hubs),
+    { username: 'robot', password: 'pw1', serverAddress: 'https://registry.example.org' });
+  assert.deepEqual(registryAuthFor('127.0.0.1:5999/lab/tool', hubs), { username: 'local', password: 'pw2', serverAddress: 'http://127.0.0.1:5999' });
+  // Docker Hub is configured without a user: anonymous, nothing passed.
+  assert.equal(registryAuthFor('xnat/dcm2niix:1', hubs), undefined);
+  assert.equal(registryAuthFor('other.example.org/tool', hubs), undefined);
+  // A look-alike host is not the hub's registry.
+  assert.equal(registryAuthFor('registry.example.org.evil.net/tool', hubs), undefined);
+  assert.equal(registryAuthFor('sha256:' + 'b'.repeat(64), hubs), undefined);
+});
