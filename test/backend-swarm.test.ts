@@ -87,6 +87,33 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
     assert.equal((await backend.inspect(backendId)).status, 'missing');
   });
 
+  test('a service created with a hub\'s registry auth runs its image by reference; the swarm keeps no password to show', async () => {
+    // No registry here: the image is tagged as a local registry's on the manager and the target node; the node's pull
+    // attempt (127.0.0.1:5999, nothing listens) fails, and swarm runs the image the node has, as it does for any tag.
+    const repo = `127.0.0.1:5999/xcs-swarmauth-${suiteId}/busybox`;
+    const engines = [new Docker(), new Docker({ socketPath: SWARM_WORKERS['worker-2'].slice('unix://'.length) })];
+    for (const d of engines) await d.getImage(TEST_IMAGES.busybox).tag({ repo, tag: '1' });
+    try {
+      const password = `pw-${randomUUID()}`;
+      const { backendId } = await backend.create({
+        ...spec({ commandLine: 'echo pulled-or-present' }), image: `${repo}:1`, placement: { constraints: [SWARM_STEADY_NODE] },
+        registryAuth: { username: 'xcs-robot', password, serverAddress: 'http://127.0.0.1:5999' },
+      });
+      const inspected = await engines[0].getService(backendId).inspect();
+      assert.equal((inspected.Spec?.TaskTemplate as { ContainerSpec?: { Image?: string } }).ContainerSpec?.Image, `${repo}:1`);
+      assert.doesNotMatch(JSON.stringify(inspected), new RegExp(password));
+      await backend.start(backendId);
+      const end = await backend.wait(backendId);
+      assert.equal(end.exitCode, 0, end.error);
+      const out: Buffer[] = [];
+      for await (const c of backend.logs(backendId, { stream: 'stdout' })) out.push(c);
+      assert.equal(Buffer.concat(out).toString(), 'pulled-or-present\n');
+      await backend.remove(backendId);
+    } finally {
+      for (const d of engines) await d.getImage(`${repo}:1`).remove({ noprune: true }).catch(() => undefined);
+    }
+  });
+
   test('a kill keeps the logs written before it', async () => {
     const { backendId } = await backend.create(spec({ commandLine: 'echo before-kill; echo err-before >&2; exec sleep 600' }));
     await backend.start(backendId);

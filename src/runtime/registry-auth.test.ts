@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openRunDatabase } from './db.ts';
+import { JobQueue } from './queue.ts';
 import { registryAuthFor, registryOfHub, registryOfImage } from './registry-auth.ts';
+import type { EngineResources } from './resources.ts';
+import { RunStore } from './run-store.ts';
+import { simpleRunSpec } from './simple-spec.ts';
+import { defaultSiteSettings } from './site-settings.ts';
+import { containerSpec } from './starter.ts';
 
 const hubs = [
   { url: 'https://index.docker.io/v1/', username: null, password: null },
@@ -29,4 +39,26 @@ test('the credentials of the hub serving the image\'s registry; none for a hub w
   // A look-alike host is not the hub's registry.
   assert.equal(registryAuthFor('registry.example.org.evil.net/tool', hubs), undefined);
   assert.equal(registryAuthFor('sha256:' + 'b'.repeat(64), hubs), undefined);
+});
+
+test('the starter puts the hub\'s credentials on the container spec only: the run record never holds them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xcs-registry-auth-'));
+  const db = openRunDatabase(join(dir, 'runs.sqlite'));
+  try {
+    const store = new RunStore(db, new JobQueue(db));
+    const run = store.create({ spec: simpleRunSpec({ image: 'registry.example.org/lab/tool:2', commandLine: 'true' }), userId: 'alice',
+      project: 'P1', containerNamePattern: 'xcs-t-run-{id}' });
+    const res = {
+      config: { instanceId: 't', site: defaultSiteSettings(), serverUrl: () => 'http://127.0.0.1:8080' },
+      registryAuth: (image: string) => registryAuthFor(image, hubs),
+    } as unknown as EngineResources;
+    const spec = containerSpec(res, run, { environment: {}, mounts: [] });
+    assert.deepEqual(spec.registryAuth, { username: 'robot', password: 'pw1', serverAddress: 'https://registry.example.org' });
+    assert.doesNotMatch(JSON.stringify(store.require(run.id)), /pw1/);
+    // Without a source (or a hub with credentials) nothing is set.
+    assert.equal(containerSpec({ ...res, registryAuth: undefined }, run, { environment: {}, mounts: [] }).registryAuth, undefined);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,7 +6,9 @@
  *
  * Differences from the Docker backend, by necessity: a kill removes the service (XNAT's way; its logs are read just
  * before, so they are kept), a task's OOM kill is only recognised when it ran on the manager itself (swarm reports
- * exit code 137 and nothing more), and the image is resolved to its id on the manager so that no node ever pulls.
+ * exit code 137 and nothing more), and the image is resolved to its id on the manager so that no node ever pulls —
+ * unless the spec carries its hub's `registryAuth`: then, as XNAT does, the service names the image by reference
+ * and the credentials go with the create call (`X-Registry-Auth`), for the nodes that lack the image to pull it.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -158,7 +160,7 @@ export class SwarmBackend implements ContainerBackend {
     return this.images.engineVersion();
   }
 
-  /** Pulls onto the manager's engine; the nodes that run tasks need the image too (it is never pulled by a node). */
+  /** Pulls onto the manager's engine; the nodes need the image too (a node pulls only for a spec with `registryAuth`). */
   pullImage(ref: string, options?: PullOptions): Promise<void> {
     return this.images.pullImage(ref, options);
   }
