@@ -88,8 +88,9 @@ describe('swarm backend: what only a swarm shows', { skip: absent ?? false }, ()
   });
 
   test('a service created with a hub\'s registry auth runs its image by reference; the swarm keeps no password to show', async () => {
-    // No registry here: the image is tagged as a local registry's on the manager and the target node; the node's pull
-    // attempt (127.0.0.1:5999, nothing listens) fails, and swarm runs the image the node has, as it does for any tag.
+    // No registry here: the image is tagged as a local registry's on the manager and the target node, whose engine
+    // (DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1, the harness's) runs the copy it has. What is checked: the engine takes
+    // the X-Registry-Auth header, the task runs the image by reference, and the service shows no password.
     const repo = `127.0.0.1:5999/xcs-swarmauth-${suiteId}/busybox`;
     const engines = [new Docker(), new Docker({ socketPath: SWARM_WORKERS['worker-2'].slice('unix://'.length) })];
     for (const d of engines) await d.getImage(TEST_IMAGES.busybox).tag({ repo, tag: '1' });
