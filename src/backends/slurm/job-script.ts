@@ -214,7 +214,15 @@ record() {
 
 # How the container ended, from the engine; then the container goes (the logs are in the job's files).
 finish() {
-  info=$("$runner" inspect --format '{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.StartedAt}} {{.State.FinishedAt}}' "$name" 2>/dev/null) || info=
+  format='{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.StartedAt}} {{.State.FinishedAt}}'
+  info=$("$runner" inspect --format "$format" "$name" 2>/dev/null) || info=
+  # The engine may set the OOM flag a moment after a SIGKILL exit: read it again before the container goes.
+  tries=0
+  while [ "\${info%% *}" = 137 ] && [ "$(echo "$info" | cut -d' ' -f2)" = false ] && [ "$tries" -lt 4 ]; do
+    sleep 0.25
+    tries=$((tries + 1))
+    info=$("$runner" inspect --format "$format" "$name" 2>/dev/null) || info=
+  done
   if [ -n "$info" ]; then record exit "$info"; fi
   "$runner" rm -f "$name" >/dev/null 2>&1
 }

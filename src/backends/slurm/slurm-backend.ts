@@ -29,6 +29,7 @@ import {
   type EventSubscription,
   type ImageInfo,
   type ImageSummary,
+  type KillCause,
   type LogOptions,
   type WaitOptions,
 } from '../types.ts';
@@ -240,6 +241,20 @@ export class SlurmBackend implements ContainerBackend {
     const t = await this.lookup(backendId);
     if (t === null) return missing(backendId);
     return (await this.refresh(t)).state;
+  }
+
+  /**
+   * The job script re-reads the engine's OOM flag before it removes the container, but Docker 20.10 can set it
+   * after the exit under load. A memory-limited container that got a SIGKILL nobody asked for (no cancel, no
+   * time limit, no node failure) is then taken as out of memory, as the Docker backend does.
+   */
+  async settleKill(backendId: string, options: { memoryLimited: boolean }): Promise<KillCause> {
+    const t = await this.lookup(backendId);
+    if (t === null) return 'removed';
+    const view = await this.refresh(t);
+    if (view.state.oomKilled) return 'oom';
+    const otherCause = t.killRequested || (view.slurmEnd !== null && view.slurmEnd.code !== 'oom');
+    return options.memoryLimited && !otherCause ? 'oom' : 'unknown';
   }
 
   async kill(backendId: string, signal = 'SIGKILL'): Promise<void> {
