@@ -52,6 +52,19 @@ const PARSERS: Record<number, (text: string) => unknown> = {
 };
 const TYPES: TypeParsers = { getTypeParser: (oid) => PARSERS[oid] ?? ((text: string) => text) };
 
+/** Connections just closed, kept from the garbage collector until libuv has finished closing their handles. */
+const closing = new Set<PgNativeClient>();
+
+/**
+ * libpq's finish() closes its libuv poll handle, which libuv completes on a later turn of the loop: the handle lives
+ * in the native connection object, so that object must not be garbage-collected before then (libuv aborts the
+ * process otherwise). Held for a moment by a timer that does not keep the process alive.
+ */
+function keepUntilClosed(client: PgNativeClient): void {
+  closing.add(client);
+  setTimeout(() => closing.delete(client), 1000).unref();
+}
+
 let constructorCache: PgNativeConstructor | undefined;
 /** Loaded on first use: a process on SQLite never loads libpq. */
 function pgNative(): PgNativeConstructor {
@@ -184,6 +197,7 @@ export class PgSyncDatabase implements SyncDatabase {
     try {
       client.connectSync(target.url);
     } catch (e) {
+      keepUntilClosed(client);
       throw new XcsError('database.connect', `cannot connect to PostgreSQL at ${redact(target.url)}: ${this.#clean((e as Error).message)}`,
         { path: 'database', hint: 'check the database URL (--database or XCS_DATABASE_URL) and that the server accepts connections' });
     }
@@ -256,7 +270,9 @@ export class PgSyncDatabase implements SyncDatabase {
   close(): void {
     const client = this.#client;
     this.#client = undefined;
-    client?.end();
+    if (!client) return;
+    client.end();
+    keepUntilClosed(client);
   }
 
   #transactionOnce<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
