@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { XcsError } from '../core/errors.ts';
 import { PgSyncDatabase } from '../core/database/pg-sync.ts';
 import { SqliteSyncDatabase, type SqlDialect, type SyncDatabase } from '../core/database/sync-sql.ts';
-import { databaseTargetFor } from '../core/database/target.ts';
+import { databaseTargetFor, type DatabaseTarget } from '../core/database/target.ts';
 import { preparePrivateDatabase, tightenDatabaseFiles } from '../core/private-files.ts';
 
 export type RunDatabase = SyncDatabase;
@@ -301,7 +301,11 @@ function newerSchema(found: number, where: string): XcsError {
 
 /** The run database of the data directory holding `file` (`{dataDir}/runs.sqlite` on SQLite). */
 export function openRunDatabase(file: string): RunDatabase {
-  const target = databaseTargetFor(dirname(file));
+  return openRunDatabaseAt(databaseTargetFor(dirname(file)), file);
+}
+
+/** The run database in `target`, migrated; `file` is the SQLite file when the target is SQLite. */
+export function openRunDatabaseAt(target: DatabaseTarget, file: string): RunDatabase {
   if (target.kind === 'postgres') {
     const db = new PgSyncDatabase(target);
     try {
