@@ -116,6 +116,28 @@ test('each connection works in its own schema, created on first use', () => {
   assert.deepEqual(again.prepare('SELECT v FROM t').all(), [{ v: 'in one' }]);
 });
 
+test('a connection the server dropped is opened again, in the same schema, by the next statement', () => {
+  const schema = testSchema();
+  const db = connect(schema);
+  const admin = connect();
+  db.exec('CREATE TABLE t (v TEXT)');
+  const pid = db.prepare<[], { pid: number }>('SELECT pg_backend_pid() AS pid').get()!.pid;
+  admin.prepare('SELECT pg_terminate_backend(?)').get(pid);
+  assert.deepEqual(db.prepare('SELECT current_schema() AS s, count(*) AS n FROM t').get(), { s: schema, n: 0 });
+  assert.notEqual(db.prepare<[], { pid: number }>('SELECT pg_backend_pid() AS pid').get()!.pid, pid);
+  // A transaction whose connection went away before it committed is run again on the new connection.
+  let bodies = 0;
+  const mine = db.prepare<[], { pid: number }>('SELECT pg_backend_pid() AS pid').get()!.pid;
+  db.transaction(() => {
+    bodies++;
+    db.prepare('INSERT INTO t VALUES (?)').run(`try ${bodies}`);
+    if (bodies === 1) admin.prepare('SELECT pg_terminate_backend(?)').get(mine);
+    db.prepare('INSERT INTO t VALUES (?)').run('second statement');
+  })();
+  assert.equal(bodies, 2);
+  assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY v').all(), [{ v: 'second statement' }, { v: 'try 2' }]);
+});
+
 test('errors are XcsErrors with database codes and never show the password', () => {
   const secret = 'S3cret-pw-never-shown';
   const base = new URL(postgresUrl());

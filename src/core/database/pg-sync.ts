@@ -182,6 +182,8 @@ export class PgSyncDatabase implements SyncDatabase {
   #client: PgNativeClient | undefined;
   /** Open transaction depth: 0 none, 1 a transaction, more savepoints. */
   #depth = 0;
+  /** Closed by its owner: no reconnecting. */
+  #closed = false;
   /** Set when a statement of the open transaction hit a serialization failure (even if the body caught it). */
   #conflict: RetryableConflict | undefined;
   readonly #translated = new Map<string, { text: string; count: number }>();
@@ -192,27 +194,43 @@ export class PgSyncDatabase implements SyncDatabase {
     let password = '';
     try { password = decodeURIComponent(new URL(target.url).password); } catch { /* no password to hide */ }
     this.#password = password;
-    const Client = pgNative();
-    const client = new Client({ types: TYPES });
+    this.#connect();
+  }
+
+  /** Opens the connection and sets the session up: quiet notices, SERIALIZABLE, the schema (created when missing). */
+  #connect(): void {
+    const client = new (pgNative())({ types: TYPES });
+    // A server that does not answer must not block the process (connecting is synchronous) for long.
+    const url = new URL(this.#url);
+    if (!url.searchParams.has('connect_timeout')) url.searchParams.set('connect_timeout', '5');
     try {
-      client.connectSync(target.url);
+      client.connectSync(url.toString());
     } catch (e) {
       keepUntilClosed(client);
-      throw new XcsError('database.connect', `cannot connect to PostgreSQL at ${redact(target.url)}: ${this.#clean((e as Error).message)}`,
+      throw new XcsError('database.connect', `cannot connect to PostgreSQL at ${redact(this.#url)}: ${this.#clean((e as Error).message)}`,
         { path: 'database', hint: 'check the database URL (--database or XCS_DATABASE_URL) and that the server accepts connections' });
     }
     this.#client = client;
     try {
       // Notices (e.g. "schema already exists, skipping") would be printed on stderr by libpq.
-      this.exec('SET client_min_messages = warning');
-      this.exec('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE');
-      const schema = `"${target.schema}"`;
-      this.#withRetry(() => this.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`), true);
-      this.exec(`SET search_path TO ${schema}`);
+      this.#raw('SET client_min_messages = warning', undefined);
+      this.#raw('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE', undefined);
+      const schema = `"${this.schema}"`;
+      this.#withRetry(() => this.#raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`, undefined), true);
+      this.#raw(`SET search_path TO ${schema}`, undefined);
     } catch (e) {
-      this.close();
+      this.#drop();
       throw e;
     }
+  }
+
+  /** Forgets the connection (closing it), e.g. after the server went away. */
+  #drop(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    if (!client) return;
+    client.end();
+    keepUntilClosed(client);
   }
 
   prepare<P extends readonly SqlValue[] = SqlValue[], R = unknown>(sql: string): SyncStatement<P, R> {
@@ -268,11 +286,8 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   close(): void {
-    const client = this.#client;
-    this.#client = undefined;
-    if (!client) return;
-    client.end();
-    keepUntilClosed(client);
+    this.#closed = true;
+    this.#drop();
   }
 
   #transactionOnce<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
@@ -286,7 +301,14 @@ export class PgSyncDatabase implements SyncDatabase {
       }
       // A body that caught a conflict must not commit what is left of its transaction.
       if (this.#conflict) throw this.#conflict;
-      this.#raw('COMMIT', undefined);
+      try {
+        this.#raw('COMMIT', undefined);
+      } catch (e) {
+        if (!(e instanceof XcsError && e.code === 'database.unavailable')) throw e;
+        // Whether the server committed before the connection went is unknown: running the body again could apply it twice.
+        throw new XcsError('database.commit-unknown', `the connection was lost while committing; the transaction may or may not have been applied: ${e.message}`,
+          { path: 'database' });
+      }
       return out;
     } catch (e) {
       this.#rollback();
@@ -335,10 +357,23 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   #withRetry<T>(run: () => T, alsoDuplicateSchema: boolean): T {
+    let reconnected = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return run();
       } catch (e) {
+        // The server went away (restart, failover, a terminated backend): one new connection, then the work again
+        // (nothing of it was committed: a lost COMMIT is reported as such, not retried).
+        if (e instanceof XcsError && e.code === 'database.unavailable' && !this.#closed && !reconnected) {
+          reconnected = true;
+          this.#drop();
+          try {
+            this.#connect();
+          } catch {
+            throw e;
+          }
+          continue;
+        }
         const again = e instanceof RetryableConflict
           // Two connections creating the same schema at once: the loser sees it exists when it tries again.
           || (alsoDuplicateSchema && e instanceof XcsError && /\(SQLSTATE (23505|42P06)\)/.test(e.message));
@@ -354,7 +389,11 @@ export class PgSyncDatabase implements SyncDatabase {
 
   #raw(text: string, values: Array<string | null> | undefined): { rows: Array<Record<string, unknown>>; changes: number } {
     const client = this.#client;
-    if (!client) throw new XcsError('database.closed', 'the database connection is closed', { path: 'database' });
+    if (!client && this.#closed) throw new XcsError('database.closed', 'the database connection is closed', { path: 'database' });
+    if (!client) {
+      throw new XcsError('database.unavailable', `PostgreSQL at ${redact(this.#url)} is not connected (it went away; reconnecting failed)`,
+        { path: 'database' });
+    }
     let rows: Array<Record<string, unknown>>;
     try {
       rows = values === undefined ? client.querySync(text) : client.querySync(text, values);
