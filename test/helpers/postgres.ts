@@ -1,11 +1,14 @@
 /**
  * The PostgreSQL server of tests that need one whatever database the suite runs on: the one `XCS_DATABASE_URL`
  * names, else Debian's cluster started by `scripts/postgres-harness.sh`. Schemas made here are dropped by `dropSchema`.
+ * And what a data directory's run database holds, on either dialect.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PgSyncDatabase } from '../../src/core/database/pg-sync.ts';
-import { parseDatabaseUrl } from '../../src/core/database/target.ts';
+import { databaseTargetFor, parseDatabaseUrl } from '../../src/core/database/target.ts';
 
 let url: string | undefined;
 
@@ -35,6 +38,27 @@ export function dropSchema(schema: string): void {
   const db = new PgSyncDatabase({ url: postgresUrl(), schema: 'public' });
   try {
     db.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Everything the run database of `dataDir` stores, as text, to search for values that must never be stored: the
+ * SQLite files' bytes (database and WAL), or every row of every table of the data directory's PostgreSQL schema.
+ */
+export function storedRunDatabaseText(dataDir: string): string {
+  const target = databaseTargetFor(dataDir);
+  if (target.kind === 'sqlite') {
+    return ['runs.sqlite', 'runs.sqlite-wal'].map((f) => {
+      try { return readFileSync(join(dataDir, f)).toString('latin1'); } catch { return ''; }
+    }).join('\n');
+  }
+  const db = new PgSyncDatabase(target);
+  try {
+    const tables = db.prepare<[], { name: string }>(`SELECT table_name AS name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`).all();
+    return tables.flatMap((t) => db.prepare<[], { row: string }>(`SELECT r::text AS row FROM "${t.name}" r`).all().map((r) => r.row)).join('\n');
   } finally {
     db.close();
   }
