@@ -63,3 +63,14 @@ export function storedRunDatabaseText(dataDir: string): string {
     db.close();
   }
 }
+
+/**
+ * Drops the PostgreSQL schemas of these data directories when each data directory has its own (the suite on
+ * PostgreSQL, `XCS_DATABASE_SCHEMA_PER_DATA_DIR=1`): a test removing its directory removes its database too. Call it
+ * before the directories are removed (the schema is named from the real path).
+ */
+export function dropDataDirSchemas(...dataDirs: string[]): void {
+  if (process.env.XCS_DATABASE_SCHEMA_PER_DATA_DIR !== '1') return;
+  const schemas = dataDirs.map(databaseTargetFor).flatMap((t) => (t.kind === 'postgres' ? [t.schema] : []));
+  for (const schema of new Set(schemas)) dropSchema(schema);
+}
