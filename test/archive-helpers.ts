@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/app/server.ts';
 import type { UnpackLimits } from '../src/archive/unpack-limits.ts';
+import { dropDataDirSchemas } from './helpers/postgres.ts';
 
 export interface TestServer extends RunningServer {
   dir: string;
@@ -23,6 +24,7 @@ export async function startTestServer(opts: { maxUploadBytes?: number; unpackLim
     ...s, dir, adminPassword,
     stop: async () => {
       await s.close();
+      dropDataDirSchemas(join(dir, 'data'));
       await rm(dir, { recursive: true, force: true });
     },
   };

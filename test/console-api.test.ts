@@ -37,11 +37,11 @@ before(async () => {
   const db = s.engine!.database;
   const now = Date.now();
   const run = db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time, spec, container_name, created_at, failure_code, failure_hint)
-    VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?)`);
+    VALUES (?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?) RETURNING id`);
   const history = db.prepare(`INSERT INTO history (run_id, status, entity_type, time_recorded) VALUES (?, 'Running', 'event', ?)`);
   const add = (cmd: number, user: string, project: string, status: string, createdAgo: number, waitMs: number, runMs: number, code: string | null = null): void => {
     const created = now - createdAgo;
-    const id = Number(run.run(cmd, cmd * 10, user, project, status, created + waitMs + runMs, `c-${created}-${cmd}`, created, code, null).lastInsertRowid);
+    const { id } = run.get(cmd, cmd * 10, user, project, status, created + waitMs + runMs, `c-${created}-${cmd}`, created, code, null) as { id: number };
     history.run(id, created + waitMs);
   };
   add(1, 'admin', 'P1', 'Complete', 30 * 60_000, 1000, 4000);

@@ -15,6 +15,7 @@ import { JobQueue } from '../src/runtime/queue.ts';
 import { RunStore } from '../src/runtime/run-store.ts';
 import { StatusFeed } from '../src/runtime/status-events.ts';
 import { Notifier } from '../src/notifications/notifier.ts';
+import { dropDataDirSchemas } from './helpers/postgres.ts';
 
 const RUNS = 40;
 
@@ -33,7 +34,7 @@ function seeded(): { db: RunDatabase; notifier: Notifier; reads: () => number; c
     mayReceive: async () => false, emailEnabled: () => false,
     log: { info: () => undefined, warn: () => undefined, error: () => undefined },
   });
-  return { db, notifier, reads: () => reads, close: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return { db, notifier, reads: () => reads, close: () => { db.close(); dropDataDirSchemas(dir); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 function cursorAtEnd(db: RunDatabase): void {

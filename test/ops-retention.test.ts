@@ -12,6 +12,7 @@ import { Notifier } from '../src/notifications/notifier.ts';
 import { JobQueue } from '../src/runtime/queue.ts';
 import { RunStore } from '../src/runtime/run-store.ts';
 import { StatusFeed } from '../src/runtime/status-events.ts';
+import { dropDataDirSchemas } from './helpers/postgres.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 1);
@@ -20,7 +21,7 @@ function withDb(body: (db: RunDatabase) => Promise<void>): () => Promise<void> {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xcs-retention-'));
     const db = openRunDatabase(join(dir, 'runs.db'));
-    try { await body(db); } finally { db.close(); rmSync(dir, { recursive: true, force: true }); }
+    try { await body(db); } finally { db.close(); dropDataDirSchemas(dir); rmSync(dir, { recursive: true, force: true }); }
   };
 }
 

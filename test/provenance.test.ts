@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
+import { openRunDatabase } from '../src/runtime/db.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
 import { stopWithContainers } from './helpers/runs.ts';
@@ -164,7 +164,7 @@ test('the sensitive value and XNAT_PASS appear nowhere in the record, served or 
   assert.equal(p.environment?.XNAT_PASS, '******');
   assert.equal(p.inputs.find((i) => i.name === 'token')?.value, '******');
   assert.ok(p['command-line'].includes('******'), p['command-line']);
-  const db = new Database(join(s.dir, 'data', 'runs.sqlite'), { readonly: true });
+  const db = openRunDatabase(join(s.dir, 'data', 'runs.sqlite'));
   try {
     const records = (db.prepare('SELECT record FROM provenance_records').all() as Array<{ record: string }>).map((r) => r.record).join('\n');
     const tokenSecret = (JSON.parse((db.prepare('SELECT secrets FROM runs WHERE id = ?').get(run1) as { secrets: string }).secrets) as string[])[0];
@@ -255,7 +255,7 @@ test('permissions: another project\'s user 404, a reader of the project a scrubb
 });
 
 test('records are append-only and outlive the deletion of the run record', async () => {
-  const db = new Database(join(s.dir, 'data', 'runs.sqlite'));
+  const db = openRunDatabase(join(s.dir, 'data', 'runs.sqlite'));
   try {
     assert.throws(() => db.prepare("UPDATE provenance_records SET record = '{}' WHERE run_id = ?").run(run2), /append-only/);
     assert.throws(() => db.prepare('DELETE FROM provenance_objects WHERE run_id = ?').run(run2), /append-only/);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import yazl from 'yazl';
 import { startServer } from '../src/app/server.ts';
+import { databaseTargetFor } from '../src/core/database/target.ts';
 import { startServe } from './helpers/serve.ts';
 
 const run = promisify(execFile);
@@ -33,7 +34,9 @@ test('the data directory is created 0700 and every database file 0600, even unde
         authorization: `Basic ${Buffer.from('admin:admin-pw-1').toString('base64')}` } });
       assert.equal(r.status, 201);
       assert.equal(await mode(data), 0o700);
-      for (const f of ['xcs.db', 'xcs.db-wal', 'xcs.db-shm', 'runs.sqlite', 'runs.sqlite-wal', 'runs.sqlite-shm']) {
+      // The run database's files, when it is not on PostgreSQL.
+      const runFiles = databaseTargetFor(data).kind === 'sqlite' ? ['runs.sqlite', 'runs.sqlite-wal', 'runs.sqlite-shm'] : [];
+      for (const f of ['xcs.db', 'xcs.db-wal', 'xcs.db-shm', ...runFiles]) {
         assert.equal(await mode(join(data, f)), 0o600, f);
       }
     } finally {

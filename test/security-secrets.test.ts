@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import { openRunDatabase } from '../src/runtime/db.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic } from './xapi-helpers.ts';
 import { stopWithContainers } from './helpers/runs.ts';
@@ -139,7 +139,7 @@ before(async () => {
   assert.equal(first.auth, sha(`Bearer ${S_DEFAULT}`));
   assert.equal(first.token, sha(S_LAUNCH));
   const rec = (await ok('admin', 'GET', `/xapi/containers/${first.run}`)).body as { 'container-name': string };
-  const db = new Database(join(s.dir, 'data', 'runs.sqlite'), { readonly: true });
+  const db = openRunDatabase(join(s.dir, 'data', 'runs.sqlite'));
   try {
     const row = db.prepare('SELECT secrets FROM runs WHERE id = ?').get(first.run) as { secrets: string };
     ctx.tokenSecrets = (JSON.parse(row.secrets) as string[]).filter((x) => ![S_DEFAULT, S_LAUNCH, S_FED].includes(x));

@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { startServer, type RunningServer } from '../src/app/server.ts';
 import type { ServerDeps } from '../src/http/server.ts';
 import type { ContainerService } from '../src/http/xapi/service.ts';
+import { dropDataDirSchemas } from './helpers/postgres.ts';
 
 export interface XapiTestServer extends RunningServer {
   dir: string;
@@ -26,6 +27,7 @@ export async function startXapiServer(opts: { plugins?: Array<FastifyPluginAsync
     ...s, dir, adminPassword, stores: s.service,
     stop: async () => {
       await s.close();
+      dropDataDirSchemas(join(dir, 'data'));
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -141,12 +141,15 @@ export class Notifier {
   #record(): void {
     const db = this.#d.db;
     for (;;) {
-      const events = eventsAfter(db, this.#cursor(), 200);
+      const from = this.#cursor();
+      const events = eventsAfter(db, from, 200);
       if (events.length === 0) return;
       const emailOn = this.#d.emailEnabled() && this.#mail !== undefined;
       // Read once per batch, not per event: a first start on a long history reads thousands of events.
       const hooks = this.webhooks.list();
       db.transaction(() => {
+        // Another replica sharing the database recorded them meanwhile (SERIALIZABLE makes this check hold).
+        if (this.#cursor() !== from) return;
         for (const e of events) this.#recordOne(e, emailOn, hooks);
         db.prepare(`INSERT INTO notification_cursors (name, event_id) VALUES (?, ?)
             ON CONFLICT(name) DO UPDATE SET event_id = excluded.event_id`).run(CURSOR, events[events.length - 1].id);

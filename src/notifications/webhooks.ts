@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { XcsError } from '../core/errors.ts';
+import type { SqlValue } from '../core/database/sync-sql.ts';
 import type { RunDatabase } from '../runtime/db.ts';
 
 export const WEBHOOK_EVENTS = ['run.completed', 'run.failed', 'run.killed', 'batch.completed'] as const;
@@ -103,9 +104,10 @@ export class WebhookStore {
   }
 
   create(hook: NewWebhook, owner: string, now = Date.now()): Webhook {
-    const info = this.#db.prepare('INSERT INTO webhooks (url, events, secret, project, owner, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(hook.url, JSON.stringify(hook.events), hook.secret, hook.project, owner, now);
-    return this.get(Number(info.lastInsertRowid))!;
+    const { id } = this.#db.prepare<SqlValue[], { id: number }>(
+      'INSERT INTO webhooks (url, events, secret, project, owner, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id')
+      .get(hook.url, JSON.stringify(hook.events), hook.secret, hook.project, owner, now)!;
+    return this.get(id)!;
   }
 
   get(id: number): Webhook | undefined {

@@ -10,11 +10,11 @@ import type { RunDatabase } from './db.ts';
 export const STALE_BATCH_MS = 10 * 60_000;
 
 export function openBatch(db: RunDatabase, batchId: string, userId: string, now = Date.now()): void {
-  db.prepare('INSERT OR IGNORE INTO batches (id, user_id, opened_at) VALUES (?, ?, ?)').run(batchId, userId, now);
+  db.prepare('INSERT INTO batches (id, user_id, opened_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(batchId, userId, now);
 }
 
 export function addToBatch(db: RunDatabase, batchId: string, runId: number): void {
-  db.prepare('INSERT OR IGNORE INTO batch_runs (batch_id, run_id) VALUES (?, ?)').run(batchId, runId);
+  db.prepare('INSERT INTO batch_runs (batch_id, run_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(batchId, runId);
 }
 
 export function closeBatch(db: RunDatabase, batchId: string, now = Date.now()): void {

@@ -5,6 +5,7 @@
 import { XcsError } from '../core/errors.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
 import { parseImageCommandRef } from '../resolution/image-ref.ts';
+import type { SqlValue } from '../core/database/sync-sql.ts';
 import type { RunDatabase } from './db.ts';
 
 export interface RegisteredWrapper {
@@ -27,13 +28,10 @@ export class CommandStore {
       const dup = this.db.prepare('SELECT id FROM commands WHERE name = ? AND version = ? AND image = ?')
         .get(command.name, command.version ?? '', command.image) as { id: number } | undefined;
       if (dup) throw duplicateCommand(command, dup.id);
-      const info = this.db.prepare('INSERT INTO commands (name, version, image, json, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(command.name, command.version ?? '', command.image, '{}', Date.now());
-      const id = Number(info.lastInsertRowid);
-      const wrappers = command.xnat.map((w) => {
-        const wi = this.db.prepare('INSERT INTO wrappers (command_id, name) VALUES (?, ?)').run(id, w.name);
-        return { ...w, id: Number(wi.lastInsertRowid) };
-      });
+      const { id } = this.db.prepare<SqlValue[], { id: number }>(
+        'INSERT INTO commands (name, version, image, json, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id')
+        .get(command.name, command.version ?? '', command.image, '{}', Date.now())!;
+      const wrappers = command.xnat.map((w) => ({ ...w, id: this.insertWrapper(id, w.name) }));
       const stored: Command = { ...command, id, xnat: wrappers };
       this.db.prepare('UPDATE commands SET json = ? WHERE id = ?').run(JSON.stringify(stored), id);
       return stored;
@@ -64,8 +62,7 @@ export class CommandStore {
           kept.add(existing);
           return { ...w, id: existing };
         }
-        const wi = this.db.prepare('INSERT INTO wrappers (command_id, name) VALUES (?, ?)').run(id, w.name);
-        return { ...w, id: Number(wi.lastInsertRowid) };
+        return { ...w, id: this.insertWrapper(id, w.name) };
       });
       const removed = old.xnat.map((w) => w.id).filter((wid) => !kept.has(wid));
       for (const wid of removed) this.db.prepare('DELETE FROM wrappers WHERE id = ?').run(wid);
@@ -74,6 +71,11 @@ export class CommandStore {
         .run(command.name, command.version ?? '', command.image, JSON.stringify(stored), id);
       return { command: stored, removedWrappers: removed };
     })();
+  }
+
+  private insertWrapper(commandId: number, name: string): number {
+    return this.db.prepare<[number, string], { id: number }>('INSERT INTO wrappers (command_id, name) VALUES (?, ?) RETURNING id')
+      .get(commandId, name)!.id;
   }
 
   /** Deletes a command with its wrappers and their enablement; returns the deleted wrapper ids. */

@@ -47,5 +47,5 @@ export function uploadedBytes(engine: RunEngine, runId: number): number {
 
 /** Asks the run database something trivial; throws when it cannot answer (readiness). */
 export function pingRunDatabase(engine: RunEngine): void {
-  engine.database.prepare('SELECT 1').get();
+  engine.database.ping();
 }

@@ -80,16 +80,16 @@ export class ProvenanceStore {
   append(w: PhaseWrite): boolean {
     const now = Date.now();
     return this.db.transaction(() => {
-      const done = this.db.prepare('INSERT OR IGNORE INTO provenance_records (run_id, phase, recorded_at, record) VALUES (?, ?, ?, ?)')
+      const done = this.db.prepare('INSERT INTO provenance_records (run_id, phase, recorded_at, record) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
         .run(w.runId, w.phase, now, JSON.stringify(w.record));
       if (done.changes === 0) return false;
       if (w.owner) {
-        this.db.prepare('INSERT OR IGNORE INTO provenance_runs (run_id, user_id, project, recorded_at) VALUES (?, ?, ?, ?)')
+        this.db.prepare('INSERT INTO provenance_runs (run_id, user_id, project, recorded_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
           .run(w.runId, w.owner.userId, w.owner.project, now);
       }
-      const obj = this.db.prepare('INSERT OR IGNORE INTO provenance_objects (run_id, role, name, object_key, uri) VALUES (?, ?, ?, ?, ?)');
+      const obj = this.db.prepare('INSERT INTO provenance_objects (run_id, role, name, object_key, uri) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
       for (const o of w.objects ?? []) obj.run(w.runId, o.role, o.name, o.key, o.uri);
-      const img = this.db.prepare('INSERT OR IGNORE INTO provenance_images (run_id, kind, value) VALUES (?, ?, ?)');
+      const img = this.db.prepare('INSERT INTO provenance_images (run_id, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
       for (const i of w.images ?? []) img.run(w.runId, i.kind, i.value);
       return true;
     })();
@@ -100,7 +100,8 @@ export class ProvenanceStore {
   }
 
   phases(runId: number): StoredPhase[] {
-    const rows = this.db.prepare('SELECT phase, recorded_at, record FROM provenance_records WHERE run_id = ? ORDER BY recorded_at, rowid')
+    const rows = this.db.prepare(`SELECT phase, recorded_at, record FROM provenance_records WHERE run_id = ?
+        ORDER BY recorded_at, CASE phase WHEN 'launch' THEN 0 WHEN 'start' THEN 1 ELSE 2 END`)
       .all(runId) as Array<{ phase: ProvenancePhase; recorded_at: number; record: string }>;
     return rows.map((r) => ({ phase: r.phase, recordedAt: r.recorded_at, record: JSON.parse(r.record) as Record<string, unknown> }));
   }

@@ -49,7 +49,7 @@ export class JobQueue {
     this.db.prepare(`INSERT INTO jobs (queue, run_id, state, run_at, created_at, updated_at)
         VALUES (?, ?, 'waiting', ?, ?, ?)
         ON CONFLICT(queue, run_id) DO UPDATE SET state = 'waiting', run_at = excluded.run_at, lease_owner = NULL,
-          lease_expires_at = NULL, updated_at = excluded.updated_at WHERE state IN ('done', 'dead')`)
+          lease_expires_at = NULL, updated_at = excluded.updated_at WHERE jobs.state IN ('done', 'dead')`)
       .run(queue, runId, runAt, t, t);
     // Wake workers after the surrounding transaction (if any) has committed.
     queueMicrotask(() => { for (const w of this.wakers) w(queue); });

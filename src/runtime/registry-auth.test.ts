@@ -11,6 +11,7 @@ import { RunStore } from './run-store.ts';
 import { simpleRunSpec } from './simple-spec.ts';
 import { defaultSiteSettings } from './site-settings.ts';
 import { containerSpec } from './starter.ts';
+import { dropDataDirSchemas } from '../../test/helpers/postgres.ts';
 
 const hubs = [
   { url: 'https://index.docker.io/v1/', username: null, password: null },
@@ -59,6 +60,6 @@ test('the starter puts the hub\'s credentials on the container spec only: the ru
     assert.equal(containerSpec({ ...res, registryAuth: undefined }, run, { environment: {}, mounts: [] }).registryAuth, undefined);
   } finally {
     db.close();
-    rmSync(dir, { recursive: true, force: true });
+    dropDataDirSchemas(dir); rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,8 +5,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Statement } from 'better-sqlite3';
 import { XcsError } from '../core/errors.ts';
+import { sqlFragments, type SqlDialect, type SyncStatement } from '../core/database/sync-sql.ts';
 import { writableDirsOf } from './cleanup.ts';
 import type { RunDatabase } from './db.ts';
 import { runNotFound, toHistory, toRecord, type HistoryItem, type HistoryRow, type RunRecord, type RunRow } from './run-store.ts';
@@ -51,7 +51,7 @@ export const RUN_COLUMNS = {
   'container-name': { sql: 'container_name', type: 'text' },
   'exit-code': { sql: 'exit_code', type: 'text' },
   // Inside the stored spec: a scan of every row when filtered or sorted on, still without parsing them in JS.
-  'docker-image': { sql: "json_extract(spec, '$.image')", type: 'text' },
+  'docker-image': { sql: 'spec.image', type: 'text' },
 } as const satisfies Record<string, { sql: string; type: RunColumnType }>;
 
 export type RunColumn = keyof typeof RUN_COLUMNS;
@@ -75,18 +75,25 @@ export interface RunSearch {
   visibleTo?: { login: string; projects: readonly string[] };
 }
 
-function conditionSql(c: RunCondition): { sql: string; args: Array<string | number> } {
+/** The SQL reading a column in `dialect` (`spec.image` is a member of the stored JSON spec). */
+function columnSql(column: RunColumn, dialect: SqlDialect): string {
+  const sql = RUN_COLUMNS[column].sql;
+  return sql === 'spec.image' ? sqlFragments(dialect).jsonText('spec', 'image') : sql;
+}
+
+function conditionSql(c: RunCondition, dialect: SqlDialect): { sql: string; args: Array<string | number> } {
   const col = RUN_COLUMNS[c.column];
+  const sql = columnSql(c.column, dialect);
   switch (c.op) {
     case 'like': {
-      // SQLite's LIKE ignores ASCII case; % and _ in the value are literal.
-      const text = col.type === 'text' ? col.sql : `CAST(${col.sql} AS TEXT)`;
-      return { sql: `${text} LIKE ? ESCAPE '\\'`, args: [`%${c.value.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] };
+      // Case-insensitive (SQLite's LIKE ignores ASCII case, PostgreSQL's ILIKE); % and _ in the value are literal.
+      const text = col.type === 'text' ? sql : `CAST(${sql} AS TEXT)`;
+      return { sql: `${text} ${sqlFragments(dialect).like} ? ESCAPE '\\'`, args: [`%${c.value.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] };
     }
-    case 'eq': return { sql: `${col.sql} = ?`, args: [c.value] };
-    case 'in': return c.values.length === 0 ? { sql: '0', args: [] } : { sql: `${col.sql} IN (${c.values.map(() => '?').join(',')})`, args: [...c.values] };
-    case 'before': return { sql: `${col.sql} < ?`, args: [c.value] };
-    case 'after': return { sql: `${col.sql} > ?`, args: [c.value] };
+    case 'eq': return { sql: `${sql} = ?`, args: [c.value] };
+    case 'in': return c.values.length === 0 ? { sql: '1 = 0', args: [] } : { sql: `${sql} IN (${c.values.map(() => '?').join(',')})`, args: [...c.values] };
+    case 'before': return { sql: `${sql} < ?`, args: [c.value] };
+    case 'after': return { sql: `${sql} > ?`, args: [c.value] };
   }
 }
 
@@ -122,7 +129,7 @@ function where(f: RunQueryFilter): { sql: string; args: Array<string | number> }
 export class RunQuery {
   private readonly db: RunDatabase;
   private readonly dataDir: string;
-  private versionStatement?: Statement<[], { v: number }>;
+  private versionStatement?: SyncStatement<[], { v: number }>;
 
   constructor(db: RunDatabase, dataDir: string) {
     this.db = db;
@@ -151,7 +158,7 @@ export class RunQuery {
    * page, all in SQL. Only the page's rows are read and parsed.
    */
   search(q: RunSearch): RunPage {
-    const parts = q.conditions.map(conditionSql);
+    const parts = q.conditions.map((c) => conditionSql(c, this.db.dialect));
     if (q.visibleTo) {
       const ps = q.visibleTo.projects;
       parts.push({ sql: ps.length > 0 ? `(user_id = ? OR project IN (${ps.map(() => '?').join(',')}))` : 'user_id = ?', args: [q.visibleTo.login, ...ps] });
@@ -160,7 +167,7 @@ export class RunQuery {
     const args = parts.flatMap((p) => p.args);
     const dir = q.sort.dir === 'asc' ? 'ASC' : 'DESC';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM runs ${w}`).get(...args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT * FROM runs ${w} ORDER BY ${RUN_COLUMNS[q.sort.column].sql} ${dir}, id ${dir} LIMIT ? OFFSET ?`)
+    const rows = this.db.prepare(`SELECT * FROM runs ${w} ORDER BY ${columnSql(q.sort.column, this.db.dialect)} ${dir}, id ${dir} LIMIT ? OFFSET ?`)
       .all(...args, q.limit, q.offset) as RunRow[];
     return { runs: rows.map(toRecord), total };
   }

@@ -13,13 +13,14 @@ import { RunStore } from './run-store.ts';
 import { SqliteRunStateStore, type RunStateStore } from './run-state-store.ts';
 import { simpleRunSpec } from './simple-spec.ts';
 import { failureRule } from './state-machine.ts';
+import { dropDataDirSchemas } from '../../test/helpers/postgres.ts';
 
 function setup(): { state: RunStateStore; done(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'xcs-runstate-'));
   const db = openRunDatabase(join(dir, 'runs.sqlite'));
   const queue = new JobQueue(db);
   const state = new SqliteRunStateStore(new RunStore(db, queue), queue);
-  return { state, done() { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return { state, done() { db.close(); dropDataDirSchemas(dir); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 const newRun = { spec: simpleRunSpec({ image: 'xcs-test/busybox:latest', commandLine: 'true' }), userId: 'alice', project: 'P',

@@ -9,6 +9,7 @@ import { RunStore } from './run-store.ts';
 import type { RunSpec } from './run-spec.ts';
 import { simpleRunSpec } from './simple-spec.ts';
 import { canTransition, failureRule, isTerminal } from './state-machine.ts';
+import { dropDataDirSchemas } from '../../test/helpers/postgres.ts';
 
 function minimalSpec(): RunSpec {
   return simpleRunSpec({ image: 'xcs-test/busybox:latest', commandLine: 'true' });
@@ -23,7 +24,7 @@ function setup() {
   const store = new RunStore(db, queue, now);
   return {
     dir, db, queue, store, tick(ms: number) { clock += ms; },
-    done() { db.close(); rmSync(dir, { recursive: true, force: true }); },
+    done() { db.close(); dropDataDirSchemas(dir); rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
@@ -137,7 +138,7 @@ test('run database survives reopening (durable queue)', () => {
     assert.equal(q2.get('stage', run.id)?.state, 'waiting');
     assert.equal(new RunStore(db2, q2).require(run.id).spec.image, 'xcs-test/busybox:latest');
     db2.close();
-  } finally { rmSync(t.dir, { recursive: true, force: true }); }
+  } finally { dropDataDirSchemas(t.dir); rmSync(t.dir, { recursive: true, force: true }); }
 });
 
 test('reconciliation reads only unsettled runs, through the partial index, however long the history', () => {
@@ -149,8 +150,10 @@ test('reconciliation reads only unsettled runs, through the partial index, howev
     for (const id of ids.slice(0, 49)) t.store.transition(id, 'Failed', { source: 'system' });
     for (const id of ids.slice(0, 48)) t.store.markCleanedUp(id);
     assert.deepEqual(t.store.listUnsettled().map((r) => r.id), [ids[48], ids[49]]);
-    const plan = t.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM runs WHERE cleaned_up = 0 ORDER BY id').all() as { detail: string }[];
-    assert.ok(plan.some((p) => p.detail.includes('runs_unsettled')), JSON.stringify(plan));
+    if (t.db.dialect === 'sqlite') { // PostgreSQL's planner scans a table this small whatever its indexes
+      const plan = t.db.prepare('EXPLAIN QUERY PLAN SELECT * FROM runs WHERE cleaned_up = 0 ORDER BY id').all() as { detail: string }[];
+      assert.ok(plan.some((p) => p.detail.includes('runs_unsettled')), JSON.stringify(plan));
+    }
   } finally {
     t.done();
   }

@@ -5,6 +5,7 @@
  */
 import { XcsError } from '../core/errors.ts';
 import type { RunDatabase } from './db.ts';
+import { sqlFragments, type SqlValue } from '../core/database/sync-sql.ts';
 import { canTransition, isTerminal, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
 import type { RunSettings } from './site-settings.ts';
 import { decideRetry, describeDelay, NO_POLICY, type RetryClass, type RunPolicy } from './retry-policy.ts';
@@ -232,13 +233,12 @@ export class RunStore {
   private insertRun(input: NewRun, attempt: number, retryOf: number | null, t: number): number {
     const policy = input.policy ?? NO_POLICY;
     const stored = policy.retry === null && policy.maxRuntimeMs === null ? null : JSON.stringify(policy);
-    const info = this.db.prepare(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
+    const { id: runId } = this.db.prepare<SqlValue[], { id: number }>(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
         spec, container_name, build_dir, created_at, policy, attempt, retry_of, relaunch_of, settings)
-        VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?, ?, ?, ?, ?, ?)`)
-      .run(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
+        VALUES (?, ?, ?, ?, 'Queued', ?, ?, '', ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+      .get(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
         input.buildDir ?? null, t, stored, attempt, retryOf, input.relaunchOf ?? null,
-        input.settings ? JSON.stringify(input.settings) : null);
-    const runId = Number(info.lastInsertRowid);
+        input.settings ? JSON.stringify(input.settings) : null)!;
     this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
       .run(input.containerNamePattern.replace('{id}', String(runId)), runId);
     return runId;
@@ -261,8 +261,10 @@ export class RunStore {
       const byId = this.get(Number(key));
       if (byId) return byId;
     }
+    // A prefix of a container id: hex, any case (SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does).
+    const prefix = key.length >= 12 ? `${key.replace(/[\\%_]/g, (m) => `\\${m}`)}%` : null;
     const row = this.db.prepare(`SELECT * FROM runs WHERE container_id = ? OR container_name = ?
-        OR (length(?) >= 12 AND container_id LIKE ? || '%') ORDER BY id LIMIT 1`).get(key, key, key, key) as RunRow | undefined;
+        OR container_id ${sqlFragments(this.db.dialect).like} ? ESCAPE '\\' ORDER BY id LIMIT 1`).get(key, key, prefix) as RunRow | undefined;
     return row ? toRecord(row) : undefined;
   }
 
@@ -396,8 +398,8 @@ export class RunStore {
 
   /** Records the container's end; the first report wins (events and reconciliation may both report it). */
   recordExit(runId: number, exitCode: number | null, oomKilled: boolean): void {
-    this.db.prepare(`UPDATE runs SET exit_code = COALESCE(exit_code, ?), oom_killed = MAX(oom_killed, ?)
-        WHERE id = ?`).run(exitCode === null ? null : String(exitCode), oomKilled ? 1 : 0, runId);
+    this.db.prepare(`UPDATE runs SET exit_code = COALESCE(exit_code, ?),
+        oom_killed = ${sqlFragments(this.db.dialect).greatest('oom_killed', '?')} WHERE id = ?`).run(exitCode === null ? null : String(exitCode), oomKilled ? 1 : 0, runId);
   }
 
   requestKill(runId: number): void {

@@ -4,7 +4,7 @@
  * events across runs and survives restarts, so a client that saw event N resumes from N without gaps, and the
  * notifiers use the table as their outbox.
  */
-import type { Statement } from 'better-sqlite3';
+import type { SyncStatement } from '../core/database/sync-sql.ts';
 import type { RunDatabase } from './db.ts';
 import type { RunStore } from './run-store.ts';
 
@@ -27,7 +27,7 @@ function toEvent(r: EventRow): StatusEvent {
 }
 
 // Prepared once per database: every stream subscriber asks this after every event.
-const afterStatements = new WeakMap<RunDatabase, Statement<[number, number]>>();
+const afterStatements = new WeakMap<RunDatabase, SyncStatement<[number, number]>>();
 
 /** Events after `afterId`, oldest first, at most `limit`. */
 export function eventsAfter(db: RunDatabase, afterId: number, limit = 1000): StatusEvent[] {

@@ -13,6 +13,7 @@ import { XCS_LABELS, type ContainerBackend } from '../../src/backends/types.ts';
 import { requestJson, jsonApi } from './http.ts';
 import { instanceOf, registerEnabled, removeInstanceContainers } from './runs.ts';
 import { sigkill, startServe as startServeOn, type ServeProcess as Server } from './serve.ts';
+import { dropDataDirSchemas } from './postgres.ts';
 
 export interface CrashTrialOptions {
   /** The backend the test checks for stray containers with (the one the server runs on). */
@@ -127,6 +128,7 @@ export async function crashTrials(options: CrashTrialOptions): Promise<{ trial: 
   const done = async (): Promise<void> => {
     await removeInstanceContainers(data, backend);
     await backend.close();
+    dropDataDirSchemas(data);
     await rm(dir, { recursive: true, force: true });
   };
   return { trial, done };

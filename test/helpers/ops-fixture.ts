@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, type RunningServer } from '../../src/app/server.ts';
 import { removeInstanceContainers } from './runs.ts';
 import { basic, call } from '../xapi-helpers.ts';
+import { dropDataDirSchemas } from './postgres.ts';
 
 export const ADMIN_PASSWORD = 'admin-pw-ops';
 export const PASSWORDS = { owner: 'owner-pw-1', member: 'member-pw-1', outsider: 'outsider-pw-1' } as const;
@@ -96,6 +97,7 @@ export async function startOpsSite(sessionCount = 3): Promise<OpsSite> {
   site.stop = async () => {
     await site.server.close();
     await removeInstanceContainers(dataDir);
+    dropDataDirSchemas(dataDir);
     await rm(dir, { recursive: true, force: true });
   };
   site.launch = async (kind, i, who = 'member') => {

@@ -11,6 +11,7 @@ import { startServer, type RunningServer } from '../../src/app/server.ts';
 import { ensureDockerHarness, TEST_IMAGES } from './docker.ts';
 import { jsonApi, type JsonApi } from './http.ts';
 import { registerEnabled, removeInstanceContainers } from './runs.ts';
+import { dropDataDirSchemas } from './postgres.ts';
 
 export const ADMIN = { authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}` };
 
@@ -103,6 +104,7 @@ export async function startSettingsServer(env: Record<string, string> = {}): Pro
       await server.close();
       restoreEnv();
       await removeInstanceContainers(dataDir);
+      dropDataDirSchemas(dataDir);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dropDataDirSchemas } from './postgres.ts';
 
 /** Runs `fn` in a fresh directory (named after `prefix` to tell which test left it) and removes it whatever happens. */
 export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -9,6 +10,7 @@ export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promis
   try {
     return await fn(dir);
   } finally {
+    dropDataDirSchemas(dir, join(dir, 'data'));
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -50,7 +50,7 @@ export function register(program: Command): void {
       if (o.secretsFile) process.env.XCS_SECRETS_FILE = o.secretsFile;
       if (o.database !== undefined) {
         const { parseDatabaseUrl, useDatabaseUrl } = await import('../../core/database/target.ts');
-        parseDatabaseUrl(o.database);
+        parseDatabaseUrl(o.database); // a malformed URL stops here, before anything is opened
         useDatabaseUrl(o.database);
       }
       const { LOG_LEVELS } = await import('../../http/server.ts');

@@ -1,0 +1,421 @@
+/**
+ * The synchronous SQL interface (`sync-sql.ts`) on PostgreSQL, through libpq (pg-native's `connectSync` and
+ * `querySync`). A query blocks the event loop for its round trip (about 0.2 ms on 127.0.0.1): the deliberate price
+ * of keeping every state change one synchronous read-check-write, as on SQLite.
+ *
+ * What makes it behave like the SQLite database the code was written for:
+ * - `?` placeholders become `$1…` (not inside quoted strings, identifiers or comments);
+ * - 64-bit integers and numerics come back as JS numbers and booleans as 1/0, so rows look like SQLite's;
+ * - every statement and transaction runs at SERIALIZABLE (the session default) and is run again, whole, after a
+ *   serialization failure or a deadlock (SQLSTATE 40001, 40P01), a bounded number of times: replicas sharing the
+ *   database see each transaction as if it ran alone, which is what SQLite's single writer gave;
+ * - nested `transaction()` calls are savepoints;
+ * - the target's schema is created if missing and is the connection's `search_path`;
+ * - errors are `XcsError`s with `database.*` codes whose messages never contain the password.
+ */
+import { createRequire } from 'node:module';
+import { XcsError } from '../errors.ts';
+import { redact } from './target.ts';
+import type { RunResult, SqlValue, SyncDatabase, SyncStatement } from './sync-sql.ts';
+
+/** The part of pg-native (and of its libpq handle) used here; pg-native ships no types. */
+interface Libpq {
+  cmdTuples(): string;
+  transactionStatus(): number;
+  resultErrorFields(): { sqlState?: string } | undefined;
+}
+interface PgNativeClient {
+  pq: Libpq;
+  connectSync(params: string): void;
+  querySync(text: string, values?: Array<string | null>): Array<Record<string, unknown>>;
+  end(): void;
+}
+type PgNativeConstructor = new (config: { types: TypeParsers }) => PgNativeClient;
+interface TypeParsers { getTypeParser(oid: number): (text: string) => unknown }
+
+/** SQLSTATEs after which the whole transaction is run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 30;
+/** libpq's transaction status: 0 idle (no transaction open). */
+const PQTRANS_IDLE = 0;
+
+const asNumber = (text: string): number => Number(text);
+const PARSERS: Record<number, (text: string) => unknown> = {
+  16: (text) => (text === 't' ? 1 : 0), // bool: SQLite answers comparisons with 1/0
+  20: asNumber, // int8: our ids and epoch milliseconds stay below 2^53
+  21: asNumber,
+  23: asNumber,
+  26: asNumber,
+  700: asNumber,
+  701: asNumber,
+  1700: asNumber, // numeric: SUM over int8
+};
+const TYPES: TypeParsers = { getTypeParser: (oid) => PARSERS[oid] ?? ((text: string) => text) };
+
+/** Connections just closed, kept from the garbage collector until libuv has finished closing their handles. */
+const closing = new Set<PgNativeClient>();
+
+/**
+ * libpq's finish() closes its libuv poll handle, which libuv completes on a later turn of the loop: the handle lives
+ * in the native connection object, so that object must not be garbage-collected before then (libuv aborts the
+ * process otherwise). Held for a moment by a timer that does not keep the process alive.
+ */
+function keepUntilClosed(client: PgNativeClient): void {
+  closing.add(client);
+  setTimeout(() => closing.delete(client), 1000).unref();
+}
+
+let constructorCache: PgNativeConstructor | undefined;
+/** Loaded on first use: a process on SQLite never loads libpq. */
+function pgNative(): PgNativeConstructor {
+  constructorCache ??= createRequire(import.meta.url)('pg-native') as PgNativeConstructor;
+  return constructorCache;
+}
+
+/**
+ * `?` → `$1`, `$2`… outside single-quoted strings, double-quoted identifiers, dollar-quoted bodies and comments.
+ * Returns the text and the number of placeholders.
+ */
+export function numberPlaceholders(sql: string): { text: string; count: number } {
+  let out = '';
+  let n = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      // '' (or "") inside is an escaped quote: the scan simply closes and reopens.
+      const end = sql.indexOf(c, i + 1);
+      const stop = end === -1 ? sql.length : end + 1;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      const stop = end === -1 ? sql.length : end;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      const stop = end === -1 ? sql.length : end + 2;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
+      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))![0];
+      const end = sql.indexOf(tag, i + tag.length);
+      const stop = end === -1 ? sql.length : end + tag.length;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === '?') {
+      out += `$${++n}`;
+      i++;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return { text: out, count: n };
+}
+
+function toParam(v: SqlValue | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? v : String(v);
+}
+
+/** A serialization failure or deadlock: the transaction is to be run again from its start. */
+class RetryableConflict extends Error {
+  constructor(readonly sqlState: string, message: string) {
+    super(message);
+  }
+}
+
+/** Blocks the thread for `ms` (between retries of a synchronous transaction: there is no turn to yield to). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(100, 2 ** attempt);
+}
+
+class PgStatement<P extends readonly SqlValue[], R> implements SyncStatement<P, R> {
+  readonly #db: PgSyncDatabase;
+  readonly #text: string;
+  readonly #count: number;
+
+  constructor(db: PgSyncDatabase, text: string, count: number) {
+    this.#db = db;
+    this.#text = text;
+    this.#count = count;
+  }
+
+  #values(params: P): Array<string | null> {
+    if (params.length !== this.#count) {
+      throw new XcsError('database.parameters', `the statement takes ${this.#count} parameters, ${params.length} given`,
+        { path: 'database', hint: this.#text.slice(0, 200) });
+    }
+    return params.map(toParam);
+  }
+
+  run(...params: P): RunResult {
+    return { changes: this.#db.query(this.#text, this.#values(params)).changes };
+  }
+
+  get(...params: P): R | undefined {
+    return this.#db.query(this.#text, this.#values(params)).rows[0] as R | undefined;
+  }
+
+  all(...params: P): R[] {
+    return this.#db.query(this.#text, this.#values(params)).rows as R[];
+  }
+}
+
+export interface PgSyncTarget {
+  /** postgres://user:password@host:port/database (without XCS's own parameters). */
+  url: string;
+  schema: string;
+}
+
+export class PgSyncDatabase implements SyncDatabase {
+  readonly dialect = 'postgres' as const;
+  readonly schema: string;
+  readonly #url: string;
+  readonly #password: string;
+  #client: PgNativeClient | undefined;
+  /** Open transaction depth: 0 none, 1 a transaction, more savepoints. */
+  #depth = 0;
+  /** Closed by its owner: no reconnecting. */
+  #closed = false;
+  /** Set when a statement of the open transaction hit a serialization failure (even if the body caught it). */
+  #conflict: RetryableConflict | undefined;
+  readonly #translated = new Map<string, { text: string; count: number }>();
+
+  constructor(target: PgSyncTarget) {
+    this.schema = target.schema;
+    this.#url = target.url;
+    let password = '';
+    try { password = decodeURIComponent(new URL(target.url).password); } catch { /* no password to hide */ }
+    this.#password = password;
+    this.#connect();
+  }
+
+  /** Opens the connection and sets the session up: quiet notices, SERIALIZABLE, the schema (created when missing). */
+  #connect(): void {
+    const client = new (pgNative())({ types: TYPES });
+    // A server that does not answer must not block the process (connecting is synchronous) for long.
+    const url = new URL(this.#url);
+    if (!url.searchParams.has('connect_timeout')) url.searchParams.set('connect_timeout', '5');
+    try {
+      client.connectSync(url.toString());
+    } catch (e) {
+      keepUntilClosed(client);
+      throw new XcsError('database.connect', `cannot connect to PostgreSQL at ${redact(this.#url)}: ${this.#clean((e as Error).message)}`,
+        { path: 'database', hint: 'check the database URL (--database or XCS_DATABASE_URL) and that the server accepts connections' });
+    }
+    this.#client = client;
+    try {
+      // Notices (e.g. "schema already exists, skipping") would be printed on stderr by libpq.
+      this.#raw('SET client_min_messages = warning', undefined);
+      this.#raw('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE', undefined);
+      const schema = `"${this.schema}"`;
+      this.#withRetry(() => this.#raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`, undefined), true);
+      this.#raw(`SET search_path TO ${schema}`, undefined);
+    } catch (e) {
+      this.#drop();
+      throw e;
+    }
+  }
+
+  /** Forgets the connection (closing it), e.g. after the server went away. */
+  #drop(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    if (!client) return;
+    client.end();
+    keepUntilClosed(client);
+  }
+
+  prepare<P extends readonly SqlValue[] = SqlValue[], R = unknown>(sql: string): SyncStatement<P, R> {
+    let t = this.#translated.get(sql);
+    if (!t) {
+      t = numberPlaceholders(sql);
+      if (this.#translated.size > 2000) this.#translated.clear();
+      this.#translated.set(sql, t);
+    }
+    return new PgStatement<P, R>(this, t.text, t.count);
+  }
+
+  exec(sql: string): void {
+    this.#statement(() => this.#raw(sql, undefined));
+  }
+
+  /** Runs one statement; outside a transaction it is retried alone after a serialization failure. */
+  query(text: string, values: Array<string | null>): { rows: Array<Record<string, unknown>>; changes: number } {
+    return this.#statement(() => this.#raw(text, values));
+  }
+
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+    return (...args: A) => (this.#depth > 0 ? this.#savepoint(fn, args) : this.#withRetry(() => this.#transactionOnce(fn, args), false));
+  }
+
+  /**
+   * Runs `fn` in one READ COMMITTED transaction holding the advisory lock `key` of this schema: replicas starting at
+   * once migrate one after the other, and the second (whose statements each see what the first committed) finds
+   * nothing left to do.
+   */
+  withMigrationLock<T>(key: string, fn: () => T): T {
+    if (this.#depth > 0) throw new XcsError('database.nested-migration', 'migrations cannot run inside a transaction', { path: 'database' });
+    return this.#withRetry(() => {
+      this.#raw('BEGIN ISOLATION LEVEL READ COMMITTED', undefined);
+      this.#depth = 1;
+      try {
+        this.#raw('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.schema}.${key}`]);
+        const out = fn();
+        this.#raw('COMMIT', undefined);
+        return out;
+      } catch (e) {
+        this.#rollback();
+        throw this.#conflict ?? e;
+      } finally {
+        this.#depth = 0;
+        this.#conflict = undefined;
+      }
+    }, false);
+  }
+
+  ping(): void {
+    this.query('SELECT 1', []);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#drop();
+  }
+
+  #transactionOnce<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
+    this.#raw('BEGIN', undefined);
+    this.#depth = 1;
+    this.#conflict = undefined;
+    try {
+      const out = fn(...args);
+      if (out instanceof Promise) {
+        throw new XcsError('database.async-transaction', 'a transaction body must be synchronous (it returned a promise)', { path: 'database' });
+      }
+      // A body that caught a conflict must not commit what is left of its transaction.
+      if (this.#conflict) throw this.#conflict;
+      try {
+        this.#raw('COMMIT', undefined);
+      } catch (e) {
+        if (!(e instanceof XcsError && e.code === 'database.unavailable')) throw e;
+        // Whether the server committed before the connection went is unknown: running the body again could apply it twice.
+        throw new XcsError('database.commit-unknown', `the connection was lost while committing; the transaction may or may not have been applied: ${e.message}`,
+          { path: 'database' });
+      }
+      return out;
+    } catch (e) {
+      this.#rollback();
+      throw this.#conflict ?? e;
+    } finally {
+      this.#depth = 0;
+      this.#conflict = undefined;
+    }
+  }
+
+  #savepoint<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
+    const name = `xcs_sp${this.#depth}`;
+    this.#raw(`SAVEPOINT ${name}`, undefined);
+    this.#depth++;
+    try {
+      const out = fn(...args);
+      this.#raw(`RELEASE SAVEPOINT ${name}`, undefined);
+      return out;
+    } catch (e) {
+      // After a conflict the whole transaction is run again; otherwise only this part is undone, as in SQLite.
+      if (!this.#conflict) this.#raw(`ROLLBACK TO SAVEPOINT ${name}`, undefined);
+      throw e;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #rollback(): void {
+    const client = this.#client;
+    if (client && client.pq.transactionStatus() !== PQTRANS_IDLE) {
+      try { client.querySync('ROLLBACK'); } catch { /* the connection is gone: nothing to undo */ }
+    }
+  }
+
+  /** A statement outside a transaction is retried alone; inside one, a conflict is handed to the transaction. */
+  #statement<T>(run: () => T): T {
+    if (this.#depth > 0) {
+      try {
+        return run();
+      } catch (e) {
+        if (e instanceof RetryableConflict) this.#conflict = e;
+        throw e;
+      }
+    }
+    return this.#withRetry(run, false);
+  }
+
+  #withRetry<T>(run: () => T, alsoDuplicateSchema: boolean): T {
+    let reconnected = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return run();
+      } catch (e) {
+        // The server went away (restart, failover, a terminated backend): one new connection, then the work again
+        // (nothing of it was committed: a lost COMMIT is reported as such, not retried).
+        if (e instanceof XcsError && e.code === 'database.unavailable' && !this.#closed && !reconnected) {
+          reconnected = true;
+          this.#drop();
+          try {
+            this.#connect();
+          } catch {
+            throw e;
+          }
+          continue;
+        }
+        const again = e instanceof RetryableConflict
+          // Two connections creating the same schema at once: the loser sees it exists when it tries again.
+          || (alsoDuplicateSchema && e instanceof XcsError && /\(SQLSTATE (23505|42P06)\)/.test(e.message));
+        if (!again) throw e;
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new XcsError('database.conflict', `the transaction kept conflicting with concurrent ones (${attempt} attempts): ${(e as Error).message}`,
+            { path: 'database', hint: 'another XCS replica is writing the same rows; try again' });
+        }
+        pause(backoffMs(attempt));
+      }
+    }
+  }
+
+  #raw(text: string, values: Array<string | null> | undefined): { rows: Array<Record<string, unknown>>; changes: number } {
+    const client = this.#client;
+    if (!client && this.#closed) throw new XcsError('database.closed', 'the database connection is closed', { path: 'database' });
+    if (!client) {
+      throw new XcsError('database.unavailable', `PostgreSQL at ${redact(this.#url)} is not connected (it went away; reconnecting failed)`,
+        { path: 'database' });
+    }
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = values === undefined ? client.querySync(text) : client.querySync(text, values);
+    } catch (e) {
+      throw this.#error(client, e as Error);
+    }
+    const tuples = client.pq.cmdTuples();
+    return { rows, changes: tuples === '' ? 0 : Number(tuples) };
+  }
+
+  #error(client: PgNativeClient, e: Error): Error {
+    const sqlState = client.pq.resultErrorFields()?.sqlState;
+    const message = this.#clean(e.message.trim().replace(/^ERROR:\s*/, ''));
+    if (sqlState && RETRYABLE.has(sqlState)) return new RetryableConflict(sqlState, `${message} (SQLSTATE ${sqlState})`);
+    if (sqlState === undefined) {
+      return new XcsError('database.unavailable', `PostgreSQL at ${redact(this.#url)} does not answer: ${message}`, { path: 'database' });
+    }
+    return new XcsError('database.query', `${message} (SQLSTATE ${sqlState})`, { path: 'database' });
+  }
+
+  /** A server or libpq message with the password taken out, should it ever quote the connection string. */
+  #clean(message: string): string {
+    return this.#password === '' ? message : message.split(this.#password).join('***');
+  }
+}
