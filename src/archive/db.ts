@@ -136,18 +136,12 @@ function refuseNewerSchema(namespace: string, applied: string[] | undefined, mig
 
 /** The migrations of a namespace applied so far; undefined when it was never migrated. */
 async function appliedMigrations<T>(db: Kysely<T>, table: string, schema: string | undefined): Promise<string[] | undefined> {
-  try {
-    const from = schema ? sql.table(`${schema}.${table}`) : sql.table(table);
-    return (await sql<{ name: string }>`SELECT name FROM ${from}`.execute(db)).rows.map((r) => r.name);
-  } catch (e) {
-    if (isMissingTable(e)) return undefined;
-    throw e;
-  }
-}
-
-function isMissingTable(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  return code === '42P01' || (e instanceof Error && /no such table/.test(e.message));
+  const exists = schema
+    ? (await sql<{ t: string | null }>`SELECT to_regclass(${`"${schema}"."${table}"`})::text AS t`.execute(db)).rows[0]?.t != null
+    : (await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)).rows.length > 0;
+  if (!exists) return undefined;
+  const from = schema ? sql.table(`${schema}.${table}`) : sql.table(table);
+  return (await sql<{ name: string }>`SELECT name FROM ${from}`.execute(db)).rows.map((r) => r.name);
 }
 
 /** The archive's own schema. Never edit an applied migration; add a new one. */
