@@ -82,7 +82,8 @@ export async function findChild(ctx: ArchiveContext, parent: ObjectRef | null, c
     const key = await parentKey(ctx, parent);
     if (key === undefined) return undefined;
     let q = db.selectFrom('resources').select('id').where('parent_kind', '=', parent.kind).where('parent_key', '=', key);
-    q = /^\d+$/.test(idOrLabel)
+    // A number beyond any ID is a label only (PostgreSQL would refuse comparing it with a BIGINT column).
+    q = /^\d{1,15}$/.test(idOrLabel)
       ? q.where((eb) => eb.or([eb('label', '=', idOrLabel), eb('id', '=', Number(idOrLabel))]))
       : q.where('label', '=', idOrLabel);
     const rows = await q.orderBy('id').execute();
