@@ -47,8 +47,9 @@ export function defaultDataDir(): string {
 
 export async function openEmbeddedArchive(dataDir: string, opts: EmbeddedOptions = {}): Promise<OpenedArchive> {
   const dir = resolve(dataDir);
-  // Created private; an existing XCS data directory (it holds the database) is tightened too.
-  ensurePrivateDir(dir, existsSync(join(dir, 'xcs.db')));
+  // Created private; an existing XCS data directory (it holds the database, or on PostgreSQL the archive tree) is
+  // tightened too.
+  ensurePrivateDir(dir, existsSync(join(dir, 'xcs.db')) || existsSync(join(dir, 'archive')));
   const { db, kind, ping } = await openDatabase(join(dir, 'xcs.db'));
   try {
     await applyMigrations(db, 'archive', archiveMigrations);
