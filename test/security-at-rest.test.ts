@@ -34,9 +34,10 @@ test('the data directory is created 0700 and every database file 0600, even unde
         authorization: `Basic ${Buffer.from('admin:admin-pw-1').toString('base64')}` } });
       assert.equal(r.status, 201);
       assert.equal(await mode(data), 0o700);
-      // The run database's files, when it is not on PostgreSQL.
-      const runFiles = databaseTargetFor(data).kind === 'sqlite' ? ['runs.sqlite', 'runs.sqlite-wal', 'runs.sqlite-shm'] : [];
-      for (const f of ['xcs.db', 'xcs.db-wal', 'xcs.db-shm', ...runFiles]) {
+      // The databases' files, when they are not on PostgreSQL.
+      const files = databaseTargetFor(data).kind === 'sqlite'
+        ? ['xcs.db', 'xcs.db-wal', 'xcs.db-shm', 'runs.sqlite', 'runs.sqlite-wal', 'runs.sqlite-shm'] : [];
+      for (const f of files) {
         assert.equal(await mode(join(data, f)), 0o600, f);
       }
     } finally {
@@ -56,12 +57,13 @@ test('an existing data directory and database files left readable by others are 
     process.env.XCS_ADMIN_PASSWORD = 'admin-pw-1';
     await (await startServer({ port: 0, host: '127.0.0.1', dataDir: data })).close();
     const { chmod } = await import('node:fs/promises');
+    const dbFile = join(data, databaseTargetFor(data).kind === 'sqlite' ? 'xcs.db' : 'runs.sqlite');
     await chmod(data, 0o755);
-    await chmod(join(data, 'xcs.db'), 0o644);
+    await chmod(dbFile, 0o644);
     const s = await startServer({ port: 0, host: '127.0.0.1', dataDir: data });
     await s.close();
     assert.equal(await mode(data), 0o700);
-    assert.equal(await mode(join(data, 'xcs.db')), 0o600);
+    assert.equal(await mode(dbFile), 0o600);
   } finally {
     delete process.env.XCS_ADMIN_PASSWORD;
     await rm(dir, { recursive: true, force: true });

@@ -1,13 +1,14 @@
 /**
- * The archive database: one SQLite file (better-sqlite3, WAL) behind kysely, so queries and migrations
- * can target PostgreSQL later. Other modules (the run engine) add their own tables to the same
- * database with `applyMigrations(db, 'their-namespace', migrations)`; each namespace keeps its own
- * migration record.
+ * The archive database: one SQLite file (better-sqlite3, WAL) or a PostgreSQL schema (`db-connect.ts`) behind
+ * Kysely; its queries and migrations are written once for both (`portable-sql.ts`). Other modules (the stores,
+ * automation) add their own tables to the same database with `applyMigrations(db, 'their-namespace', migrations)`;
+ * each namespace keeps its own migration record.
  */
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Generated, type Migration, type Selectable, type MigrationProvider } from 'kysely';
+import { dirname } from 'node:path';
+import { Kysely, Migrator, sql, type Generated, type Migration, type Selectable, type MigrationProvider } from 'kysely';
 import { XcsError } from '../core/errors.ts';
-import { preparePrivateDatabase, tightenDatabaseFiles } from '../core/private-files.ts';
+import { connect, type DatabaseKind } from './db-connect.ts';
+import { dialectOf, runDdl } from './portable-sql.ts';
 
 export interface CountersTable { name: string; value: number }
 export interface ProjectsTable {
@@ -77,42 +78,70 @@ export interface ArchiveDb {
 
 export interface OpenedDb {
   db: Kysely<ArchiveDb>;
-  /** The raw handle, for synchronous transactions that must not interleave with other requests. */
-  sqlite: SQLite.Database;
+  kind: DatabaseKind;
+  /** One round trip to the database (the readiness check). */
+  ping(): Promise<void>;
 }
 
-export function openDatabase(file: string): OpenedDb {
-  let sqlite: SQLite.Database;
-  try {
-    preparePrivateDatabase(file);
-    sqlite = new SQLite(file);
-  } catch (e) {
-    throw new XcsError('archive.db.open', `cannot open the archive database: ${String(e)}`, { path: file, cause: e });
-  }
-  sqlite.pragma('journal_mode = WAL');
-  tightenDatabaseFiles(file);
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<ArchiveDb>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, sqlite };
+/**
+ * Opens the archive database `file` (`{dataDir}/xcs.db`), or, when XCS runs on PostgreSQL, the schema of the
+ * file's data directory (`core/database/target.ts`). `db.destroy()` closes it.
+ */
+export async function openDatabase(file: string): Promise<OpenedDb> {
+  return connect<ArchiveDb>(file, dirname(file));
 }
 
-/** Applies, in name order, the migrations of `namespace` not applied yet. */
+/**
+ * Applies, in name order, the migrations of `namespace` not applied yet. Replicas starting together are safe: the
+ * migrator holds a lock while it migrates (an advisory lock on PostgreSQL; SQLite's one connection per file
+ * serialises writers) and tolerates its bookkeeping tables being created by someone else meanwhile.
+ */
 export async function applyMigrations<T>(db: Kysely<T>, namespace: string,
   migrations: Record<string, Migration>): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const migrationTableName = `xcs_migrations_${namespace}`;
+  // On PostgreSQL the migrator looks for its tables in every schema unless it is told which one is ours.
+  const schema = dialectOf(db) === 'postgres'
+    ? (await sql<{ s: string }>`SELECT current_schema() AS s`.execute(db)).rows[0]?.s
+    : undefined;
+  const applied = await appliedMigrations(db, migrationTableName, schema);
+  refuseNewerSchema(namespace, applied, migrations);
+  // Up to date (every start but the first): no need for the migrator's lock and bookkeeping.
+  if (applied !== undefined && Object.keys(migrations).every((m) => applied.includes(m))) return;
   const migrator = new Migrator({
-    db, provider,
-    migrationTableName: `xcs_migrations_${namespace}`,
+    db, provider, migrationTableName,
     migrationLockTableName: `xcs_migrations_${namespace}_lock`,
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '?';
-    throw new XcsError('archive.db.migration', `migration ${namespace}/${failed} failed: ${String(error)}`,
+    throw new XcsError('database.migration', `migration ${namespace}/${failed} failed: ${String(error)}`,
       { cause: error });
   }
+}
+
+/**
+ * A database a newer XCS has migrated holds migrations this one does not know: refuse it by name (running on it
+ * could misread or damage what the newer tables hold) instead of the migrator's "corrupted migrations".
+ */
+function refuseNewerSchema(namespace: string, applied: string[] | undefined, migrations: Record<string, Migration>): void {
+  const unknown = (applied ?? []).filter((n) => !Object.hasOwn(migrations, n)).sort();
+  if (unknown.length > 0) {
+    throw new XcsError('database.schema-newer',
+      `the database was migrated by a newer XCS: ${namespace} migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} unknown to this version`,
+      { path: namespace, hint: 'run the XCS version that migrated the database (or a newer one)' });
+  }
+}
+
+/** The migrations of a namespace applied so far; undefined when it was never migrated. */
+async function appliedMigrations<T>(db: Kysely<T>, table: string, schema: string | undefined): Promise<string[] | undefined> {
+  const exists = schema
+    ? (await sql<{ t: string | null }>`SELECT to_regclass(${`"${schema}"."${table}"`})::text AS t`.execute(db)).rows[0]?.t != null
+    : (await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db)).rows.length > 0;
+  if (!exists) return undefined;
+  const from = schema ? sql.table(`${schema}.${table}`) : sql.table(table);
+  return (await sql<{ name: string }>`SELECT name FROM ${from}`.execute(db)).rows.map((r) => r.name);
 }
 
 /** The archive's own schema. Never edit an applied migration; add a new one. */
@@ -156,7 +185,7 @@ export const archiveMigrations: Record<string, Migration> = {
         `CREATE TABLE alias_tokens (alias TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, login TEXT NOT NULL,
           expires INTEGER NOT NULL)`,
       ];
-      for (const s of stmts) await sql.raw(s).execute(db);
+      await runDdl(db, stmts);
     },
   },
   /*
@@ -176,7 +205,7 @@ export const archiveMigrations: Record<string, Migration> = {
         `CREATE INDEX alias_tokens_login ON alias_tokens(login)`,
         `CREATE INDEX alias_tokens_parent ON alias_tokens(parent)`,
       ];
-      for (const s of stmts) await sql.raw(s).execute(db);
+      await runDdl(db, stmts);
     },
   },
 };

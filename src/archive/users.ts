@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { XcsError } from '../core/errors.ts';
 import type { ArchiveDb, UsersTable } from './db.ts';
+import { isUniqueViolation } from './portable-sql.ts';
 import { CredentialStore, type AliasToken, type CredentialHolder, type MintOptions } from './credentials.ts';
 import { hashPassword, verifyDummyPassword, verifyPassword } from './passwords.ts';
 import type { UserDirectory } from './user-directory.ts';
@@ -84,11 +85,18 @@ export class UserStore implements UserDirectory {
     if (await this.getUser(spec.login)) {
       throw new XcsError('users.exists', `user "${spec.login}" already exists`, { path: spec.login });
     }
-    await this.#db.insertInto('users').values({
+    const row = {
       login: spec.login, password_hash: await hashPassword(spec.password), email: spec.email ?? '',
       first_name: spec.firstName ?? '', last_name: spec.lastName ?? '', enabled: spec.enabled === false ? 0 : 1,
       verified: spec.verified === false ? 0 : 1, site_admin: spec.siteAdmin ? 1 : 0, created: new Date().toISOString(),
-    }).execute();
+    };
+    try {
+      await this.#db.insertInto('users').values(row).execute();
+    } catch (e) {
+      // Added meanwhile by another request or replica.
+      if (isUniqueViolation(e)) throw new XcsError('users.exists', `user "${spec.login}" already exists`, { path: spec.login });
+      throw e;
+    }
     return (await this.getUser(spec.login))!;
   }
 
@@ -246,8 +254,13 @@ export class UserStore implements UserDirectory {
   /** Gives `login` a role in `project`, replacing any other; `null` removes it. */
   async setRole(project: string, login: string, role: ProjectRole | null): Promise<void> {
     await this.requireUser(login);
-    await this.#db.deleteFrom('project_roles').where('project', '=', project).where('login', '=', login).execute();
-    if (role) await this.#db.insertInto('project_roles').values({ project, login, role }).execute();
+    if (!role) {
+      await this.#db.deleteFrom('project_roles').where('project', '=', project).where('login', '=', login).execute();
+      return;
+    }
+    // One statement: two replicas setting a role at once leave one of them, never a duplicate-key failure.
+    await this.#db.insertInto('project_roles').values({ project, login, role })
+      .onConflict((oc) => oc.columns(['project', 'login']).doUpdateSet({ role })).execute();
   }
 
   async roleOf(login: string, project: string): Promise<ProjectRole | undefined> {

@@ -4,9 +4,10 @@
  * selected per project, with each step's successor recorded so that chains survive a restart) and Event
  * Service subscriptions of container actions.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
 import { XcsError } from '../core/errors.ts';
 import { applyMigrations } from '../archive/db.ts';
+import { runDdl } from '../archive/portable-sql.ts';
 import type { NewSubscription, StoredSubscription } from './subscription-model.ts';
 
 export const EVENT_TYPES = ['SessionArchived', 'ScanArchived', 'Merged'] as const;
@@ -34,8 +35,8 @@ export interface Orchestration {
 }
 
 interface AutomationDb {
-  xapi_event_mappings: { id: number | null; json: string };
-  xapi_orchestrations: { id: number | null; json: string };
+  xapi_event_mappings: { id: Generated<number>; json: string };
+  xapi_orchestrations: { id: Generated<number>; json: string };
   xapi_orchestration_projects: { project: string; orchestration_id: number };
   xapi_orchestration_runs: {
     run_id: number; orchestration_id: number; step: number;
@@ -44,7 +45,7 @@ interface AutomationDb {
     /** The dispatcher (one per process) that claimed the advance; another one's claim is a crash's leftover. */
     claimed_by: string | null;
   };
-  xapi_event_subscriptions: { id: number | null; json: string; converted_from_mapping: number | null };
+  xapi_event_subscriptions: { id: Generated<number>; json: string; converted_from_mapping: number | null };
 }
 
 /**
@@ -75,29 +76,29 @@ export class AutomationStore {
     const d = db as unknown as Kysely<AutomationDb>;
     await applyMigrations(d, 'xapi_automation', {
       '001_automation': {
-        up: async (x) => {
-          await sql`CREATE TABLE xapi_event_mappings (id INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)`.execute(x);
-          await sql`CREATE TABLE xapi_orchestrations (id INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)`.execute(x);
-          await sql`CREATE TABLE xapi_orchestration_projects (project TEXT PRIMARY KEY, orchestration_id INTEGER NOT NULL)`.execute(x);
-          await sql`CREATE TABLE xapi_orchestration_runs (run_id INTEGER PRIMARY KEY, orchestration_id INTEGER NOT NULL, step INTEGER NOT NULL)`.execute(x);
-        },
+        up: (x) => runDdl(x, [
+          `CREATE TABLE xapi_event_mappings (id INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)`,
+          `CREATE TABLE xapi_orchestrations (id INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL)`,
+          `CREATE TABLE xapi_orchestration_projects (project TEXT PRIMARY KEY, orchestration_id INTEGER NOT NULL)`,
+          `CREATE TABLE xapi_orchestration_runs (run_id INTEGER PRIMARY KEY, orchestration_id INTEGER NOT NULL, step INTEGER NOT NULL)`,
+        ]),
       },
       '002_orchestration_advance': {
-        up: async (x) => {
-          await sql`ALTER TABLE xapi_orchestration_runs ADD COLUMN next_state TEXT NOT NULL DEFAULT 'pending'`.execute(x);
-          await sql`ALTER TABLE xapi_orchestration_runs ADD COLUMN next_run_id INTEGER`.execute(x);
-          await sql`ALTER TABLE xapi_orchestration_runs ADD COLUMN next_error TEXT`.execute(x);
-          await sql`ALTER TABLE xapi_orchestration_runs ADD COLUMN claimed_by TEXT`.execute(x);
-          await sql`UPDATE xapi_orchestration_runs SET next_state = 'legacy'`.execute(x);
-          await sql`CREATE INDEX xapi_orchestration_runs_open ON xapi_orchestration_runs (run_id)
-            WHERE next_state IN ('pending', 'claimed')`.execute(x);
-        },
+        up: (x) => runDdl(x, [
+          `ALTER TABLE xapi_orchestration_runs ADD COLUMN next_state TEXT NOT NULL DEFAULT 'pending'`,
+          `ALTER TABLE xapi_orchestration_runs ADD COLUMN next_run_id INTEGER`,
+          `ALTER TABLE xapi_orchestration_runs ADD COLUMN next_error TEXT`,
+          `ALTER TABLE xapi_orchestration_runs ADD COLUMN claimed_by TEXT`,
+          `UPDATE xapi_orchestration_runs SET next_state = 'legacy'`,
+          `CREATE INDEX xapi_orchestration_runs_open ON xapi_orchestration_runs (run_id)
+            WHERE next_state IN ('pending', 'claimed')`,
+        ]),
       },
       '003_event_subscriptions': {
-        up: async (x) => {
-          await sql`CREATE TABLE xapi_event_subscriptions (id INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL,
-            converted_from_mapping INTEGER UNIQUE)`.execute(x);
-        },
+        up: (x) => runDdl(x, [
+          `CREATE TABLE xapi_event_subscriptions (id INTEGER PRIMARY KEY AUTOINCREMENT, json TEXT NOT NULL,
+            converted_from_mapping INTEGER UNIQUE)`,
+        ]),
       },
     });
     return new AutomationStore(d);
@@ -105,18 +106,18 @@ export class AutomationStore {
 
   async mappings(): Promise<CommandEventMapping[]> {
     const rows = await this.#db.selectFrom('xapi_event_mappings').selectAll().orderBy('id').execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.json) as CommandEventMapping), id: r.id! }));
+    return rows.map((r) => ({ ...(JSON.parse(r.json) as CommandEventMapping), id: r.id }));
   }
 
   async mapping(id: number): Promise<CommandEventMapping> {
     const row = await this.#db.selectFrom('xapi_event_mappings').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new XcsError('xapi.mapping.not-found', `No command event mapping ${id}`, { path: String(id) });
-    return { ...(JSON.parse(row.json) as CommandEventMapping), id: row.id! };
+    return { ...(JSON.parse(row.json) as CommandEventMapping), id: row.id };
   }
 
   async addMapping(m: Omit<CommandEventMapping, 'id'>): Promise<CommandEventMapping> {
-    const r = await this.#db.insertInto('xapi_event_mappings').values({ id: null, json: JSON.stringify(m) }).executeTakeFirstOrThrow();
-    return this.mapping(Number(r.insertId));
+    const r = await this.#db.insertInto('xapi_event_mappings').values({ json: JSON.stringify(m) }).returning('id').executeTakeFirstOrThrow();
+    return this.mapping(r.id);
   }
 
   async updateMapping(m: CommandEventMapping): Promise<void> {
@@ -129,13 +130,13 @@ export class AutomationStore {
 
   async orchestrations(): Promise<Orchestration[]> {
     const rows = await this.#db.selectFrom('xapi_orchestrations').selectAll().orderBy('id').execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.json) as Orchestration), id: r.id! }));
+    return rows.map((r) => ({ ...(JSON.parse(r.json) as Orchestration), id: r.id }));
   }
 
   async orchestration(id: number): Promise<Orchestration> {
     const row = await this.#db.selectFrom('xapi_orchestrations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new XcsError('xapi.orchestration.not-found', `No orchestration ${id}`, { path: String(id) });
-    return { ...(JSON.parse(row.json) as Orchestration), id: row.id! };
+    return { ...(JSON.parse(row.json) as Orchestration), id: row.id };
   }
 
   async saveOrchestration(o: Omit<Orchestration, 'id'> & { id?: number }): Promise<Orchestration> {
@@ -144,8 +145,8 @@ export class AutomationStore {
       await this.#db.updateTable('xapi_orchestrations').set({ json: JSON.stringify(o) }).where('id', '=', o.id).execute();
       return this.orchestration(o.id);
     }
-    const r = await this.#db.insertInto('xapi_orchestrations').values({ id: null, json: JSON.stringify(o) }).executeTakeFirstOrThrow();
-    return this.orchestration(Number(r.insertId));
+    const r = await this.#db.insertInto('xapi_orchestrations').values({ json: JSON.stringify(o) }).returning('id').executeTakeFirstOrThrow();
+    return this.orchestration(r.id);
   }
 
   async deleteOrchestration(id: number): Promise<void> {
@@ -159,8 +160,13 @@ export class AutomationStore {
   }
 
   async select(project: string, orchestrationId: number | null): Promise<void> {
-    await this.#db.deleteFrom('xapi_orchestration_projects').where('project', '=', project).execute();
-    if (orchestrationId !== null) await this.#db.insertInto('xapi_orchestration_projects').values({ project, orchestration_id: orchestrationId }).execute();
+    if (orchestrationId === null) {
+      await this.#db.deleteFrom('xapi_orchestration_projects').where('project', '=', project).execute();
+      return;
+    }
+    // One statement: two replicas selecting at once leave one selection, never a duplicate-key failure.
+    await this.#db.insertInto('xapi_orchestration_projects').values({ project, orchestration_id: orchestrationId })
+      .onConflict((oc) => oc.column('project').doUpdateSet({ orchestration_id: orchestrationId })).execute();
   }
 
   async clearSelections(orchestrationId: number): Promise<void> {
@@ -230,18 +236,18 @@ export class AutomationStore {
 
   async subscriptions(): Promise<StoredSubscription[]> {
     const rows = await this.#db.selectFrom('xapi_event_subscriptions').selectAll().orderBy('id').execute();
-    return rows.map((r) => ({ ...(JSON.parse(r.json) as StoredSubscription), id: r.id! }));
+    return rows.map((r) => ({ ...(JSON.parse(r.json) as StoredSubscription), id: r.id }));
   }
 
   async subscription(id: number): Promise<StoredSubscription | null> {
     const row = await this.#db.selectFrom('xapi_event_subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { ...(JSON.parse(row.json) as StoredSubscription), id: row.id! } : null;
+    return row ? { ...(JSON.parse(row.json) as StoredSubscription), id: row.id } : null;
   }
 
   async addSubscription(s: NewSubscription): Promise<StoredSubscription> {
-    const r = await this.#db.insertInto('xapi_event_subscriptions').values({ id: null, json: JSON.stringify(s), converted_from_mapping: null })
-      .executeTakeFirstOrThrow();
-    return (await this.subscription(Number(r.insertId)))!;
+    const r = await this.#db.insertInto('xapi_event_subscriptions').values({ json: JSON.stringify(s), converted_from_mapping: null })
+      .returning('id').executeTakeFirstOrThrow();
+    return (await this.subscription(r.id))!;
   }
 
   /**
@@ -249,11 +255,11 @@ export class AutomationStore {
    * at once) find the first one's subscription instead of adding another. Returns it and whether it is new.
    */
   async addConverted(mappingId: number, s: NewSubscription): Promise<{ subscription: StoredSubscription; created: boolean }> {
-    const r = await this.#db.insertInto('xapi_event_subscriptions').values({ id: null, json: JSON.stringify(s), converted_from_mapping: mappingId })
+    const r = await this.#db.insertInto('xapi_event_subscriptions').values({ json: JSON.stringify(s), converted_from_mapping: mappingId })
       .onConflict((oc) => oc.column('converted_from_mapping').doNothing()).executeTakeFirst();
     const created = Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
     const row = await this.#db.selectFrom('xapi_event_subscriptions').select('id').where('converted_from_mapping', '=', mappingId).executeTakeFirstOrThrow();
-    return { subscription: (await this.subscription(row.id!))!, created };
+    return { subscription: (await this.subscription(row.id))!, created };
   }
 
   async updateSubscription(s: StoredSubscription): Promise<void> {

@@ -19,7 +19,7 @@ function withTimeout(p: Promise<void>): Promise<void> {
 
 export interface HealthDeps {
   /** Asks the archive database something trivial; throws when it cannot answer. */
-  pingArchive?: () => void;
+  pingArchive?: () => Promise<void>;
   dataDir?: string;
   engine: () => RunEngine | undefined;
 }
@@ -29,10 +29,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
   app.get('/health/live', opts, async () => ({ status: 'ok' }));
   app.get('/health/ready', opts, async (request, reply) => {
     const checks: Record<string, Check> = {};
-    if (deps.pingArchive) {
-      const ping = deps.pingArchive;
-      checks.database = async () => { ping(); };
-    }
+    if (deps.pingArchive) checks.database = deps.pingArchive;
     if (deps.dataDir) {
       const dir = deps.dataDir;
       checks.storage = async () => { await access(dir, constants.W_OK); };

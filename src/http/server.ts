@@ -145,8 +145,7 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
   const throttle = registerAuth(app, opts.users, {
     throttle: opts.loginThrottle ?? new MemoryLoginThrottle(throttleOptionsFromEnv()), securityLog: opts.securityLog });
   registerLockoutRoutes(app, throttle);
-  const sqlite = opts.embedded?.sqlite;
-  registerHealthRoutes(app, { pingArchive: sqlite && (() => { sqlite.prepare('SELECT 1').get(); }), dataDir: opts.embedded?.dataDir, engine: () => opts.containerService?.engine ?? undefined });
+  registerHealthRoutes(app, { pingArchive: opts.embedded?.pingDatabase, dataDir: opts.embedded?.dataDir, engine: () => opts.containerService?.engine ?? undefined });
   registerMetricsRoute(app, metrics);
   registerSessionRoutes(app, opts.users);
   registerUserRoutes(app, opts.users, opts.archive);

@@ -1,5 +1,6 @@
 /** The server settings as stored: one JSON document per key (`server`, `queues`, `hubs`). What they mean: `http/xapi/settings.ts`. */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { runDdl } from '../archive/portable-sql.ts';
 import { defineStore } from './define-store.ts';
 
 interface SettingsTables {
@@ -8,9 +9,7 @@ interface SettingsTables {
 
 const definition = defineStore<SettingsTables>('xapi_settings', {
   '001_settings': {
-    up: async (d) => {
-      await sql`CREATE TABLE xapi_settings (key TEXT PRIMARY KEY, json TEXT NOT NULL)`.execute(d);
-    },
+    up: (d) => runDdl(d, [`CREATE TABLE xapi_settings (key TEXT PRIMARY KEY, json TEXT NOT NULL)`]),
   },
 });
 

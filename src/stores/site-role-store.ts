@@ -1,5 +1,6 @@
 /** Site roles granted to users beyond the archive's own flags (XCS manages one: `ContainerManager`). */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { runDdl } from '../archive/portable-sql.ts';
 import { defineStore } from './define-store.ts';
 
 interface RolesTables {
@@ -8,9 +9,7 @@ interface RolesTables {
 
 const definition = defineStore<RolesTables>('xapi_access', {
   '001_site_roles': {
-    up: async (d) => {
-      await sql`CREATE TABLE xapi_site_roles (login TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (login, role))`.execute(d);
-    },
+    up: (d) => runDdl(d, [`CREATE TABLE xapi_site_roles (login TEXT NOT NULL, role TEXT NOT NULL, PRIMARY KEY (login, role))`]),
   },
 });
 
@@ -37,7 +36,11 @@ export class SiteRoleStore {
   }
 
   async set(login: string, role: string, granted: boolean): Promise<void> {
-    await this.#db.deleteFrom('xapi_site_roles').where('login', '=', login).where('role', '=', role).execute();
-    if (granted) await this.#db.insertInto('xapi_site_roles').values({ login, role }).execute();
+    if (granted) {
+      // Granting twice (two replicas at once) leaves one grant.
+      await this.#db.insertInto('xapi_site_roles').values({ login, role }).onConflict((oc) => oc.columns(['login', 'role']).doNothing()).execute();
+    } else {
+      await this.#db.deleteFrom('xapi_site_roles').where('login', '=', login).where('role', '=', role).execute();
+    }
   }
 }

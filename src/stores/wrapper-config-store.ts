@@ -1,5 +1,6 @@
 /** Wrapper configurations (`command/configuration.ts`), one per wrapper for the site and per project. */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { runDdl } from '../archive/portable-sql.ts';
 import { overlayConfiguration, type CommandConfiguration } from '../command/configuration.ts';
 import { defineStore } from './define-store.ts';
 
@@ -9,10 +10,8 @@ interface ConfigTables {
 
 const definition = defineStore<ConfigTables>('xapi_config', {
   '001_wrapper_config': {
-    up: async (x) => {
-      await sql`CREATE TABLE xapi_wrapper_config (wrapper_id INTEGER NOT NULL, scope TEXT NOT NULL, json TEXT NOT NULL,
-        PRIMARY KEY (wrapper_id, scope))`.execute(x);
-    },
+    up: (x) => runDdl(x, [`CREATE TABLE xapi_wrapper_config (wrapper_id INTEGER NOT NULL, scope TEXT NOT NULL, json TEXT NOT NULL,
+        PRIMARY KEY (wrapper_id, scope))`]),
   },
 });
 

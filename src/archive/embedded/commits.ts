@@ -5,7 +5,7 @@ import { XcsError } from '../../core/errors.ts';
 import type { ResourceRow } from '../db.ts';
 import { checkFilePath } from '../names.ts';
 import type { Actor, CommitOptions, CommitResult, ObjectRef, ResourceParentRef, ResourceSpec } from '../types.ts';
-import { conflict, notFound, type ArchiveContext } from './context.ts';
+import { conflict, conflictOnDuplicate, notFound, type ArchiveContext } from './context.ts';
 import { forEachLimited, hashFile, isEmptyDir, walkFiles, type HashedFile } from './disk.ts';
 import { resourceRow } from './files.ts';
 import { parentKey as lookupParentKey } from './reads.ts';
@@ -58,9 +58,15 @@ export async function commitResource(ctx: ArchiveContext, parent: ResourceParent
     for (const f of files) checkFilePath(f);
     const parentKey = await lookupParentKey(ctx, parent);
     if (parentKey === undefined) throw notFound('parent of the resource', JSON.stringify(parent));
-    const existing = await ctx.db.selectFrom('resources').selectAll().where('parent_kind', '=', parent.kind)
+    const findExisting = () => ctx.db.selectFrom('resources').selectAll().where('parent_kind', '=', parent.kind)
       .where('parent_key', '=', parentKey).where('label', '=', spec.label).executeTakeFirst();
-    res = existing ?? await resourceRow(ctx, (await ctx.archive.createResource(parent, spec, actor)).id);
+    const existing = await findExisting();
+    res = existing ?? await ctx.archive.createResource(parent, spec, actor).then((r) => resourceRow(ctx, r.id), async (e: unknown) => {
+      // Another replica created it meanwhile: commit into theirs.
+      const theirs = e instanceof XcsError && e.code === 'archive.conflict' ? await findExisting() : undefined;
+      if (!theirs) throw e;
+      return theirs;
+    });
     // Same-named files are replaced (as XNAT copies over them) only with `overwrite`; otherwise a 409.
     const staged = new Set(files);
     const replaced = existing ? (await ctx.db.selectFrom('files').select(['path', 'size', 'md5']).where('resource_id', '=', res.id)
@@ -78,9 +84,10 @@ export async function commitResource(ctx: ArchiveContext, parent: ResourceParent
     wholeTree = !walked.emptyDirs;
     const rec = (await resourceRecords(ctx, [res]))[0];
     // Record the intent before moving anything: a retry after a crash finishes from this plan.
-    await ctx.db.insertInto('resource_commits').values({
-      key: opts.idempotencyKey, state: 'moving', resource_id: res.id, uri: rec.archiveUri, plan: JSON.stringify(plan),
-    }).execute();
+    await conflictOnDuplicate(`commit "${opts.idempotencyKey}" (being committed by another process)`, opts.idempotencyKey,
+      () => ctx.db.insertInto('resource_commits').values({
+        key: opts.idempotencyKey, state: 'moving', resource_id: res.id, uri: rec.archiveUri, plan: JSON.stringify(plan),
+      }).execute());
   }
   const resDir = join(ctx.root, res.dir);
   if (!(wholeTree && await moveTree(stagedDir, resDir))) await moveFiles(stagedDir, resDir, plan);

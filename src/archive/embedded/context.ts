@@ -6,6 +6,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { XcsError } from '../../core/errors.ts';
 import type { ArchiveDb } from '../db.ts';
+import { isUniqueViolation } from '../portable-sql.ts';
 import type { ArchiveEvents } from '../events.ts';
 import type { Archive } from '../types.ts';
 import type { UnpackLimits } from '../unpack-limits.ts';
@@ -31,4 +32,17 @@ export function notFound(what: string, path: string): XcsError {
 
 export function conflict(what: string, path: string): XcsError {
   return new XcsError('archive.conflict', `${what} already exists`, { path });
+}
+
+/**
+ * Runs `write`, turning a UNIQUE violation into the conflict a check before it would have reported: on PostgreSQL
+ * another replica can insert the same label between the check and the insert.
+ */
+export async function conflictOnDuplicate<R>(what: string, path: string, write: () => Promise<R>): Promise<R> {
+  try {
+    return await write();
+  } catch (e) {
+    if (isUniqueViolation(e)) throw conflict(what, path);
+    throw e;
+  }
 }

@@ -10,9 +10,13 @@ import type {
   ResourceRecord, ResourceSpec, ScanRecord, ScanSpec, SessionRecord, SessionSpec, SubjectRecord, SubjectSpec,
 } from '../types.ts';
 import { EXPERIMENT_FIELDS, PROJECT_FIELDS, SCAN_FIELDS, SUBJECT_FIELDS, splitFields, xnatDate } from './columns.ts';
-import { conflict, type ArchiveContext, type Db } from './context.ts';
+import { conflict, conflictOnDuplicate, type ArchiveContext, type Db } from './context.ts';
 import { parentKey } from './reads.ts';
 
+/**
+ * The next accession ID. The increment is one `UPDATE … RETURNING`: on PostgreSQL it locks the counter row until the
+ * caller's transaction ends, so replicas allocating at once wait for each other and never get the same number.
+ */
 export async function nextAccession(ctx: ArchiveContext, trx: Db, counter: 'subject' | 'experiment'): Promise<string> {
   await trx.insertInto('counters').values({ name: counter, value: 0 }).onConflict((oc) => oc.doNothing()).execute();
   const r = await trx.updateTable('counters').set((eb) => ({ value: eb('value', '+', 1) }))
@@ -27,12 +31,12 @@ export async function createProject(ctx: ArchiveContext, spec: ProjectSpec, acto
   checkLabel('project ID', spec.id);
   const { set, extra } = splitFields<ProjectsTable>(spec.fields ?? {}, PROJECT_FIELDS);
   if (await ctx.archive.get({ kind: 'project', project: spec.id })) throw conflict(`project "${spec.id}"`, spec.id);
-  await ctx.db.insertInto('projects').values({
+  await conflictOnDuplicate(`project "${spec.id}"`, spec.id, () => ctx.db.insertInto('projects').values({
     id: spec.id, name: spec.name ?? set.name ?? spec.id, secondary_id: set.secondary_id ?? spec.id,
     description: set.description ?? '', pi_firstname: set.pi_firstname ?? '', pi_lastname: set.pi_lastname ?? '',
     keywords: set.keywords ?? '', accessibility: set.accessibility ?? 'private', fields: JSON.stringify(extra),
     insert_date: xnatDate(), insert_user: actor,
-  }).execute();
+  }).execute());
   await mkdir(join(ctx.root, spec.id), { recursive: true });
   return ctx.archive.require({ kind: 'project', project: spec.id });
 }
@@ -41,7 +45,7 @@ export async function createSubject(ctx: ArchiveContext, project: string, spec: 
   checkLabel('subject label', spec.label);
   await ctx.archive.require({ kind: 'project', project });
   const { set, extra } = splitFields<SubjectsTable>(spec.fields ?? {}, SUBJECT_FIELDS);
-  const id = await ctx.db.transaction().execute(async (trx) => {
+  const id = await conflictOnDuplicate(`subject "${spec.label}" in project ${project}`, spec.label, () => ctx.db.transaction().execute(async (trx) => {
     const dup = await trx.selectFrom('subjects').select('id').where('project', '=', project).where('label', '=', spec.label).executeTakeFirst();
     if (dup) throw conflict(`subject "${spec.label}" in project ${project}`, spec.label);
     const newId = await nextAccession(ctx, trx, 'subject');
@@ -50,7 +54,7 @@ export async function createSubject(ctx: ArchiveContext, project: string, spec: 
       insert_date: xnatDate(), insert_user: actor,
     }).execute();
     return newId;
-  });
+  }));
   return ctx.archive.require({ kind: 'subject', subject: id });
 }
 
@@ -59,7 +63,7 @@ export async function createSession(ctx: ArchiveContext, subject: string, spec: 
   const xsiType = checkSessionType(spec.xsiType ?? 'xnat:mrSessionData', 'xsiType');
   const subj = await ctx.archive.require({ kind: 'subject', subject });
   const { set, extra } = splitFields<ExperimentsTable>(spec.fields ?? {}, EXPERIMENT_FIELDS);
-  const id = await ctx.db.transaction().execute(async (trx) => {
+  const id = await conflictOnDuplicate(`experiment "${spec.label}" in project ${subj.project}`, spec.label, () => ctx.db.transaction().execute(async (trx) => {
     await checkExperimentLabel(ctx, trx, subj.project, spec.label);
     const newId = await nextAccession(ctx, trx, 'experiment');
     await trx.insertInto('experiments').values({
@@ -68,7 +72,7 @@ export async function createSession(ctx: ArchiveContext, subject: string, spec: 
       fields: JSON.stringify(extra), document: null, document_format: null, insert_date: xnatDate(), insert_user: actor,
     }).execute();
     return newId;
-  });
+  }));
   const rec = await ctx.archive.require({ kind: 'session', session: id });
   const e = { project: rec.project, subject: rec.subjectId, session: rec.id, uri: rec.archiveUri, xsiType, user: actor };
   ctx.events.emit('session.created', e);
@@ -86,7 +90,7 @@ export async function createScan(ctx: ArchiveContext, session: string, spec: Sca
   const xsiType = checkScanType(spec.xsiType ?? 'xnat:mrScanData', 'xsiType');
   const sess = await ctx.archive.require({ kind: 'session', session });
   const { set, extra } = splitFields<Omit<ScansTable, 'pk'>>(spec.fields ?? {}, SCAN_FIELDS);
-  await ctx.db.transaction().execute(async (trx) => {
+  await conflictOnDuplicate(`scan "${spec.id}" in session ${sess.label}`, spec.id, () => ctx.db.transaction().execute(async (trx) => {
     const dup = await trx.selectFrom('scans').select('pk').where('session_id', '=', session).where('scan_id', '=', spec.id).executeTakeFirst();
     if (dup) throw conflict(`scan "${spec.id}" in session ${sess.label}`, spec.id);
     await trx.insertInto('scans').values({
@@ -95,7 +99,7 @@ export async function createScan(ctx: ArchiveContext, session: string, spec: Sca
       note: set.note ?? '', modality: set.modality ?? modalityOf(xsiType), uid: set.uid ?? '', fields: JSON.stringify(extra),
       insert_date: xnatDate(), insert_user: actor,
     }).execute();
-  });
+  }));
   const rec = await ctx.archive.require({ kind: 'scan', session, scan: spec.id });
   const e = { project: sess.project, subject: sess.subjectId, session, scan: spec.id, uri: rec.archiveUri, xsiType, user: actor };
   ctx.events.emit('scan.created', e);
@@ -121,7 +125,8 @@ export async function createAssessor(ctx: ArchiveContext, session: string, spec:
   const xsiType = checkAssessorType(spec.xsiType, 'xsiType');
   const sess = await ctx.archive.require({ kind: 'session', session });
   const { set, extra } = splitFields<ExperimentsTable>(spec.fields ?? {}, EXPERIMENT_FIELDS);
-  const id = await ctx.db.transaction().execute(async (trx) => {
+  const id = await conflictOnDuplicate(`experiment "${spec.label}"${spec.id ? ` or ID ${spec.id}` : ''} in project ${sess.project}`, spec.label,
+    () => ctx.db.transaction().execute(async (trx) => {
     await checkExperimentLabel(ctx, trx, sess.project, spec.label);
     const newId = spec.id ?? await nextAccession(ctx, trx, 'experiment');
     await trx.insertInto('experiments').values({
@@ -131,7 +136,7 @@ export async function createAssessor(ctx: ArchiveContext, session: string, spec:
       insert_date: xnatDate(), insert_user: actor,
     }).execute();
     return newId;
-  });
+  }));
   return ctx.archive.require({ kind: 'assessor', assessor: id });
 }
 
@@ -169,11 +174,11 @@ export async function createResource(ctx: ArchiveContext, parent: ResourceParent
   const dup = await ctx.db.selectFrom('resources').select('id').where('parent_kind', '=', parent.kind)
     .where('parent_key', '=', key).where('label', '=', spec.label).executeTakeFirst();
   if (dup) throw conflict(`resource "${spec.label}"`, spec.label);
-  const r = await ctx.db.insertInto('resources').values({
+  const r = await conflictOnDuplicate(`resource "${spec.label}"`, spec.label, () => ctx.db.insertInto('resources').values({
     parent_kind: parent.kind, parent_key: key, project, label: spec.label, format: spec.format ?? '',
     content: spec.content ?? '', description: spec.description ?? '', tags: (spec.tags ?? []).join(','),
     dir: join(dir, spec.label), insert_date: xnatDate(), insert_user: actor,
-  }).returning('id').executeTakeFirstOrThrow();
+  }).returning('id').executeTakeFirstOrThrow());
   await mkdir(join(ctx.root, dir, spec.label), { recursive: true });
   const rec = await ctx.archive.require({ kind: 'resource', resource: r.id });
   ctx.events.emit('resource.created', {
