@@ -32,7 +32,9 @@ function readSource(dataDir: string): SourceTable[] {
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'
           AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'xcs_migrations_%' ORDER BY rowid`).all() as { name: string }[];
       for (const { name: table } of tables) {
-        out.push({ name: table, rows: db.prepare(`SELECT * FROM "${table}" ORDER BY rowid`).all() as Row[] });
+        // In insertion order where the table has one (a WITHOUT ROWID table has none).
+        const withoutRowid = /\bWITHOUT\s+ROWID\b/i.test((db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(table) as { sql: string }).sql);
+        out.push({ name: table, rows: db.prepare(`SELECT * FROM "${table}"${withoutRowid ? '' : ' ORDER BY rowid'}`).all() as Row[] });
       }
     } finally {
       db.close();

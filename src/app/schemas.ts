@@ -20,7 +20,7 @@ export interface OpenedSchemas {
 
 /** Opens the data directory's databases (wherever its target says) and applies every migration. */
 export async function openAllSchemas(dataDir: string): Promise<OpenedSchemas> {
-  const { db } = openDatabase(join(dataDir, 'xcs.db'));
+  const { db } = await openDatabase(join(dataDir, 'xcs.db'));
   let runs: RunDatabase | null = null;
   try {
     await applyMigrations(db, 'archive', archiveMigrations);

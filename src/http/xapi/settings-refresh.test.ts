@@ -10,8 +10,8 @@ import { SettingsStore } from './settings.ts';
 
 test('a queue setting saved by one replica is seen by the other after refresh, announced once', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'xcs-settings-refresh-'));
-  const a = openDatabase(join(dir, 'xcs.db'));
-  const b = openDatabase(join(dir, 'xcs.db'));
+  const a = await openDatabase(join(dir, 'xcs.db'));
+  const b = await openDatabase(join(dir, 'xcs.db'));
   try {
     const first = await SettingsStore.open(a.db);
     const second = await SettingsStore.open(b.db);
