@@ -15,9 +15,13 @@ function collect(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+// Arguments are substrings of the test files to run; `--exclude=<substring>` leaves files out.
+const args = process.argv.slice(2);
+const excludes = args.filter((a) => a.startsWith('--exclude=')).map((a) => a.slice('--exclude='.length));
+const filters = args.filter((a) => !a.startsWith('--exclude='));
 let files = [...collect('src', []), ...collect('test', [])];
 if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
+files = files.filter((f) => !excludes.some((x) => f.includes(x)));
 if (files.length === 0) { console.error('run-tests: no test files matched'); process.exit(1); }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
