@@ -130,6 +130,18 @@ interface RestError {
   error_code?: number;
 }
 
+function numberOf(e: RestError): number {
+  return e.error_number ?? e.error_code ?? -1;
+}
+
+/**
+ * Errors that mean slurmrestd got no answer from slurmctld for this user: an unspecified failure to load what was
+ * asked, an authentication error, or a communication error (5000s) — what a token slurmctld rejects looks like.
+ */
+function controllerRefused(n: number): boolean {
+  return n === -1 || n === 1007 || (n >= 5000 && n < 6000);
+}
+
 /** Slurm's "Invalid job id specified" (ESLURM_INVALID_JOB_ID). */
 const INVALID_JOB_ID = 2017;
 /** Slurm's "Job/step already completing or completed" (ESLURM_ALREADY_DONE). */
@@ -252,11 +264,22 @@ export class SlurmRest implements SlurmClient {
     } catch {
       throw new XcsError(code, `slurmrestd answered ${res.status} with no JSON: ${text.slice(0, 200)}`);
     }
-    const errors = ((parsed as { errors?: RestError[] } | null)?.errors ?? []).filter((e) => !tolerated.includes(e.error_number ?? e.error_code ?? -1));
+    const errors = ((parsed as { errors?: RestError[] } | null)?.errors ?? []).filter((e) => !tolerated.includes(numberOf(e)));
     if (errors.length > 0 || (!res.ok && parsed === null)) {
       const message = errors.map((e) => [e.error, e.description].filter(Boolean).join(': ')).join('; ') || `HTTP ${res.status}`;
-      const gone = errors.some((e) => (e.error_number ?? e.error_code) === INVALID_JOB_ID);
-      throw new XcsError(gone ? BackendErrorCode.notFound : code, `slurmrestd ${method} ${path}: ${message.slice(0, 500)}`, { path });
+      if (errors.some((e) => numberOf(e) === INVALID_JOB_ID)) {
+        throw new XcsError(BackendErrorCode.notFound, `slurmrestd ${method} ${path}: ${message.slice(0, 500)}`, { path });
+      }
+      if (errors.some((e) => controllerRefused(numberOf(e)))) {
+        // slurmctld closes the connection on a credential it does not accept: slurmrestd can only say it got nothing.
+        throw new XcsError(BackendErrorCode.unavailable,
+          `slurmrestd could not talk to the Slurm controller as ${this.options.user}; an expired or wrong token does this `
+          + `(${method} ${path}: ${message.slice(0, 300)})`, {
+            path, hint: 'An expired or wrong token does this: write a fresh one to the token file (scontrol token username=USER '
+              + 'lifespan=SECONDS); else check that slurmctld runs',
+          });
+      }
+      throw new XcsError(code, `slurmrestd ${method} ${path}: ${message.slice(0, 500)}`, { path });
     }
     return parsed;
   }
