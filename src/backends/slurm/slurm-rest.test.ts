@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { isXcsError } from '../../core/errors.ts';
 import type { ContainerSpec } from '../types.ts';
 import { jobFiles, sbatchArgs } from './job-script.ts';
-import { jobsOfRest, restJobOf, SlurmRest } from './slurm-rest.ts';
+import { jobsOfRest, jwtOf, restJobOf, SlurmRest } from './slurm-rest.ts';
 
 const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec & { name: string } => ({
   name: 'xcs-abc-run-7', image: 'busybox:1', commandLine: 'true', overrideEntrypoint: false, environment: {},
@@ -54,4 +57,23 @@ test('slurmrestd\'s job list reads as squeue\'s: states, reasons, node, times; e
 test('the client needs an http(s) URL and a token', () => {
   assert.throws(() => new SlurmRest({ url: 'file:///etc/passwd', user: 'xcs', token: 't' }), /not http/);
   assert.throws(() => new SlurmRest({ url: 'http://127.0.0.1:6820', user: 'xcs' }), /needs a token/);
+});
+
+test('only a JSON web token is ever sent: scontrol token output or the bare token; any other file content is refused', async () => {
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdW4iOiJyb290In0.c2ln';
+  assert.equal(jwtOf(`SLURM_JWT=${jwt}\n`, 'f'), jwt);
+  assert.equal(jwtOf(jwt, 'f'), jwt);
+  for (const text of ['root:$y$j9T$hash:19000:0:99999:7:::', '', 'a.b', `${jwt}\nsecond line`]) {
+    assert.throws(() => jwtOf(text, 'the token file /x'), /the token file \/x holds no JSON web token/);
+  }
+  // Through the client: a file that is not a token is never sent anywhere (the URL is not even asked).
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'xcs-slurm-token-'));
+  try {
+    const file = path.join(dir, 'token');
+    writeFileSync(file, 'root:secret-hash:19000\n');
+    const client = new SlurmRest({ url: 'http://127.0.0.1:9', user: 'xcs', tokenFile: file });
+    await assert.rejects(client.ping(), /holds no JSON web token/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -142,6 +142,20 @@ function controllerRefused(n: number): boolean {
   return n === -1 || n === 1007 || (n >= 5000 && n < 6000);
 }
 
+const MAX_TOKEN_BYTES = 8192;
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/** The token of `scontrol token` output (`SLURM_JWT=…`) or a bare token; anything else is refused, never sent. */
+export function jwtOf(text: string, from: string): string {
+  const token = text.trim().replace(/^SLURM_JWT=/, '');
+  if (!JWT.test(token)) {
+    throw new XcsError(BackendErrorCode.unavailable, `${from} holds no JSON web token`, {
+      hint: 'It must hold what scontrol token prints (SLURM_JWT=…) or the token alone',
+    });
+  }
+  return token;
+}
+
 /** Slurm's "Invalid job id specified" (ESLURM_INVALID_JOB_ID). */
 const INVALID_JOB_ID = 2017;
 /** Slurm's "Job/step already completing or completed" (ESLURM_ALREADY_DONE). */
@@ -214,18 +228,24 @@ export class SlurmRest implements SlurmClient {
     return jobsOfRest(await this.request('GET', '/jobs', undefined, BackendErrorCode.requestFailed));
   }
 
+  /**
+   * The token to send. Only something shaped like a JWT ever leaves: the file is named by a setting, and without
+   * this check a mistaken (or hostile) path would send that file's first line to slurmrestd's URL.
+   */
   private async currentToken(): Promise<string> {
     const file = this.options.tokenFile;
-    if (file === undefined) return this.options.token ?? '';
+    if (file === undefined) return jwtOf(this.options.token ?? '', 'XCS_SLURM_JWT');
     let mtimeMs: number;
     try {
-      mtimeMs = (await stat(file)).mtimeMs;
+      const info = await stat(file);
+      mtimeMs = info.mtimeMs;
       if (this.token === null || this.token.mtimeMs !== mtimeMs) {
-        const raw = (await readFile(file, 'utf8')).trim();
-        this.token = { value: raw.replace(/^SLURM_JWT=/, ''), mtimeMs };
+        if (info.size > MAX_TOKEN_BYTES) throw new Error(`larger than ${MAX_TOKEN_BYTES} bytes`);
+        this.token = { value: jwtOf(await readFile(file, 'utf8'), `the token file ${file}`), mtimeMs };
       }
     } catch (e) {
-      throw new XcsError(BackendErrorCode.unavailable, `The Slurm token file ${file} cannot be read`, {
+      if (e instanceof XcsError) throw e;
+      throw new XcsError(BackendErrorCode.unavailable, `The Slurm token file ${file} cannot be read: ${(e as Error).message.slice(0, 200)}`, {
         path: file, hint: 'scontrol token username=USER lifespan=SECONDS > FILE (mode 0600)', cause: e,
       });
     }
