@@ -276,13 +276,21 @@ test('with slurm-rest-url the server submits through slurmrestd, reading the JWT
   const stdout = await fetch(`${server.url}/xapi/containers/${good.json.id}/logs/stdout`, { headers: auth });
   assert.equal(await stdout.text(), 'through rest\n');
 
-  // A token the controller refuses: the run fails saying why it may be (the submission went through slurmrestd).
-  await writeFile(tokenFile, 'SLURM_JWT=not-a-token\n', { mode: 0o600 });
+  // A token the controller refuses (signed with another key): the run fails saying why it may be (the submission
+  // went through slurmrestd).
+  const [head, body] = (await readFile(tokenFile, 'utf8')).trim().replace(/^SLURM_JWT=/, '').split('.');
+  await writeFile(tokenFile, `SLURM_JWT=${head}.${body}.c2lnbmVkLWVsc2V3aGVyZQ\n`, { mode: 0o600 });
   const refused = await launch();
   assert.equal(refused.json.status, 'success', refused.json.message);
   const failed = await waitForRecord(refused.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
   assert.match(failed.status, /^Failed/);
   assert.match(JSON.stringify(failed.history), /slurmrestd could not talk to the Slurm controller as root; an expired or wrong token/);
+  // A file that holds no token is never sent: the run fails naming the file.
+  await writeFile(tokenFile, 'root:not-a-token:19000\n', { mode: 0o600 });
+  const notToken = await launch();
+  const noToken = await waitForRecord(notToken.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.match(JSON.stringify(noToken.history), /slurm-token holds no JSON web token/);
+  assert.doesNotMatch(JSON.stringify(noToken.history), /not-a-token/);
   await fresh();
   const again = await launch();
   assert.equal(again.json.status, 'success', again.json.message);
