@@ -16,7 +16,7 @@ fi
 # aiosmtpd (a real SMTP server) and prometheus-client (a real exposition parser) for the operations tests,
 # slurm-wlm and munge for the one-machine Slurm cluster of the Slurm backend's tests (scripts/slurm-harness.sh).
 # postgresql for the PostgreSQL store and replica tests (scripts/postgres-harness.sh); libpq-dev to build pg-native.
-pkgs=(docker.io busybox-static slurm-wlm munge postgresql libpq-dev dcm2niix python3-pyxnat python3-requests python3-aiosmtpd python3-prometheus-client zip unzip curl chromium)
+pkgs=(docker.io busybox-static slurm-wlm slurmrestd slurm-wlm-jwt-plugin munge postgresql libpq-dev dcm2niix python3-pyxnat python3-requests python3-aiosmtpd python3-prometheus-client zip unzip curl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -23,6 +23,30 @@ cluster_answers() {
 
 if [ "$what" = status ]; then cluster_answers; exit $?; fi
 
+# slurmrestd (Debian's slurmrestd) on 127.0.0.1:$rest_port with JWT authentication, when the controller takes
+# tokens (clients send X-SLURM-USER-NAME and X-SLURM-USER-TOKEN from `scontrol token`). It refuses to run as
+# root, so it drops to nobody once its socket is open; SLURM_JWT=daemon makes it pass each client's token on to
+# slurmctld (without it every token is refused: "Rejecting thread config token"). Only the slurmctld API
+# (openapi/v0.0.38): the database ones need slurmdbd, which this cluster has not.
+rest_port=${XCS_SLURMRESTD_PORT:-6820}
+rest_answers() {
+  # Any HTTP answer (401 without a token) means it listens.
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$rest_port/openapi" 2>/dev/null)" != 000 ]
+}
+start_slurmrestd() {
+  [ -x /usr/sbin/slurmrestd ] && [ -n "$jwt_conf" ] || return 0
+  scontrol token lifespan=60 >/dev/null 2>&1 || return 0
+  rest_answers && return 0
+  # fd 9 is the harness lock: the daemon must not inherit it.
+  SLURM_JWT=daemon setsid /usr/sbin/slurmrestd -a rest_auth/jwt -s openapi/v0.0.38 -u nobody "127.0.0.1:$rest_port" \
+    </dev/null >>"$log_dir/slurmrestd.log" 2>&1 9>&- &
+  echo $! >/run/slurmrestd.pid
+  for _ in $(seq 1 40); do rest_answers && return 0; sleep 0.25; done
+  echo "slurm-harness: slurmrestd did not answer on 127.0.0.1:$rest_port; last log lines:" >&2
+  tail -n 10 "$log_dir/slurmrestd.log" >&2 || true
+  return 1
+}
+
 for bin in munged slurmctld slurmd sbatch; do
   if ! command -v "$bin" >/dev/null 2>&1; then
     echo "slurm-harness: $bin is not installed (apt-get install slurm-wlm munge)" >&2
@@ -36,6 +60,18 @@ command -v flock >/dev/null 2>&1 && flock 9
 host=$(hostname -s)
 mkdir -p /etc/slurm "$log_dir" /var/lib/slurm/slurmctld /var/lib/slurm/slurmd /run/munge
 
+# JSON web tokens as a second way in (slurmrestd's rest_auth/jwt; `scontrol token` makes them), when Debian's
+# slurm-wlm-jwt-plugin is installed: without its auth_jwt plugin slurmctld would not start with these lines.
+jwt_conf=''
+if [ -n "$(find /usr/lib -path '*slurm*' -name auth_jwt.so -print -quit 2>/dev/null)" ]; then
+  jwt_key=/var/lib/slurm/slurmctld/jwt_hs256.key
+  if [ ! -s "$jwt_key" ]; then
+    (umask 077; head -c 48 /dev/urandom >"$jwt_key.new") && mv "$jwt_key.new" "$jwt_key"
+  fi
+  jwt_conf="AuthAltTypes=auth/jwt
+AuthAltParameters=jwt_key=$jwt_key"
+fi
+
 if [ -f "$conf" ] && ! grep -qF "$marker" "$conf"; then
   echo "slurm-harness: $conf exists and was not written by this script; using it as it is" >&2
 else
@@ -47,6 +83,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
+$jwt_conf
 # A container without systemd or delegated cgroups: track processes by parentage, no task containment.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -88,7 +125,16 @@ EOF
     if cluster_answers; then scontrol reconfigure >/dev/null 2>&1 || true; sleep 1; fi
   fi
 fi
-if cluster_answers; then exit 0; fi
+# The authentication plugins are loaded when slurmctld starts: one running without the JWT lines (an older
+# configuration) is restarted, gently (SIGTERM; jobs and their state survive a controller restart).
+if [ -n "$jwt_conf" ] && cluster_answers && ! scontrol token lifespan=60 >/dev/null 2>&1; then
+  pid=$(cat /run/slurmctld.pid 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+  fi
+fi
+if cluster_answers; then start_slurmrestd; exit 0; fi
 
 if ! munge -n </dev/null >/dev/null 2>&1; then
   chown munge:munge /run/munge
@@ -109,7 +155,7 @@ for daemon in slurmctld slurmd; do
 done
 
 for _ in $(seq 1 60); do
-  if cluster_answers; then exit 0; fi
+  if cluster_answers; then start_slurmrestd; exit 0; fi
   # A node that was down when the controller last saw it comes back once told so.
   if sinfo -h -N -o '%T' 2>/dev/null | grep -qE '^(down|drain)'; then scontrol update nodename="$host" state=resume 2>/dev/null || true; fi
   sleep 0.5

@@ -2,46 +2,77 @@
  * The Slurm backend against the real one-machine cluster (scripts/slurm-harness.sh): the shared conformance
  * suite, then what only Slurm shows — limits in `scontrol show job`, a job stopped at its time limit, the
  * pending reason while the node is full, cancellation outside XCS, secrets kept out of the job script, and a
- * restarted backend finding its jobs again.
+ * restarted backend finding its jobs again. All of it twice: through the Slurm command-line tools, then through
+ * slurmrestd with a JWT (the harness's slurmrestd on 127.0.0.1:6820, a token from `scontrol token` in a file).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { exitFailure } from '../src/backends/failure.ts';
 import { createSlurmBackend, type SlurmBackend } from '../src/backends/slurm/index.ts';
 import { SlurmCli } from '../src/backends/slurm/slurm-cli.ts';
+import type { SlurmRestOptions } from '../src/backends/slurm/slurm-rest.ts';
 import type { ContainerSpec } from '../src/backends/types.ts';
 import { runBackendConformance } from '../src/backends/conformance/backend.case.ts';
 import { ENTRYPOINT_MARKER, ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
-import { ensureSlurmHarness, slurmHarnessAbsent } from './helpers/slurm.ts';
+import { ensureSlurmHarness, SLURM_REST_URL, slurmHarnessAbsent, slurmRestAbsent } from './helpers/slurm.ts';
 
 const absent = slurmHarnessAbsent();
+const restAbsent = absent ?? slurmRestAbsent();
 const roots: string[] = [];
 const run = promisify(execFile);
 
-async function newBackend(jobRoot?: string): Promise<SlurmBackend> {
+/** slurmrestd's options: a fresh token for root, in a 0600 file as a site would keep it. */
+let restOptions: Promise<SlurmRestOptions> | undefined;
+function rest(): Promise<SlurmRestOptions> {
+  restOptions ??= (async () => {
+    await ensureSlurmHarness();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'xcs-slurm-token-'));
+    roots.push(dir);
+    const { stdout } = await run('scontrol', ['token', 'username=root', 'lifespan=7200']);
+    const tokenFile = path.join(dir, 'token');
+    await writeFile(tokenFile, stdout, { mode: 0o600 });
+    return { url: SLURM_REST_URL, user: 'root', tokenFile };
+  })();
+  return restOptions;
+}
+
+type Client = 'cli' | 'rest';
+
+async function newBackend(client: Client, jobRoot?: string): Promise<SlurmBackend> {
   await Promise.all([ensureDockerHarness(), ensureSlurmHarness()]);
   const root = jobRoot ?? (await mkdtemp(path.join(os.tmpdir(), 'xcs-slurm-jobs-')));
   if (!roots.includes(root)) roots.push(root);
-  return createSlurmBackend({ jobRoot: root, runnerReachable: true, pollIntervalMs: 500 });
+  return createSlurmBackend({ jobRoot: root, runnerReachable: true, pollIntervalMs: 500, ...(client === 'rest' ? { rest: await rest() } : {}) });
 }
+
+after(async () => {
+  for (const r of roots) await rm(r, { recursive: true, force: true });
+});
 
 if (absent !== null) {
   test('slurm backend', { skip: absent }, () => {});
 } else {
-  after(async () => {
-    for (const r of roots) await rm(r, { recursive: true, force: true });
-  });
+  slurmBackendTests('cli');
+}
+if (restAbsent !== null) {
+  test('slurm backend through slurmrestd', { skip: restAbsent }, () => {});
+} else {
+  slurmBackendTests('rest');
+}
+
+function slurmBackendTests(client: Client): void {
+  const suffix = client === 'rest' ? ' (slurmrestd)' : '';
 
   // Slurm checks time limits about every 30 s and counts whole minutes: the time-limit job starts first and
   // is checked last, while everything else runs.
-  const suiteId = randomUUID().slice(0, 8);
+  const suiteId = `${client}-${randomUUID().slice(0, 8)}`;
   const label = { 'org.xcs.test.slurm-backend': suiteId };
   let counter = 0;
   const spec = (over: Partial<ContainerSpec> & { commandLine: string }): ContainerSpec => ({
@@ -55,25 +86,25 @@ if (absent !== null) {
     ...over,
   });
   const timeLimited = (async (): Promise<{ backend: SlurmBackend; id: string }> => {
-    const backend = await newBackend();
+    const backend = await newBackend(client);
     const { backendId } = await backend.create(spec({ commandLine: 'echo begun; exec sleep 600', maxRuntimeSeconds: 30 }));
     await backend.start(backendId);
     return { backend, id: backendId };
   })();
 
   runBackendConformance({
-    name: 'slurm',
-    newBackend: () => newBackend(),
+    name: `slurm${suffix}`,
+    newBackend: () => newBackend(client),
     images: { busybox: TEST_IMAGES.busybox, entrypoint: TEST_IMAGES.entrypoint, entrypointMarker: ENTRYPOINT_MARKER },
     skip: [{ reason: 'a job\'s log files carry no time per line (capability logTimestamps: false)', tests: ['reads logs since a time'] }],
   });
 
-  describe('slurm backend: what only Slurm shows', () => {
+  describe(`slurm backend: what only Slurm shows${suffix}`, () => {
     let backend: SlurmBackend;
     const cli = new SlurmCli();
 
     before(async () => {
-      backend = await newBackend();
+      backend = await newBackend(client);
     });
 
     after(async () => {
@@ -155,7 +186,7 @@ if (absent !== null) {
       const jobId = (await backend.jobOf(backendId))?.jobId;
       // As if XCS died between sbatch and writing the job id down.
       await unlink(path.join(backend.dirs.files(backendId).dir, 'job-id'));
-      const again = await newBackend(backend.dirs.root);
+      const again = await newBackend(client, backend.dirs.root);
       try {
         const found = await again.findByName(backendId);
         assert.equal(found?.status, 'running');

@@ -1,9 +1,10 @@
 // dcm2niix end to end on the Slurm backend: the backend chosen with POST /xapi/docker/server {"backend": "slurm"},
 // taking effect at the next start; each run a batch job on the one-machine cluster (scripts/slurm-harness.sh) that
-// runs the container with the node's Docker; outputs back in the archive, logs saved, the job id and node known.
+// runs the container with the node's Docker; outputs back in the archive, logs saved, the job id and node known;
+// last, the same server talking to slurmrestd with a JWT instead of running the Slurm tools.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import { promisify } from 'node:util';
@@ -12,9 +13,10 @@ import { startServer, type RunningServer } from '../src/app/server.ts';
 import { generateDicomSet } from '../src/archive/dicom/generate.ts';
 import { importDicom } from '../src/archive/dicom/import.ts';
 import { ensureDockerHarness } from './helpers/docker.ts';
-import { ensureSlurmHarness, slurmHarnessAbsent } from './helpers/slurm.ts';
+import { ensureSlurmHarness, SLURM_REST_URL, slurmHarnessAbsent, slurmRestAbsent } from './helpers/slurm.ts';
 
 const absent = slurmHarnessAbsent();
+const restAbsent = absent ?? slurmRestAbsent();
 const run = promisify(execFile);
 let wrapperId = 0;
 let scanUri = '';
@@ -239,4 +241,58 @@ test('a user chooses the partition at launch among the ones the site allows; any
   assert.match(notSettable.json.message ?? '', /slurm-account/);
   // A refused launch creates no run (and so no job).
   assert.equal((await api<unknown[]>('GET', '/xapi/containers')).json.length, before);
+});
+
+test('with slurm-rest-url the server submits through slurmrestd, reading the JWT from the token file each time it changes', { skip: restAbsent ?? false }, async () => {
+  const tokenFile = join(dir, 'slurm-token');
+  const fresh = async (): Promise<void> => {
+    const { stdout } = await run('scontrol', ['token', 'username=root', 'lifespan=3600']);
+    await writeFile(tokenFile, stdout, { mode: 0o600 });
+  };
+  await fresh();
+  const settings = { backend: 'slurm', host: 'unix:///var/run/docker.sock', 'auto-cleanup': true, 'slurm-job-root': join(dir, 'jobs'),
+    'slurm-partition': 'xcs', 'slurm-runner-local': true, 'slurm-rest-url': SLURM_REST_URL, 'slurm-rest-user': 'root', 'slurm-rest-token-file': tokenFile };
+  const ok = await api<Record<string, unknown>>('POST', '/xapi/docker/server', settings);
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
+  assert.equal(ok.json['slurm-rest-url'], SLURM_REST_URL);
+  assert.ok(!JSON.stringify(ok.json).includes(await readFile(tokenFile, 'utf8')), 'the token is never a setting');
+  await server.close();
+  server = await startServer({ port: 0, dataDir: join(dir, 'data') });
+
+  const reg = await api<number>('POST', '/xapi/commands', { name: 'slurm-rest-echo', image: 'xcs-test/busybox:latest', type: 'docker',
+    'command-line': 'echo through rest', 'override-entrypoint': true, inputs: [], outputs: [],
+    xnat: [{ name: 'slurm-rest-echo', contexts: ['xnat:projectData'], 'external-inputs': [{ name: 'project', type: 'Project', required: true }] }] });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const w = (await api<{ xnat: { id: number }[] }>('GET', `/xapi/commands/${reg.json}`)).json.xnat[0].id;
+  assert.equal((await api('PUT', `/xapi/wrappers/${w}/enabled`)).status, 200);
+  assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${w}/enabled`)).status, 200);
+  const launch = () => api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${w}/root/project/launch`,
+    { project: '/archive/projects/DEMO' });
+  const good = await launch();
+  assert.equal(good.json.status, 'success', good.json.message);
+  const done = await waitForRecord(good.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.equal(done.status, 'Complete', JSON.stringify(done.history));
+  assert.match(done['service-id'] ?? '', /^\d+$/);
+  const stdout = await fetch(`${server.url}/xapi/containers/${good.json.id}/logs/stdout`, { headers: auth });
+  assert.equal(await stdout.text(), 'through rest\n');
+
+  // A token the controller refuses (signed with another key): the run fails saying why it may be (the submission
+  // went through slurmrestd).
+  const [head, body] = (await readFile(tokenFile, 'utf8')).trim().replace(/^SLURM_JWT=/, '').split('.');
+  await writeFile(tokenFile, `SLURM_JWT=${head}.${body}.c2lnbmVkLWVsc2V3aGVyZQ\n`, { mode: 0o600 });
+  const refused = await launch();
+  assert.equal(refused.json.status, 'success', refused.json.message);
+  const failed = await waitForRecord(refused.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.match(failed.status, /^Failed/);
+  assert.match(JSON.stringify(failed.history), /slurmrestd could not talk to the Slurm controller as root; an expired or wrong token/);
+  // A file that holds no token is never sent: the run fails naming the file.
+  await writeFile(tokenFile, 'root:not-a-token:19000\n', { mode: 0o600 });
+  const notToken = await launch();
+  const noToken = await waitForRecord(notToken.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status));
+  assert.match(JSON.stringify(noToken.history), /slurm-token holds no JSON web token/);
+  assert.doesNotMatch(JSON.stringify(noToken.history), /not-a-token/);
+  await fresh();
+  const again = await launch();
+  assert.equal(again.json.status, 'success', again.json.message);
+  assert.equal((await waitForRecord(again.json.id, (c) => /^(Complete|Failed|Killed)/.test(c.status))).status, 'Complete');
 });

@@ -234,3 +234,44 @@ test('permissions: readers see it; a missing and an unreadable object get the sa
   assert.equal((await get(q(sessionUri), {})).status, 401);
   assert.equal((await get(`/xapi/wrappers/999999/launch`)).status, 404);
 });
+
+test('XCS: on a Slurm site the user-settable partition and QoS are inputs listing the allowed values, the default first', async () => {
+  const slurm = { backend: 'slurm', host: 'unix:///var/run/docker.sock', 'slurm-job-root': join(dir, 'jobs'), 'slurm-partition': 'short',
+    'slurm-qos': 'normal', 'slurm-user-settable': { partition: ['long', 'short', 'gpu'], qos: ['high', 'low'] } };
+  const q = `?session=${encodeURIComponent(sessionUri)}`;
+  try {
+    await send('POST', '/xapi/docker/server', slurm);
+    const r = await ui(`/xapi/projects/DEMO/wrappers/${sessionWrapper}/launch${q}`, auth('reader', 'reader-pw'));
+    // After the command's own inputs; the account is not user-settable, so not offered.
+    assert.deepEqual(r['input-config'].slice(-2).map((n) => [n.name, n['input-type'], n.placement, n.advanced, n.required]),
+      [['slurm-partition', 'select-one', 'slurm', true, false], ['slurm-qos', 'select-one', 'slurm', true, false]]);
+    assert.equal(config(r['input-config'], 'slurm-partition').label, 'Slurm partition');
+    assert.deepEqual(config(r['input-config'], 'slurm-partition')['select-values'], ['long', 'short', 'gpu']);
+    // The site's partition is allowed: it comes first, marked. Its QoS is not: an empty "no choice" first.
+    assert.deepEqual(values(r['input-values'], 'slurm-partition').values.map((v) => [v.value, v.label]),
+      [['short', 'short (site default)'], ['long', 'long'], ['gpu', 'gpu']]);
+    assert.deepEqual(values(r['input-values'], 'slurm-qos').values.map((v) => [v.value, v.label]),
+      [['', 'normal (site default)'], ['high', 'high'], ['low', 'low']]);
+    // A launch value among the allowed ones comes first; one that is not changes nothing (the launch refuses it).
+    const chosen = await ui(`/xapi/wrappers/${sessionWrapper}/launch${q}&slurm-partition=gpu&slurm-qos=ultra`);
+    assert.deepEqual(values(chosen['input-values'], 'slurm-partition').values.map((v) => v.value), ['gpu', 'long', 'short']);
+    assert.deepEqual(values(chosen['input-values'], 'slurm-qos').values.map((v) => v.value), ['', 'high', 'low']);
+    assert.ok(!JSON.stringify(chosen).includes('ultra'));
+    // The bulk form offers them too.
+    const bulk = await ui(`/xapi/wrappers/${sessionWrapper}/bulklaunch?rootElement=session&sampleTarget=${encodeURIComponent(sessionUri)}`);
+    assert.equal(config(bulk['input-config'], 'slurm-partition')['input-type'], 'select-one');
+    // A wrapper whose own input is named slurm-qos keeps it: only the partition is offered.
+    const own = { ...sessionCommandJson, name: 'own-qos', xnat: [{ ...sessionCommandJson.xnat[0],
+      'external-inputs': [...sessionCommandJson.xnat[0]['external-inputs'], { name: 'slurm-qos', type: 'string', required: false }] }] };
+    const ownId = (await send('POST', '/xapi/commands', own)).json as number;
+    const ownWrapper = ((await send('GET', `/xapi/commands/${ownId}`)).json as { xnat: Array<{ id: number }> }).xnat[0].id;
+    const ownUi = await ui(`/xapi/wrappers/${ownWrapper}/launch${q}`);
+    assert.deepEqual(ownUi['input-config'].filter((n) => n.placement === 'slurm').map((n) => n.name), ['slurm-partition']);
+    assert.equal(config(ownUi['input-config'], 'slurm-qos')['input-type'], 'text');
+  } finally {
+    await send('POST', '/xapi/docker/server', { backend: 'docker', host: 'unix:///var/run/docker.sock' });
+  }
+  // On any other backend: none.
+  const docker = await ui(`/xapi/wrappers/${sessionWrapper}/launch${q}`);
+  assert.ok(!docker['input-config'].some((n) => n.name.startsWith('slurm-')));
+});

@@ -4,6 +4,7 @@
  */
 export { resolveCommand, resolveWithExplanation, preResolve, ResolutionError } from './resolve/index.ts';
 export type { ResolveArgs, PreResolvedInput } from './resolve/index.ts';
+export { slurmChoiceInput, slurmChoiceWords, SLURM_CHOICE_WORDS, type SlurmChoiceWord } from './resolve/slurm-choice.ts';
 export type { XnatObjectSource } from './source.ts';
 export { MemoryObjectSource, uriKey } from './memory-source.ts';
 export * from './xnat-model.ts';

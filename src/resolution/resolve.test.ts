@@ -292,6 +292,29 @@ test('XCS: Slurm partition/account/QoS chosen at launch among the site\'s allowe
   await rejects(resolve(c, { 'slurm-partition': 'gpu' }, { options: { slurmUserSettable } }), 'resolution.slurm-placement', /slurm backend only/);
 });
 
+test('XCS: a command\'s own input named slurm-partition (or -account, -qos) stays the command\'s, never a placement choice', async () => {
+  // A command input, a wrapper external input and a derived input, each taking one of the names.
+  const c = cmd({
+    'command-line': 'run #P# #A#',
+    inputs: [{ name: 'slurm-partition', 'replacement-key': '#P#' }, { name: 'a', 'replacement-key': '#A#' }],
+    xnat: [{ name: 'w', 'external-inputs': [{ name: 'slurm-account', type: 'string', required: false, 'provides-value-for-command-input': 'a' }] }],
+  });
+  const slurmUserSettable = { partition: ['short', 'gpu'], account: ['lab1'], qos: ['high'] };
+  const on = { options: { backend: 'slurm' as const, slurmUserSettable } };
+  // Values the site would refuse as choices are the command's to take: no refusal, no placement.
+  const r = await resolve(c, { 'slurm-partition': 'debug', 'slurm-account': 'physics' }, on);
+  assert.equal(r['command-line'], 'run debug physics');
+  assert.equal(r['slurm-placement'], null);
+  // The name left free is still a choice, checked as before.
+  assert.deepEqual((await resolve(c, { 'slurm-qos': 'high' }, on))['slurm-placement'], { qos: 'high' });
+  await rejects(resolve(c, { 'slurm-qos': 'low' }, on), 'resolution.slurm-placement', /"slurm-qos" must be one of "high"/);
+  // On another backend the command's inputs are plain inputs too.
+  assert.equal((await resolve(c, { 'slurm-partition': 'x', 'slurm-account': 'y' }))['command-line'], 'run x y');
+  const derived = cmd({ 'command-line': 'x', xnat: [{ name: 'w', 'external-inputs': [{ name: 'session', type: 'Session' }],
+    'derived-inputs': [{ name: 'slurm-qos', type: 'string', 'derived-from-wrapper-input': 'session', 'derived-from-xnat-object-property': 'label' }] }] });
+  assert.equal((await resolve(derived, { session: '/archive/experiments/E1' }, on))['slurm-placement'], null);
+});
+
 test('§2.16 inputs may not name a secret destination; §2.3 derived inputs must follow their parent', async () => {
   const c = cmd({ 'command-line': 'x', inputs: [{ name: 'a' }], secrets: [{ source: { type: 'system-property', identifier: 'p' }, destination: { type: 'environment-variable', identifier: 'TOKEN' } }], xnat: [{ name: 'w' }] });
   await rejects(resolve(c, { a: 'echo TOKEN' }), 'resolution.input.secret', /Input "a" resolved value "echo TOKEN" refers to secret destination "TOKEN"/);

@@ -1,8 +1,8 @@
 /**
- * The crash trials of `test/crash-engine.test.ts` (Docker) and `test/crash-swarm.test.ts` (Swarm): `xcs serve` is
- * killed with SIGKILL while runs are queued, staging, running or finalizing, then restarted. Every run must end in
- * exactly one terminal state, its output must be in the archive exactly once, and no container (or service) of this
- * installation may be left behind.
+ * The crash trials of `test/crash-engine.test.ts` (Docker), `test/crash-swarm.test.ts` (Swarm) and
+ * `test/crash-slurm.test.ts` (Slurm): `xcs serve` is killed with SIGKILL while runs are queued, staging, running or
+ * finalizing, then restarted. Every run must end in exactly one terminal state, its output must be in the archive
+ * exactly once, and no container (or service, or job) of this installation may be left behind.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +20,10 @@ export interface CrashTrialOptions {
   newBackend: () => Promise<ContainerBackend>;
   /** Server settings posted once before the trials (e.g. `{"backend": "swarm"}`); none = the defaults. */
   serverSettings?: Record<string, unknown>;
+  /** How long the runs may take to end after the restart (default 30 s; a scheduler may need longer). */
+  endTimeoutMs?: number;
+  /** More checks once a trial's runs ended and the backend lists none of them (`instance`: the installation's id). */
+  afterTrial?: (instance: string) => Promise<void>;
 }
 
 const PASSWORD = 'crash-pw';
@@ -101,7 +105,7 @@ export async function crashTrials(options: CrashTrialOptions): Promise<{ trial: 
         ended.length = 0;
         for (const id of ids) ended.push(await api<Record_>(s2, 'GET', `/xapi/containers/${id}`));
         return ended.every((c) => /^(Complete|Failed|Killed)/.test(c.status));
-      }, `runs ${ids} to end after restart (${phase})`);
+      }, `runs ${ids} to end after restart (${phase})`, options.endTimeoutMs);
       for (const c of ended) {
         assert.equal(c.status, 'Complete', `${phase}: run ${c.id}: ${JSON.stringify(c.history)}`);
         const terminal = c.history.filter((h) => /^(Complete|Failed|Killed)/.test(h.status));
@@ -120,6 +124,7 @@ export async function crashTrials(options: CrashTrialOptions): Promise<{ trial: 
       const instance = await instanceOf(data);
       await waitUntil(s2, async () => (await backend.list({ labels: { [XCS_LABELS.instance]: instance } })).length === 0,
         'no container left');
+      await options.afterTrial?.(instance);
     } finally {
       await sigkill(s2);
     }

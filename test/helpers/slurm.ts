@@ -18,6 +18,19 @@ export function slurmHarnessAbsent(): string | null {
   return null;
 }
 
+/** The harness's slurmrestd (JWT authentication). */
+export const SLURM_REST_URL = 'http://127.0.0.1:6820';
+
+/** Why the slurmrestd tests cannot run here (slurmrestd or Slurm's JWT plugin not installed), or null. */
+export function slurmRestAbsent(): string | null {
+  if (!existsSync('/usr/sbin/slurmrestd')) return 'slurmrestd is not installed: apt-get install slurmrestd, or run scripts/setup.sh';
+  const plugins = ['/usr/lib/x86_64-linux-gnu/slurm-wlm', '/usr/lib/aarch64-linux-gnu/slurm-wlm', '/usr/lib/slurm-wlm'];
+  if (!plugins.some((d) => existsSync(`${d}/auth_jwt.so`))) {
+    return 'Slurm\'s JWT plugin is not installed: apt-get install slurm-wlm-jwt-plugin, or run scripts/setup.sh';
+  }
+  return null;
+}
+
 let ready: Promise<void> | undefined;
 
 export function ensureSlurmHarness(): Promise<void> {

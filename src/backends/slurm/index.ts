@@ -1,10 +1,14 @@
-/** The Slurm backend's factory: checks that the controller answers, then wires the CLI client and the image engine. */
+/**
+ * The Slurm backend's factory: checks that the controller answers, then wires the client (the command-line tools,
+ * or slurmrestd when `rest` is given) and the image engine.
+ */
 import path from 'node:path';
 import { XcsError } from '../../core/errors.ts';
 import { createDockerBackend } from '../docker/docker-backend.ts';
 import { BackendErrorCode } from '../types.ts';
 import { SlurmBackend } from './slurm-backend.ts';
-import { SlurmCli, type SlurmCliOptions } from './slurm-cli.ts';
+import { SlurmCli, type SlurmClient, type SlurmCliOptions } from './slurm-cli.ts';
+import { SlurmRest, type SlurmRestOptions } from './slurm-rest.ts';
 import type { SlurmPlacement } from './job-script.ts';
 
 export interface SlurmBackendOptions {
@@ -19,6 +23,8 @@ export interface SlurmBackendOptions {
   pollIntervalMs?: number;
   /** Where the Slurm tools and slurm.conf are. */
   slurm?: SlurmCliOptions;
+  /** Talk to slurmrestd (JWT) instead of running the Slurm tools. */
+  rest?: SlurmRestOptions;
   /** The runner's engine is reachable from the XCS server (a one-machine cluster). */
   runnerReachable?: boolean;
 }
@@ -29,7 +35,7 @@ export async function createSlurmBackend(options: SlurmBackendOptions): Promise<
       path: '/slurm-job-root', hint: 'Set "slurm-job-root" in the server settings to a directory every node sees at the same path',
     });
   }
-  const client = new SlurmCli(options.slurm);
+  const client: SlurmClient = options.rest === undefined ? new SlurmCli(options.slurm) : new SlurmRest(options.rest);
   await client.ping();
   const images = await createDockerBackend(options.host === undefined ? {} : { host: options.host });
   return new SlurmBackend({
@@ -40,3 +46,4 @@ export async function createSlurmBackend(options: SlurmBackendOptions): Promise<
 
 export { SlurmBackend } from './slurm-backend.ts';
 export type { SlurmPlacement } from './job-script.ts';
+export type { SlurmRestOptions } from './slurm-rest.ts';

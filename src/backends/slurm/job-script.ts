@@ -233,6 +233,14 @@ stop() {
   sig=KILL
   if [ -f "$dir/kill-signal" ]; then sig=$(tr -cd 'A-Z0-9' <"$dir/kill-signal"); fi
   "$runner" kill --signal "$sig" "$name" >/dev/null 2>&1
+  # A cancel just after the start may come while the runner is still creating the container, which the kill then
+  # missed: signal it again until the run command returned (within Slurm's KillWait of 5 s before its SIGKILL).
+  tries=0
+  while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 10 ]; do
+    sleep 0.25
+    tries=$((tries + 1))
+    "$runner" kill --signal "$sig" "$name" >/dev/null 2>&1
+  done
   "$runner" wait "$name" >/dev/null 2>&1
   if [ -n "$pid" ]; then wait "$pid" 2>/dev/null; fi
   finish

@@ -17,12 +17,12 @@ export interface SlurmCliOptions {
   timeoutMs?: number;
 }
 
-/** How XCS talks to Slurm; the CLI is one implementation (slurmrestd can be another). */
+/** How XCS talks to Slurm: the CLI here, or slurmrestd (`slurm-rest.ts`). */
 export interface SlurmClient {
   /** Submits `sbatch` with these arguments (the script path last); returns the job id. */
   submit(args: string[]): Promise<string>;
-  /** Cancels the job; `signal` sends that signal to the batch shell only instead of ending the job. */
-  cancel(jobId: string, signal?: string): Promise<void>;
+  /** Cancels the job (a job that already ended is not an error). */
+  cancel(jobId: string): Promise<void>;
   /** The jobs with these ids that Slurm still knows (ended ones for MinJobAge), in one query. */
   jobs(ids: string[]): Promise<SlurmJob[]>;
   /** Jobs with exactly this name (any state Slurm still knows). */
@@ -57,10 +57,9 @@ export class SlurmCli implements SlurmClient {
     return id;
   }
 
-  async cancel(jobId: string, signal?: string): Promise<void> {
-    const args = signal === undefined ? [jobId] : ['--batch', `--signal=${signal}`, jobId];
+  async cancel(jobId: string): Promise<void> {
     // A job that ended meanwhile is what cancelling wanted.
-    await this.run('scancel', args, BackendErrorCode.requestFailed, (e) => /already completed|Invalid job id|not pending/i.test(e));
+    await this.run('scancel', [jobId], BackendErrorCode.requestFailed, (e) => /already completed|Invalid job id|not pending/i.test(e));
   }
 
   async jobs(ids: string[]): Promise<SlurmJob[]> {

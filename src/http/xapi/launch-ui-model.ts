@@ -66,6 +66,8 @@ export interface LaunchUiInputConfig {
   /** XCS: the values of this input are masked in `input-values`. */
   sensitive: boolean;
   children: LaunchUiInputConfig[];
+  /** XCS: not an input of the command but where its run goes (`launch-ui-slurm.ts`); sent at launch like an input. */
+  placement?: 'slurm';
 }
 
 export interface LaunchUiValue {
@@ -112,6 +114,8 @@ export interface LaunchUiArgs {
    * of inputs derived from it are the sample target's, so they render as `derived` with a hint.
    */
   bulkRoot?: { name: string; sampleTarget: string };
+  /** XCS: placement choices offered as inputs after the command's (Slurm partition/account/QoS). */
+  placementInputs?: { config: LaunchUiInputConfig[]; values: LaunchUiValuesNode[] };
 }
 
 /** One input of the tree, as resolution builds it (§2.3). */
@@ -334,7 +338,7 @@ export function buildLaunchUi(args: LaunchUiArgs): LaunchUi {
       'swarm-constraints': constraints === null ? null
         : constraints.filter((c) => c['user-settable']).map((c) => ({ attribute: c.attribute, comparator: c.comparator, values: [...c.values] })),
     },
-    'input-config': roots.map(configNode),
-    'input-values': occs.map(valuesNode),
+    'input-config': [...roots.map(configNode), ...(args.placementInputs?.config ?? [])],
+    'input-values': [...occs.map(valuesNode), ...(args.placementInputs?.values ?? [])],
   };
 }

@@ -24,6 +24,7 @@ import { redact, redactDeep, type LaunchPlanner, type WrapperRef } from '../../r
 import type { AccessControl } from './access.ts';
 import type { CommandCatalog } from '../../runtime/index.ts';
 import { buildLaunchUi, MASK, type LaunchUi } from './launch-ui-model.ts';
+import { slurmPlacementInputs } from './launch-ui-slurm.ts';
 import type { SettingsStore } from './settings.ts';
 import { callbackNote } from './site-settings-keys.ts';
 import { commandVisible, notVisible } from './visibility.ts';
@@ -150,10 +151,12 @@ async function launchUi(deps: LaunchUiDeps, request: FastifyRequest, reply: Fast
     }
     return reply.code(400).type('text/plain; charset=utf-8').send(redact(PRE_RESOLUTION_FAILED + e.message, secrets));
   }
+  const server = deps.settings.server();
   return redactDeep(buildLaunchUi({
     command, wrapperId: ref.wrapper.id, config, explanation,
-    swarmConstraints: deps.settings.server()['swarm-constraints'],
-    callsBack: callbackNote(command, deps.settings.server()),
+    swarmConstraints: server['swarm-constraints'],
+    callsBack: callbackNote(command, server),
+    placementInputs: slurmPlacementInputs(server, command, configured.wrapper, values),
     enabled: (await deps.planner.enablement(ref.wrapper.id, project)).enabled,
     ...(bulkRoot ? { bulkRoot } : {}),
   }), secrets);

@@ -17,7 +17,8 @@ const connected = new Map<string, Promise<ContainerBackend>>();
 type ServerChoice = Pick<DockerServerSettings, 'backend' | 'host'> & Partial<SlurmServerKeys>;
 
 function keyOf(server: ServerChoice): string {
-  return `${server.backend}\n${server.host}\n${server['slurm-job-root'] ?? ''}`;
+  return [server.backend, server.host, server['slurm-job-root'] ?? '', server['slurm-rest-url'] ?? '', server['slurm-rest-user'] ?? '',
+    server['slurm-rest-token-file'] ?? ''].join('\n');
 }
 
 /** The registry's factory options for a server setting. */

@@ -423,7 +423,9 @@ const SERVER_BODY_DOC = 'XNAT\'s server JSON plus XCS keys. `"backend": "slurm"`
   + '`docker`), `slurm-partition`, `slurm-account`, `slurm-qos` (Slurm names, given to every job), `slurm-user-settable` '
   + '(e.g. `{"partition": ["short", "gpu"]}`: the values users may choose with the launch inputs `slurm-partition`, '
   + '`slurm-account`, `slurm-qos`; any other value is refused at launch), `slurm-runner-local` '
-  + '(true when the nodes\' engine is this machine\'s). `host` stays the engine XCS asks about images.';
+  + '(true when the nodes\' engine is this machine\'s), `slurm-rest-url` with `slurm-rest-user` and `slurm-rest-token-file` '
+  + '(talk to slurmrestd with a JWT — `scontrol token` output kept fresh in that file, else the server\'s `XCS_SLURM_JWT` — '
+  + 'instead of running the Slurm tools). `host` stays the engine XCS asks about images.';
 
 export function registerSettingsRoutes(app: FastifyInstance, { settings, access }: SettingsRouteDeps): void {
   const tags = ['server'];

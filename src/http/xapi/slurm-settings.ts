@@ -2,7 +2,9 @@
  * The server settings of the Slurm backend (XCS keys of `POST /xapi/docker/server` with `"backend": "slurm"`):
  * where the job directories are on the file system the server shares with the nodes, which engine CLI runs the
  * containers on the nodes, and the partition, account and QoS every job is submitted with. `host` stays the
- * engine XCS asks about images (it must see the images the nodes have).
+ * engine XCS asks about images (it must see the images the nodes have). With `slurm-rest-url` XCS talks to
+ * slurmrestd with a JWT instead of running the Slurm tools; the token itself is never a setting (it expires and is
+ * a credential): it is read from `slurm-rest-token-file`, or from the server's `XCS_SLURM_JWT`.
  */
 import path from 'node:path';
 import type { SlurmBackendOptions } from '../../backends/index.ts';
@@ -24,11 +26,17 @@ export interface SlurmServerKeys {
    * `slurm-qos`) and the values allowed for each, e.g. `{"partition": ["short", "gpu"]}`; `{}` = none.
    */
   'slurm-user-settable': SlurmUserSettable;
+  /** slurmrestd's URL (`http://host:6820`); null = the command-line tools. */
+  'slurm-rest-url': string | null;
+  /** The Slurm user the REST requests and jobs are made as (the token's user); required with `slurm-rest-url`. */
+  'slurm-rest-user': string | null;
+  /** Absolute path of the file holding the token (`scontrol token` output); else `XCS_SLURM_JWT`. */
+  'slurm-rest-token-file': string | null;
 }
 
 export function defaultSlurmKeys(): SlurmServerKeys {
   return { 'slurm-job-root': null, 'slurm-runner': 'docker', 'slurm-partition': null, 'slurm-account': null, 'slurm-qos': null,
-    'slurm-runner-local': false, 'slurm-user-settable': {} };
+    'slurm-runner-local': false, 'slurm-user-settable': {}, 'slurm-rest-url': null, 'slurm-rest-user': null, 'slurm-rest-token-file': null };
 }
 
 function bad(message: string, where: string, hint?: string): XcsError {
@@ -73,7 +81,38 @@ export function parseSlurmKeys(body: Record<string, unknown>, backend: string, e
     errors.push(bad('"slurm-runner-local" must be true or false', '/slurm-runner-local'));
   }
   keys['slurm-user-settable'] = parseUserSettable(body['slurm-user-settable'], errors);
+  parseRestKeys(keys, text, errors);
   return keys;
+}
+
+/** The slurmrestd keys: a plain http(s) URL (no credentials in it), a user name, an absolute token file. */
+function parseRestKeys(keys: SlurmServerKeys, text: (key: keyof SlurmServerKeys) => string | null, errors: XcsError[]): void {
+  const url = text('slurm-rest-url');
+  if (url !== null) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (parsed === null || !/^https?:$/.test(parsed.protocol) || parsed.username !== '' || parsed.password !== '' || parsed.search !== '') {
+      errors.push(bad('"slurm-rest-url" must be slurmrestd\'s http:// or https:// URL, without credentials or query', '/slurm-rest-url',
+        'e.g. http://slurm-head:6820; the token goes in "slurm-rest-token-file"'));
+    } else keys['slurm-rest-url'] = url.replace(/\/+$/, '');
+  }
+  const user = text('slurm-rest-user');
+  if (user !== null && !/^[a-z_][a-z0-9_.-]{0,31}$/i.test(user)) errors.push(bad('"slurm-rest-user" must be a user name', '/slurm-rest-user'));
+  else keys['slurm-rest-user'] = user;
+  const tokenFile = text('slurm-rest-token-file');
+  if (tokenFile !== null && (!path.posix.isAbsolute(tokenFile) || tokenFile.includes('\n'))) {
+    errors.push(bad('"slurm-rest-token-file" must be an absolute path', '/slurm-rest-token-file'));
+  } else keys['slurm-rest-token-file'] = tokenFile === null ? null : path.posix.normalize(tokenFile);
+  if (keys['slurm-rest-url'] !== null && keys['slurm-rest-user'] === null) {
+    errors.push(bad('"slurm-rest-url" needs "slurm-rest-user": the Slurm user the token is for', '/slurm-rest-user'));
+  }
+  if (keys['slurm-rest-url'] === null && (keys['slurm-rest-user'] !== null || keys['slurm-rest-token-file'] !== null)) {
+    errors.push(bad('"slurm-rest-user" and "slurm-rest-token-file" go with "slurm-rest-url"', '/slurm-rest-url'));
+  }
 }
 
 const USER_SETTABLE = ['partition', 'account', 'qos'] as const;
@@ -108,7 +147,13 @@ function parseUserSettable(value: unknown, errors: XcsError[]): SlurmUserSettabl
 
 /** The Slurm backend's factory options of stored settings. */
 export function slurmOptionsOf(server: SlurmServerKeys & { host: string }): SlurmBackendOptions {
+  const restUrl = server['slurm-rest-url'];
+  const tokenFile = server['slurm-rest-token-file'];
   return {
+    ...(restUrl === null ? {} : { rest: {
+      url: restUrl, user: server['slurm-rest-user'] ?? '',
+      ...(tokenFile === null ? { token: process.env.XCS_SLURM_JWT ?? '' } : { tokenFile }),
+    } }),
     jobRoot: server['slurm-job-root'] ?? undefined,
     host: server.host,
     runner: server['slurm-runner'],

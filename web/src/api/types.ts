@@ -107,6 +107,8 @@ export interface LaunchUiInputConfig {
   'select-values': string[];
   sensitive?: boolean;
   children: LaunchUiInputConfig[];
+  /** XCS: where the run goes (Slurm partition/account/QoS), not an input of the command; sent like one. */
+  placement?: 'slurm';
 }
 
 export interface LaunchUiValue {

@@ -1,8 +1,9 @@
 /**
  * The launch form of one wrapper on one object, rendered from `GET /xapi/projects/{p}/wrappers/{id}/launch`:
  * text, select-one, select-many, boolean, static and password inputs, required marks, advanced inputs folded
- * away. Launching posts the values as JSON (`…/root/{root}/launch`) and opens the new run; a refusal that names
- * an input (`path`) is shown next to that input, any other above the button.
+ * away; on a Slurm site the partition/account/QoS the site lets users choose (inputs marked `placement`) in their
+ * own group. Launching posts the values as JSON (`…/root/{root}/launch`) and opens the new run; a refusal that
+ * names an input (`path`) is shown next to that input, any other above the button.
  */
 import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { ApiError, enc, getJson, messageOf, query, request } from '../api/client.ts';
@@ -135,8 +136,9 @@ export function LaunchForm({ project, wrapperId, commandId, root, objectUri }: P
     setValues({ ...model.values, [name]: v });
     setFieldErrors(({ [name]: _gone, ...rest }) => rest);
   };
-  const basic = model.fields.filter((f) => !f.config.advanced);
-  const advanced = model.fields.filter((f) => f.config.advanced);
+  const placement = model.fields.filter((f) => f.config.placement !== undefined);
+  const basic = model.fields.filter((f) => !f.config.advanced && f.config.placement === undefined);
+  const advanced = model.fields.filter((f) => f.config.advanced && f.config.placement === undefined);
 
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
@@ -177,6 +179,12 @@ export function LaunchForm({ project, wrapperId, commandId, root, objectUri }: P
           <summary>Advanced inputs ({advanced.length})</summary>
           {advanced.map(render)}
         </details>
+      ) : null}
+      {placement.length > 0 ? (
+        <fieldset className="placement">
+          <legend>Where it runs</legend>
+          {placement.map(render)}
+        </fieldset>
       ) : null}
       {formError ? <ErrorBox title="Not launched" message={formError.message} hint={formError.hint} /> : null}
       <div className="actions">
