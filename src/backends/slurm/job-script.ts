@@ -213,12 +213,14 @@ record() {
 }
 
 # How the container ended, from the engine; then the container goes (the logs are in the job's files).
+# $1: how many times (every 0.25 s) to read a SIGKILL exit again for the engine's late OOM flag.
 finish() {
   format='{{.State.ExitCode}} {{.State.OOMKilled}} {{.State.StartedAt}} {{.State.FinishedAt}}'
   info=$("$runner" inspect --format "$format" "$name" 2>/dev/null) || info=
-  # The engine may set the OOM flag a moment after a SIGKILL exit: read it again before the container goes.
+  # The engine may set the OOM flag a moment after a SIGKILL exit (later still under load): read it again before the
+  # container goes. Not after a kill of ours (stop), whose SIGKILL is no OOM.
   tries=0
-  while [ "\${info%% *}" = 137 ] && [ "$(echo "$info" | cut -d' ' -f2)" = false ] && [ "$tries" -lt 4 ]; do
+  while [ "\${info%% *}" = 137 ] && [ "$(echo "$info" | cut -d' ' -f2)" = false ] && [ "$tries" -lt "$1" ]; do
     sleep 0.25
     tries=$((tries + 1))
     info=$("$runner" inspect --format "$format" "$name" 2>/dev/null) || info=
@@ -243,7 +245,7 @@ stop() {
   done
   "$runner" wait "$name" >/dev/null 2>&1
   if [ -n "$pid" ]; then wait "$pid" 2>/dev/null; fi
-  finish
+  finish 0
   exit 143
 }
 trap stop TERM INT HUP USR1
@@ -270,7 +272,7 @@ pid=$!
 exec 3<&-
 wait "$pid"
 code=$?
-finish
+finish 12
 if [ ! -f "$dir/exit" ]; then record error "runner-failed $code"; fi
 exit "$code"
 `;
