@@ -53,8 +53,8 @@ export function sqlFragments(dialect: SqlDialect) {
   return {
     /** Case-insensitive LIKE (SQLite's LIKE already ignores ASCII case). */
     like: pg ? 'ILIKE' : 'LIKE',
-    /** A text member of a JSON text column. */
-    jsonText: (column: string, key: string) => (pg ? `(${column}::jsonb ->> '${key}')` : `json_extract(${column}, '$.${key}')`),
+    /** A text member of a JSON text column (compared byte-wise, as every text column). */
+    jsonText: (column: string, key: string) => (pg ? `((${column}::jsonb ->> '${key}') COLLATE "C")` : `json_extract(${column}, '$.${key}')`),
     /** The larger of two values (SQLite's two-argument MAX). */
     greatest: (a: string, b: string) => (pg ? `GREATEST(${a}, ${b})` : `MAX(${a}, ${b})`),
   };
