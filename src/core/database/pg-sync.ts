@@ -186,6 +186,7 @@ export class PgSyncDatabase implements SyncDatabase {
   #depth = 0;
   /** Closed by its owner: no reconnecting. */
   #closed = false;
+  #reconnectNotBefore = 0;
   /** Set when a statement of the open transaction hit a serialization failure (even if the body caught it). */
   #conflict: RetryableConflict | undefined;
   readonly #translated = new Map<string, { text: string; count: number }>();
@@ -204,7 +205,7 @@ export class PgSyncDatabase implements SyncDatabase {
     const client = new (pgNative())({ types: TYPES });
     // A server that does not answer must not block the process (connecting is synchronous) for long.
     const url = new URL(this.#url);
-    if (!url.searchParams.has('connect_timeout')) url.searchParams.set('connect_timeout', '5');
+    if (!url.searchParams.has('connect_timeout')) url.searchParams.set('connect_timeout', '3');
     try {
       client.connectSync(url.toString());
     } catch (e) {
@@ -371,12 +372,15 @@ export class PgSyncDatabase implements SyncDatabase {
       try {
         return run();
       } catch (e) {
-        if (e instanceof XcsError && e.code === 'database.unavailable' && !this.#closed && !reconnected) {
+        if (e instanceof XcsError && e.code === 'database.unavailable' && !this.#closed && !reconnected
+          && Date.now() >= this.#reconnectNotBefore) {
           reconnected = true;
           this.#drop();
           try {
             this.#connect();
           } catch {
+            // Connecting blocks the process: while the server is away, at most one attempt a second.
+            this.#reconnectNotBefore = Date.now() + 1000;
             throw e;
           }
           if (opts.rerunnable) continue;
