@@ -20,6 +20,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXTERNAL_PACKAGES = [
   'better-sqlite3', '@fastify/swagger-ui', '@fastify/static', '@fastify/swagger',
   'ssh2', 'cpu-features', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs',
+  // PostgreSQL: pg loads pg-native (libpq, native) on demand.
+  'pg', 'pg-native', 'libpq',
 ];
 
 /** Modules of dockerode/docker-modem loaded at import time but used only by features XCS does not call on the hot path. */

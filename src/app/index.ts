@@ -48,6 +48,9 @@ export interface Application {
   close(): Promise<void>;
 }
 
+/** How often the server settings are read again, for changes another replica saved. */
+const SETTINGS_REFRESH_MS = 2000;
+
 /** A stable id per data directory, so a restarted server recognises its own containers. */
 function instanceIdOf(dataDir: string): string {
   const file = join(dataDir, 'instance-id');
@@ -106,6 +109,11 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
       objectJson: async (uri) => (await new ArchiveObjectSource(archive, users).getByUri(uri)) as JsonValue | null }));
     dispatcher.start(archive);
   }
+  // Replicas on one database: a setting saved through another replica reaches this one within this time.
+  const settingsRefresh = setInterval(() => {
+    settings.refresh().catch((e: unknown) => opts.log?.error(`xcs: cannot re-read the server settings: ${messageOf(e)}`));
+  }, SETTINGS_REFRESH_MS);
+  settingsRefresh.unref();
   if (engine) {
     followQueueSettings(engine, settings);
     followServerSettings(engine, settings, backend ?? undefined, (m) => opts.log?.error(m) ?? process.stderr.write(`${m}\n`));
@@ -115,6 +123,7 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
     service: { commands, catalog, planner, access, settings, configs, automation, engine, launchContext, launcher, dispatcher },
     close: async () => {
       // The server stopped the engine and the dispatcher when it closed (its onClose hook).
+      clearInterval(settingsRefresh);
       await backend?.close();
       runDb.close();
       await opened.close();

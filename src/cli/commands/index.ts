@@ -22,5 +22,6 @@ import * as exec from './exec.ts';
 import * as label from './label.ts';
 import * as init from './init.ts';
 import * as testCases from './test.ts';
+import * as database from './db.ts';
 
-export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, init, exec, testCases, label];
+export const commandModules: CliModule[] = [validate, schema, imageCommands, resolve, serve, admin, importDicom, launch, containers, logs, kill, relaunch, provenance, init, exec, testCases, label, database];

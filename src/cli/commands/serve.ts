@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port', '8080')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'data directory (default: $XCS_HOME or ./xcs-data)')
-    .option('--database <url>', 'PostgreSQL database for the run state: postgres://user:password@host:port/db[?schema=name] (also $XCS_DATABASE_URL; default: SQLite files in the data directory)')
+    .option('--database <url>', 'keep the state in PostgreSQL, shared by every replica on the data directory: postgres://user:password@host:port/db[?schema=name] (or $XCS_DATABASE_URL; default: SQLite files in the data directory)')
     .option('--max-upload <bytes>', 'largest accepted upload in bytes')
     .option('--max-unpack-ratio <n>', `most times a zip/tar entry may inflate (default ${DEFAULT_UNPACK_LIMITS.maxRatio}; $${UNPACK_ENV.maxRatio})`)
     .option('--max-unpacked-bytes <bytes>', `most bytes one zip/tar may unpack to (default 256 GiB; $${UNPACK_ENV.maxTotalBytes})`)
@@ -50,7 +50,7 @@ export function register(program: Command): void {
       if (o.secretsFile) process.env.XCS_SECRETS_FILE = o.secretsFile;
       if (o.database !== undefined) {
         const { parseDatabaseUrl, useDatabaseUrl } = await import('../../core/database/target.ts');
-        parseDatabaseUrl(o.database); // a malformed URL stops here, before anything is opened
+        parseDatabaseUrl(o.database);
         useDatabaseUrl(o.database);
       }
       const { LOG_LEVELS } = await import('../../http/server.ts');

@@ -16,15 +16,19 @@ export type DatabaseTarget =
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** The URL the process was given, if any: the explicit one (the `--database` option) before `XCS_DATABASE_URL`. */
-let processUrl: string | undefined;
+/**
+ * The database the process was told to use: a URL (the `--database` option, before `XCS_DATABASE_URL`), `null` for
+ * SQLite whatever the environment says (`xcs db migrate` reading its source), `undefined` when nothing was said.
+ */
+let processUrl: string | null | undefined;
 
-/** Set once by `xcs serve --database` (and `xcs db migrate --to`), before anything is opened. */
-export function useDatabaseUrl(url: string | undefined): void {
-  processUrl = url === undefined || url === '' ? undefined : url;
+/** Set by `xcs serve --database` and `xcs db migrate` before they open anything. */
+export function useDatabaseUrl(url: string | null | undefined): void {
+  processUrl = url === '' ? undefined : url;
 }
 
 export function configuredDatabaseUrl(): string | undefined {
+  if (processUrl === null) return undefined;
   return processUrl ?? (process.env.XCS_DATABASE_URL || undefined);
 }
 

@@ -118,6 +118,22 @@ export class SettingsStore {
     }
   }
 
+  /**
+   * Reads the stored documents again and announces a change when they differ from what this process holds: another
+   * replica on the same database may have saved them. Returns whether anything changed.
+   */
+  async refresh(): Promise<boolean> {
+    const byKey = await this.#table.load();
+    const server = byKey.has('server') ? { ...defaultServer(), ...(byKey.get('server') as DockerServerSettings) } : this.#server;
+    const queues = byKey.has('queues') ? { ...DEFAULT_QUEUES, ...(byKey.get('queues') as QueueSettings) } : this.#queues;
+    const hubs = byKey.has('hubs') ? byKey.get('hubs') as Hub[] : this.#hubs;
+    const before = JSON.stringify([this.#server, this.#queues, this.#hubs]);
+    if (JSON.stringify([server, queues, hubs]) === before) return false;
+    [this.#server, this.#queues, this.#hubs] = [server, queues, hubs];
+    this.#notify();
+    return true;
+  }
+
   async #save(key: string, value: unknown): Promise<void> {
     await this.#table.save(key, value);
   }
