@@ -47,6 +47,14 @@ export interface SyncDatabase {
   close(): void;
 }
 
+/**
+ * The placeholder list of `IN (…)` for `values`: `(?, ?, …)`, or `(NULL)` for none — matching nothing on both
+ * dialects, where PostgreSQL refuses an empty `IN ()`.
+ */
+export function sqlList(values: readonly unknown[]): string {
+  return values.length === 0 ? '(NULL)' : `(${values.map(() => '?').join(', ')})`;
+}
+
 /** The few forms the two dialects spell differently. */
 export function sqlFragments(dialect: SqlDialect) {
   const pg = dialect === 'postgres';
