@@ -4,6 +4,7 @@
  * <object> in project <project>`. Mails wait in `mail_outbox` and are retried with backoff. The runs of one bulk
  * launch are held until the whole batch ended and then go out as one digest.
  */
+import { sqlList } from '../core/database/sync-sql.ts';
 import nodemailer from 'nodemailer';
 import { XcsError } from '../core/errors.ts';
 import type { RunDatabase } from '../runtime/db.ts';
@@ -134,14 +135,14 @@ export class MailQueue {
       const attempts = Math.max(...group.map((g) => g.attempts)) + 1;
       const error = e instanceof Error ? e.message : String(e);
       const giveUp = attempts >= MAX_ATTEMPTS;
-      this.#db.prepare(`UPDATE mail_outbox SET attempts = ?, last_error = ?, next_at = ?, state = ? WHERE id IN (${ids.map(() => '?').join(',')})`)
+      this.#db.prepare(`UPDATE mail_outbox SET attempts = ?, last_error = ?, next_at = ?, state = ? WHERE id IN ${sqlList(ids)}`)
         .run(attempts, error.slice(0, 500), this.#now() + Math.min(3_600_000, 10_000 * 2 ** (attempts - 1)), giveUp ? 'failed' : 'pending', ...ids);
       this.#log.warn(`status e-mail to ${login} failed (attempt ${attempts}): ${error}`);
     }
   }
 
   #finish(ids: number[], state: string, note: string | null): void {
-    this.#db.prepare(`UPDATE mail_outbox SET state = ?, last_error = ? WHERE id IN (${ids.map(() => '?').join(',')})`).run(state, note, ...ids);
+    this.#db.prepare(`UPDATE mail_outbox SET state = ?, last_error = ? WHERE id IN ${sqlList(ids)}`).run(state, note, ...ids);
   }
 }
 

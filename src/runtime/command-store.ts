@@ -2,6 +2,7 @@
  * Registered commands and their wrappers, with XNAT's ids and enablement (site-wide and per project).
  * New wrappers are disabled until enabled, as in XNAT; unlike XNAT, launching checks it (our deviation).
  */
+import { sqlList } from '../core/database/sync-sql.ts';
 import { XcsError } from '../core/errors.ts';
 import type { Command, CommandWrapper } from '../command/index.ts';
 import { parseImageCommandRef } from '../resolution/image-ref.ts';
@@ -115,7 +116,7 @@ export class CommandStore {
   findByImage(ref: string): Command | null {
     const { image, commandName } = parseImageCommandRef(ref);
     const images = image.slice(image.lastIndexOf('/') + 1).includes(':') ? [image] : [image, `${image}:latest`];
-    const rows = this.db.prepare(`SELECT id, json FROM commands WHERE image IN (${images.map(() => '?').join(',')}) ORDER BY id`)
+    const rows = this.db.prepare(`SELECT id, json FROM commands WHERE image IN ${sqlList(images)} ORDER BY id`)
       .all(...images) as CommandRow[];
     const sameImage = rows.map((r) => JSON.parse(r.json) as Command);
     if (commandName !== null) return sameImage.find((c) => c.name === commandName) ?? null;

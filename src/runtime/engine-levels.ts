@@ -3,11 +3,12 @@
  * by status, waiting jobs by queue, a command's name, when a run last entered a status, and the bytes a run's
  * finalization committed. Read-only queries on the run database, so that http holds no SQL.
  */
+import { sqlList } from '../core/database/sync-sql.ts';
 import type { RunEngine } from './engine.ts';
 
 /** Runs in each of `statuses` (absent statuses count 0). */
 export function runsByStatus(engine: RunEngine, statuses: readonly string[]): Map<string, number> {
-  const rows = engine.database.prepare(`SELECT status, count(*) AS n FROM runs WHERE status IN (${statuses.map(() => '?').join(',')}) GROUP BY status`)
+  const rows = engine.database.prepare(`SELECT status, count(*) AS n FROM runs WHERE status IN ${sqlList(statuses)} GROUP BY status`)
     .all(...statuses) as { status: string; n: number }[];
   return new Map(rows.map((r) => [r.status, r.n]));
 }

@@ -4,6 +4,7 @@
  * transaction. A second write of a phase (a job re-run after a crash) is ignored, and triggers refuse updates and
  * deletions, so what was recorded when the run happened is what is read back.
  */
+import { sqlList } from '../core/database/sync-sql.ts';
 import type { RunDatabase } from './db.ts';
 
 export type ProvenancePhase = 'launch' | 'start' | 'finalize';
@@ -131,8 +132,8 @@ export class ProvenanceStore {
     const ancestors = ancestorKeys(key);
     const rows = this.db.prepare(`
       SELECT run_id, role, name, object_key, uri FROM provenance_objects
-       WHERE (role IN (${roles.map(() => '?').join(',')}) AND (object_key = ? OR (object_key > ? AND object_key < ?)))
-          OR (role IN (${ancestorRoles.map(() => '?').join(',')}) AND object_key IN (${ancestors.map(() => '?').join(',')}))
+       WHERE (role IN ${sqlList(roles)} AND (object_key = ? OR (object_key > ? AND object_key < ?)))
+          OR (role IN ${sqlList(ancestorRoles)} AND object_key IN ${sqlList(ancestors)})
        ORDER BY run_id DESC, name`)
       .all(...roles, key, `${key}/`, `${key}0`, ...ancestorRoles, ...ancestors) as
       Array<{ run_id: number; role: ObjectRole; name: string; object_key: string; uri: string }>;
@@ -141,7 +142,7 @@ export class ProvenanceStore {
 
   /** The objects a run used or produced, as indexed. */
   objectsOf(runId: number, roles: readonly ObjectRole[]): IndexedObject[] {
-    const rows = this.db.prepare(`SELECT role, name, object_key, uri FROM provenance_objects WHERE run_id = ? AND role IN (${roles.map(() => '?').join(',')}) ORDER BY name`)
+    const rows = this.db.prepare(`SELECT role, name, object_key, uri FROM provenance_objects WHERE run_id = ? AND role IN ${sqlList(roles)} ORDER BY name`)
       .all(runId, ...roles) as Array<{ role: ObjectRole; name: string; object_key: string; uri: string }>;
     return rows.map((r) => ({ role: r.role, name: r.name, key: r.object_key, uri: r.uri }));
   }
@@ -150,7 +151,7 @@ export class ProvenanceStore {
   runsByImage(values: readonly string[], kinds: readonly ImageKeyKind[]): number[] {
     if (values.length === 0) return [];
     const rows = this.db.prepare(`SELECT DISTINCT run_id FROM provenance_images
-       WHERE value IN (${values.map(() => '?').join(',')}) AND kind IN (${kinds.map(() => '?').join(',')}) ORDER BY run_id DESC`)
+       WHERE value IN ${sqlList(values)} AND kind IN ${sqlList(kinds)} ORDER BY run_id DESC`)
       .all(...values, ...kinds) as Array<{ run_id: number }>;
     return rows.map((r) => r.run_id);
   }

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError } from '../core/errors.ts';
-import { sqlFragments, type SqlDialect, type SyncStatement } from '../core/database/sync-sql.ts';
+import { sqlFragments, sqlList, type SqlDialect, type SyncStatement } from '../core/database/sync-sql.ts';
 import { writableDirsOf } from './cleanup.ts';
 import type { RunDatabase } from './db.ts';
 import { runNotFound, toHistory, toRecord, type HistoryItem, type HistoryRow, type RunRecord, type RunRow } from './run-store.ts';
@@ -91,7 +91,7 @@ function conditionSql(c: RunCondition, dialect: SqlDialect): { sql: string; args
       return { sql: `${text} ${sqlFragments(dialect).like} ? ESCAPE '\\'`, args: [`%${c.value.replace(/[\\%_]/g, (m) => `\\${m}`)}%`] };
     }
     case 'eq': return { sql: `${sql} = ?`, args: [c.value] };
-    case 'in': return c.values.length === 0 ? { sql: '1 = 0', args: [] } : { sql: `${sql} IN (${c.values.map(() => '?').join(',')})`, args: [...c.values] };
+    case 'in': return c.values.length === 0 ? { sql: '1 = 0', args: [] } : { sql: `${sql} IN ${sqlList(c.values)}`, args: [...c.values] };
     case 'before': return { sql: `${sql} < ?`, args: [c.value] };
     case 'after': return { sql: `${sql} > ?`, args: [c.value] };
   }
@@ -110,7 +110,7 @@ function where(f: RunQueryFilter): { sql: string; args: Array<string | number> }
   const args: Array<string | number> = [];
   if (f.project !== undefined) { parts.push('project = ?'); args.push(f.project); }
   if (f.statuses && f.statuses.length > 0) {
-    parts.push(`status IN (${f.statuses.map(() => '?').join(',')})`);
+    parts.push(`status IN ${sqlList(f.statuses)}`);
     args.push(...f.statuses);
   }
   if (f.nonfinalized) parts.push(`NOT ${TERMINAL_OR_FINALIZING}`);
@@ -120,7 +120,7 @@ function where(f: RunQueryFilter): { sql: string; args: Array<string | number> }
   if (f.containerName !== undefined) { parts.push('container_name = ?'); args.push(f.containerName); }
   if (f.visibleTo) {
     const ps = f.visibleTo.projects;
-    parts.push(ps.length > 0 ? `(user_id = ? OR project IN (${ps.map(() => '?').join(',')}))` : 'user_id = ?');
+    parts.push(ps.length > 0 ? `(user_id = ? OR project IN ${sqlList(ps)})` : 'user_id = ?');
     args.push(f.visibleTo.login, ...ps);
   }
   return { sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
@@ -161,7 +161,7 @@ export class RunQuery {
     const parts = q.conditions.map((c) => conditionSql(c, this.db.dialect));
     if (q.visibleTo) {
       const ps = q.visibleTo.projects;
-      parts.push({ sql: ps.length > 0 ? `(user_id = ? OR project IN (${ps.map(() => '?').join(',')}))` : 'user_id = ?', args: [q.visibleTo.login, ...ps] });
+      parts.push({ sql: ps.length > 0 ? `(user_id = ? OR project IN ${sqlList(ps)})` : 'user_id = ?', args: [q.visibleTo.login, ...ps] });
     }
     const w = parts.length > 0 ? `WHERE ${parts.map((p) => p.sql).join(' AND ')}` : '';
     const args = parts.flatMap((p) => p.args);
@@ -184,7 +184,7 @@ export class RunQuery {
     // SQLite's default limit on bound parameters is 32766; pages are far smaller, the full list is chunked.
     for (let i = 0; i < runIds.length; i += 500) {
       const chunk = runIds.slice(i, i + 500);
-      const rows = this.db.prepare(`SELECT * FROM history WHERE run_id IN (${chunk.map(() => '?').join(',')}) ORDER BY id`)
+      const rows = this.db.prepare(`SELECT * FROM history WHERE run_id IN ${sqlList(chunk)} ORDER BY id`)
         .all(...chunk) as HistoryRow[];
       for (const r of rows) out.get(r.run_id)?.push(toHistory(r));
     }

@@ -4,6 +4,7 @@
  * projects. One indexed-by-rowid scan of the window's runs and one look-up of each run's start in its history;
  * nothing is written and no record is parsed beyond the columns read.
  */
+import { sqlList } from '../core/database/sync-sql.ts';
 import type { RunDatabase } from './db.ts';
 import { failureRule, isFailureCode, isTerminal } from './state-machine.ts';
 
@@ -85,7 +86,7 @@ export function runStats(db: RunDatabase, q: RunStatsQuery): RunStats {
   let visible = '';
   if (q.visibleTo) {
     const ps = q.visibleTo.projects;
-    visible = ps.length > 0 ? ` AND (r.user_id = ? OR r.project IN (${ps.map(() => '?').join(',')}))` : ' AND r.user_id = ?';
+    visible = ps.length > 0 ? ` AND (r.user_id = ? OR r.project IN ${sqlList(ps)})` : ' AND r.user_id = ?';
     args.push(q.visibleTo.login, ...ps);
   }
   const rows = db.prepare(`SELECT r.id, r.command_id, r.project, r.status, r.status_time, r.created_at, r.failure_code, r.failure_hint,

@@ -5,7 +5,7 @@
  */
 import { XcsError } from '../core/errors.ts';
 import type { RunDatabase } from './db.ts';
-import { sqlFragments, type SqlValue } from '../core/database/sync-sql.ts';
+import { sqlFragments, sqlList, type SqlValue } from '../core/database/sync-sql.ts';
 import { canTransition, isTerminal, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
 import type { RunSettings } from './site-settings.ts';
 import { decideRetry, describeDelay, NO_POLICY, type RetryClass, type RunPolicy } from './retry-policy.ts';
@@ -289,7 +289,7 @@ export class RunStore {
 
   countInStatuses(statuses: readonly string[]): number {
     if (statuses.length === 0) return 0;
-    const row = this.db.prepare(`SELECT count(*) AS n FROM runs WHERE status IN (${statuses.map(() => '?').join(',')})`)
+    const row = this.db.prepare(`SELECT count(*) AS n FROM runs WHERE status IN ${sqlList(statuses)}`)
       .get(...statuses) as { n: number };
     return row.n;
   }
@@ -298,7 +298,7 @@ export class RunStore {
   runsWithWaitingJob(queue: QueueName, statuses: readonly string[]): number[] {
     if (statuses.length === 0) return [];
     const rows = this.db.prepare(`SELECT r.id FROM runs r JOIN jobs j ON j.run_id = r.id AND j.queue = ?
-        WHERE j.state = 'waiting' AND r.status IN (${statuses.map(() => '?').join(',')}) ORDER BY r.id`)
+        WHERE j.state = 'waiting' AND r.status IN ${sqlList(statuses)} ORDER BY r.id`)
       .all(queue, ...statuses) as { id: number }[];
     return rows.map((r) => r.id);
   }

@@ -136,6 +136,12 @@ test('a connection the server dropped is opened again, in the same schema, by th
   })();
   assert.equal(bodies, 2);
   assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY v').all(), [{ v: 'second statement' }, { v: 'try 2' }]);
+  // A single write whose connection went is not repeated (it may have been applied): it is reported, and the next
+  // statement has a connection again.
+  admin.prepare('SELECT pg_terminate_backend(?)').get(db.prepare<[], { pid: number }>('SELECT pg_backend_pid() AS pid').get()!.pid);
+  assert.throws(() => db.prepare('INSERT INTO t VALUES (?)').run('lost'),
+    (e: unknown) => e instanceof XcsError && e.code === 'database.unavailable' && /whether this write was applied is unknown/.test(e.message));
+  assert.deepEqual(db.prepare('SELECT count(*) AS n FROM t').get(), { n: 2 });
 });
 
 test('errors are XcsErrors with database codes and never show the password', () => {

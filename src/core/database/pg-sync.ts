@@ -33,6 +33,8 @@ interface PgNativeClient {
 type PgNativeConstructor = new (config: { types: TypeParsers }) => PgNativeClient;
 interface TypeParsers { getTypeParser(oid: number): (text: string) => unknown }
 
+/** Statements that change nothing: run again after a lost connection. */
+const READ_ONLY = /^\s*(SELECT|SHOW|SET)\b/i;
 /** SQLSTATEs after which the whole transaction is run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 30;
@@ -184,6 +186,7 @@ export class PgSyncDatabase implements SyncDatabase {
   #depth = 0;
   /** Closed by its owner: no reconnecting. */
   #closed = false;
+  #reconnectNotBefore = 0;
   /** Set when a statement of the open transaction hit a serialization failure (even if the body caught it). */
   #conflict: RetryableConflict | undefined;
   readonly #translated = new Map<string, { text: string; count: number }>();
@@ -202,7 +205,7 @@ export class PgSyncDatabase implements SyncDatabase {
     const client = new (pgNative())({ types: TYPES });
     // A server that does not answer must not block the process (connecting is synchronous) for long.
     const url = new URL(this.#url);
-    if (!url.searchParams.has('connect_timeout')) url.searchParams.set('connect_timeout', '5');
+    if (!url.searchParams.has('connect_timeout')) url.searchParams.set('connect_timeout', '3');
     try {
       client.connectSync(url.toString());
     } catch (e) {
@@ -216,7 +219,7 @@ export class PgSyncDatabase implements SyncDatabase {
       this.#raw('SET client_min_messages = warning', undefined);
       this.#raw('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE', undefined);
       const schema = `"${this.schema}"`;
-      this.#withRetry(() => this.#raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`, undefined), true);
+      this.#withRetry(() => this.#raw(`CREATE SCHEMA IF NOT EXISTS ${schema}`, undefined), { duplicateSchema: true });
       this.#raw(`SET search_path TO ${schema}`, undefined);
     } catch (e) {
       this.#drop();
@@ -244,16 +247,16 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   exec(sql: string): void {
-    this.#statement(() => this.#raw(sql, undefined));
+    this.#statement(sql, () => this.#raw(sql, undefined));
   }
 
   /** Runs one statement; outside a transaction it is retried alone after a serialization failure. */
   query(text: string, values: Array<string | null>): { rows: Array<Record<string, unknown>>; changes: number } {
-    return this.#statement(() => this.#raw(text, values));
+    return this.#statement(text, () => this.#raw(text, values));
   }
 
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
-    return (...args: A) => (this.#depth > 0 ? this.#savepoint(fn, args) : this.#withRetry(() => this.#transactionOnce(fn, args), false));
+    return (...args: A) => (this.#depth > 0 ? this.#savepoint(fn, args) : this.#withRetry(() => this.#transactionOnce(fn, args), { rerunnable: true }));
   }
 
   /**
@@ -278,7 +281,7 @@ export class PgSyncDatabase implements SyncDatabase {
         this.#depth = 0;
         this.#conflict = undefined;
       }
-    }, false);
+    }, { rerunnable: true });
   }
 
   ping(): void {
@@ -344,7 +347,7 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   /** A statement outside a transaction is retried alone; inside one, a conflict is handed to the transaction. */
-  #statement<T>(run: () => T): T {
+  #statement<T>(sql: string, run: () => T): T {
     if (this.#depth > 0) {
       try {
         return run();
@@ -353,26 +356,36 @@ export class PgSyncDatabase implements SyncDatabase {
         throw e;
       }
     }
-    return this.#withRetry(run, false);
+    return this.#withRetry(run, { rerunnable: READ_ONLY.test(sql) });
   }
 
-  #withRetry<T>(run: () => T, alsoDuplicateSchema: boolean): T {
+  /**
+   * Runs `run` again after a serialization failure or deadlock (nothing of it was applied). When the server went away
+   * (restart, failover, a terminated backend) the connection is opened again, once, and `run` repeated if that is
+   * safe: a read, or a transaction (the server rolled back what it had not committed; a lost COMMIT is reported as
+   * such, not repeated). A single write whose answer was lost may have been applied, so it is reported instead.
+   */
+  #withRetry<T>(run: () => T, opts: { rerunnable?: boolean; duplicateSchema?: boolean }): T {
+    const alsoDuplicateSchema = opts.duplicateSchema === true;
     let reconnected = false;
     for (let attempt = 1; ; attempt++) {
       try {
         return run();
       } catch (e) {
-        // The server went away (restart, failover, a terminated backend): one new connection, then the work again
-        // (nothing of it was committed: a lost COMMIT is reported as such, not retried).
-        if (e instanceof XcsError && e.code === 'database.unavailable' && !this.#closed && !reconnected) {
+        if (e instanceof XcsError && e.code === 'database.unavailable' && !this.#closed && !reconnected
+          && Date.now() >= this.#reconnectNotBefore) {
           reconnected = true;
           this.#drop();
           try {
             this.#connect();
           } catch {
+            // Connecting blocks the process: while the server is away, at most one attempt a second.
+            this.#reconnectNotBefore = Date.now() + 1000;
             throw e;
           }
-          continue;
+          if (opts.rerunnable) continue;
+          throw new XcsError('database.unavailable', `${e.message}; the connection was opened again, but whether this write was applied is unknown`,
+            { path: 'database' });
         }
         const again = e instanceof RetryableConflict
           // Two connections creating the same schema at once: the loser sees it exists when it tries again.

@@ -47,14 +47,22 @@ export interface SyncDatabase {
   close(): void;
 }
 
+/**
+ * The placeholder list of `IN (…)` for `values`: `(?, ?, …)`, or `(NULL)` for none — matching nothing on both
+ * dialects, where PostgreSQL refuses an empty `IN ()`.
+ */
+export function sqlList(values: readonly unknown[]): string {
+  return values.length === 0 ? '(NULL)' : `(${values.map(() => '?').join(', ')})`;
+}
+
 /** The few forms the two dialects spell differently. */
 export function sqlFragments(dialect: SqlDialect) {
   const pg = dialect === 'postgres';
   return {
     /** Case-insensitive LIKE (SQLite's LIKE already ignores ASCII case). */
     like: pg ? 'ILIKE' : 'LIKE',
-    /** A text member of a JSON text column. */
-    jsonText: (column: string, key: string) => (pg ? `(${column}::jsonb ->> '${key}')` : `json_extract(${column}, '$.${key}')`),
+    /** A text member of a JSON text column (compared byte-wise, as every text column). */
+    jsonText: (column: string, key: string) => (pg ? `((${column}::jsonb ->> '${key}') COLLATE "C")` : `json_extract(${column}, '$.${key}')`),
     /** The larger of two values (SQLite's two-argument MAX). */
     greatest: (a: string, b: string) => (pg ? `GREATEST(${a}, ${b})` : `MAX(${a}, ${b})`),
   };
