@@ -10,7 +10,7 @@ import pg from 'pg';
 import { databaseTargetFor, redact, type DatabaseTarget } from '../core/database/target.ts';
 import { XcsError } from '../core/errors.ts';
 import { preparePrivateDatabase, tightenDatabaseFiles } from '../core/private-files.ts';
-import { SchemaPostgresDialect } from './pg-introspector.ts';
+import { RefuseNulPlugin, SchemaPostgresDialect } from './pg-dialect.ts';
 
 export type DatabaseKind = DatabaseTarget['kind'];
 
@@ -122,6 +122,7 @@ async function connectPostgres<T>(target: Extract<DatabaseTarget, { kind: 'postg
       // Every pooled connection works in the data directory's schema, whatever the role's default path says.
       onCreateConnection: async (c) => { await c.executeQuery(CompiledQuery.raw(`SET search_path TO ${quoted}`)); },
     }, target.schema),
+    plugins: [new RefuseNulPlugin()],
   });
   return {
     db, kind: 'postgres',
