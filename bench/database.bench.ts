@@ -18,8 +18,13 @@ import { useDatabaseUrl } from '../src/core/database/target.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 
+/** Read once and cleared: the SQLite half must not fall back to it. */
+const givenUrl = process.env.XCS_DATABASE_URL || undefined;
+delete process.env.XCS_DATABASE_URL;
+delete process.env.XCS_DATABASE_SCHEMA_PER_DATA_DIR;
+
 function postgresBase(): string {
-  return process.env.XCS_DATABASE_URL || execFileSync('bash', ['scripts/postgres-harness.sh'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+  return givenUrl || execFileSync('bash', ['scripts/postgres-harness.sh'], { cwd: repoRoot, encoding: 'utf8' }).trim();
 }
 
 async function withArchive<T>(kind: 'sqlite' | 'postgres', fn: (open: () => Promise<OpenedArchive>) => Promise<T>): Promise<T> {
