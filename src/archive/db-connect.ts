@@ -101,8 +101,9 @@ function passwordOf(url: string): string | undefined {
 
 async function connectPostgres<T>(target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<Connected<T>> {
   const quoted = `"${target.schema}"`; // the name was checked to be a plain lower-case SQL name
+  // Idle connections never keep a finished command (`xcs admin …`) alive.
   const pool = new pg.Pool({ connectionString: target.url, max: poolSize(), idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 10_000, types: pgTypes });
+    connectionTimeoutMillis: 10_000, allowExitOnIdle: true, types: pgTypes });
   // An idle connection the server drops (a restart, a failover) is reported here; without a listener the process
   // would exit. The next query opens a new connection, and fails with its own error if the server is still gone.
   pool.on('error', () => undefined);
