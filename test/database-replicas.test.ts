@@ -101,6 +101,16 @@ test('a token or session ended on one replica is refused at once by the other', 
   assert.equal(await a.users.sessionUser(cookie), undefined);
 });
 
+test('a NUL character, which PostgreSQL text cannot hold, is refused as bad input before the driver', { skip: skipPg }, async () => {
+  await onPostgres();
+  const a = await open(await dataDir());
+  for (const attempt of [() => a.users.getUser('a\u0000b'), () => a.archive.createProject({ id: 'P' , name: 'x\u0000' }, 'admin'),
+    () => a.archive.listSessions({ project: 'P\u0000' })]) {
+    await assert.rejects(attempt(), (e: unknown) => e instanceof XcsError && e.code === 'database.nul-character');
+  }
+  assert.deepEqual(await a.archive.listProjects(), [], 'nothing was stored');
+});
+
 test('the database password is never in an error, whatever fails', { skip: skipPg }, async () => {
   const base = new URL(await postgresUrl());
   const secret = 'Pa55-never-shown';

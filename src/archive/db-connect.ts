@@ -10,7 +10,7 @@ import pg from 'pg';
 import { databaseTargetFor, redact, type DatabaseTarget } from '../core/database/target.ts';
 import { XcsError } from '../core/errors.ts';
 import { preparePrivateDatabase, tightenDatabaseFiles } from '../core/private-files.ts';
-import { SchemaPostgresDialect } from './pg-introspector.ts';
+import { RefuseNulPlugin, SchemaPostgresDialect } from './pg-dialect.ts';
 
 export type DatabaseKind = DatabaseTarget['kind'];
 
@@ -101,8 +101,9 @@ function passwordOf(url: string): string | undefined {
 
 async function connectPostgres<T>(target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<Connected<T>> {
   const quoted = `"${target.schema}"`; // the name was checked to be a plain lower-case SQL name
+  // Idle connections never keep a finished command (`xcs admin …`) alive.
   const pool = new pg.Pool({ connectionString: target.url, max: poolSize(), idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 10_000, types: pgTypes });
+    connectionTimeoutMillis: 10_000, allowExitOnIdle: true, types: pgTypes });
   // An idle connection the server drops (a restart, a failover) is reported here; without a listener the process
   // would exit. The next query opens a new connection, and fails with its own error if the server is still gone.
   pool.on('error', () => undefined);
@@ -122,6 +123,7 @@ async function connectPostgres<T>(target: Extract<DatabaseTarget, { kind: 'postg
       // Every pooled connection works in the data directory's schema, whatever the role's default path says.
       onCreateConnection: async (c) => { await c.executeQuery(CompiledQuery.raw(`SET search_path TO ${quoted}`)); },
     }, target.schema),
+    plugins: [new RefuseNulPlugin()],
   });
   return {
     db, kind: 'postgres',

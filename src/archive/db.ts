@@ -93,8 +93,8 @@ export async function openDatabase(file: string): Promise<OpenedDb> {
 
 /**
  * Applies, in name order, the migrations of `namespace` not applied yet. Replicas starting together are safe: the
- * migrator holds a lock while it migrates (an advisory lock on PostgreSQL; SQLite's one connection per file
- * serialises writers) and tolerates its bookkeeping tables being created by someone else meanwhile.
+ * migrator holds a lock while it migrates (an advisory lock on PostgreSQL; on SQLite the migration transaction's
+ * write lock) and tolerates its bookkeeping tables being created by someone else meanwhile.
  */
 export async function applyMigrations<T>(db: Kysely<T>, namespace: string,
   migrations: Record<string, Migration>): Promise<void> {

@@ -26,6 +26,7 @@ const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   'archive.zip.duplicate': 400, 'archive.zip.invalid': 400, 'archive.zip.overlapping': 400,
   'auth.forbidden': 403, 'auth.required': 401, 'auth.run-token': 403, 'auth.token.parent-gone': 401,
   'command.duplicate': 400, 'command.not-found': 404,
+  'database.nul-character': 400,
   'dicom.import.bad-archive': 400, 'dicom.import.no-project': 404, 'dicom.import.no-source': 400,
   'dicom.import.store-failed': 500, 'dicom.import.unsafe-entry': 400, 'dicom.import.unsupported-format': 415,
   'docker.unreachable': 503,

@@ -14,13 +14,14 @@ import { conflict, conflictOnDuplicate, type ArchiveContext, type Db } from './c
 import { parentKey } from './reads.ts';
 
 /**
- * The next accession ID. The increment is one `UPDATE … RETURNING`: on PostgreSQL it locks the counter row until the
- * caller's transaction ends, so replicas allocating at once wait for each other and never get the same number.
+ * The next accession ID. The increment is one statement (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, the first
+ * use creating the counter): on PostgreSQL it locks the counter row until the caller's transaction ends, so
+ * replicas allocating at once wait for each other and never get the same number.
  */
 export async function nextAccession(ctx: ArchiveContext, trx: Db, counter: 'subject' | 'experiment'): Promise<string> {
-  await trx.insertInto('counters').values({ name: counter, value: 0 }).onConflict((oc) => oc.doNothing()).execute();
-  const r = await trx.updateTable('counters').set((eb) => ({ value: eb('value', '+', 1) }))
-    .where('name', '=', counter).returning('value').executeTakeFirstOrThrow();
+  const r = await trx.insertInto('counters').values({ name: counter, value: 1 })
+    .onConflict((oc) => oc.column('name').doUpdateSet((eb) => ({ value: eb('counters.value', '+', 1) })))
+    .returning('value').executeTakeFirstOrThrow();
   const id = `${ctx.siteId}_${counter === 'subject' ? 'S' : 'E'}${String(r.value).padStart(5, '0')}`;
   // An assessor document may have brought this very ID (item-documents.ts): take the next number then.
   const clash = counter === 'experiment' && await trx.selectFrom('experiments').select('id').where('id', '=', id).executeTakeFirst();

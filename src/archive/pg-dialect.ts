@@ -1,10 +1,18 @@
 /**
- * What the migrator asks PostgreSQL about tables, answered for the connection's own schema only. Kysely's
- * introspector describes every column of every schema the role can see (and asks for each column's sequence):
- * on a database shared by many data directories (one schema each, as the test suite runs) that made opening an
- * archive take seconds. The migrator only asks whether its bookkeeping tables exist in our schema.
+ * What PostgreSQL needs beyond Kysely's dialect for XCS:
+ * - `SchemaIntrospector`: what the migrator asks about tables, answered for the connection's own schema only.
+ *   Kysely's introspector describes every column of every schema the role can see (and asks for each column's
+ *   sequence): on a database shared by many data directories (one schema each, as the test suite runs) that made
+ *   opening an archive take seconds. The migrator only asks whether its bookkeeping tables exist in our schema.
+ * - `RefuseNulPlugin`: PostgreSQL text cannot hold a NUL character (SQLite's can), and a query carrying one fails
+ *   inside the driver as an internal error; it is refused before, as the bad input it is.
  */
-import { PostgresDialect, sql, type DatabaseIntrospector, type Kysely, type TableMetadata } from 'kysely';
+import {
+  OperationNodeTransformer, PostgresDialect, sql, type DatabaseIntrospector, type KyselyPlugin, type Kysely,
+  type PluginTransformQueryArgs, type PluginTransformResultArgs, type PrimitiveValueListNode, type QueryResult,
+  type RootOperationNode, type TableMetadata, type UnknownRow, type ValueNode,
+} from 'kysely';
+import { XcsError } from '../core/errors.ts';
 
 interface ColumnRow {
   table: string; is_view: boolean; column: string; type: string; type_schema: string; not_null: boolean;
@@ -62,5 +70,36 @@ export class SchemaPostgresDialect extends PostgresDialect {
 
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return new SchemaIntrospector(db, this.#schema);
+  }
+}
+
+function refuseNul(value: unknown): void {
+  if (typeof value === 'string' && value.includes('\u0000')) {
+    throw new XcsError('database.nul-character', 'a value holds a NUL character (\\0), which cannot be stored or looked up',
+      { hint: 'remove the \\0 from the request' });
+  }
+}
+
+class NulCheck extends OperationNodeTransformer {
+  protected override transformValue(node: ValueNode): ValueNode {
+    refuseNul(node.value);
+    return node;
+  }
+
+  protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
+    for (const v of node.values) refuseNul(v);
+    return node;
+  }
+}
+
+export class RefuseNulPlugin implements KyselyPlugin {
+  readonly #check = new NulCheck();
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.#check.transformNode(args.node);
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
   }
 }
