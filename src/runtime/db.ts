@@ -253,6 +253,25 @@ const MIGRATIONS: string[] = [
   `
   ALTER TABLE runs ADD COLUMN placement TEXT;
   `,
+  // Several replicas on one database (replicas.ts, leases.ts): each process's row with its heartbeat, so that the
+  // others know when it died and take over its job leases; named leases for work only one replica may do at a time
+  // (following the engine's events). Times are milliseconds since the epoch, as everywhere in this database.
+  `
+  CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_namespace TEXT,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_lease_owner ON jobs(lease_owner);
+  `,
 ];
 
 export function openRunDatabase(file: string): RunDatabase {
@@ -264,6 +283,7 @@ export function openRunDatabase(file: string): RunDatabase {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  writeLockFirst(db);
   const version = db.pragma('user_version', { simple: true }) as number;
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
@@ -272,4 +292,23 @@ export function openRunDatabase(file: string): RunDatabase {
     })();
   }
   return db;
+}
+
+/**
+ * Several processes (replicas) may share the file. A transaction that reads and then writes must take the write
+ * lock before its first read: begun deferred, SQLite answers SQLITE_BUSY at once (no busy wait) when another
+ * process committed in between. Every `db.transaction(...)` of this database therefore begins IMMEDIATE;
+ * `.deferred` stays available for read-only snapshots.
+ */
+function writeLockFirst(db: RunDatabase): void {
+  const original = db.transaction.bind(db);
+  const immediateByDefault = <F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> => {
+    const tx = original(fn);
+    // The immediate variant, called as the transaction itself, keeping the other variants beside it.
+    const run = (...args: Parameters<F>): ReturnType<F> => (tx.immediate as unknown as (...a: Parameters<F>) => ReturnType<F>)(...args);
+    return Object.assign(run, {
+      default: tx.immediate, deferred: tx.deferred, immediate: tx.immediate, exclusive: tx.exclusive,
+    }) as unknown as Database.Transaction<F>;
+  };
+  db.transaction = immediateByDefault as RunDatabase['transaction'];
 }
