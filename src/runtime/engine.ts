@@ -82,6 +82,7 @@ export class RunEngine {
   private readonly unsubscribe: Array<() => void> = [];
   private reconcileTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private workersStarted = false;
   /** The report of the reconciliation this replica ran when it took the events lease (none while it does not hold it). */
   private leadReport: ReconcileReport = { removedUnknown: 0, exited: 0, vanished: 0, cleaned: 0 };
   private readonly cleanups = new Set<Promise<void>>();
@@ -118,6 +119,12 @@ export class RunEngine {
         this.watchdog.start();
       },
       onFollow: async () => { await this.follower.stop(); },
+      onBeat: () => {
+        if (!this.workersStarted) return;
+        this.staging.pump();
+        this.finalizing.pump();
+        this.retrying.pump();
+      },
     });
   }
 
@@ -169,6 +176,7 @@ export class RunEngine {
     }, this.config.reconcileIntervalMs);
     this.reconcileTimer.unref();
     this.watchdog.start();
+    this.workersStarted = true;
     this.staging.pump();
     this.finalizing.pump();
     this.retrying.pump();

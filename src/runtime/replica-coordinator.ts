@@ -3,7 +3,8 @@
  * `leaseMs / 3` it renews its heartbeat, finds the replicas that died (`replicas.ts`) and gives their job leases
  * and named leases back at once, returns expired job leases, and takes or renews the engine's events lease: the
  * replica holding it is the one that follows the engine's event stream, reconciles and watches time limits
- * (`onLead`); a replica that loses it stops (`onFollow`). A replica that dies is replaced within one lease.
+ * (`onLead`); a replica that loses it stops (`onFollow`); and it looks for jobs other replicas queued (`onBeat`).
+ * A replica that dies is replaced within one lease (within one beat when it ran on the same machine).
  */
 import type { RunDatabase } from './db.ts';
 import { describe } from './failures.ts';
@@ -16,6 +17,11 @@ export interface LeadershipHooks {
   onLead(): Promise<void>;
   /** It lost the lease (another replica took it, this one stalled past it): stop following. */
   onFollow(): Promise<void>;
+  /**
+   * Every beat: look for claimable jobs. Workers wake at once on what this process enqueues or ends; jobs another
+   * replica enqueued (a run it launched, an exit the events holder saw) are found here, within a beat.
+   */
+  onBeat(): void;
 }
 
 /** The lease whose holder follows the engine's events of the installation `instanceId`. */
@@ -68,6 +74,7 @@ export class ReplicaCoordinator {
       this.sweepDead();
       this.res.queue.reapExpired();
       this.renewLeadership();
+      this.hooks.onBeat();
     } catch (e) {
       // The database is briefly unavailable: the next beat tries again (the leases last three beats).
       this.res.log.warn(`replica heartbeat failed: ${describe(e)}`);
