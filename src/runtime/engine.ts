@@ -119,6 +119,9 @@ export class RunEngine {
         this.watchdog.start();
       },
       onFollow: async () => { await this.follower.stop(); },
+      onPeerLost: () => {
+        reconcile(this.res).catch((e: unknown) => this.res.log.warn(`reconciliation failed: ${describe(e)}`));
+      },
       onBeat: () => {
         if (!this.workersStarted) return;
         this.staging.pump();

@@ -22,6 +22,11 @@ export interface LeadershipHooks {
    * replica enqueued (a run it launched, an exit the events holder saw) are found here, within a beat.
    */
   onBeat(): void;
+  /**
+   * Another replica was found dead while this one holds the events lease: reconcile now (what the dead one left
+   * between a run's end and its clean-up would otherwise wait for the periodic pass).
+   */
+  onPeerLost(): void;
 }
 
 /** The lease whose holder follows the engine's events of the installation `instanceId`. */
@@ -100,14 +105,18 @@ export class ReplicaCoordinator {
   }
 
   private sweepDead(): void {
+    let lost = false;
     for (const id of this.registry.dead(this.res.config.leaseMs)) {
       // Leases first, the row last: a replica dying in between leaves the row for the next sweep to finish.
       const jobs = this.res.queue.releaseLeasesOf(id);
       const named = this.leases.releaseOwner(id);
       if (this.registry.forget([id]).length > 0) {
+        lost = true;
         this.res.log.warn(`replica ${id} is gone: ${jobs} job(s) and ${named} lease(s) taken back`);
       }
     }
+    // A dead holder's lease was just dropped: whoever takes it reconciles anyway (onLead).
+    if (lost && this.leadingNow) this.hooks.onPeerLost();
   }
 
   private renewLeadership(): void {
