@@ -5,7 +5,8 @@
  * (through the backend registry), the run engine, the in-process launcher and the automation dispatcher.
  * `startServer` (what `xcs serve` runs) builds the HTTP server over them and listens; closing it closes them.
  *
- * Engine settings from the environment: `XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`; `XCS_SECRETS_FILE` (command secrets,
+ * Engine settings from the environment: `XCS_MAX_RUNNING`, `XCS_MAX_FINALIZING`, `XCS_LEASE_MS` (how soon another
+ * replica takes over a dead one's work); `XCS_SECRETS_FILE` (command secrets,
  * besides `XCS_SECRET_*` variables). The site settings of runs (network, user, hardening…) follow the server settings
  * (`follow-settings.ts`); `XCS_CONTAINER_NETWORK` and `XCS_CONTAINER_USER` are their defaults.
  */
@@ -51,7 +52,10 @@ export interface Application {
 /** How often the server settings are read again, for changes another replica saved. */
 const SETTINGS_REFRESH_MS = 2000;
 
-/** A stable id per data directory, so a restarted server recognises its own containers. */
+/**
+ * A stable id per data directory, so a restarted server recognises its own containers. Replicas on one data
+ * directory share it: they are one service, and any of them may take over another's containers.
+ */
 function instanceIdOf(dataDir: string): string {
   const file = join(dataDir, 'instance-id');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -87,6 +91,7 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
   const engine = backend && RunEngine.open({
     dataDir, instanceId: instanceIdOf(dataDir), serverUrl: opts.serverUrl,
     maxRunning: positiveIntFromEnv('XCS_MAX_RUNNING'), maxFinalizing: positiveIntFromEnv('XCS_MAX_FINALIZING'),
+    leaseMs: positiveIntFromEnv('XCS_LEASE_MS'),
     // Until the server settings are applied (below): the environment's defaults.
     site: { ...defaultSiteSettings(), containerNetwork: process.env.XCS_CONTAINER_NETWORK || 'none',
       containerUser: process.env.XCS_CONTAINER_USER || null },

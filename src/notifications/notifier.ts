@@ -44,6 +44,12 @@ export interface NotifierDeps {
   retention?(): RetentionDays;
   mail?: MailPort;
   log: EngineLogger;
+  /**
+   * Whether this process does the notifying: of several replicas on one database only the one holding the
+   * engine's events lease does (`RunEngine.replicas.leading`), so that no delivery is recorded or sent twice.
+   * Default: always.
+   */
+  active?(): boolean;
   /** First retry delay of a failed delivery; doubled each time (default 5 s). */
   retryDelayMs?: number;
   now?: () => number;
@@ -93,7 +99,7 @@ export class Notifier {
 
   /** Deletes old consumed events and old finished deliveries and e-mails (one pass at a time). */
   prune(): Promise<Pruned> {
-    if (this.#stopped) return Promise.resolve({ statusEvents: 0, deliveries: 0, mails: 0 });
+    if (this.#stopped || this.#d.active?.() === false) return Promise.resolve({ statusEvents: 0, deliveries: 0, mails: 0 });
     const days = this.#d.retention?.() ?? { statusEvents: DEFAULT_RETENTION_DAYS, deliveries: DEFAULT_RETENTION_DAYS };
     this.#pruning ??= pruneOperations(this.#d.db, days, this.#now(), CURSOR)
       .catch((e: unknown) => {
@@ -115,7 +121,7 @@ export class Notifier {
 
   /** Runs one pass (or schedules another after the one in progress). Resolves when the pass ends. */
   pump(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
+    if (this.#stopped || this.#d.active?.() === false) return Promise.resolve();
     if (this.#busy) { this.#again = true; return this.#busy; }
     this.#busy = (async () => {
       do {

@@ -12,7 +12,11 @@ export interface EngineConfig {
   maxRunning: number;
   /** Runs that may be finalizing at once. */
   maxFinalizing: number;
-  /** How long a claimed job stays ours without a heartbeat. */
+  /**
+   * How long a claimed job, the events lease and a replica's heartbeat stay valid without renewal (renewed every
+   * third of it): the longest a dead replica's work waits before another replica takes it over
+   * (`XCS_LEASE_MS`). A replica on the same machine is seen dead at once, within a third of it.
+   */
   leaseMs: number;
   /** Period of the reconciliation against the engine's containers (besides the one at start-up). */
   reconcileIntervalMs: number;
@@ -30,7 +34,7 @@ export interface EngineConfig {
 export const ENGINE_DEFAULTS = {
   maxRunning: 4,
   maxFinalizing: 2,
-  leaseMs: 30_000,
+  leaseMs: 5_000,
   reconcileIntervalMs: 60_000,
   tokenTtlSeconds: 48 * 3600,
 };

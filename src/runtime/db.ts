@@ -288,6 +288,25 @@ const MIGRATIONS: Migration[] = [
   `
   ALTER TABLE runs ADD COLUMN placement TEXT;
   `,
+  // Several replicas on one database (replicas.ts, leases.ts): each process's row with its heartbeat, so that the
+  // others know when it died and take over its job leases; named leases for work only one replica may do at a time
+  // (following the engine's events). Times are milliseconds since the epoch, as everywhere in this database.
+  `
+  CREATE TABLE replicas (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    pid_namespace TEXT,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_lease_owner ON jobs(lease_owner);
+  `,
 ];
 
 /** The schema version this binary migrates to. */

@@ -5,7 +5,6 @@
  * Public API: `RunEngine.open(...)`, then `start()`; `submit()` records a resolved run, `kill()`,
  * `finalize()`, `get()/find()/list()/history()`, log access, `waitForEnd()`; `stop()` at shutdown.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArchiveStaging } from '../archive/staging.ts';
@@ -24,6 +23,8 @@ import { recordLaunch } from './provenance.ts';
 import { ProvenanceStore } from './provenance-store.ts';
 import { JobQueue } from './queue.ts';
 import { reconcile, type ReconcileReport } from './reconciler.ts';
+import { ReplicaCoordinator } from './replica-coordinator.ts';
+import { thisReplica } from './replicas.ts';
 import { consoleLogger, type EngineLogger, type EngineResources } from './resources.ts';
 import type { RunSpec } from './run-spec.ts';
 import { runNotFound, RunStore, type HistoryItem, type RunFilter, type RunRecord } from './run-store.ts';
@@ -76,10 +77,14 @@ export class RunEngine {
   private readonly finalizing: Dispatcher;
   private readonly retrying: Dispatcher;
   private readonly watchdog: Watchdog;
+  /** Heartbeat, dead replicas' leases, and the events lease that decides which replica follows the engine. */
+  readonly replicas: ReplicaCoordinator;
   private readonly unsubscribe: Array<() => void> = [];
   private reconcileTimer: NodeJS.Timeout | null = null;
-  private reaperTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private workersStarted = false;
+  /** The report of the reconciliation this replica ran when it took the events lease (none while it does not hold it). */
+  private leadReport: ReconcileReport = { removedUnknown: 0, exited: 0, vanished: 0, cleaned: 0 };
   private readonly cleanups = new Set<Promise<void>>();
 
   private constructor(config: EngineConfig, deps: EngineDeps) {
@@ -91,12 +96,13 @@ export class RunEngine {
     this.store = new RunStore(this.db, this.queue);
     this.feed = new StatusFeed(this.db, this.store);
     this.state = new SqliteRunStateStore(this.store, this.queue);
+    const replica = thisReplica();
     this.res = {
       config, store: this.store, queue: this.queue, backend: deps.backend, credentials: deps.credentials,
       outputs: deps.outputs, provenance: new ProvenanceStore(this.db), ...(deps.inventory ? { inventory: deps.inventory } : {}),
       ...(deps.secrets ? { secrets: deps.secrets } : {}), ...(deps.registryAuth ? { registryAuth: deps.registryAuth } : {}),
       ...(deps.staging ? { staging: deps.staging } : {}),
-      log: deps.log ?? consoleLogger, owner: `${process.pid}-${randomBytes(6).toString('hex')}`,
+      log: deps.log ?? consoleLogger, owner: replica.id,
     };
     this.follower = new EventFollower(this.res);
     this.staging = new Dispatcher(this.res, 'stage', runStagingJob, stagingCapacity(this.res));
@@ -104,6 +110,25 @@ export class RunEngine {
       () => this.finalizing.activeCount < config.maxFinalizing);
     this.retrying = new Dispatcher(this.res, 'retry', async (res, id) => { await runRetryJob(res, id); }, () => true);
     this.watchdog = new Watchdog(this.res);
+    this.replicas = new ReplicaCoordinator(this.res, this.db, replica, {
+      onLead: async () => {
+        // Subscribe before reconciling so that nothing happening in between is missed; the reconciliation catches
+        // up on what happened while no replica followed (the previous holder died, or none ran).
+        this.follower.start();
+        this.leadReport = await reconcile(this.res);
+        this.watchdog.start();
+      },
+      onFollow: async () => { await this.follower.stop(); },
+      onPeerLost: () => {
+        reconcile(this.res).catch((e: unknown) => this.res.log.warn(`reconciliation failed: ${describe(e)}`));
+      },
+      onBeat: () => {
+        if (!this.workersStarted) return;
+        this.staging.pump();
+        this.finalizing.pump();
+        this.retrying.pump();
+      },
+    });
   }
 
   static open(options: EngineOptions, deps: EngineDeps): RunEngine {
@@ -124,14 +149,16 @@ export class RunEngine {
     return this.res.provenance;
   }
 
-  /** Takes over from a previous process, follows the engine's events, reconciles, then starts the workers. */
+  /**
+   * Joins the replicas on this database (taking back the leases of dead ones), follows the engine's events and
+   * reconciles when this replica holds the events lease, then starts the workers. Returns the reconciliation's
+   * report (all zero when another replica follows the events).
+   */
   async start(): Promise<ReconcileReport> {
     if (this.started) throw new XcsError('engine.started', 'The run engine is already started');
     this.started = true;
-    this.queue.releaseForeignLeases(this.res.owner);
-    // Subscribe before reconciling so that nothing happening in between is missed.
-    this.follower.start();
-    const report = await reconcile(this.res);
+    await this.replicas.start();
+    const report = this.leadReport;
     const dispatchers = { stage: this.staging, finalize: this.finalizing, retry: this.retrying };
     this.unsubscribe.push(this.queue.onEnqueue((q) => dispatchers[q].pump()));
     this.unsubscribe.push(this.store.onTransition((run) => {
@@ -145,13 +172,14 @@ export class RunEngine {
       this.finalizing.pump();
     }));
     this.reconcileTimer = setInterval(() => {
+      // One replica reconciles (the one following the events); reconciling from several at once is safe, only wasted.
+      if (!this.replicas.leading) return;
       reconcile(this.res).catch((e: unknown) => this.res.log.warn(`reconciliation failed: ${describe(e)}`));
       this.watchdog.sweep();
     }, this.config.reconcileIntervalMs);
     this.reconcileTimer.unref();
-    this.reaperTimer = setInterval(() => this.queue.reapExpired(), Math.max(100, Math.floor(this.config.leaseMs / 2)));
-    this.reaperTimer.unref();
     this.watchdog.start();
+    this.workersStarted = true;
     this.staging.pump();
     this.finalizing.pump();
     this.retrying.pump();
@@ -160,12 +188,13 @@ export class RunEngine {
 
   async stop(): Promise<void> {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
-    if (this.reaperTimer) clearInterval(this.reaperTimer);
     for (const u of this.unsubscribe.splice(0)) u();
     await this.staging.stop();
     await this.finalizing.stop();
     await this.retrying.stop();
     await this.watchdog.stop();
+    // Gives the events lease and the leases of jobs still paused back, so another replica goes on at once.
+    if (this.started) await this.replicas.stop();
     await this.follower.stop();
     await Promise.allSettled([...this.cleanups]);
     this.feed.close();

@@ -8,6 +8,7 @@ import { formatDuration } from '../core/duration.ts';
 import { markWrapupsNotRun, runAuxiliaries, wrapupOutputDirs } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
 import { describe, fail, failureCodeOf } from './failures.ts';
+import { heldLease, isLeaseLost, type LeaseCheck } from './job-lease.ts';
 import { recordAuxLogPaths, saveLogs } from './logs.ts';
 import { recordOutputs } from './provenance.ts';
 import { callbackFailureHint } from './callback-hint.ts';
@@ -48,7 +49,7 @@ function endRemoved(res: EngineResources, runId: number): void {
     `Container ${run.containerName} was removed from the engine (docker rm?) before XCS saved its logs; the run cannot be finalized`);
 }
 
-export async function runFinalizeJob(res: EngineResources, runId: number): Promise<void> {
+export async function runFinalizeJob(res: EngineResources, runId: number, _attempt = 1, lease: LeaseCheck = heldLease()): Promise<void> {
   let run = res.store.require(runId);
   if (isTerminal(run.status)) return;
   res.store.transition(runId, 'Finalizing', { source: 'system', message: 'Processing finished. Uploading files.' });
@@ -99,6 +100,7 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
       return;
     }
     if (run.spec['wrapup-commands'].length > 0) {
+      lease.hold('running the wrapup containers');
       // Finalization waits here (the run stays Finalizing) until every wrapup ended; none runs twice.
       const wrapups = await runAuxiliaries(res, runId, 'wrapup');
       recordAuxLogPaths(res, runId);
@@ -107,6 +109,9 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
         return;
       }
     }
+    // Uploads are idempotent per run and output (their commit key), but two replicas must not move the same
+    // staged files at once: only the job's holder uploads.
+    lease.hold('uploading the outputs');
     const outcome = await res.outputs.finalize(run, {
       wrapupOutputDirs: wrapupOutputDirs(run),
       // Hard links are safe only when the build directories are removed once the run ends (auto clean-up).
@@ -125,8 +130,11 @@ export async function runFinalizeJob(res: EngineResources, runId: number): Promi
         `Failed to upload required outputs.\n${required.map((f) => `${f.output}: ${f.message}`).join('\n')}`);
       return;
     }
+    lease.hold('recording the end');
     res.store.transition(runId, 'Complete', { source: 'system', exitCode: run.exitCode ?? '0', message: 'Completed' });
   } catch (e) {
+    // The job is another replica's now: it finalizes the run.
+    if (isLeaseLost(e)) throw e;
     res.log.warn(`run ${runId}: finalization failed: ${describe(e)}`);
     // Removed while its logs were being read: that is the cause, not the upload.
     if (await removedBehindOurBack(res, runId).catch(() => false)) {

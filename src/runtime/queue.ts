@@ -1,8 +1,10 @@
 /**
- * A durable job queue in SQLite with leases. A worker claims a job, which leases it for a while; it renews
- * the lease with heartbeats while it works and completes the job at the end. If the process dies, the lease
- * expires (or, at start-up, every lease of a previous process is returned at once) and the job runs again:
- * delivery is at-least-once, and each step of a job is idempotent, so the effect is exactly once.
+ * A durable job queue in the run database with leases. A worker claims a job, which leases it for a while; it
+ * renews the lease with heartbeats while it works and completes the job at the end. If its replica dies, the lease
+ * expires (or is returned at once when the replica is known dead, `replicas.ts`) and the job runs again on any
+ * replica: delivery is at-least-once, and each step of a job is idempotent, so the effect is exactly once.
+ * Every lease-changing statement is one UPDATE whose WHERE re-checks the state it changes, so two replicas (two
+ * processes on SQLite, two sessions on PostgreSQL) can never both win one job.
  *
  * There is at most one job per (queue, run): enqueueing an existing job is a no-op, except that a finished
  * job is made waiting again (a forced re-finalization).
@@ -61,6 +63,7 @@ export class JobQueue {
     const row = this.db.prepare(`UPDATE jobs SET state = 'active', lease_owner = ?, lease_expires_at = ?,
         attempts = attempts + 1, updated_at = ?
         WHERE id = (SELECT id FROM jobs WHERE queue = ? AND state = 'waiting' AND run_at <= ? ORDER BY run_at, id LIMIT 1)
+          AND state = 'waiting'
         RETURNING *`).get(owner, t + leaseMs, t, queue, t) as JobRow | undefined;
     return row ? toJob(row) : undefined;
   }
@@ -106,13 +109,23 @@ export class JobQueue {
     return info.changes;
   }
 
-  /**
-   * At start-up: every active lease not held by `owner` belongs to a dead process (one XCS per data
-   * directory), so it is returned now instead of after its expiry.
-   */
-  releaseForeignLeases(owner: string): number {
+  /** Returns every active lease of `owner` (a replica found dead) to `waiting`; returns how many. */
+  releaseLeasesOf(owner: string): number {
     const info = this.db.prepare(`UPDATE jobs SET state = 'waiting', lease_owner = NULL, lease_expires_at = NULL,
-        updated_at = ? WHERE state = 'active' AND (lease_owner IS NULL OR lease_owner <> ?)`).run(this.now(), owner);
+        updated_at = ? WHERE state = 'active' AND lease_owner = ?`).run(this.now(), owner);
+    if (info.changes > 0) queueMicrotask(() => this.wakeAll());
+    return info.changes;
+  }
+
+  /**
+   * Returns the active leases whose owner is no known replica (a process from before replicas were recorded, or
+   * one already forgotten as dead); a live replica registers before it claims anything. Returns how many.
+   */
+  releaseOrphaned(): number {
+    const info = this.db.prepare(`UPDATE jobs SET state = 'waiting', lease_owner = NULL, lease_expires_at = NULL,
+        updated_at = ? WHERE state = 'active' AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT id FROM replicas))`)
+      .run(this.now());
+    if (info.changes > 0) queueMicrotask(() => this.wakeAll());
     return info.changes;
   }
 

@@ -93,7 +93,7 @@ test('run store: a transition can enqueue its follow-up job atomically; find by 
   } finally { t.done(); }
 });
 
-test('queue: leases expire and are reaped; foreign leases are released at start-up; heartbeats keep a lease', () => {
+test('queue: leases expire and are reaped; leases of dead replicas and orphaned ones are released; heartbeats keep a lease', () => {
   const t = setup();
   try {
     const a = t.store.create({ spec: minimalSpec(), userId: 'u', project: null, containerNamePattern: '{id}' });
@@ -114,8 +114,13 @@ test('queue: leases expire and are reaped; foreign leases are released at start-
     assert.equal(again?.attempts, 2);
     assert.equal(t.queue.complete(j2!.id, 'w1'), false, 'the old owner cannot complete it');
 
-    // Process restart: w3 takes over everything active.
-    assert.equal(t.queue.releaseForeignLeases('w3'), 2);
+    // Replica w2 is known dead: its lease goes back at once, w1's (no replica row: a process from before
+    // replicas were recorded, or one forgotten) only with releaseOrphaned once w1 is no known replica.
+    t.db.prepare(`INSERT INTO replicas (id, host, pid, started_at, heartbeat_at) VALUES ('w1', 'h', 1, 0, 0)`).run();
+    assert.equal(t.queue.releaseLeasesOf('w2'), 1);
+    assert.equal(t.queue.releaseOrphaned(), 0, 'w1 is a known replica');
+    t.db.prepare(`DELETE FROM replicas WHERE id = 'w1'`).run();
+    assert.equal(t.queue.releaseOrphaned(), 1);
     assert.equal(t.queue.count('stage', 'waiting'), 2);
 
     // Enqueue is idempotent, and a finished job can be queued again.

@@ -9,6 +9,7 @@ import { isXcsError } from '../core/errors.ts';
 import { markWrapupsNotRun, removeAuxiliaries, runAuxiliaries } from './auxiliary.ts';
 import { pausePoint } from './config.ts';
 import { handleExit } from './exit-handler.ts';
+import { heldLease, isLeaseLost, type LeaseCheck } from './job-lease.ts';
 import { describe, fail, failureCodeOf } from './failures.ts';
 import { recordAuxLogPaths } from './logs.ts';
 import { recordPlacement } from './placement.ts';
@@ -93,7 +94,7 @@ export function containerSpec(res: EngineResources, run: RunRecord, staged: Stag
 }
 
 /** Runs (or re-runs) the staging job of one run. Never throws: failures end the run with a cause. */
-export async function runStagingJob(res: EngineResources, runId: number, attempt = 2): Promise<void> {
+export async function runStagingJob(res: EngineResources, runId: number, attempt = 2, lease: LeaseCheck = heldLease()): Promise<void> {
   let run = res.store.require(runId);
   if (isTerminal(run.status)) return;
   try {
@@ -104,6 +105,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     const createdNow = existing === null;
     // Setups come first (their outputs are the main container's mounts); once the main container exists they are done.
     if (existing === null && run.spec['setup-commands'].length > 0) {
+      lease.hold('running the setup containers');
       const setups = await runAuxiliaries(res, runId, 'setup');
       run = res.store.require(runId);
       if (isTerminal(run.status)) {
@@ -127,6 +129,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
       return;
     }
     if (!existing) {
+      lease.hold('creating the container');
       try {
         // Secrets join the environment here only: never the run record, its provenance or its history.
         const secretEnv = resolveSecrets(res.secrets ?? NO_SECRETS, run.spec.secrets ?? []);
@@ -151,6 +154,7 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     }
     const state = createdNow ? { status: 'created' as const, exitCode: null, oomKilled: false } : await res.backend.inspect(existing.backendId);
     if (state.status === 'created') {
+      lease.hold('starting the container');
       await res.backend.start(existing.backendId);
       // On a cluster the container may wait for a node: the run stays Created, with the reason, until it starts.
       if (!(await recordPlacement(res, runId, existing.backendId))) {
@@ -165,6 +169,8 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
     }
     await pausePoint(res.config, 'running');
   } catch (e) {
+    // The job is another replica's now: it stages the run; failing it here would undo that.
+    if (isLeaseLost(e)) throw e;
     const code = failureCodeOf(e, 'staging-failed');
     res.log.warn(`run ${runId}: staging failed: ${describe(e)}`);
     // A missing secret: XNAT's message, and a hint saying where this site reads that secret.

@@ -45,6 +45,9 @@ export function latestEventId(db: RunDatabase): number {
 
 export type StatusListener = (event: StatusEvent) => void;
 
+/** How soon a subscriber hears of a status change another replica made. */
+const POLL_MS = 500;
+
 /**
  * Follows the store's committed transitions and passes each new event, once and in order, to every subscriber.
  * It reads the table rather than trusting the transition callback, so events committed together (a retry and
@@ -55,11 +58,16 @@ export class StatusFeed {
   readonly #listeners = new Set<StatusListener>();
   #last: number;
   #off: () => void;
+  #timer: NodeJS.Timeout;
 
   constructor(db: RunDatabase, store: RunStore) {
     this.#db = db;
     this.#last = latestEventId(db);
     this.#off = store.onTransition(() => this.poll());
+    // Other replicas on the same database change statuses too, unseen by this process's store: while anyone
+    // listens, the table is read every POLL_MS as well (one indexed read when nothing is new).
+    this.#timer = setInterval(() => { if (this.#listeners.size > 0) this.poll(); }, POLL_MS);
+    this.#timer.unref();
   }
 
   /** Delivers the events committed since the last call. Safe to call at any time. */
@@ -90,6 +98,7 @@ export class StatusFeed {
   }
 
   close(): void {
+    clearInterval(this.#timer);
     this.#off();
     this.#listeners.clear();
   }

@@ -5,12 +5,16 @@
  * Workers wake on enqueue and on every status change, so no polling delay sits between steps.
  */
 import { describe } from './failures.ts';
+import { isLeaseLost, JobLease } from './job-lease.ts';
 import type { Job, QueueName } from './queue.ts';
 import type { EngineResources } from './resources.ts';
 import { ACTIVE_STATUSES } from './state-machine.ts';
 
-/** `attempt` counts claims of the job: 1 the first time, more after a crash or an expired lease. */
-type Handler = (res: EngineResources, runId: number, attempt: number) => Promise<void>;
+/**
+ * `attempt` counts claims of the job: 1 the first time, more after a crash or an expired lease. `lease` says
+ * whether the job is still this replica's: a handler checks it before each step another replica could repeat.
+ */
+type Handler = (res: EngineResources, runId: number, attempt: number, lease: JobLease) => Promise<void>;
 
 export class Dispatcher {
   private readonly res: EngineResources;
@@ -81,14 +85,17 @@ export class Dispatcher {
   }
 
   private launch(job: Job): void {
+    const lease = new JobLease(this.res, job);
     const heartbeat = setInterval(() => {
-      if (!this.res.queue.heartbeat(job.id, this.res.owner, this.res.config.leaseMs)) {
-        this.res.log.warn(`run ${job.runId}: lost the lease of its ${this.queue} job`);
-      }
+      if (!lease.renew()) clearInterval(heartbeat);
     }, Math.max(50, Math.floor(this.res.config.leaseMs / 3)));
     heartbeat.unref();
-    const p: Promise<void> = this.handler(this.res, job.runId, job.attempts)
-      .catch((e: unknown) => { this.res.log.error(`run ${job.runId}: ${this.queue} job crashed: ${describe(e)}`); })
+    const p: Promise<void> = this.handler(this.res, job.runId, job.attempts, lease)
+      .catch((e: unknown) => {
+        // Another replica has the job now: it does the rest, this one only stops.
+        if (isLeaseLost(e)) this.res.log.warn(`run ${job.runId}: ${this.queue} job stopped: ${describe(e)}`);
+        else this.res.log.error(`run ${job.runId}: ${this.queue} job crashed: ${describe(e)}`);
+      })
       .finally(() => {
         clearInterval(heartbeat);
         if (!this.stopped) this.res.queue.complete(job.id, this.res.owner);

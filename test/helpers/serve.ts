@@ -25,7 +25,8 @@ export async function startServe(data: string, env: Record<string, string>): Pro
 
 /** Kills the server the hard way (no shutdown hooks run), as a crash would, and waits for it to be gone. */
 export async function sigkill(s: ServeProcess): Promise<void> {
-  if (s.child.exitCode !== null) return;
+  // Gone already (exited, or killed by a signal: then exitCode stays null).
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
   const exited = new Promise((r) => s.child.once('exit', r));
   s.child.kill('SIGKILL');
   await exited;

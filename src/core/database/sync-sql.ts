@@ -111,9 +111,14 @@ export class SqliteSyncDatabase implements SyncDatabase {
     this.raw.exec(sql);
   }
 
+  /**
+   * Several processes (replicas) may share the file. A transaction that reads and then writes must take the write
+   * lock before its first read: begun deferred, SQLite answers SQLITE_BUSY at once (no busy wait) when another
+   * process committed in between. So every transaction begins IMMEDIATE (nested ones are savepoints).
+   */
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
     const tx = this.raw.transaction(fn);
-    return (...args: A) => tx(...args);
+    return (...args: A) => tx.immediate(...args);
   }
 
   ping(): void {

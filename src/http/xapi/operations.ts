@@ -68,7 +68,7 @@ export function wireOperations(app: FastifyInstance, deps: ServerDeps, ctx: Xapi
       const s = settings.server();
       return { statusEvents: s['status-event-retention-days'] ?? DEFAULT_RETENTION_DAYS, deliveries: s['delivery-retention-days'] ?? DEFAULT_RETENTION_DAYS };
     },
-    retryDelayMs: positiveIntFromEnv('XCS_WEBHOOK_RETRY_MS'),
+    retryDelayMs: positiveIntFromEnv('XCS_WEBHOOK_RETRY_MS'), active: () => engine.replicas.leading,
   });
   registerWebhookRoutes(app, notifier.webhooks, access, webhookHosts);
 
