@@ -15,7 +15,8 @@ max_connections = 400
 listen_addresses = '127.0.0.1'
 synchronous_commit = off
 "
-if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
+# Compared byte for byte ($(cat) would drop the final newline and restart the cluster on every call).
+if ! printf '%s' "$want" | cmp -s - "$conf"; then
   printf '%s' "$want" >"$conf"
   pg_ctlcluster "$version" main stop >/dev/null 2>&1 || true
 fi
