@@ -180,7 +180,9 @@ await build({
 function buildSnapshot() {
   const partial = `${BLOB}.partial`;
   rmSync(join(root, partial), { force: true });
-  const r = spawnSync(process.execPath, ['--snapshot-blob', partial, '--build-snapshot', SNAPSHOT_SCRIPT], { cwd: root, encoding: 'utf8' });
+  // Without NODE_OPTIONS: V8 flags in it would be part of the blob, which bin/xcs uses only without them.
+  const r = spawnSync(process.execPath, ['--snapshot-blob', partial, '--build-snapshot', SNAPSHOT_SCRIPT],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   // Node warns when a built-in module it has not verified in snapshots was loaded while building: such a
   // snapshot may misbehave later, so it is not used.
   const unverified = /not yet fully verified whether built-in module "([^"]+)"/.exec(r.stderr ?? '');
@@ -190,9 +192,10 @@ function buildSnapshot() {
     process.stderr.write(`build: no start-up snapshot for xcs exec (it runs from main.js): ${why}\n`);
     return;
   }
-  // Renamed when complete (Node crashes on a truncated blob); bin/xcs checks that it was built for this folder.
+  // Renamed when complete (Node crashes on a truncated blob). bin/xcs checks that it was built for this folder
+  // and by the node it would start (a blob from another node does not start).
   renameSync(join(root, partial), join(root, BLOB));
-  writeFileSync(join(root, `${BLOB}.root`), `${realpathSync(root)}\n`);
+  writeFileSync(join(root, `${BLOB}.root`), `${realpathSync(root)}\n${process.execPath}\n`);
 }
 
 buildSnapshot();
