@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Bundles the CLI (src/ and the packages it loads) into dist/cli/ for bin/xcs (scripts/bundle.mjs: esbuild;
-# one file per lazily loaded part, so a command loads only what it uses) when any source, or the installed
-# packages, changed since the last build (bin/xcs runs the sources through tsx while the build is stale), and
+# one file per lazily loaded part, so a command loads only what it uses; and the start-up snapshot `xcs exec`
+# starts from) when any source, the installed packages or the bundling script changed since the last build (bin/xcs runs the sources through tsx while the build is stale), and
 # builds the web console (web/ -> dist/web/, served at /ui/) when any of its files is newer than its last build.
 # Type checking is `npm run typecheck`'s job, not the build's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lock=node_modules/.package-lock.json
 if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -print -quit)" ] \
-   || [ package-lock.json -nt dist/.built ] || { [ -f "$lock" ] && [ "$lock" -nt dist/.built ]; }; then
+   || [ package-lock.json -nt dist/.built ] || [ scripts/bundle.mjs -nt dist/.built ] || { [ -f "$lock" ] && [ "$lock" -nt dist/.built ]; }; then
   echo "build: bundling the CLI into dist/cli/" >&2
   mkdir -p dist
   touch dist/.building   # stamped before bundling, so an edit made meanwhile still counts as newer

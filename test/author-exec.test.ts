@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import { EXEC_LABEL } from '../src/authoring/container-spec.ts';
 import { ensureDockerHarness } from './helpers/docker.ts';
 import { withTempDir } from './helpers/temp.ts';
-import { xcs } from './helpers/xcs-cli.ts';
+import { repoRoot, xcs } from './helpers/xcs-cli.ts';
 
 before(async () => {
   await ensureDockerHarness();
@@ -110,5 +110,58 @@ test('a required output the tool did not write fails the run, with the reason', 
     assert.equal(r.code, 1);
     assert.match(r.stderr, /required output missing: report/);
     assert.match(r.stderr, /report:report-resource: nothing — Output "report" is missing: the glob matched no file/);
+  });
+});
+
+test('an image the engine does not have, or an engine that does not answer, is named and nothing runs or is created', async () => {
+  await withTempDir('xcs-exec-noimage-', async (dir) => {
+    const command = (image: string): object => ({
+      name: 'needs-an-image', image, 'command-line': 'echo should-not-run',
+      mounts: [{ name: 'out', path: '/out', writable: true }],
+    });
+    await writeFile(join(dir, 'main.json'), JSON.stringify(command('xcs-test/no-such-image:9')));
+    const out = join(dir, 'out');
+    const missing = await xcs(['exec', join(dir, 'main.json'), '--output-dir', out]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /image xcs-test\/no-such-image:9 is not in the local Docker engine; nothing was run/);
+    assert.match(missing.stderr, /hint: build it first \(docker build -t xcs-test\/no-such-image:9 \.\); xcs never pulls/);
+    assert.doesNotMatch(missing.stderr + missing.stdout, /running|should-not-run/);
+    await assert.rejects(stat(out), { code: 'ENOENT' }, 'no output folder is left behind');
+
+    // Only the first container's image is left to its create: a later one (here the wrapup's) is checked
+    // before the setup runs.
+    const file = JSON.parse(await readFile(join(repoRoot, 'test/authoring/setup-wrapup.json'), 'utf8')) as Record<string, unknown>[];
+    const text = JSON.stringify(file).replaceAll('xcs-test/busybox:latest:sign', 'xcs-test/no-such-image:9:sign');
+    const edited = JSON.parse(text) as Record<string, unknown>[];
+    edited[2].image = 'xcs-test/no-such-image:9';
+    await writeFile(join(dir, 'setup-wrapup.json'), JSON.stringify(edited));
+    await mkdir(join(dir, 'raw'));
+    await writeFile(join(dir, 'raw', 'raw.txt'), 'raw data\n');
+    const wrapupMissing = await xcs(['exec', join(dir, 'setup-wrapup.json'), '--mount', `in=${join(dir, 'raw')}`, '--output-dir', out]);
+    assert.equal(wrapupMissing.code, 1, wrapupMissing.stderr);
+    assert.match(wrapupMissing.stderr, /image xcs-test\/no-such-image:9 is not in the local Docker engine; nothing was run/);
+    assert.doesNotMatch(wrapupMissing.stderr, /setup 1|running/);
+    await assert.rejects(stat(out), { code: 'ENOENT' }, 'no output folder is left behind');
+
+    await writeFile(join(dir, 'busybox.json'), JSON.stringify(command('xcs-test/busybox:latest')));
+
+    const noEngine = await xcs(['exec', join(dir, 'busybox.json'), '--output-dir', out], { env: { DOCKER_HOST: `unix://${join(dir, 'no-engine.sock')}` } });
+    assert.equal(noEngine.code, 1);
+    assert.match(noEngine.stderr, new RegExp(`The Docker engine at unix://${join(dir, 'no-engine.sock').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} does not answer \\(ENOENT\\)`));
+    assert.match(noEngine.stderr, /hint: Start it/);
+    await assert.rejects(stat(out), { code: 'ENOENT' }, 'no output folder is left behind');
+  });
+});
+
+test('a tool that prints and exits at once has all its output shown, stdout and stderr apart', async () => {
+  await withTempDir('xcs-exec-quick-', async (dir) => {
+    const command = { name: 'quick', image: 'xcs-test/busybox:latest', 'command-line': "sh -c 'echo out-1; echo err-1 >&2; echo out-2; exit 0'" };
+    await writeFile(join(dir, 'c.json'), JSON.stringify(command));
+    for (let i = 0; i < 3; i++) {
+      const r = await xcs(['exec', join(dir, 'c.json'), '--output-dir', join(dir, 'out')]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'out-1\nout-2\n');
+      assert.match(r.stderr, /^err-1$/m);
+    }
   });
 });

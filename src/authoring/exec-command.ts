@@ -38,9 +38,10 @@ export async function execCommand(file: string, opts: ExecCommandOptions): Promi
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // The engine connection (its module and version probe) is opened while the command loads and resolves:
-  // start-up is most of a short run's cost.
-  const connecting = opts.dryRun ? null : import('../backends/docker/docker-backend.ts').then((m) => m.createDockerBackend());
+  // The engine connection is opened while the command loads and resolves: start-up is most of a short run's
+  // cost. Its API version is negotiated only if the engine refuses the preferred one (a round trip less).
+  const connecting = opts.dryRun ? null
+    : import('../backends/docker/docker-backend.ts').then((m) => m.createDockerBackend({ negotiate: 'on-refusal' }));
   connecting?.catch(() => undefined);
   try {
     const { command, others } = await loadCommandFile(file, opts.commandName);

@@ -5,10 +5,10 @@
  * finalization's own rules (`runtime/finalize/collect.ts`) and checked. Containers are removed whatever
  * happens, and an abort (Ctrl-C) kills them.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import type { ContainerBackend, ContainerState } from '../backends/types.ts';
+import { BackendErrorCode, type ContainerBackend, type ContainerState } from '../backends/types.ts';
 import { isXcsError, messageOf, XcsError } from '../core/errors.ts';
 import type { ResolvedCommand, ResolvedOutput } from '../resolution/types.ts';
 import { collectOutput } from '../runtime/finalize/collect.ts';
@@ -70,11 +70,20 @@ async function pump(source: AsyncIterable<Buffer>, sink: Writable, prefix: strin
   if (prefix !== null && pending !== '') sink.write(`${prefix}${pending}\n`);
 }
 
+/** One container of the run: its log prefix, whether it is the tool's, and its progress line (once created). */
+interface Step {
+  prefix: string | null;
+  main: boolean;
+  announce: () => void;
+}
+
 /** Runs one container to its end, logs streamed; the container is removed afterwards. */
 async function runContainer(backend: ContainerBackend, r: ResolvedCommand, name: string, plan: ExecPlan, io: ExecIo,
-  options: RunOptions, prefix: string | null, main: boolean): Promise<ContainerState> {
+  options: RunOptions, step: Step): Promise<ContainerState> {
+  const { prefix, main } = step;
   const spec = localContainerSpec(r, { name, command: main ? plan.command : undefined, user: options.user });
   const { backendId } = await backend.create(spec);
+  step.announce();
   const onAbort = (): void => { void backend.kill(backendId).catch(() => undefined); };
   try {
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -107,9 +116,20 @@ async function checkOutput(o: ResolvedOutput, plan: ExecPlan, wrapupDirs: Map<st
   }
 }
 
-/** Folders the run writes to must exist; the default output folders must not hold an earlier run's files. */
-async function prepareFolders(plan: ExecPlan): Promise<void> {
-  for (const dir of plan.writableDirs) await mkdir(dir, { recursive: true });
+/** Folders the run writes to must exist. Returns the top folder of each one it had to make. */
+async function prepareFolders(plan: ExecPlan): Promise<string[]> {
+  const made: string[] = [];
+  for (const dir of plan.writableDirs) {
+    const top = await mkdir(dir, { recursive: true });
+    if (top !== undefined) made.push(top);
+  }
+  return made;
+}
+
+function imageMissing(image: string): XcsError {
+  return new XcsError('exec.image-missing', `image ${image} is not in the local Docker engine; nothing was run`, {
+    path: image, hint: `build it first (docker build -t ${image} .); xcs never pulls`,
+  });
 }
 
 export async function emptyFolder(dir: string): Promise<boolean> {
@@ -125,32 +145,41 @@ export async function runExec(plan: ExecPlan, backend: ContainerBackend, io: Exe
   const started = performance.now();
   const r = plan.resolved;
   const images = [r.image, ...r['setup-commands'].map((s) => s.image), ...r['wrapup-commands'].map((s) => s.image)];
+  // The first container's image is not asked for: its create is refused as clearly when it is missing, one
+  // request less before the tool starts (start-up is most of a short run). Every other one is checked now, so
+  // that nothing runs when one is missing.
+  const firstImage = r['setup-commands'][0]?.image ?? r.image;
   for (const image of new Set(images)) {
-    if (!(await backend.inspectImage(image))) {
-      throw new XcsError('exec.image-missing', `image ${image} is not in the local Docker engine; nothing was run`, {
-        path: image, hint: `build it first (docker build -t ${image} .); xcs never pulls`,
-      });
-    }
+    if (image !== firstImage && !(await backend.inspectImage(image))) throw imageMissing(image);
   }
-  await prepareFolders(plan);
+  const made = await prepareFolders(plan);
+  // The first create refused for a missing image, or by an engine that does not answer: nothing ran, and the
+  // folders made for the run go too, as when the image was checked first.
+  const first = <T>(run: Promise<T>): Promise<T> => run.catch(async (e: unknown) => {
+    if (!isXcsError(e) || (e.code !== BackendErrorCode.imageMissing && e.code !== BackendErrorCode.unavailable)) throw e;
+    for (const dir of made) await rm(dir, { recursive: true, force: true });
+    throw e.code === BackendErrorCode.imageMissing ? imageMissing(firstImage) : e;
+  });
   const end = (failed: ExecOutcome['failed'], message: string, state: ContainerState | null, outputs: OutputCheck[] = []): ExecOutcome => ({
     exitCode: state?.exitCode ?? null, oomKilled: state?.oomKilled ?? false, failed, message, outputs, durationMs: performance.now() - started,
   });
   const id = shortId();
   for (const [i, s] of r['setup-commands'].entries()) {
-    note(`setup ${i + 1}: ${s.image} ${s['command-line']}`);
-    const state = await runContainer(backend, s, `xcs-exec-${id}-setup-${i + 1}`, plan, io, options, `[setup ${i + 1}] `, false);
+    const run = runContainer(backend, s, `xcs-exec-${id}-setup-${i + 1}`, plan, io, options,
+      { prefix: `[setup ${i + 1}] `, main: false, announce: () => note(`setup ${i + 1}: ${s.image} ${s['command-line']}`) });
+    const state = await (i === 0 ? first(run) : run);
     if (state.exitCode !== 0) return end('setup', `setup command ${s.image} exited with ${state.exitCode ?? state.status}; the tool did not run`, state);
   }
-  note(`running ${r.image}: ${r['command-line']}`);
-  const state = await runContainer(backend, r, `xcs-exec-${id}`, plan, io, options, null, true);
+  const run = runContainer(backend, r, `xcs-exec-${id}`, plan, io, options,
+    { prefix: null, main: true, announce: () => note(`running ${r.image}: ${r['command-line']}`) });
+  const state = await (r['setup-commands'].length === 0 ? first(run) : run);
   if (options.signal?.aborted) return end('main', 'interrupted; the container was killed and removed', state);
   if (state.oomKilled) return end('main', `the tool was killed for using more than its memory limit (${r['limit-memory'] ?? '?'} MiB)`, state);
   if (state.exitCode !== 0) return end('main', `the tool exited with code ${state.exitCode ?? state.status}`, state);
   const wrapupDirs = new Map<string, string>();
   for (const [i, w] of r['wrapup-commands'].entries()) {
-    note(`wrapup ${i + 1}: ${w.image} ${w['command-line']}`);
-    const ws = await runContainer(backend, w, `xcs-exec-${id}-wrapup-${i + 1}`, plan, io, options, `[wrapup ${i + 1}] `, false);
+    const ws = await runContainer(backend, w, `xcs-exec-${id}-wrapup-${i + 1}`, plan, io, options,
+      { prefix: `[wrapup ${i + 1}] `, main: false, announce: () => note(`wrapup ${i + 1}: ${w.image} ${w['command-line']}`) });
     if (ws.exitCode !== 0) return end('wrapup', `wrapup command ${w.image} exited with ${ws.exitCode ?? ws.status}`, state);
     const out = w.mounts.find((m) => m.name === 'output');
     if (out && w['parent-source-object-name']) wrapupDirs.set(w['parent-source-object-name'], out['xnat-host-path']);

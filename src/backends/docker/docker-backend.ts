@@ -33,7 +33,9 @@ import {
   type WaitOptions,
 } from '../types.ts';
 import { toCreateOptions } from './container-config.ts';
-import { containerFailure, engineMessage, imageFailure, isUnavailable, notFound, pullFailed, requestFailed, statusOf, unavailable } from './engine-errors.ts';
+import {
+  containerFailure, engineMessage, imageFailure, isUnavailable, isVersionRefusal, notFound, pullFailed, requestFailed, statusOf, unavailable,
+} from './engine-errors.ts';
 import { DockerEventFollower, EVENT_ACTIONS } from './events.ts';
 import { demultiplex } from './log-stream.ts';
 
@@ -50,6 +52,12 @@ export interface DockerBackendOptions {
   host?: string;
   /** Force an API version instead of negotiating one. */
   apiVersion?: string;
+  /**
+   * `first` (default): ask the engine's versions (`/version`) before anything else. `on-refusal`: start with
+   * the preferred version and ask only if the engine refuses it — one round trip less for a short-lived
+   * client (`xcs exec`) on the engines that take it; a refused request did nothing, so it is sent again.
+   */
+  negotiate?: 'first' | 'on-refusal';
 }
 
 /** The part of docker-modem we call directly (dockerode buffers non-followed logs; we always want a stream). */
@@ -108,27 +116,39 @@ export function negotiateApiVersion(engine: { ApiVersion: string; MinAPIVersion?
   return PREFERRED_API_VERSION;
 }
 
-/** Connects, probes `/version` and returns a backend pinned to a negotiated API version. */
+/** A client pinned to the API version negotiated with the engine's `/version`. */
+async function negotiated(connection: Connection, agent: http.Agent): Promise<{ docker: Docker; apiVersion: string }> {
+  const probe = new Docker(withAgent({ ...connection }, agent));
+  let version: string;
+  try {
+    version = negotiateApiVersion(await probe.version(), describe(connection));
+  } catch (e) {
+    if (e instanceof XcsError) throw e;
+    throw unavailable(e, describe(connection));
+  }
+  return { docker: new Docker(withAgent({ ...connection, version: `v${version}` }, agent)), apiVersion: version };
+}
+
+/** Connects and returns a backend pinned to a negotiated API version (see `negotiate`). */
 export async function createDockerBackend(options: DockerBackendOptions = {}): Promise<DockerBackend> {
   const connection = parseDockerHost(options.host ?? process.env.DOCKER_HOST);
   const agent = new http.Agent({ keepAlive: true });
   Object.defineProperty(agent, inspect.custom, { value: () => 'http.Agent(docker)' });
-  let version = options.apiVersion;
-  if (version === undefined) {
-    const probeOptions: Docker.DockerOptions = { ...connection };
-    const probe = new Docker(withAgent(probeOptions, agent));
-    try {
-      const v = await probe.version();
-      version = negotiateApiVersion(v, describe(connection));
-    } catch (e) {
-      agent.destroy();
-      if (e instanceof XcsError) throw e;
-      throw unavailable(e, describe(connection));
-    }
+  if (options.apiVersion !== undefined) {
+    const docker = new Docker(withAgent({ ...connection, version: `v${options.apiVersion}` }, agent));
+    return new DockerBackend(docker, agent, describe(connection), options.apiVersion);
   }
-  const pinned: Docker.DockerOptions = { ...connection, version: `v${version}` };
-  const docker = new Docker(withAgent(pinned, agent));
-  return new DockerBackend(docker, agent, describe(connection), version);
+  if (options.negotiate === 'on-refusal') {
+    const docker = new Docker(withAgent({ ...connection, version: `v${PREFERRED_API_VERSION}` }, agent));
+    return new DockerBackend(docker, agent, describe(connection), PREFERRED_API_VERSION, () => negotiated(connection, agent));
+  }
+  try {
+    const { docker, apiVersion } = await negotiated(connection, agent);
+    return new DockerBackend(docker, agent, describe(connection), apiVersion);
+  } catch (e) {
+    agent.destroy();
+    throw e;
+  }
 }
 
 /**
@@ -189,18 +209,48 @@ export class DockerBackend implements ContainerBackend {
   /** The engine does not change version under a running backend: asked once. */
   private version: Promise<EngineVersion> | undefined;
 
+  private docker: Docker;
+  private pinnedVersion: string;
+
   constructor(
-    private readonly docker: Docker,
+    docker: Docker,
     private readonly agent: http.Agent,
     /** Where the engine is, for messages. */
     readonly endpoint: string,
-    /** The negotiated Engine API version. */
-    readonly apiVersion: string,
-  ) {}
+    apiVersion: string,
+    /** Given when `apiVersion` is a guess (negotiate: on-refusal): how to negotiate when the engine refuses it. */
+    private negotiation?: () => Promise<{ docker: Docker; apiVersion: string }>,
+  ) {
+    this.docker = docker;
+    this.pinnedVersion = apiVersion;
+  }
+
+  /** The Engine API version requests are sent with. */
+  get apiVersion(): string {
+    return this.pinnedVersion;
+  }
+
+  /**
+   * One engine call. While the version is a guess, an engine that refuses it is asked for its versions once
+   * and the call is sent again with the negotiated one (a refused request changed nothing).
+   */
+  private async call<T>(request: (docker: Docker) => Promise<T>): Promise<T> {
+    try {
+      return await request(this.docker);
+    } catch (e) {
+      const negotiation = this.negotiation;
+      if (negotiation === undefined || !isVersionRefusal(e)) throw e;
+      this.negotiation = undefined;
+      const { docker, apiVersion } = await negotiation();
+      this.docker = docker;
+      this.pinnedVersion = apiVersion;
+      return request(this.docker);
+    }
+  }
 
   async ping(): Promise<void> {
     try {
-      await this.docker.ping();
+      await this.call((d) => d.ping());
     } catch (e) {
       throw unavailable(e, this.endpoint);
     }
@@ -208,7 +258,7 @@ export class DockerBackend implements ContainerBackend {
 
   async inspectImage(ref: string): Promise<ImageInfo | null> {
     try {
-      const i = await this.docker.getImage(ref).inspect();
+      const i = await this.call((d) => d.getImage(ref).inspect());
       return {
         id: i.Id,
         tags: i.RepoTags ?? [],
@@ -227,8 +277,8 @@ export class DockerBackend implements ContainerBackend {
   async pullImage(ref: string, options: PullOptions = {}): Promise<void> {
     const auth = options.auth;
     try {
-      const stream = await this.docker.pull(ref, auth === undefined ? {}
-        : { authconfig: { username: auth.username, password: auth.password, serveraddress: auth.serverAddress } });
+      const stream = await this.call((d) => d.pull(ref, auth === undefined ? {}
+        : { authconfig: { username: auth.username, password: auth.password, serveraddress: auth.serverAddress } }));
       // The engine reports a failed pull inside the progress stream, not as a status.
       await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
     } catch (e) {
@@ -238,7 +288,7 @@ export class DockerBackend implements ContainerBackend {
 
   async removeImage(ref: string, options: RemoveImageOptions = {}): Promise<void> {
     try {
-      await this.docker.getImage(ref).remove({ force: options.force === true });
+      await this.call((d) => d.getImage(ref).remove({ force: options.force === true }));
     } catch (e) {
       throw isUnavailable(e) ? unavailable(e, this.endpoint) : imageFailure(e, 'removal', ref);
     }
@@ -246,7 +296,7 @@ export class DockerBackend implements ContainerBackend {
 
   async checkRegistryAuth(auth: RegistryAuth): Promise<RegistryLogin> {
     try {
-      const r = await this.docker.checkAuth({ serveraddress: auth.serverAddress, username: auth.username, password: auth.password }) as
+      const r = await this.call((d) => d.checkAuth({ serveraddress: auth.serverAddress, username: auth.username, password: auth.password })) as
         { Status?: string };
       return { ok: r.Status === 'Login Succeeded', status: r.Status ?? 'none' };
     } catch (e) {
@@ -271,7 +321,7 @@ export class DockerBackend implements ContainerBackend {
   }
 
   async engineVersion(): Promise<EngineVersion> {
-    this.version ??= this.docker.version().then((v) => ({
+    this.version ??= this.call((d) => d.version()).then((v) => ({
       name: /podman/i.test(JSON.stringify(v.Components ?? [])) ? 'podman' : 'docker',
       version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch,
     }));
@@ -285,7 +335,7 @@ export class DockerBackend implements ContainerBackend {
 
   async listImages(): Promise<ImageSummary[]> {
     try {
-      const images = await this.docker.listImages();
+      const images = await this.call((d) => d.listImages());
       return images.map((i) => ({
         id: i.Id,
         tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
@@ -301,28 +351,28 @@ export class DockerBackend implements ContainerBackend {
     const name = spec.name ?? `xcs-${randomUUID()}`;
     const body = toCreateOptions({ ...spec, name });
     try {
-      const container = await this.docker.createContainer(body);
+      const container = await this.call((d) => d.createContainer(body));
       return { backendId: container.id, name };
     } catch (e) {
-      throw containerFailure(e, 'create', name, spec.image);
+      throw isUnavailable(e) ? unavailable(e, this.endpoint) : containerFailure(e, 'create', name, spec.image);
     }
   }
 
   async start(backendId: string): Promise<void> {
     try {
-      await this.docker.getContainer(backendId).start();
+      await this.call((d) => d.getContainer(backendId).start());
     } catch (e) {
       if (statusOf(e) === 304) return; // already started
-      throw containerFailure(e, 'start', backendId);
+      throw isUnavailable(e) ? unavailable(e, this.endpoint) : containerFailure(e, 'start', backendId);
     }
   }
 
   async wait(backendId: string, options: WaitOptions = {}): Promise<ContainerState> {
     let exitCode: number | null = null;
     try {
-      const r = (await this.docker
+      const r = (await this.call((d) => d
         .getContainer(backendId)
-        .wait({ condition: 'not-running', ...(options.signal === undefined ? {} : { abortSignal: options.signal }) })) as {
+        .wait({ condition: 'not-running', ...(options.signal === undefined ? {} : { abortSignal: options.signal }) }))) as {
         StatusCode?: number;
       };
       exitCode = typeof r.StatusCode === 'number' ? r.StatusCode : null;
@@ -338,7 +388,7 @@ export class DockerBackend implements ContainerBackend {
 
   async inspect(backendId: string): Promise<ContainerState> {
     try {
-      const info = await this.docker.getContainer(backendId).inspect();
+      const info = await this.call((d) => d.getContainer(backendId).inspect());
       const s = info.State;
       const status = statusOfDocker(s.Status);
       const state: ContainerState = {
@@ -360,7 +410,7 @@ export class DockerBackend implements ContainerBackend {
 
   async kill(backendId: string, signal = 'SIGKILL'): Promise<void> {
     try {
-      await this.docker.getContainer(backendId).kill({ signal });
+      await this.call((d) => d.getContainer(backendId).kill({ signal }));
     } catch (e) {
       // 409: not running any more — the wanted outcome already holds.
       if (statusOf(e) === 409) return;
@@ -370,7 +420,7 @@ export class DockerBackend implements ContainerBackend {
 
   async remove(backendId: string): Promise<void> {
     try {
-      await this.docker.getContainer(backendId).remove({ force: true, v: true });
+      await this.call((d) => d.getContainer(backendId).remove({ force: true, v: true }));
     } catch (e) {
       const status = statusOf(e);
       // 404: already gone; 409: removal already in progress (auto-remove).
@@ -451,8 +501,8 @@ export class DockerBackend implements ContainerBackend {
     signal: AbortSignal | undefined,
     errors: Record<number, string>,
   ): Promise<AsyncIterable<Buffer | string>> {
-    const modem = this.docker.modem as Modem;
-    return new Promise((resolve, reject) => {
+    return this.call((docker) => new Promise((resolve, reject) => {
+      const modem = docker.modem as Modem;
       modem.dial(
         {
           path,
@@ -464,12 +514,12 @@ export class DockerBackend implements ContainerBackend {
         },
         (error, result) => (error ? reject(error) : resolve(result as AsyncIterable<Buffer | string>)),
       );
-    });
+    }));
   }
 
   private async listWhere(filters: Record<string, string[]>): Promise<ContainerSummary[]> {
     try {
-      const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify(filters) });
+      const containers = await this.call((d) => d.listContainers({ all: true, filters: JSON.stringify(filters) }));
       return containers.map((c) => ({
         backendId: c.Id,
         name: (c.Names[0] ?? '').replace(/^\//, ''),

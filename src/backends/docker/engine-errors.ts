@@ -46,6 +46,11 @@ export function isUnavailable(e: unknown): boolean {
   return f.statusCode === undefined && f.code !== undefined && SOCKET_ERRORS.has(f.code);
 }
 
+/** The engine refused the request's API version (`client version 1.41 is too new/old`): nothing was done. */
+export function isVersionRefusal(e: unknown): boolean {
+  return statusOf(e) === 400 && /client version \S+ is too (new|old)/i.test(engineMessage(e));
+}
+
 export function unavailable(e: unknown, where: string): XcsError {
   return new XcsError(BackendErrorCode.unavailable, `The Docker engine at ${where} does not answer (${asFailure(e).code ?? engineMessage(e)})`, {
     path: where,
@@ -59,6 +64,7 @@ const MOUNT_MISSING = /(?:bind source path does not exist|no such file or direct
 
 /** Maps a failure of create/start for the container `subject` (its spec name or id). */
 export function containerFailure(e: unknown, action: 'create' | 'start', subject: string, image?: string): XcsError {
+  if (e instanceof XcsError) return e; // already explained (an engine found unusable while negotiating)
   const message = engineMessage(e);
   const status = statusOf(e);
   if (isUnavailable(e)) return unavailable(e, 'the configured socket');
@@ -107,6 +113,7 @@ export function notFound(e: unknown, id: string): XcsError {
 
 /** A failed inspection or removal of the image `ref`. */
 export function imageFailure(e: unknown, what: 'inspection' | 'removal', ref: string): XcsError {
+  if (e instanceof XcsError) return e; // already explained (an engine found unusable while negotiating)
   const status = statusOf(e);
   const message = engineMessage(e);
   if (status === 404) {
@@ -125,11 +132,13 @@ export function imageFailure(e: unknown, what: 'inspection' | 'removal', ref: st
 
 /** A pull the engine or the registry refused (the engine's message says which). */
 export function pullFailed(e: unknown, ref: string): XcsError {
+  if (e instanceof XcsError) return e; // already explained (an engine found unusable while negotiating)
   return new XcsError(BackendErrorCode.pullFailed, `Could not pull image ${ref}: ${engineMessage(e)}`, { path: ref, cause: e });
 }
 
 /** Any other failed request. */
 export function requestFailed(e: unknown, what: string, id: string): XcsError {
+  if (e instanceof XcsError) return e; // already explained (an engine found unusable while negotiating)
   if (isUnavailable(e)) return unavailable(e, 'the configured socket');
   if (statusOf(e) === 404) return notFound(e, id);
   return new XcsError(BackendErrorCode.requestFailed, `Docker ${what} of ${id} failed: ${engineMessage(e)}`, { path: id, cause: e });
