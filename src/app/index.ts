@@ -113,6 +113,9 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
     dispatcher.use(new SubscriptionRunner({ store: automation, catalog, launcher, users,
       objectJson: async (uri) => (await new ArchiveObjectSource(archive, users).getByUri(uri)) as JsonValue | null }));
     dispatcher.start(archive);
+    // An orchestration whose run ended on a replica that died before it launched the next step goes on here.
+    const resumer = dispatcher;
+    engine?.onTakeover(() => { void resumer.resume(); });
   }
   // Replicas on one database: a setting saved through another replica reaches this one within this time.
   const settingsRefresh = setInterval(() => {

@@ -86,6 +86,7 @@ export class RunEngine {
   /** The report of the reconciliation this replica ran when it took the events lease (none while it does not hold it). */
   private leadReport: ReconcileReport = { removedUnknown: 0, exited: 0, vanished: 0, cleaned: 0 };
   private readonly cleanups = new Set<Promise<void>>();
+  private readonly takeoverListeners = new Set<() => void>();
 
   private constructor(config: EngineConfig, deps: EngineDeps) {
     this.config = config;
@@ -117,10 +118,12 @@ export class RunEngine {
         this.follower.start();
         this.leadReport = await reconcile(this.res);
         this.watchdog.start();
+        this.announceTakeover();
       },
       onFollow: async () => { await this.follower.stop(); },
       onPeerLost: () => {
         reconcile(this.res).catch((e: unknown) => this.res.log.warn(`reconciliation failed: ${describe(e)}`));
+        this.announceTakeover();
       },
       onBeat: () => {
         if (!this.workersStarted) return;
@@ -129,6 +132,19 @@ export class RunEngine {
         this.retrying.pump();
       },
     });
+  }
+
+  /**
+   * Calls `listener` when this replica takes over for others: it took the events lease, or, holding it, found a
+   * replica dead. What a dead replica left half done outside the engine (an orchestration's next step) resumes then.
+   */
+  onTakeover(listener: () => void): () => void {
+    this.takeoverListeners.add(listener);
+    return () => this.takeoverListeners.delete(listener);
+  }
+
+  private announceTakeover(): void {
+    for (const l of this.takeoverListeners) l();
   }
 
   static open(options: EngineOptions, deps: EngineDeps): RunEngine {

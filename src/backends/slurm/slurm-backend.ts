@@ -321,7 +321,14 @@ export class SlurmBackend implements ContainerBackend {
     for (const name of await this.dirs.names()) {
       const meta = await this.dirs.meta(name);
       if (meta === null || Object.entries(wanted).some(([k, v]) => meta.labels[k] !== v)) continue;
-      const t = this.byName.get(name) ?? this.track(name, (await this.dirs.jobId(name)) ?? (await this.adopt(name)), meta.labels);
+      let t = this.byName.get(name);
+      try {
+        t ??= this.track(name, (await this.dirs.jobId(name)) ?? (await this.adopt(name)), meta.labels);
+      } catch (e) {
+        // Removed meanwhile (another process cleaned the run up): not there to list.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
       found.push({ meta, t });
     }
     // One query for every listed job Slurm may still be running.
