@@ -41,7 +41,7 @@ async function trial(phase: Phase, seed: number): Promise<void> {
   // The victim starts first: it takes the events lease, so the exits it hears are finalized by it too.
   const victim = await startServe(site.data, { ...site.env, ...(phase === 'random' ? {} : { XCS_TEST_PAUSE_AT: phase }) });
   await waitUntil(async () => victim.output().includes("follows the engine's events"), 'the victim to take the events lease', 30_000,
-    () => victim.output());
+    () => victim.output()).catch(async (e: unknown) => { await sigkill(victim); throw e; });
   const survivors = await Promise.all([startServe(site.data, site.env), startServe(site.data, site.env)]);
   const all: ServeProcess[] = [victim, ...survivors];
   const output = (): string => all.map((s, i) => `--- replica ${i}\n${s.output()}`).join('\n');
