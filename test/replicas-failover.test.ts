@@ -1,5 +1,5 @@
 // Failover between replicas: three `xcs serve` processes on one data directory and one database (SQLite, or the
-// PostgreSQL server of XCS_DATABASE_URL in a fresh schema), a dozen runs launched through all of them in turn, and
+// PostgreSQL server of XCS_DATABASE_URL in a fresh schema), ten runs per trial launched through all of them in turn, and
 // the replica that follows the engine's events SIGKILLed while its runs are staging, running, finalizing (outputs
 // uploaded, end not recorded) or at a random moment. The two others must take everything over: every run ends
 // Complete with exactly one terminal history entry, every output is in the archive exactly once, and no container
@@ -15,7 +15,7 @@ import { sigkill, startServe, type ServeProcess } from './helpers/serve.ts';
 
 type Phase = 'staging' | 'running' | 'finalizing' | 'random';
 const PHASES: Phase[] = ['staging', 'running', 'finalizing', 'random'];
-const RUNS_PER_TRIAL = 12;
+const RUNS_PER_TRIAL = 10;
 /** What the victim's runs are seen in when it is killed in each phase. */
 const PHASE_STATUS: Record<Exclude<Phase, 'random'>, RegExp> = { staging: /^Staging$/, running: /^(Created|Running)$/, finalizing: /^Finalizing$/ };
 const TERMINAL = /^(Complete|Failed|Killed)/;
@@ -40,6 +40,8 @@ after(async () => {
 async function trial(phase: Phase, seed: number): Promise<void> {
   // The victim starts first: it takes the events lease, so the exits it hears are finalized by it too.
   const victim = await startServe(site.data, { ...site.env, ...(phase === 'random' ? {} : { XCS_TEST_PAUSE_AT: phase }) });
+  await waitUntil(async () => victim.output().includes("follows the engine's events"), 'the victim to take the events lease', 30_000,
+    () => victim.output()).catch(async (e: unknown) => { await sigkill(victim); throw e; });
   const survivors = await Promise.all([startServe(site.data, site.env), startServe(site.data, site.env)]);
   const all: ServeProcess[] = [victim, ...survivors];
   const output = (): string => all.map((s, i) => `--- replica ${i}\n${s.output()}`).join('\n');
@@ -87,6 +89,6 @@ async function trial(phase: Phase, seed: number): Promise<void> {
   }
 }
 
-test(`three replicas, ${PHASES.length * RUNS_PER_TRIAL} runs launched round-robin, the events follower SIGKILLed while staging, running, finalizing and at random: every run ends once, outputs once, no container left`, { timeout: 170_000 }, async () => {
+test(`three replicas, ${PHASES.length * RUNS_PER_TRIAL} runs launched round-robin, the events follower SIGKILLed while staging, running, finalizing and at random: every run ends once, outputs once, no container left`, { timeout: 240_000 }, async () => {
   for (const [i, phase] of PHASES.entries()) await trial(phase, i);
 });
