@@ -6,6 +6,10 @@
 # Type checking is `npm run typecheck`'s job, not the build's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p dist
+# One build at a time: test files running in parallel may each ask for it.
+exec 9>dist/.build.lock
+flock 9
 lock=node_modules/.package-lock.json
 if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -print -quit)" ] \
    || [ package-lock.json -nt dist/.built ] || [ scripts/bundle.mjs -nt dist/.built ] || { [ -f "$lock" ] && [ "$lock" -nt dist/.built ]; }; then
@@ -14,7 +18,7 @@ if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -pri
   touch dist/.building   # stamped before bundling, so an edit made meanwhile still counts as newer
   # Chunk names change with their content: start from an empty folder (and drop the per-file output of
   # the former tsc build, if any).
-  find dist -mindepth 1 -maxdepth 1 ! -name web ! -name '.web-built' ! -name '.web-building' ! -name '.building' -exec rm -rf {} +
+  find dist -mindepth 1 -maxdepth 1 ! -name web ! -name '.web-built' ! -name '.web-building' ! -name '.building' ! -name '.build.lock' -exec rm -rf {} +
   node scripts/bundle.mjs
   mv dist/.building dist/.built
 fi
