@@ -38,6 +38,7 @@ import {
   type RemoveImageOptions,
   type WaitOptions,
 } from '../types.ts';
+import { readSettled } from './settled-logs.ts';
 import { IMAGE_LABEL, SWARM_BACKEND_LABEL, toServiceSpec } from './service-spec.ts';
 import { latestTask, nodeName, viewOf, type SwarmNodeInfo, type SwarmTask, type TaskView } from './task-state.ts';
 import { TaskWatcher, type SwarmEngine } from './task-watcher.ts';
@@ -57,6 +58,10 @@ export interface SwarmBackendOptions {
 const LOG_DRAIN_QUIET_MS = 250;
 const LOG_DRAIN_MAX_MS = 5000;
 /** Logs kept for a killed service until it is removed (its service, and with it the logs, is gone). */
+/** A one-shot log read that goes quiet this long is asked again (see settled-logs.ts); a kill waits for its logs at most so long. */
+const LOG_READ_IDLE_MS = 3000;
+const LOG_READ_ATTEMPTS = 3;
+const KILL_LOG_READ_MS = 10_000;
 const KILLED_LOG_LIMIT = 16 * 1024 * 1024;
 
 interface Modem {
@@ -310,7 +315,7 @@ export class SwarmBackend implements ContainerBackend {
       // The logs of a task whose node went down are on that node: asking the swarm for them would never end.
       const view = await this.inspect(backendId);
       if (view.error?.startsWith('Swarm node error: ') === true) return;
-      yield* this.logStream(backendId, options, options.signal);
+      yield* this.settledLogStream(backendId, options, options.signal);
       return;
     }
     // Service logs never end by themselves: the follow is closed once the task ended and output went quiet.
@@ -395,7 +400,7 @@ export class SwarmBackend implements ContainerBackend {
     const parts: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of this.logStream(backendId, { stream }, undefined)) {
+      for await (const chunk of this.settledLogStream(backendId, { stream }, AbortSignal.timeout(KILL_LOG_READ_MS))) {
         if (size + chunk.length > KILLED_LOG_LIMIT) break;
         parts.push(chunk);
         size += chunk.length;
@@ -404,6 +409,10 @@ export class SwarmBackend implements ContainerBackend {
       // A task that never ran has no logs.
     }
     return Buffer.concat(parts);
+  }
+
+  private settledLogStream(backendId: string, options: LogOptions, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    return readSettled((quiet) => this.logStream(backendId, options, quiet), { idleMs: LOG_READ_IDLE_MS, attempts: LOG_READ_ATTEMPTS, ...(signal === undefined ? {} : { signal }) });
   }
 
   private async *logStream(backendId: string, options: LogOptions, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
