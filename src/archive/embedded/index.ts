@@ -103,7 +103,7 @@ export class EmbeddedArchive implements Archive {
   listFiles(resource: number): Promise<ArchiveFile[]> { return reads.listFiles(this.#ctx, resource); }
 
   async openFile(resource: number, path: string): Promise<Readable> {
-    const file = (await reads.listFiles(this.#ctx, resource)).find((f) => f.name === path);
+    const file = await this.get({ kind: 'file', resource, path });
     if (!file) throw notFound(`file ${path}`, path);
     return createReadStream(file.absolutePath);
   }

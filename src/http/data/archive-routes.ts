@@ -6,7 +6,6 @@
  * Access rule: an object in a project the caller cannot read answers 404, exactly like a missing one
  * (existence is not leaked); a readable object the caller may not change answers 403.
  */
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import yazl from 'yazl';
@@ -403,7 +402,14 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
     // A file gone from disk fails its entry on the zip object; without a listener that would end the process.
     zip.on('error', (e: Error) => (zip.outputStream as Readable).destroy(e));
     for (const { label, prefix, files } of parts) {
-      for (const f of files) zip.addFile(f.absolutePath, `${prefix}/resources/${label}/files/${f.name}`, { mtime: f.modified });
+      for (const f of files) {
+        // Opened only when yazl reaches the entry: through the archive, which need not be a local disk.
+        zip.addReadStreamLazy(`${prefix}/resources/${label}/files/${f.name}`, { mtime: f.modified, size: f.size },
+          (done) => {
+            // yazl looks only at the error when there is one.
+            archive.openFile(f.resourceId, f.name).then((stream) => done(null, stream), (e: unknown) => done(e, undefined as unknown as Readable));
+          });
+      }
     }
     zip.end();
     return zipHeaders(reply, name).send(zip.outputStream);
@@ -445,7 +451,7 @@ export function registerArchiveRoutes(app: FastifyInstance, deps: ArchiveRoutesD
         .header('ETag', `"${f.checksum}"`);
       fileHeaders(reply, f.name);
       if (request.method === 'HEAD') return reply.send();
-      return reply.send(createReadStream(f.absolutePath));
+      return reply.send(await archive.openFile(f.resourceId, f.name));
     }
     const rec = await archive.require(ref);
     const format = (query.format ?? 'json').toLowerCase();
@@ -532,7 +538,7 @@ function decodeSegment(seg: string, path: string): string {
 type PagedListing = (collection: Parameters<typeof buildListing>[0], title: string, rows: Row[], query: Query, columns: string | undefined,
   extra?: Record<string, unknown>) => Listing;
 
-type ZipFile = Pick<ArchiveFile, 'name' | 'absolutePath' | 'modified'>;
+type ZipFile = Pick<ArchiveFile, 'name' | 'resourceId' | 'size' | 'modified'>;
 
 /** The multi-scan form `…/experiments/{E}/scans/{ALL|ids|types}/files`, which the path grammar lacks. */
 const MULTI_SCAN_FILES = /^(.*\/experiments\/[^/]+)\/scans\/([^/]+)\/files\/?$/;
