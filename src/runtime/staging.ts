@@ -40,13 +40,18 @@ export function stagingOf(res: EngineResources, run: RunRecord): ArchiveStaging 
   return res.staging ? res.staging(mode) : stagingFor(mode);
 }
 
+/** The directory of `run`'s copies of archive inputs (copy strategy). */
+export function archiveCopiesOf(res: EngineResources, run: Pick<RunRecord, 'id' | 'buildDir'>): string {
+  return join(run.buildDir ?? buildDir(res, run.id), 'archive-copies');
+}
+
 /**
  * Where the copy strategy puts the read-only input `slot` of `run`: `archive-copies/{slot}` in the run's build area
  * (its build root, or `runs/{id}/build` for a run launched without one), removed with it at clean-up, and new for
  * each attempt (a retry has a build root of its own). The engine's view is path-translated as the build directories are.
  */
 export function copySlot(res: EngineResources, run: RunRecord, slot: string): CopyTarget {
-  const hostPath = join(run.buildDir ?? buildDir(res, run.id), 'archive-copies', slot.replace(/[^A-Za-z0-9._-]+/g, '-'));
+  const hostPath = join(archiveCopiesOf(res, run), slot.replace(/[^A-Za-z0-9._-]+/g, '-'));
   return { hostPath, enginePath: translateHostPath(hostPath, runSettingsOf(res, run).pathTranslation) };
 }
 
