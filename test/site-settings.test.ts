@@ -135,6 +135,8 @@ test('settings XCS cannot honour are refused with the reason, and nothing is sto
     [{ 'webhook-allowed-hosts': 'localhost' }, '/webhook-allowed-hosts', /"webhook-allowed-hosts" must be a list of strings/],
     [{ 'status-event-retention-days': 0 }, '/status-event-retention-days', /"status-event-retention-days" must be a whole number ≥ 1 \(days\), not 0/],
     [{ 'delivery-retention-days': 'soon' }, '/delivery-retention-days', /"delivery-retention-days" must be a whole number ≥ 1 \(days\), not "soon"/],
+    [{ 'archive-staging': 'rsync' }, '/archive-staging', /\n"archive-staging" must be bind or copy, not "rsync"$/],
+    [{ 'archive-staging': true }, '/archive-staging', /\n"archive-staging" must be bind or copy, not true$/],
   ];
   for (const [keys, path, message] of cases) {
     const r = await s.setServer(keys);

@@ -101,7 +101,7 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
     // The hubs as they are at each container's creation (a hub changed later applies to later containers).
     registryAuth: (image) => registryAuthFor(image, settings.hubs()),
     backend, credentials: aliasTokenCredentials(users, archive), outputs: archiveOutputs(archive, users),
-    inventory: archiveInventory(archive), staging: archive.staging(), log: opts.log, database: runDb,
+    inventory: archiveInventory(archive), staging: (mode) => archive.staging(mode), log: opts.log, database: runDb,
   });
   // The one launch-planning pipeline: launch, the launch UI, availability and bulk dry-run all plan through it.
   const planner = new LaunchPlanner({ catalog, configs, source: () => new ArchiveObjectSource(archive, users) });

@@ -20,7 +20,7 @@
  * - Events are emitted after the transaction that created the object committed.
  */
 import type { Readable } from 'node:stream';
-import type { ArchiveStaging } from './staging.ts';
+import type { ArchiveStaging, StagingMode } from './staging.ts';
 import type { ArchiveEvents } from './events.ts';
 
 /** A reference to one object of the archive. Accession IDs are site-unique, so they suffice. */
@@ -315,8 +315,8 @@ export interface Archive {
 
   /** A file's contents as a stream (no local path needed; 404 when the resource has no such file). */
   openFile(resource: number, path: string): Promise<Readable>;
-  /** How this archive's files reach containers (bind mounts of local directories, or copies). */
-  staging(): ArchiveStaging;
+  /** How this archive's files reach containers under the site's `archive-staging` (bind mounts of its directories, or copies). */
+  staging(mode?: StagingMode): ArchiveStaging;
   /** The directory on disk of an object (what containers get mounted). */
   directoryOf(ref: ObjectRef): Promise<string>;
   /** Where callers stage files for `commitResource` (same filesystem as the archive). */

@@ -11,5 +11,6 @@ export * from './xnat-model.ts';
 export type * from './types.ts';
 export { parseImageCommandRef, type ImageCommandRef } from './image-ref.ts';
 export { ILLEGAL_STRINGS } from './format.ts';
+export { translateHostPath, type PathTranslation } from './path-translation.ts';
 export { commandsFromText } from './load-command.ts';
 export { explanationText } from './explain.ts';

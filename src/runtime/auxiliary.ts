@@ -2,7 +2,9 @@
  * Setup and wrapup containers (reference §1.12, §3.1, §3.6). Each is a container of its own, named
  * `{run's container name}-{setup|wrapup}-{n}` (deterministic, so a restarted XCS finds it instead of
  * starting it twice), labelled with the run and `org.xcs.aux`, with the two mounts resolution gave it:
- * `/input` read-only and `/output` a fresh build directory. The network rule is the main container's.
+ * `/input` read-only and `/output` a fresh build directory. A setup's input is archive files, staged by the run's
+ * strategy as the main container's are (bind mount or copy); a wrapup's is the main container's output, a build
+ * directory. The network rule is the main container's.
  *
  * All of one kind run at once and are waited for inside the job that needs them — staging for setups,
  * finalization for wrapups — whose lease outlives them. Each step is recorded in the run store
@@ -22,7 +24,7 @@ import { runSettingsOf, type EngineResources } from './resources.ts';
 import type { AuxKind, AuxRecord, RunRecord } from './run-store.ts';
 import type { RunSpec } from './run-spec.ts';
 import { containerSpec } from './starter.ts';
-import { environmentFor, numericUser } from './staging.ts';
+import { environmentFor, numericUser, stageArchiveInput, stagingOf } from './staging.ts';
 import { isTerminal } from './state-machine.ts';
 
 /** Label telling setup and wrapup containers (`setup-1`, `wrapup-2`…) from the run's main container. */
@@ -129,9 +131,13 @@ async function runOne(res: EngineResources, run: RunRecord, kind: AuxKind, index
         res.store.endAux(rec.id, 'Killed', null, 'Not started: the run ended');
         return false;
       }
-      const mounts = [input, output].map((m) => ({
-        hostPath: m['container-host-path'] || m['xnat-host-path'], containerPath: m['container-path'], writable: m.writable,
-      }));
+      const inputPath = kind === 'setup'
+        ? await stageArchiveInput(res, run, stagingOf(res, run), { ...input, name: `input of setup ${index + 1}` }, `setup-${index + 1}-input`)
+        : input['container-host-path'] || input['xnat-host-path'];
+      const mounts = [
+        { hostPath: inputPath, containerPath: input['container-path'], writable: false },
+        { hostPath: output['container-host-path'] || output['xnat-host-path'], containerPath: output['container-path'], writable: true },
+      ];
       try {
         const auxSpec = containerSpec(res, run, { mounts, environment }, spec, name, { [AUX_LABEL]: `${kind}-${index + 1}` });
         requireSupported(res.backend, auxSpec);

@@ -7,6 +7,7 @@ import { removeAuxiliaries } from './auxiliary.ts';
 import { describe } from './failures.ts';
 import { buildDir as runBuildDir, runSettingsOf, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
+import { archiveCopiesOf } from './staging.ts';
 import { isTerminal } from './state-machine.ts';
 
 export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<void> {
@@ -26,6 +27,8 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
       // upload without running the tool again; reopening the run clears `cleaned_up`, and the clean-up after its
       // next end removes them.
       if (run.status === 'Failed (Upload)') {
+        // Copies of archive inputs are not: finalizing reads only outputs.
+        await rm(archiveCopiesOf(res, run), { recursive: true, force: true });
         res.store.markCleanedUp(run.id);
         return;
       }

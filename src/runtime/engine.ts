@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArchiveStaging } from '../archive/staging.ts';
+import type { StagingChooser } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import { XcsError } from '../core/errors.ts';
 import { cleanupRun } from './cleanup.ts';
@@ -51,8 +51,8 @@ export interface EngineDeps {
   secrets?: SecretSource;
   /** The image hubs' credentials for the containers' images (a swarm's nodes pull with them). */
   registryAuth?: RegistryAuthSource;
-  /** How archive files reach containers: the archive's staging strategy (the local one when absent). */
-  staging?: ArchiveStaging;
+  /** How archive files reach containers: the archive's staging strategy for a run's `archive-staging` (bind or copy). */
+  staging?: StagingChooser;
   log?: EngineLogger;
   /**
    * The run database (`{dataDir}/runs.sqlite`) when the caller opened it (the composition root shares it with the

@@ -3,7 +3,7 @@
  * to the neighbours and the settings. Systems talk to each other only through the store and the queue.
  */
 import { join } from 'node:path';
-import type { ArchiveStaging } from '../archive/staging.ts';
+import type { StagingChooser } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
 import type { SecretSource } from './command-secrets.ts';
 import type { RegistryAuthSource } from './registry-auth.ts';
@@ -35,8 +35,8 @@ export interface EngineResources {
   secrets?: SecretSource;
   /** The image hubs' credentials (`registry-auth.ts`); without it containers are created without registry auth. */
   registryAuth?: RegistryAuthSource;
-  /** How archive files reach containers (the archive's strategy; the local one when absent). */
-  staging?: ArchiveStaging;
+  /** How archive files reach containers: the archive's strategy for a run's `archive-staging` (`stagingFor` when absent). */
+  staging?: StagingChooser;
   log: EngineLogger;
   /** Identifies this process as lease owner in the job queue. */
   owner: string;

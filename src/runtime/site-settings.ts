@@ -4,6 +4,7 @@
  * runs with its first attempt's).
  */
 
+import type { StagingMode } from '../archive/staging.ts';
 import type { SlurmUserSettable, SwarmConstraint } from '../resolution/types.ts';
 
 /** How containers are confined. Everything that weakens the defaults is a setting an admin turns on. */
@@ -37,6 +38,12 @@ export interface SiteSettings {
   autoCleanup: boolean;
   /** XNAT's host-path translation: a leading `xnatPrefix` of a mount's source becomes `dockerPrefix`. */
   pathTranslation: { xnatPrefix: string; dockerPrefix: string } | null;
+  /**
+   * How read-only archive inputs reach containers (`archive-staging`): `bind` mounts the archive's directories
+   * (path-translated when set), `copy` copies them into the run's build area first. Absent (runs recorded before
+   * the setting existed) = `bind`.
+   */
+  archiveStaging?: StagingMode;
   hardening: Hardening;
   /** Placement constraints of the swarm backend (XNAT's `swarm-constraints`, resolved per launch); absent = none. */
   swarmConstraints?: SwarmConstraint[];
@@ -60,7 +67,7 @@ export function defaultHardening(): Hardening {
 
 export function defaultSiteSettings(): SiteSettings {
   return { processingUrl: null, containerNetwork: 'none', containerUser: null, autoCleanup: true, pathTranslation: null,
-    hardening: defaultHardening() };
+    archiveStaging: 'bind', hardening: defaultHardening() };
 }
 
 /** The snapshot for a run launched now. */

@@ -1,16 +1,19 @@
 /**
- * Staging: everything a run needs before its container can be created. Read-only mounts come straight from
- * the archive; writable mounts get their build directory (chosen at resolution) afresh, with the input
- * files copied in; the callback credentials are issued. Every step can run again after a crash.
+ * Staging: everything a run needs before its container can be created. Read-only mounts come from the archive
+ * through its strategy for the run's `archive-staging` (bind mounts, or copies in the run's build area: `copySlot`);
+ * writable mounts get their build directory (chosen at resolution) afresh, with the input files copied in; the
+ * callback credentials are issued. Every step can run again after a crash, starting from empty.
  */
 import { chown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError } from '../core/errors.ts';
 import type { MountSpec } from '../backends/types.ts';
 import type { ResolvedMount } from '../resolution/index.ts';
-import { localStaging, type ArchiveStaging } from '../archive/staging.ts';
+import { sourceKind, sourceMissing } from '../archive/mount-source.ts';
+import { stagingFor, type ArchiveStaging, type CopyTarget } from '../archive/staging.ts';
+import { translateHostPath } from '../resolution/index.ts';
 import type { RunTokenScope } from './ports.ts';
-import { runSettingsOf, type EngineResources } from './resources.ts';
+import { buildDir, runSettingsOf, type EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { sensitiveValues } from './run-spec.ts';
 
@@ -31,12 +34,45 @@ async function chownTree(dir: string, owner: { uid: number; gid: number }): Prom
   }
 }
 
-async function stageMount(staging: ArchiveStaging, m: ResolvedMount, owner: { uid: number; gid: number } | null): Promise<MountSpec> {
+/** The archive's strategy for `run` (its `archive-staging`, as launched). */
+export function stagingOf(res: EngineResources, run: RunRecord): ArchiveStaging {
+  const mode = runSettingsOf(res, run).archiveStaging ?? 'bind';
+  return res.staging ? res.staging(mode) : stagingFor(mode);
+}
+
+/** The directory of `run`'s copies of archive inputs (copy strategy). */
+export function archiveCopiesOf(res: EngineResources, run: Pick<RunRecord, 'id' | 'buildDir'>): string {
+  return join(run.buildDir ?? buildDir(res, run.id), 'archive-copies');
+}
+
+/**
+ * Where the copy strategy puts the read-only input `slot` of `run`: `archive-copies/{slot}` in the run's build area
+ * (its build root, or `runs/{id}/build` for a run launched without one), removed with it at clean-up, and new for
+ * each attempt (a retry has a build root of its own). The engine's view is path-translated as the build directories are.
+ */
+export function copySlot(res: EngineResources, run: RunRecord, slot: string): CopyTarget {
+  const hostPath = join(archiveCopiesOf(res, run), slot.replace(/[^A-Za-z0-9._-]+/g, '-'));
+  return { hostPath, enginePath: translateHostPath(hostPath, runSettingsOf(res, run).pathTranslation) };
+}
+
+/** A read-only input from the archive, as the run's strategy makes it available: the path the engine mounts. */
+export function stageArchiveInput(res: EngineResources, run: RunRecord, staging: ArchiveStaging, m: ResolvedMount, slot: string): Promise<string> {
+  return staging.readOnly({ name: m.name, archivePath: m['xnat-host-path'], enginePath: m['container-host-path'] || null,
+    copyTo: copySlot(res, run, slot) });
+}
+
+async function stageMount(res: EngineResources, run: RunRecord, staging: ArchiveStaging, m: ResolvedMount, index: number,
+  owner: { uid: number; gid: number } | null): Promise<MountSpec> {
   const host = m['xnat-host-path'];
-  // Fed by a setup container (its output directory): the files are there already, whether writable or not.
-  if (!m.writable || m['via-setup-command']) {
-    const hostPath = await staging.readOnly({ name: m.name, archivePath: host, enginePath: m['container-host-path'] || null });
-    return { hostPath, containerPath: m['container-path'], writable: m.writable };
+  // Fed by a setup container: its output directory, a build directory the engine sees, whether writable or not.
+  if (m['via-setup-command']) {
+    const kind = await sourceKind(host);
+    if (kind !== 'directory' && kind !== 'file') throw sourceMissing(m.name, host, kind, false);
+    return { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
+  }
+  if (!m.writable) {
+    const hostPath = await stageArchiveInput(res, run, staging, m, `${index + 1}-${m.name}`);
+    return { hostPath, containerPath: m['container-path'], writable: false };
   }
   const mount: MountSpec = { hostPath: m['container-host-path'] || host, containerPath: m['container-path'], writable: m.writable };
   await staging.writable({ name: m.name, source: m['copy-from'] || null, buildPath: host });
@@ -65,7 +101,8 @@ export async function stage(res: EngineResources, run: RunRecord, reuseContainer
   // Writable mounts belong to the site's container user, so a tool that is not root can write its outputs.
   const owner = numericUser(runSettingsOf(res, run).containerUser);
   if (!reuseContainer) {
-    for (const m of run.spec.mounts) mounts.push(await stageMount(res.staging ?? localStaging(), m, owner));
+    const staging = stagingOf(res, run);
+    for (const [index, m] of run.spec.mounts.entries()) mounts.push(await stageMount(res, run, staging, m, index, owner));
   }
   return { mounts, environment: await environmentFor(res, run, run.spec['environment-variables']) };
 }

@@ -17,7 +17,7 @@ import type { ArchiveDb } from '../db.ts';
 import { ArchiveEvents } from '../events.ts';
 import { notFound, type ArchiveContext } from './context.ts';
 import { removeStaleStaging } from '../staging-cleanup.ts';
-import { localStaging, type ArchiveStaging } from '../staging.ts';
+import { stagingFor, type ArchiveStaging, type StagingMode } from '../staging.ts';
 import { resolveUnpackLimits, type UnpackLimits } from '../unpack-limits.ts';
 import type {
   Actor, Archive, ArchiveCollection, ArchiveFile, AssessorRecord, AssessorSpec, CommitOptions, CommitResult,
@@ -108,9 +108,9 @@ export class EmbeddedArchive implements Archive {
     return createReadStream(file.absolutePath);
   }
 
-  /** Its directories are on this machine: bind mounts (path-translated when the site says so). */
-  staging(): ArchiveStaging {
-    return localStaging();
+  /** Its directories are on this machine: bind mounts (path-translated when the site says so), or copies of them. */
+  staging(mode: StagingMode = 'bind'): ArchiveStaging {
+    return stagingFor(mode);
   }
 
   // ---- creation (create.ts) --------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * is refused with what to do instead: XNAT keys XCS cannot honour (another backend, Kubernetes PVCs, Swarm
  * constraints, status e-mail) answer 400 rather than being stored and ignored.
  */
+import { STAGING_MODES, type StagingMode } from '../../archive/staging.ts';
 import { backendRefusal } from '../../backends/index.ts';
 import { CALLBACK_NETWORK_HINT, callbackUse } from '../../command/calls-back.ts';
 import type { Command } from '../../command/model.ts';
@@ -37,6 +38,8 @@ export interface XcsServerKeys {
   'status-event-retention-days': number;
   /** Days a finished webhook delivery or status e-mail is kept. */
   'delivery-retention-days': number;
+  /** How read-only archive inputs reach containers: `bind` mounts (path-translated when set) or `copy` into the build area. */
+  'archive-staging': StagingMode;
 }
 
 export function defaultXcsKeys(): XcsServerKeys {
@@ -45,6 +48,7 @@ export function defaultXcsKeys(): XcsServerKeys {
     'allow-ipc-host': false, 'allowed-runtimes': [], 'cap-add': [], 'pids-limit': DEFAULT_PIDS_LIMIT, 'default-limit-memory': null,
     'default-limit-cpu': null, 'read-only-rootfs': false, 'webhook-allowed-hosts': [],
     'status-event-retention-days': DEFAULT_RETENTION_DAYS, 'delivery-retention-days': DEFAULT_RETENTION_DAYS,
+    'archive-staging': 'bind',
   };
 }
 
@@ -90,6 +94,17 @@ function boolKey(body: Record<string, unknown>, key: string, errors: XcsError[])
   return false;
 }
 
+/** `archive-staging`: absent or empty = `bind`. */
+function stagingMode(body: Record<string, unknown>, errors: XcsError[]): StagingMode {
+  const v = body['archive-staging'];
+  if (v === undefined || v === null || v === '') return 'bind';
+  const mode = STAGING_MODES.find((m) => m === v);
+  if (mode) return mode;
+  errors.push(bad(`"archive-staging" must be bind or copy, not ${JSON.stringify(v)}`, '/archive-staging',
+    'bind: containers mount the archive\'s directories (path-translated when set); copy: inputs are copied into the run\'s build directory first'));
+  return 'bind';
+}
+
 /** Reads the XCS keys of a posted server JSON, collecting every error. */
 export function parseXcsKeys(body: Record<string, unknown>, errors: XcsError[]): XcsServerKeys {
   const keys = defaultXcsKeys();
@@ -123,6 +138,7 @@ export function parseXcsKeys(body: Record<string, unknown>, errors: XcsError[]):
   keys['webhook-allowed-hosts'] = stringList(body, 'webhook-allowed-hosts', errors, allowedHostProblem);
   keys['status-event-retention-days'] = numberOrNull(body, 'status-event-retention-days', errors, 1, true, 'days') ?? DEFAULT_RETENTION_DAYS;
   keys['delivery-retention-days'] = numberOrNull(body, 'delivery-retention-days', errors, 1, true, 'days') ?? DEFAULT_RETENTION_DAYS;
+  keys['archive-staging'] = stagingMode(body, errors);
   return keys;
 }
 
@@ -199,6 +215,7 @@ export function siteSettingsOf(s: XnatRunKeys & XcsServerKeys & Partial<Pick<Slu
     containerUser: user === '' ? null : user,
     autoCleanup: s['auto-cleanup'],
     pathTranslation: x && d ? { xnatPrefix: x, dockerPrefix: d } : null,
+    archiveStaging: s['archive-staging'],
     swarmConstraints: s.backend === 'swarm' ? swarmConstraintsOf(s['swarm-constraints']) : [],
     slurmUserSettable: s.backend === 'slurm' ? structuredClone(s['slurm-user-settable'] ?? {}) : {},
     hardening: {

@@ -15,6 +15,7 @@ import { resolveCommandInput, resolveDerived, resolveExternal } from './inputs.t
 import { blank, ResolutionError, text, type Candidate, type NodeResult, type TreeNode, type WrapperValue } from './model.ts';
 import { resolveMounts } from './mounts.ts';
 import { resolveOutputs } from './outputs.ts';
+import { translateHostPath } from '../path-translation.ts';
 import { slurmChoice } from './slurm-choice.ts';
 import { parseValue } from './parser.ts';
 import { buildTrees } from './tree.ts';
@@ -206,9 +207,7 @@ export class Resolver {
 
   /** Deviation: only a leading prefix is replaced (XNAT replaces every occurrence). */
   translate(hostPath: string): string {
-    const t = this.options.pathTranslation;
-    if (!t || blank(t.xnatPrefix) || !hostPath.startsWith(t.xnatPrefix)) return hostPath;
-    return t.dockerPrefix + hostPath.slice(t.xnatPrefix.length);
+    return translateHostPath(hostPath, this.options.pathTranslation);
   }
 
   async resolve(): Promise<ResolvedCommand> {

@@ -26,6 +26,7 @@ const FIELDS: FieldDef[] = [
   { key: 'default-limit-cpu', label: 'Default CPU limit (cores)', kind: 'number', effect: 'For commands that set no limit-cpu; empty = unlimited.' },
   { key: 'read-only-rootfs', label: 'Read-only root filesystem', kind: 'boolean', effect: 'Containers may write only to their mounts and /tmp.' },
   { key: 'container-user', label: 'Run containers as', kind: 'text', effect: 'uid[:gid] for every container; empty = the image\'s user.' },
+  { key: 'archive-staging', label: 'Archive staging', kind: 'text', effect: 'bind (default): containers mount the archive\'s directories; copy: inputs are copied into the run\'s build directory first (an engine that cannot see the archive).' },
   { key: 'auto-cleanup', label: 'Remove finished containers', kind: 'boolean', effect: 'Containers are removed once their logs and outputs are saved.' },
   { key: 'pull-images-on-xnat-init', label: 'Pull images at start-up', kind: 'boolean', effect: 'Pulls the images of registered commands when the server starts (needs a reachable registry).' },
   { key: 'max-concurrent-finalizing-jobs', label: 'Finalizations at once', kind: 'number', effect: 'How many finished runs upload their outputs at the same time; empty = the default.' },
