@@ -20,6 +20,7 @@
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { realpathSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,25 @@ const deferOptionalTransports = (requireName) => ({
   },
 });
 
+/**
+ * docker-modem formats every request's options with `util.inspect(…, {showHidden: true, depth: null})` for its
+ * debug log before asking whether that log is on: the formatting is skipped while it is off (DEBUG unset), which
+ * its logger answers in `enabled`. A docker-modem whose code no longer reads so is bundled as it is, with a warning.
+ */
+const MODEM_DEBUG_CALL = "debug('Sending: %s', util.inspect(options, {";
+const modemDebugWhenEnabled = {
+  name: 'modem-debug-when-enabled',
+  setup(b) {
+    b.onLoad({ filter: /node_modules\/docker-modem\/lib\/modem\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(MODEM_DEBUG_CALL)) {
+        return { contents: text, loader: 'js', warnings: [{ text: 'docker-modem: its request debug call changed; it formats every request again' }] };
+      }
+      return { contents: text.replace(MODEM_DEBUG_CALL, `if (debug.enabled) ${MODEM_DEBUG_CALL}`), loader: 'js' };
+    });
+  },
+};
+
 const CHUNKED = {
   entryPoints: ['src/cli/main.ts'],
   outdir: 'dist/cli',
@@ -68,7 +88,7 @@ const CHUNKED = {
   // CommonJS packages inside an ES module bundle call `require`: give them Node's.
   banner: { js: "import { createRequire as __xcsCreateRequire } from 'node:module'; const require = __xcsCreateRequire(import.meta.url);" },
   chunkNames: 'chunk-[hash]',
-  plugins: [deferOptionalTransports('require')],
+  plugins: [deferOptionalTransports('require'), modemDebugWhenEnabled],
 };
 
 await build({
@@ -174,7 +194,7 @@ await build({
   // Names stay (stack traces, class names in messages); white space goes: the source is part of the snapshot.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [deferOptionalTransports('__xcsRequire'), networkModulesOnFirstUse, debugOnDemand],
+  plugins: [deferOptionalTransports('__xcsRequire'), networkModulesOnFirstUse, debugOnDemand, modemDebugWhenEnabled],
 });
 
 function buildSnapshot() {

@@ -86,3 +86,17 @@ test('bin/xcs runs exec from the snapshot while it is fresh, and from main.js wi
     assert.doesNotMatch(ran, /snapshot-blob/);
   });
 });
+
+test('bin/xcs starts exec without NODE_EXTRA_CA_CERTS (never TLS; Node reads the file at start-up), other commands with it', async () => {
+  await withTempDir('xcs-exec-ca-', async (dir) => {
+    await writeFile(join(dir, 'c.json'), JSON.stringify({ name: 'n', image: 'xcs-test/busybox:latest', 'command-line': 'true' }));
+    // Node warns at start-up when the file it names cannot be read: the warning tells whether it was read.
+    const env = { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: join(dir, 'no-such-bundle.pem') };
+    const exec = spawnSync(join(repoRoot, 'bin/xcs'), ['exec', 'c.json', '--dry-run'], { cwd: dir, encoding: 'utf8', env });
+    assert.equal(exec.status, 0, exec.stderr);
+    assert.doesNotMatch(exec.stderr, /extra certs/);
+    const other = spawnSync(join(repoRoot, 'bin/xcs'), ['--help'], { cwd: dir, encoding: 'utf8', env });
+    assert.equal(other.status, 0, other.stderr);
+    assert.match(other.stderr, /extra certs/);
+  });
+});

@@ -129,10 +129,18 @@ async function negotiated(connection: Connection, agent: http.Agent): Promise<{ 
   return { docker: new Docker(withAgent({ ...connection, version: `v${version}` }, agent)), apiVersion: version };
 }
 
+/**
+ * Kept-alive connections to the engine. `servername` is TLS's (SNI) name, which a plain HTTP agent never uses:
+ * left unset, Node derives it for every request from the Host header and tests that against its IPv6 pattern,
+ * whose first use compiles a large regular expression (~5 ms of a short-lived client's start-up: `xcs exec`).
+ * @types/node does not list it; Node's agent passes its options on to every request.
+ */
+const AGENT_OPTIONS: http.AgentOptions & { servername: string } = { keepAlive: true, servername: '' };
+
 /** Connects and returns a backend pinned to a negotiated API version (see `negotiate`). */
 export async function createDockerBackend(options: DockerBackendOptions = {}): Promise<DockerBackend> {
   const connection = parseDockerHost(options.host ?? process.env.DOCKER_HOST);
-  const agent = new http.Agent({ keepAlive: true });
+  const agent = new http.Agent(AGENT_OPTIONS);
   Object.defineProperty(agent, inspect.custom, { value: () => 'http.Agent(docker)' });
   if (options.apiVersion !== undefined) {
     const docker = new Docker(withAgent({ ...connection, version: `v${options.apiVersion}` }, agent));
