@@ -46,6 +46,14 @@ module.exports = {
       to: { path: '^src/runtime/', pathNot: '^src/runtime/index\\.ts$' },
     },
     {
+      name: 'outside-code-enters-the-runtime-through-its-index',
+      comment: 'Automation, notifications and the composition root use the runtime through runtime/index.ts as http does; ' +
+        'xcs exec shares finalization\'s output rules (finalize/collect.ts) without loading the engine.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/(runtime|http)/', notTest] },
+      to: { path: '^src/runtime/', pathNot: ['^src/runtime/index\\.ts$', '^src/runtime/finalize/collect\\.ts$'] },
+    },
+    {
       name: 'only-the-cli-uses-the-composition-root',
       comment: 'src/app opens everything and builds the server; nothing it wires may reach back into it.',
       severity: 'error',

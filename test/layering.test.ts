@@ -39,6 +39,7 @@ test('each wrong-way import is refused with the rule it breaks', () => {
       'src/runtime/index.ts': "export const api = 1;\n",
       'src/http/runs.ts': "import { e } from '../runtime/engine.ts';\nimport { api } from '../runtime/index.ts';\nexport const h = [e, api];\n",
       'src/stores/table.ts': "import { e } from '../runtime/engine.ts';\nexport const t = e;\n",
+      'src/notifications/notifier.ts': "import { e } from '../runtime/engine.ts';\nexport const n = e;\n",
       'src/app/index.ts': "export const open = 1;\n",
       'src/runtime/opener.ts': "import { open } from '../app/index.ts';\nexport const o = open;\n",
     };
@@ -50,7 +51,8 @@ test('each wrong-way import is refused with the rule it breaks', () => {
     assert.notEqual(r.status, 0, r.out);
     for (const rule of ['http-never-imports-a-concrete-backend', 'runtime-and-automation-never-import-http',
       'lower-layers-never-import-upward', 'core-uses-nobody', 'stores-stay-below-the-services',
-      'http-enters-the-runtime-through-its-index', 'only-the-cli-uses-the-composition-root']) {
+      'http-enters-the-runtime-through-its-index', 'outside-code-enters-the-runtime-through-its-index',
+      'only-the-cli-uses-the-composition-root']) {
       assert.match(r.out, new RegExp(rule), `expected a ${rule} violation:\n${r.out}`);
     }
   } finally {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { openRunDatabase } from '../src/runtime/db.ts';
+import { openRunDatabase } from '../src/runtime/index.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic, call } from './xapi-helpers.ts';
 import { stopWithContainers } from './helpers/runs.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startServer, type RunningServer } from '../src/app/server.ts';
 import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
-import type { RunEngine } from '../src/runtime/engine.ts';
+import type { RunEngine } from '../src/runtime/index.ts';
 import { jsonApi } from './helpers/http.ts';
 import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 

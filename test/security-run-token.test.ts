@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { startServer, type RunningServer } from '../src/app/server.ts';
-import { aliasTokenCredentials } from '../src/runtime/archive-adapters/index.ts';
+import { aliasTokenCredentials } from '../src/runtime/index.ts';
 import { jsonApi } from './helpers/http.ts';
 import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';

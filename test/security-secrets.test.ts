@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openRunDatabase } from '../src/runtime/db.ts';
+import { openRunDatabase } from '../src/runtime/index.ts';
 import { startTestServer, type TestServer } from './archive-helpers.ts';
 import { basic } from './xapi-helpers.ts';
 import { stopWithContainers } from './helpers/runs.ts';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../src/app/server.ts';
-import type { RunEngine } from '../src/runtime/engine.ts';
+import type { RunEngine } from '../src/runtime/index.ts';
 import { seedRuns } from '../scripts/seed-runs.ts';
 import { basic, call, type Reply } from './xapi-helpers.ts';
 import { removeInstanceContainers } from './helpers/runs.ts';

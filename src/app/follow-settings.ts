@@ -2,7 +2,7 @@
  * The run engine follows the server settings: its limits the queue settings (`/xapi/jms_queues`), the site settings
  * of new runs the server settings (`POST /xapi/docker/server`), applied at start-up and on every change.
  */
-import type { RunEngine } from '../runtime/engine.ts';
+import type { RunEngine } from '../runtime/index.ts';
 import type { DockerServerSettings, QueueSettings, SettingsStore } from '../http/xapi/settings.ts';
 import { siteSettingsOf } from '../http/xapi/site-settings-keys.ts';
 import { messageOf } from '../core/errors.ts';

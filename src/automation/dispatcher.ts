@@ -15,8 +15,8 @@ import type { ArchiveEvent, ArchiveEventName } from '../archive/events.ts';
 import type { Archive } from '../archive/types.ts';
 import type { UserDirectory } from '../archive/users.ts';
 import { isA } from '../archive/xsi.ts';
-import type { CommandCatalog, EndedRun, Launcher } from '../runtime/catalog.ts';
-import { findWrapperById, requireWrapperByName } from '../runtime/catalog.ts';
+import type { CommandCatalog, EndedRun, Launcher } from '../runtime/index.ts';
+import { findWrapperById, requireWrapperByName } from '../runtime/index.ts';
 import type { AutomationStore, EventType } from './store.ts';
 
 const EVENT_OF: Partial<Record<ArchiveEventName, EventType>> = {

@@ -7,11 +7,8 @@
 import { sqlList } from '../core/database/sync-sql.ts';
 import nodemailer from 'nodemailer';
 import { XcsError } from '../core/errors.ts';
-import type { RunDatabase } from '../runtime/db.ts';
-import type { RunRecord, RunStore } from '../runtime/run-store.ts';
-import type { EngineLogger } from '../runtime/resources.ts';
-import { isTerminal } from '../runtime/state-machine.ts';
-import { batchOfRun, openBatchMayClaim } from '../runtime/batches.ts';
+import type { EngineLogger, RunDatabase, RunRecord, RunStore } from '../runtime/index.ts';
+import { batchOfRun, isTerminal, openBatchMayClaim } from '../runtime/index.ts';
 
 export interface MailMessage { to: string; subject: string; text: string }
 

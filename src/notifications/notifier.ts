@@ -5,12 +5,8 @@
  * commit makes the next process read the event again; after it, the rows are there. Deliveries and e-mails are
  * then sent from their tables with retries and backoff, so a restart in the middle of a retry loses nothing.
  */
-import type { RunDatabase } from '../runtime/db.ts';
-import type { RunRecord, RunStore } from '../runtime/run-store.ts';
-import type { EngineLogger } from '../runtime/resources.ts';
-import { eventsAfter, type StatusEvent, type StatusFeed } from '../runtime/status-events.ts';
-import { isTerminal } from '../runtime/state-machine.ts';
-import { batchState, markBatchAnnounced, STALE_BATCH_MS } from '../runtime/batches.ts';
+import type { EngineLogger, RunDatabase, RunRecord, RunStore, StatusEvent, StatusFeed } from '../runtime/index.ts';
+import { batchState, eventsAfter, isTerminal, markBatchAnnounced, STALE_BATCH_MS } from '../runtime/index.ts';
 import { signature, WebhookStore, type Webhook, type WebhookEvent } from './webhooks.ts';
 import { MailQueue, type MailPort } from './mail.ts';
 import { hostPolicy, type WebhookHostPolicy } from './webhook-guard.ts';

@@ -7,7 +7,7 @@
  * that a large backlog does not stall the server.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { RunDatabase } from '../runtime/db.ts';
+import type { RunDatabase } from '../runtime/index.ts';
 
 export interface RetentionDays {
   statusEvents: number;

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { XcsError } from '../core/errors.ts';
 import type { SqlValue } from '../core/database/sync-sql.ts';
-import type { RunDatabase } from '../runtime/db.ts';
+import type { RunDatabase } from '../runtime/index.ts';
 
 export const WEBHOOK_EVENTS = ['run.completed', 'run.failed', 'run.killed', 'batch.completed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

@@ -15,9 +15,9 @@
  * `provenanceDocument` merges the phases into the JSON served at `/xapi/containers/{id}/provenance`.
  * Recording never fails a run: a failure is logged and noted in the run's history.
  */
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
+import { XCS_VERSION } from '../core/version.ts';
 import { describe } from './failures.ts';
 import type { InventoryFile, ObjectIdentity } from './ports.ts';
 import type { IndexedObject, ProvenancePhase, ProvenanceStore, StoredPhase } from './provenance-store.ts';
@@ -25,16 +25,6 @@ import { REDACTED, redactDeep, runSecrets, SCRUBBED_COMMAND_LINE } from './redac
 import type { EngineResources } from './resources.ts';
 import type { RunRecord } from './run-store.ts';
 import { allInputValues, type RunSpec } from './run-spec.ts';
-
-/** XCS's own version (package.json), read once. */
-export const XCS_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-})();
 
 /** Files listed per object; the manifest digest and counts cover every file. */
 export const LISTED_FILES = 1000;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Command } from '../../command/model.ts';
 import { commandsFromText, MemoryObjectSource, preResolve } from '../../resolution/index.ts';
 import { buildLaunchUi, MASK, type LaunchUi, type LaunchUiInputConfig, type LaunchUiValuesNode } from './launch-ui-model.ts';
-import { REDACTED } from '../../runtime/redact.ts';
+import { REDACTED } from '../../runtime/index.ts';
 import type { CommandConfiguration } from './configuration.ts';
 
 const session = {
