@@ -11,7 +11,7 @@ import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
 import { XCS_LABELS } from '../src/backends/types.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
-import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
+import { simpleRunSpec } from '../src/runtime/store/simple-spec.ts';
 
 export const BENCH_IMAGE = 'xcs-test/busybox:latest';
 

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PgSyncDatabase } from '../src/core/database/pg-sync.ts';
 import { parseDatabaseUrl, type DatabaseTarget } from '../src/core/database/target.ts';
-import { openRunDatabaseAt, type RunDatabase } from '../src/runtime/db.ts';
-import { JobQueue } from '../src/runtime/queue.ts';
-import { RunStore } from '../src/runtime/run-store.ts';
-import type { RunSpec } from '../src/runtime/run-spec.ts';
+import { openRunDatabaseAt, type RunDatabase } from '../src/runtime/store/db.ts';
+import { JobQueue } from '../src/runtime/store/queue.ts';
+import { RunStore } from '../src/runtime/store/run-store.ts';
+import type { RunSpec } from '../src/runtime/store/run-spec.ts';
 import { median, type Bench } from './lib.ts';
 
 const RUNS = 300;

@@ -16,7 +16,7 @@ import { createSlurmBackend } from '../src/backends/slurm/index.ts';
 import { XCS_LABELS } from '../src/backends/types.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/index.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
-import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
+import { simpleRunSpec } from '../src/runtime/store/simple-spec.ts';
 import type { Bench, BenchResult } from './lib.ts';
 
 const run = promisify(execFile);

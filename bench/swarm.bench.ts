@@ -18,7 +18,7 @@ import { createSwarmBackend } from '../src/backends/swarm/swarm-backend.ts';
 import { XCS_LABELS } from '../src/backends/types.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
-import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
+import { simpleRunSpec } from '../src/runtime/store/simple-spec.ts';
 import { median, type Bench, type BenchResult } from './lib.ts';
 
 const run = promisify(execFile);

@@ -10,11 +10,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openRunDatabase } from '../src/runtime/db.ts';
-import { JobQueue } from '../src/runtime/queue.ts';
-import { RunStore } from '../src/runtime/run-store.ts';
-import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
-import type { RunStatus } from '../src/runtime/state-machine.ts';
+import { openRunDatabase } from '../src/runtime/store/db.ts';
+import { JobQueue } from '../src/runtime/store/queue.ts';
+import { RunStore } from '../src/runtime/store/run-store.ts';
+import { simpleRunSpec } from '../src/runtime/store/simple-spec.ts';
+import type { RunStatus } from '../src/runtime/store/state-machine.ts';
 
 export interface SeedOptions {
   projects?: number;

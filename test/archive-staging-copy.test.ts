@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startServer, type RunningServer } from '../src/app/server.ts';
 import type { RunEngine } from '../src/runtime/engine.ts';
-import type { RunRecord } from '../src/runtime/run-store.ts';
+import type { RunRecord } from '../src/runtime/store/run-store.ts';
 import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
 import { jsonApi } from './helpers/http.ts';
 import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';

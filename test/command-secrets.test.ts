@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSecretsFile, secretEnvName } from '../src/runtime/command-secrets.ts';
+import { readSecretsFile, secretEnvName } from '../src/runtime/secrets/command-secrets.ts';
 import { storedRunDatabaseText } from './helpers/postgres.ts';
 import { ADMIN, outFile, startSettingsServer, type SettingsServer } from './helpers/settings-server.ts';
 

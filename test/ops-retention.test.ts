@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openRunDatabase, type RunDatabase } from '../src/runtime/db.ts';
+import { openRunDatabase, type RunDatabase } from '../src/runtime/store/db.ts';
 import { pruneOperations } from '../src/notifications/retention.ts';
 import { Notifier } from '../src/notifications/notifier.ts';
-import { JobQueue } from '../src/runtime/queue.ts';
-import { RunStore } from '../src/runtime/run-store.ts';
-import { StatusFeed } from '../src/runtime/status-events.ts';
+import { JobQueue } from '../src/runtime/store/queue.ts';
+import { RunStore } from '../src/runtime/store/run-store.ts';
+import { StatusFeed } from '../src/runtime/store/status-events.ts';
 import { dropDataDirSchemas } from './helpers/postgres.ts';
 
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import { createDockerBackend } from '../src/backends/docker/docker-backend.ts';
 import { XCS_LABELS, type ContainerBackend } from '../src/backends/types.ts';
 import { RunEngine } from '../src/runtime/engine.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
-import { simpleRunSpec, writableMount, resourceOutput } from '../src/runtime/simple-spec.ts';
+import { simpleRunSpec, writableMount, resourceOutput } from '../src/runtime/store/simple-spec.ts';
 
 const IMAGE = 'xcs-test/busybox:latest';
 let dir: string;

@@ -14,9 +14,9 @@ import { XCS_LABELS, type ContainerBackend } from '../src/backends/types.ts';
 import { validateCommand, type Command } from '../src/command/index.ts';
 import { RunEngine, type EngineDeps } from '../src/runtime/engine.ts';
 import { aliasTokenCredentials, archiveOutputs } from '../src/runtime/archive-adapters/index.ts';
-import { backoffDelayMs, compileRunPolicy, type RunPolicy } from '../src/runtime/retry-policy.ts';
-import type { RunRecord } from '../src/runtime/run-store.ts';
-import { simpleRunSpec } from '../src/runtime/simple-spec.ts';
+import { backoffDelayMs, compileRunPolicy, type RunPolicy } from '../src/runtime/retry/retry-policy.ts';
+import type { RunRecord } from '../src/runtime/store/run-store.ts';
+import { simpleRunSpec } from '../src/runtime/store/simple-spec.ts';
 import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
 
 const IMAGE = TEST_IMAGES.busybox;

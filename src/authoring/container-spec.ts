@@ -1,6 +1,6 @@
 /**
  * The container of a resolved command in a local run. Field by field the same mapping as the run
- * engine's (`runtime/starter.ts` `containerSpec`), without what only a server has: no callback
+ * engine's (`runtime/staging/starter.ts` `containerSpec`), without what only a server has: no callback
  * credentials (`XNAT_HOST`/`XNAT_USER`/`XNAT_PASS`), no run labels, and never a network.
  */
 import type { ContainerSpec, MountSpec } from '../backends/types.ts';

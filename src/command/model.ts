@@ -208,7 +208,7 @@ export const CommandSecretSchema = Type.Object(
   { title: 'Secret', description: 'A secret injected into the container at creation, never stored with it.' },
 );
 
-/** Failure classes a retry policy can name (XCS addition; `runtime/retry-policy.ts` says which failures fall in each). */
+/** Failure classes a retry policy can name (XCS addition; `runtime/retry/retry-policy.ts` says which failures fall in each). */
 export const RETRY_CLASSES = ['lost', 'oom', 'engine-error', 'exit-code', 'timeout'] as const;
 export type RetryClass = (typeof RETRY_CLASSES)[number];
 /** What `retry-on` means when absent: every class but `timeout` (a hung tool usually hangs again). */

@@ -3,7 +3,7 @@
  * them over the archive (`archive-adapters/`), resolution (`resolution-adapter.ts`) and output finalization
  * (`output-finalizer.ts`), so the engine does not depend on their internals.
  */
-import type { RunRecord } from './run-store.ts';
+import type { RunRecord } from './store/run-store.ts';
 
 /** What a run's callback credentials are confined to. */
 export interface RunTokenScope {

@@ -5,14 +5,14 @@
 import { join } from 'node:path';
 import type { StagingChooser } from '../archive/staging.ts';
 import type { ContainerBackend } from '../backends/types.ts';
-import type { SecretSource } from './command-secrets.ts';
-import type { RegistryAuthSource } from './registry-auth.ts';
-import type { EngineConfig } from './config.ts';
+import type { SecretSource } from './secrets/command-secrets.ts';
+import type { RegistryAuthSource } from './secrets/registry-auth.ts';
+import type { EngineConfig } from './settings/config.ts';
 import type { CredentialPort, ObjectInventoryPort, OutputFinalizerPort } from './ports.ts';
-import type { ProvenanceStore } from './provenance-store.ts';
-import type { JobQueue } from './queue.ts';
-import type { RunRecord, RunStore } from './run-store.ts';
-import { snapshotFor, type RunSettings } from './site-settings.ts';
+import type { ProvenanceStore } from './provenance/provenance-store.ts';
+import type { JobQueue } from './store/queue.ts';
+import type { RunRecord, RunStore } from './store/run-store.ts';
+import { snapshotFor, type RunSettings } from './settings/site-settings.ts';
 
 export interface EngineLogger {
   info(msg: string): void;

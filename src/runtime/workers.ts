@@ -4,11 +4,11 @@
  * finalization jobs run at once. A claimed job's lease is renewed by a heartbeat until the job finishes.
  * Workers wake on enqueue and on every status change, so no polling delay sits between steps.
  */
-import { describe } from './failures.ts';
-import { isLeaseLost, JobLease } from './job-lease.ts';
-import type { Job, QueueName } from './queue.ts';
+import { describe } from './store/failures.ts';
+import { isLeaseLost, JobLease } from './store/job-lease.ts';
+import type { Job, QueueName } from './store/queue.ts';
 import type { EngineResources } from './resources.ts';
-import { ACTIVE_STATUSES } from './state-machine.ts';
+import { ACTIVE_STATUSES } from './store/state-machine.ts';
 
 /**
  * `attempt` counts claims of the job: 1 the first time, more after a crash or an expired lease. `lease` says

@@ -1,7 +1,7 @@
 /**
  * `GET /xapi/dashboard?hours=24` (XCS addition, read-only): the service at a glance for the console's dashboard —
  * runs per hour by outcome, queue wait and run time per command (percentiles), failures by cause with their hint,
- * the busiest projects (`runtime/run-stats.ts`). Counting 10,000 runs through the container listing would cost
+ * the busiest projects (`runtime/store/run-stats.ts`). Counting 10,000 runs through the container listing would cost
  * the browser megabytes; this answers the aggregates only.
  *
  * Who sees what: container managers count every run; anyone else only the runs they launched and the runs of

@@ -1,5 +1,5 @@
 /**
- * Provenance over `/xapi` (XCS additions; records written by `runtime/provenance.ts`):
+ * Provenance over `/xapi` (XCS additions; records written by `runtime/provenance/provenance.ts`):
  * - `GET /xapi/containers/{id}/provenance`: a run's merged record (image id and digests, command hash, command
  *   line, redacted environment, mounts, inputs and outputs with checksums);
  * - `GET /xapi/provenance/produced?object=URI`: runs that produced the object (or an object it is inside, or

@@ -1,5 +1,5 @@
 /**
- * Command visibility for the routes (the rule and its refusal: `runtime/visibility.ts`). A command a user may not
+ * Command visibility for the routes (the rule and its refusal: `runtime/catalog/visibility.ts`). A command a user may not
  * see is answered exactly like one that does not exist (404).
  */
 import type { EnabledProjects } from '../../runtime/index.ts';

@@ -7,8 +7,8 @@ import type { Archive, ObjectRef } from '../../archive/types.ts';
 import type { UserDirectory } from '../../archive/users.ts';
 import { archiveSink, finalizeOutputs } from '../finalize/index.ts';
 import type { CredentialPort, FinalizeOptions, FinalizeOutcome, OutputFailure, OutputFinalizerPort } from '../ports.ts';
-import type { RunRecord } from '../run-store.ts';
-import { wrapperInputValues } from '../run-spec.ts';
+import type { RunRecord } from '../store/run-store.ts';
+import { wrapperInputValues } from '../store/run-spec.ts';
 
 /**
  * Alias tokens confined to their run (`RunScope`): root URIs are resolved to archive objects when the token is
