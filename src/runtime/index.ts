@@ -2,8 +2,9 @@
  * The run engine's public face: what http, automation, notifications and the composition root (`src/app/`) may use
  * of the runtime. Nothing outside the runtime imports its modules directly (checked by the layering rules; the one
  * exception is `xcs exec`, which shares finalization's output rules, `finalize/collect.ts`): the container service's
- * application API — the command registry (`catalog.ts`, `command-catalog.ts`), the in-process launcher
- * (`launcher.ts`), the launch-planning pipeline (`launch-planning.ts`), launch and relaunch, visibility — the engine, its records and their redaction.
+ * application API — the command registry (`catalog/`), the in-process launcher, the launch-planning pipeline, launch
+ * and relaunch (`launch/`), visibility — the engine, its records and their redaction. The folders: ARCHITECTURE.md,
+ * "Run engine".
  */
 export { aliasTokenCredentials, archiveInventory, archiveOutputs, ArchiveObjectSource } from './archive-adapters/index.ts';
 export {
