@@ -9,6 +9,7 @@ import { buildDir as runBuildDir, runSettingsOf, type EngineResources } from '..
 import type { RunRecord } from '../store/run-store.ts';
 import { archiveCopiesOf } from '../staging/staging.ts';
 import { isTerminal } from '../store/state-machine.ts';
+import { writableDirsOf } from '../store/run-dirs.ts';
 
 export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<void> {
   if (!isTerminal(run.status) || run.cleanedUp) return;
@@ -44,12 +45,3 @@ export async function cleanupRun(res: EngineResources, run: RunRecord): Promise<
   }
 }
 
-/**
- * The directories a run wrote into outside its own run directory: writable mounts are build directories by
- * construction (archive files are copied into them), and so are the setups' and wrapups' outputs.
- */
-export function writableDirsOf(run: RunRecord): string[] {
-  const aux = [...run.spec['setup-commands'], ...run.spec['wrapup-commands']].flatMap((c) => c.mounts);
-  const dirs = [...run.spec.mounts, ...aux].filter((m) => m.writable).map((m) => m['xnat-host-path']);
-  return run.buildDir ? [...dirs, run.buildDir] : dirs;
-}

@@ -7,8 +7,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XcsError } from '../../core/errors.ts';
 import { sqlFragments, sqlList, type SqlDialect, type SyncStatement } from '../../core/database/sync-sql.ts';
-import { writableDirsOf } from '../recovery/cleanup.ts';
 import type { RunDatabase } from './db.ts';
+import { writableDirsOf } from './run-dirs.ts';
 import { runNotFound, toHistory, toRecord, type HistoryItem, type HistoryRow, type RunRecord, type RunRow } from './run-store.ts';
 import { isTerminal } from './state-machine.ts';
 
