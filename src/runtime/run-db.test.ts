@@ -92,7 +92,7 @@ test('PostgreSQL: replicas starting at once on a fresh schema migrate it once an
     const db = openRunDatabaseAt({ kind: 'postgres', url: postgresUrl(), schema }, 'unused');
     try {
       assert.deepEqual(db.prepare('SELECT version FROM runs_schema_version').all(), [{ version: RUN_SCHEMA_VERSION }]);
-      assert.deepEqual(db.prepare('SELECT v FROM runs_version').all(), [{ v: 0 }], 'the counter row was inserted once');
+      assert.deepEqual(db.prepare('SELECT slot, v FROM runs_version').all(), [{ slot: 0, v: 0 }], 'the counter row was inserted once');
     } finally {
       db.close();
     }
@@ -175,7 +175,8 @@ onBothDialects('run listings: empty lists, case-insensitive like, docker-image i
   const b = store.create({ spec: spec('other/tool:2'), userId: 'bob', project: 'Q', containerNamePattern: 'run-{id}' });
   assert.ok(query.version() > v0, 'the counter moved');
   assert.equal(store.countInStatuses([]), 0);
-  assert.deepEqual(store.runsWithWaitingJob('stage', []), []);
+  assert.deepEqual(store.runsInStatuses('stage', []), []);
+  assert.deepEqual(store.runsInStatuses('stage', ['Queued']), [{ id: a.id, jobWaits: true }, { id: b.id, jobWaits: true }]);
   const search = (conditions: RunCondition[], column: RunColumn = 'id') =>
     query.search({ conditions, sort: { column, dir: 'asc' }, offset: 0, limit: 10 }).runs.map((r) => r.id);
   assert.deepEqual(search([{ column: 'status', op: 'in', values: [] }]), []);

@@ -136,10 +136,13 @@ export class RunQuery {
     this.dataDir = dataDir;
   }
 
-  /** Changes whenever a run or its history changes (see the `runs_version` triggers). */
+  /**
+   * Changes whenever a run or its history changes (see the `runs_version` triggers): the sum of the counter's
+   * slots, which every committed change raises. Read before the page it validates.
+   */
   version(): number {
     // Asked on every listing request, so prepared once (lazily: the table may be created after construction).
-    this.versionStatement ??= this.db.prepare<[], { v: number }>('SELECT v FROM runs_version');
+    this.versionStatement ??= this.db.prepare<[], { v: number }>('SELECT COALESCE(SUM(v), 0) AS v FROM runs_version');
     return this.versionStatement.get()!.v;
   }
 
