@@ -407,11 +407,11 @@ export class RunStore {
 
   /** Where the backend placed the run (not a status change: no history item). */
   setPlacement(runId: number, placement: RunPlacement): void {
-    this.db.prepare('UPDATE runs SET placement = ? WHERE id = ?').run(JSON.stringify(placement), runId);
+    this.db.prepare('UPDATE runs SET placement = ? WHERE id = ?').defer(JSON.stringify(placement), runId);
   }
 
   setContainer(runId: number, containerId: string): void {
-    this.db.prepare('UPDATE runs SET container_id = ? WHERE id = ?').run(containerId, runId);
+    this.db.prepare('UPDATE runs SET container_id = ? WHERE id = ?').defer(containerId, runId);
   }
 
   /** Records the container's end; the first report wins (events and reconciliation may both report it). */
@@ -421,24 +421,24 @@ export class RunStore {
   }
 
   requestKill(runId: number): void {
-    this.db.prepare('UPDATE runs SET kill_requested = 1 WHERE id = ?').run(runId);
+    this.db.prepare('UPDATE runs SET kill_requested = 1 WHERE id = ?').defer(runId);
   }
 
   setCredentials(runId: number, tokenAlias: string, secrets: string[]): void {
     this.db.prepare('UPDATE runs SET token_alias = ?, secrets = ? WHERE id = ?')
-      .run(tokenAlias, JSON.stringify(secrets), runId);
+      .defer(tokenAlias, JSON.stringify(secrets), runId);
   }
 
   setBuildDir(runId: number, dir: string): void {
-    this.db.prepare('UPDATE runs SET build_dir = ? WHERE id = ?').run(dir, runId);
+    this.db.prepare('UPDATE runs SET build_dir = ? WHERE id = ?').defer(dir, runId);
   }
 
   setLogPaths(runId: number, paths: string[]): void {
-    this.db.prepare('UPDATE runs SET log_paths = ? WHERE id = ?').run(JSON.stringify(paths), runId);
+    this.db.prepare('UPDATE runs SET log_paths = ? WHERE id = ?').defer(JSON.stringify(paths), runId);
   }
 
   setCreatedOutputs(runId: number, created: Record<string, string>): void {
-    this.db.prepare('UPDATE runs SET created_outputs = ? WHERE id = ?').run(JSON.stringify(created), runId);
+    this.db.prepare('UPDATE runs SET created_outputs = ? WHERE id = ?').defer(JSON.stringify(created), runId);
   }
 
   /**
@@ -466,7 +466,7 @@ export class RunStore {
   }
 
   markCleanedUp(runId: number): void {
-    this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').run(runId);
+    this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').defer(runId);
   }
 
   /** The run's setup or wrapup record at `index`, created (status `Created`) when there is none yet. */
@@ -519,7 +519,7 @@ export class RunStore {
   private insertStatusEvent(runId: number, status: string, message: string | null, exitCode: string | null,
     hint: string | null, t: number): void {
     this.db.prepare('INSERT INTO status_events (run_id, status, time, exit_code, message, hint) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(runId, status, t, exitCode, message, hint);
+      .defer(runId, status, t, exitCode, message, hint);
   }
 
   /**

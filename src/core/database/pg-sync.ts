@@ -10,6 +10,9 @@
  *   serialization failure or a deadlock (SQLSTATE 40001, 40P01), a bounded number of times: replicas sharing the
  *   database see each transaction as if it ran alone, which is what SQLite's single writer gave;
  * - nested `transaction()` calls are savepoints;
+ * - inside a transaction, what needs no answer waits to be sent with the next statement that does (libpq's pipeline
+ *   mode, `pg-pipeline.ts`): its BEGIN and savepoints, and the writes queued with `defer`, so a transaction costs
+ *   the round trips of its answered statements and its COMMIT;
  * - a statement with parameters is prepared on the connection the first time its text runs and executed by name
  *   afterwards (the server parses and plans it once: about half of a short statement's cost);
  * - the target's schema is created if missing and is the connection's `search_path`;
@@ -17,14 +20,13 @@
  */
 import { createRequire } from 'node:module';
 import { XcsError } from '../errors.ts';
+import { PipelineBroken, runPipeline, type PipelineItem, type PipelineLibpq } from './pg-pipeline.ts';
 import { redact } from './target.ts';
 import type { RunResult, SqlValue, SyncDatabase, SyncStatement } from './sync-sql.ts';
 
 /** The part of pg-native (and of its libpq handle) used here; pg-native ships no types. */
-interface Libpq {
-  cmdTuples(): string;
+interface Libpq extends PipelineLibpq {
   transactionStatus(): number;
-  resultErrorFields(): { sqlState?: string } | undefined;
 }
 interface PgNativeClient {
   pq: Libpq;
@@ -46,6 +48,8 @@ const MAX_ATTEMPTS = 30;
 const PQTRANS_IDLE = 0;
 /** Statements kept prepared on a connection; past this they are all deallocated (between transactions). */
 const MAX_PREPARED = 500;
+/** Statements held back at most before they are sent anyway. */
+const MAX_PENDING = 100;
 /**
  * A prepared `SELECT *` whose table gained a column since (another replica migrated the schema): nothing ran, so
  * the statement (or its transaction) is run again, prepared afresh.
@@ -179,6 +183,22 @@ class PgStatement<P extends readonly SqlValue[], R> implements SyncStatement<P, 
   all(...params: P): R[] {
     return this.#db.query(this.#text, this.#values(params)).rows as R[];
   }
+
+  defer(...params: P): void {
+    this.#db.defer(this.#text, this.#values(params));
+  }
+}
+
+/**
+ * A statement of the open transaction not sent yet: a transaction control statement (BEGIN, SAVEPOINT — `savepoint`
+ * names the savepoint it opens —, RELEASE; run unprepared) or a deferred write (`write`).
+ */
+interface Pending {
+  text: string;
+  values: Array<string | null>;
+  control: boolean;
+  write: boolean;
+  savepoint?: string;
 }
 
 export interface PgSyncTarget {
@@ -201,6 +221,13 @@ export class PgSyncDatabase implements SyncDatabase {
   /** Set when a statement of the open transaction hit a serialization failure (even if the body caught it). */
   #conflict: RetryableConflict | undefined;
   readonly #translated = new Map<string, { text: string; count: number }>();
+  /** What the open transaction has not sent yet, in order. */
+  #pending: Pending[] = [];
+  #statementsRun = 0;
+
+  get statementsRun(): number {
+    return this.#statementsRun;
+  }
   /** Statement text → name of the statement prepared on the current connection. */
   readonly #prepared = new Map<string, string>();
   #preparedCount = 0;
@@ -246,6 +273,7 @@ export class PgSyncDatabase implements SyncDatabase {
   #drop(): void {
     const client = this.#client;
     this.#client = undefined;
+    this.#pending = [];
     if (!client) return;
     client.end();
     keepUntilClosed(client);
@@ -262,11 +290,29 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   exec(sql: string): void {
-    this.#statement(sql, () => this.#raw(sql, undefined));
+    this.#statementsRun++;
+    // Several statements go by the simple protocol, which a pipeline cannot carry: what waits is sent first.
+    this.#statement(sql, () => { this.#flush(); return this.#raw(sql, undefined); });
+  }
+
+  /**
+   * Runs a statement whose answer is not needed as part of the open transaction: it is sent with the next statement
+   * that needs an answer, or the commit. Its failure fails the transaction (or the savepoint) around it, reported by
+   * that later statement. Outside a transaction it runs at once.
+   */
+  defer(text: string, values: Array<string | null>): void {
+    this.#statementsRun++;
+    if (this.#depth === 0) {
+      this.query(text, values);
+      return;
+    }
+    this.#pending.push({ text, values, control: false, write: true });
+    if (this.#pending.length >= MAX_PENDING) this.#statement(text, () => this.#flush());
   }
 
   /** Runs one statement; outside a transaction it is retried alone after a serialization failure. */
   query(text: string, values: Array<string | null>): { rows: Array<Record<string, unknown>>; changes: number } {
+    this.#statementsRun++;
     return this.#statement(text, () => this.#raw(text, values));
   }
 
@@ -295,6 +341,7 @@ export class PgSyncDatabase implements SyncDatabase {
       } finally {
         this.#depth = 0;
         this.#conflict = undefined;
+        this.#pending = [];
       }
     }, { rerunnable: true });
   }
@@ -309,7 +356,8 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   #transactionOnce<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
-    this.#raw('BEGIN', undefined);
+    // Sent with the first statement that needs an answer (the transaction's snapshot is taken by that one anyway).
+    this.#pending = [{ text: 'BEGIN', values: [], control: true, write: false }];
     this.#depth = 1;
     this.#conflict = undefined;
     try {
@@ -319,6 +367,8 @@ export class PgSyncDatabase implements SyncDatabase {
       }
       // A body that caught a conflict must not commit what is left of its transaction.
       if (this.#conflict) throw this.#conflict;
+      // Nothing was written, nor even begun: nothing to commit.
+      if (this.#pending[0]?.text === 'BEGIN' && !this.#pending.some((p) => p.write)) return out;
       try {
         this.#raw('COMMIT', undefined);
       } catch (e) {
@@ -334,20 +384,40 @@ export class PgSyncDatabase implements SyncDatabase {
     } finally {
       this.#depth = 0;
       this.#conflict = undefined;
+      this.#pending = [];
     }
   }
 
   #savepoint<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
     const name = `xcs_sp${this.#depth}`;
-    this.#raw(`SAVEPOINT ${name}`, undefined);
+    // Writes deferred before the savepoint are sent first: a failure of theirs is not this savepoint's to undo.
+    if (this.#pending.some((p) => p.write)) this.#statement('SAVEPOINT', () => this.#flush());
+    this.#pending.push({ text: `SAVEPOINT ${name}`, values: [], control: true, write: false, savepoint: name });
     this.#depth++;
     try {
       const out = fn(...args);
-      this.#raw(`RELEASE SAVEPOINT ${name}`, undefined);
+      const at = this.#pending.findIndex((p) => p.savepoint === name);
+      if (at >= 0 && !this.#pending.slice(at).some((p) => p.write)) {
+        // Nothing was sent since the savepoint, nor waits to be: it need not exist at all.
+        this.#pending.length = at;
+      } else if (this.#pending.some((p) => p.write)) {
+        // Deferred writes are sent now, so that their failure is this savepoint's.
+        this.#statement('RELEASE', () => this.#raw(`RELEASE SAVEPOINT ${name}`, undefined));
+      } else {
+        this.#pending.push({ text: `RELEASE SAVEPOINT ${name}`, values: [], control: true, write: false });
+      }
       return out;
     } catch (e) {
-      // After a conflict the whole transaction is run again; otherwise only this part is undone, as in SQLite.
-      if (!this.#conflict) this.#raw(`ROLLBACK TO SAVEPOINT ${name}`, undefined);
+      const at = this.#pending.findIndex((p) => p.savepoint === name);
+      if (at >= 0) {
+        // The savepoint was never sent: what followed it is forgotten, nothing is to be undone on the server.
+        this.#pending.length = at;
+      } else {
+        // Everything waiting came after the savepoint: undone with it.
+        this.#pending = [];
+        // After a conflict the whole transaction is run again; otherwise only this part is undone, as in SQLite.
+        if (!this.#conflict) this.#raw(`ROLLBACK TO SAVEPOINT ${name}`, undefined);
+      }
       throw e;
     } finally {
       this.#depth--;
@@ -355,6 +425,7 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   #rollback(): void {
+    this.#pending = [];
     const client = this.#client;
     if (client && client.pq.transactionStatus() !== PQTRANS_IDLE) {
       try { client.querySync('ROLLBACK'); } catch { /* the connection is gone: nothing to undo */ }
@@ -422,6 +493,7 @@ export class PgSyncDatabase implements SyncDatabase {
       throw new XcsError('database.unavailable', `PostgreSQL at ${redact(this.#url)} is not connected (it went away; reconnecting failed)`,
         { path: 'database' });
     }
+    if (this.#pending.length > 0) return this.#pipeline(client, { text, values: values ?? [], control: values === undefined, write: false });
     let rows: Array<Record<string, unknown>>;
     try {
       if (values === undefined) rows = client.querySync(text);
@@ -434,6 +506,44 @@ export class PgSyncDatabase implements SyncDatabase {
     }
     const tuples = client.pq.cmdTuples();
     return { rows, changes: tuples === '' ? 0 : Number(tuples) };
+  }
+
+  /** Sends what waits, alone (before a statement that cannot be pipelined). */
+  #flush(): void {
+    const client = this.#client;
+    if (client && this.#pending.length > 0) this.#pipeline(client, undefined);
+  }
+
+  /**
+   * Sends what waits and then `last` (if any) in one pipeline; returns the answer to the last statement sent. The
+   * first failure is thrown (the server skipped what followed it).
+   */
+  #pipeline(client: PgNativeClient, last: Pending | undefined): { rows: Array<Record<string, unknown>>; changes: number } {
+    const pending = last ? [...this.#pending, last] : this.#pending;
+    this.#pending = [];
+    // Statements not prepared yet are prepared in the pipeline itself (once, however often they appear in it).
+    const preparing = new Map<string, string>();
+    const items: PipelineItem[] = pending.map(({ text, values, control }) => {
+      if (control) return { text, values };
+      const name = this.#prepared.get(text) ?? preparing.get(text);
+      if (name !== undefined) return { text, values, name };
+      if (this.#prepared.size + preparing.size >= MAX_PREPARED) return { text, values };
+      const prepareAs = `xcs_${++this.#preparedCount}`;
+      preparing.set(text, prepareAs);
+      return { text, values, prepareAs };
+    });
+    let outcomes;
+    try {
+      outcomes = runPipeline(client.pq, items, TYPES.getTypeParser);
+    } catch (e) {
+      if (!(e instanceof PipelineBroken)) throw e;
+      throw this.#errorOf(e.message, undefined);
+    }
+    outcomes.forEach((o, i) => { if (o.prepared) this.#prepared.set(items[i].text, items[i].prepareAs as string); });
+    const failed = outcomes.find((o) => !o.ok && !o.skipped) ?? outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) throw this.#errorOf(failed.message, failed.sqlState);
+    const answer = outcomes[outcomes.length - 1];
+    return answer.ok ? { rows: answer.rows, changes: answer.changes } : { rows: [], changes: 0 };
   }
 
   /**
@@ -455,8 +565,12 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   #error(client: PgNativeClient, e: Error): Error {
-    const sqlState = client.pq.resultErrorFields()?.sqlState;
-    const message = this.#clean(e.message.trim().replace(/^ERROR:\s*/, ''));
+    return this.#errorOf(e.message, client.pq.resultErrorFields()?.sqlState);
+  }
+
+  /** The error to throw for a server's `message` and SQLSTATE (none: the connection failed). */
+  #errorOf(raw: string, sqlState: string | undefined): Error {
+    const message = this.#clean(raw.trim().replace(/^ERROR:\s*/, ''));
     if (sqlState && RETRYABLE.has(sqlState)) return new RetryableConflict(sqlState, `${message} (SQLSTATE ${sqlState})`);
     if (sqlState === '0A000' && STALE_PLAN.test(message)) {
       // Prepared again under new names (the old ones stay on the server, unused, until the connection closes).
