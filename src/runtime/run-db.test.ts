@@ -132,6 +132,36 @@ test('PostgreSQL: replicas claiming from one queue at once never both win a job'
   }
 });
 
+test('PostgreSQL: replicas writing at once bump their own slot of the change counter, once a transaction: neither waits', () => {
+  const schema = testSchema();
+  const target = { kind: 'postgres' as const, url: postgresUrl(), schema };
+  const slotOf = (db: RunDatabase) => db.prepare<[], { s: number }>('SELECT pg_backend_pid() % 1024 AS s').get()!.s;
+  const a = openRunDatabaseAt(target, 'unused');
+  let b = openRunDatabaseAt(target, 'unused');
+  try {
+    // Two connections share a slot once in 1024 (their process ids): then another connection is taken.
+    while (slotOf(b) === slotOf(a)) { b.close(); b = openRunDatabaseAt(target, 'unused'); }
+    // Waiting for the other's row lock would fail at once instead of hanging this single-threaded test.
+    b.exec("SET lock_timeout = '2s'");
+    const [one, two] = [a, b].map((db) => new RunStore(db, new JobQueue(db)));
+    const query = new RunQuery(a, '/nonexistent');
+    const v0 = query.version();
+    const spec = { 'command-id': 1, 'wrapper-id': 1, image: 'x' } as unknown as RunSpec;
+    a.transaction(() => {
+      one.create({ spec, userId: 'u', project: null, containerNamePattern: 'a-{id}' });
+      one.transition(1, 'Staging', { source: 'system' });
+      // The other connection writes (and commits) while this transaction has bumped its slot, uncommitted.
+      two.create({ spec, userId: 'u', project: null, containerNamePattern: 'b-{id}' });
+    })();
+    assert.equal(query.version(), v0 + 2, 'one step per transaction, however many rows it wrote');
+    assert.equal(a.prepare<[], { n: number }>('SELECT count(*) AS n FROM runs_version WHERE v > 0').get()!.n, 2, 'in two slots');
+  } finally {
+    a.close();
+    b.close();
+    dropSchema(schema);
+  }
+});
+
 /** Each test below runs on SQLite and on PostgreSQL, with the same expectations. */
 function onBothDialects(name: string, body: (db: RunDatabase) => void): void {
   test(`SQLite: ${name}`, () => {

@@ -20,6 +20,7 @@
  */
 import { createRequire } from 'node:module';
 import { XcsError } from '../errors.ts';
+import { numberPlaceholders } from './placeholders.ts';
 import { PipelineBroken, runPipeline, type PipelineItem, type PipelineLibpq } from './pg-pipeline.ts';
 import { redact } from './target.ts';
 import type { RunResult, SqlValue, SyncDatabase, SyncStatement } from './sync-sql.ts';
@@ -87,49 +88,6 @@ let constructorCache: PgNativeConstructor | undefined;
 function pgNative(): PgNativeConstructor {
   constructorCache ??= createRequire(import.meta.url)('pg-native') as PgNativeConstructor;
   return constructorCache;
-}
-
-/**
- * `?` → `$1`, `$2`… outside single-quoted strings, double-quoted identifiers, dollar-quoted bodies and comments.
- * Returns the text and the number of placeholders.
- */
-export function numberPlaceholders(sql: string): { text: string; count: number } {
-  let out = '';
-  let n = 0;
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i];
-    if (c === "'" || c === '"') {
-      // '' (or "") inside is an escaped quote: the scan simply closes and reopens.
-      const end = sql.indexOf(c, i + 1);
-      const stop = end === -1 ? sql.length : end + 1;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      const stop = end === -1 ? sql.length : end;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      const stop = end === -1 ? sql.length : end + 2;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))![0];
-      const end = sql.indexOf(tag, i + tag.length);
-      const stop = end === -1 ? sql.length : end + tag.length;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '?') {
-      out += `$${++n}`;
-      i++;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return { text: out, count: n };
 }
 
 function toParam(v: SqlValue | undefined): string | null {
@@ -224,10 +182,6 @@ export class PgSyncDatabase implements SyncDatabase {
   /** What the open transaction has not sent yet, in order. */
   #pending: Pending[] = [];
   #statementsRun = 0;
-
-  get statementsRun(): number {
-    return this.#statementsRun;
-  }
   /** Statement text → name of the statement prepared on the current connection. */
   readonly #prepared = new Map<string, string>();
   #preparedCount = 0;
@@ -277,6 +231,10 @@ export class PgSyncDatabase implements SyncDatabase {
     if (!client) return;
     client.end();
     keepUntilClosed(client);
+  }
+
+  get statementsRun(): number {
+    return this.#statementsRun;
   }
 
   prepare<P extends readonly SqlValue[] = SqlValue[], R = unknown>(sql: string): SyncStatement<P, R> {
