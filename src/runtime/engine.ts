@@ -30,8 +30,8 @@ import type { RunSpec } from './store/run-spec.ts';
 import { runNotFound, RunStore, type HistoryItem, type RunFilter, type RunRecord } from './store/run-store.ts';
 import { runStagingJob } from './staging/starter.ts';
 import { SqliteRunStateStore, type RunStateStore } from './store/run-state-store.ts';
-import { isTerminal } from './store/state-machine.ts';
-import { Dispatcher, stagingCapacity } from './workers.ts';
+import { ACTIVE_STATUSES, isTerminal } from './store/state-machine.ts';
+import { Dispatcher, stagingSlots } from './workers.ts';
 import { runRetryJob } from './retry/retrier.ts';
 import type { RunPolicy } from './retry/retry-policy.ts';
 import { Watchdog } from './follow/watchdog.ts';
@@ -106,10 +106,11 @@ export class RunEngine {
       log: deps.log ?? consoleLogger, owner: replica.id,
     };
     this.follower = new EventFollower(this.res);
-    this.staging = new Dispatcher(this.res, 'stage', runStagingJob, stagingCapacity(this.res));
+    this.staging = new Dispatcher(this.res, 'stage', runStagingJob, stagingSlots(this.res));
     this.finalizing = new Dispatcher(this.res, 'finalize', runFinalizeJob,
-      () => this.finalizing.activeCount < config.maxFinalizing);
-    this.retrying = new Dispatcher(this.res, 'retry', async (res, id) => { await runRetryJob(res, id); }, () => true);
+      () => ({ free: config.maxFinalizing - this.finalizing.activeCount, resume: [] }));
+    this.retrying = new Dispatcher(this.res, 'retry', async (res, id) => { await runRetryJob(res, id); },
+      () => ({ free: Infinity, resume: [] }));
     this.watchdog = new Watchdog(this.res);
     this.replicas = new ReplicaCoordinator(this.res, this.db, replica, {
       onLead: async () => {
@@ -183,9 +184,9 @@ export class RunEngine {
         const p = cleanupRun(this.res, run).finally(() => this.cleanups.delete(p));
         this.cleanups.add(p);
       }
-      // A run leaving the active statuses frees a slot.
-      this.staging.pump();
-      this.finalizing.pump();
+      // A run leaving the active statuses frees a staging slot. (Finalization slots are freed by finishing jobs, and
+      // new jobs announce themselves: neither needs a status change to be noticed.)
+      if (!(ACTIVE_STATUSES as readonly string[]).includes(run.status)) this.staging.pump();
     }));
     this.reconcileTimer = setInterval(() => {
       // One replica reconciles (the one following the events); reconciling from several at once is safe, only wasted.

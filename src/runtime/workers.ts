@@ -16,11 +16,17 @@ import { ACTIVE_STATUSES } from './store/state-machine.ts';
  */
 type Handler = (res: EngineResources, runId: number, attempt: number, lease: JobLease) => Promise<void>;
 
+/** How many more jobs a dispatcher may start now, and the runs whose waiting job resumes whatever the limit. */
+export interface Slots {
+  free: number;
+  resume: readonly number[];
+}
+
 export class Dispatcher {
   private readonly res: EngineResources;
   private readonly queue: QueueName;
   private readonly handler: Handler;
-  private readonly hasCapacity: () => boolean;
+  private readonly slots: () => Slots;
   private readonly active = new Set<Promise<void>>();
   private stopped = false;
   private pumping = false;
@@ -28,52 +34,61 @@ export class Dispatcher {
   private wakeTimer: NodeJS.Timeout | null = null;
   private wakeAt = Infinity;
 
-  constructor(res: EngineResources, queue: QueueName, handler: Handler, hasCapacity: () => boolean) {
+  constructor(res: EngineResources, queue: QueueName, handler: Handler, slots: () => Slots) {
     this.res = res;
     this.queue = queue;
     this.handler = handler;
-    this.hasCapacity = hasCapacity;
+    this.slots = slots;
   }
 
   get activeCount(): number {
     return this.active.size;
   }
 
-  /** Claims and starts as many jobs as the limits allow. Synchronous between check and claim. */
+  /**
+   * Claims and starts as many jobs as the limits allow. Synchronous between check and claim. It first asks when the
+   * earliest waiting job is due: with none waiting (most wake-ups) that one read is all it costs.
+   */
   pump(): void {
     if (this.stopped || this.pumping) return;
     this.pumping = true;
     try {
+      let next = this.res.queue.nextRunAt(this.queue);
+      if (next === null) return;
+      const slots = this.slots();
       // Runs that already hold a slot (a restart found them staging or running) resume first, whatever the limit:
       // they are counted in it already.
-      if (this.queue === 'stage') {
-        for (const runId of this.res.store.runsWithWaitingJob('stage', ACTIVE_STATUSES)) {
-          const job = this.res.queue.claimRun('stage', runId, this.res.owner, this.res.config.leaseMs);
-          if (job) this.launch(job);
-        }
+      for (const runId of slots.resume) {
+        const job = this.res.queue.claimRun(this.queue, runId, this.res.owner, this.res.config.leaseMs);
+        if (job) this.launch(job);
       }
-      while (!this.stopped && this.hasCapacity()) {
+      let free = slots.free;
+      while (!this.stopped && free > 0 && next !== null && next <= Date.now()) {
         const job = this.res.queue.claim(this.queue, this.res.owner, this.res.config.leaseMs);
-        if (!job) break;
-        if (this.queue === 'stage') {
-          // Count it as active right away, so the capacity check of the next claim sees it.
-          this.res.store.transition(job.runId, 'Staging', { source: 'system', message: 'Staging inputs and credentials' });
+        if (job) {
+          // A staging job's run holds a slot from now on (the next pump's count sees it as Staging).
+          if (this.queue === 'stage') {
+            this.res.store.transition(job.runId, 'Staging', { source: 'system', message: 'Staging inputs and credentials' });
+          }
+          this.launch(job);
+          free--;
         }
-        this.launch(job);
+        next = this.res.queue.nextRunAt(this.queue);
+        if (!job) break;
       }
-      this.scheduleWake();
+      this.scheduleWake(next, free > 0);
     } finally {
       this.pumping = false;
     }
   }
 
-  private scheduleWake(): void {
-    const next = this.res.queue.nextRunAt(this.queue);
+  /** Pumps again when the earliest waiting job (`next`, null for none) becomes due. */
+  private scheduleWake(next: number | null, hasCapacity: boolean): void {
     const now = Date.now();
     if (next === null || next >= this.wakeAt) return;
     // Due already (it became due after the last claim looked): pump again soon, unless it waits for a free slot,
     // which a status change will announce.
-    if (next <= now && !this.hasCapacity()) return;
+    if (next <= now && !hasCapacity) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeAt = next;
     // setTimeout fires at once beyond 2^31-1 ms; a long wait is done in steps.
@@ -114,6 +129,13 @@ export class Dispatcher {
   }
 }
 
-export function stagingCapacity(res: EngineResources): () => boolean {
-  return () => res.store.countInStatuses(ACTIVE_STATUSES) < res.config.maxRunning;
+/**
+ * The staging slots: `maxRunning` less the runs staging, created or running, which are also the runs whose staging
+ * job may wait to resume (its lease was given back after a crash). One read.
+ */
+export function stagingSlots(res: EngineResources): () => Slots {
+  return () => {
+    const active = res.store.runsInStatuses('stage', ACTIVE_STATUSES);
+    return { free: res.config.maxRunning - active.length, resume: active.filter((r) => r.jobWaits).map((r) => r.id) };
+  };
 }

@@ -1,12 +1,14 @@
 /**
  * The synchronous PostgreSQL database against a real server (Debian's cluster, `scripts/postgres-harness.sh`, or the
- * one `XCS_DATABASE_URL` names): rows like SQLite's, placeholders, savepoints, retries after a real serialization
- * failure between two connections, schemas kept apart, and passwords kept out of errors.
+ * one `XCS_DATABASE_URL` names): rows like SQLite's, placeholders, savepoints, deferred writes, prepared statements
+ * prepared again after a schema change, retries after a real serialization failure between two connections, schemas
+ * kept apart, and passwords kept out of errors.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { XcsError } from '../errors.ts';
-import { numberPlaceholders, PgSyncDatabase } from './pg-sync.ts';
+import { PgSyncDatabase } from './pg-sync.ts';
+import { numberPlaceholders } from './placeholders.ts';
 import { dropSchema, postgresUrl, testSchema } from '../../../test/helpers/postgres.ts';
 
 const schemas: string[] = [];
@@ -63,6 +65,48 @@ test('transactions commit or roll back as a whole; nested ones are savepoints', 
   assert.deepEqual(values(), ['a', 'c', 'd']);
   assert.throws(() => db.transaction(() => Promise.resolve(1))(), (e: unknown) => e instanceof XcsError && e.code === 'database.async-transaction');
   assert.deepEqual(db.transaction((x: number, y: number) => x + y)(2, 3), 5);
+});
+
+test('deferred writes go with the next statement: later ones see them; a failure fails their savepoint or transaction', () => {
+  const db = connect();
+  db.exec('CREATE TABLE t (v TEXT PRIMARY KEY)');
+  const add = db.prepare<[string]>('INSERT INTO t (v) VALUES (?)');
+  const values = () => db.prepare<[], { v: string }>('SELECT v FROM t ORDER BY v').all().map((r) => r.v);
+  const duplicate = (e: unknown) => e instanceof XcsError && e.code === 'database.query' && /23505/.test(e.message);
+  add.defer('now');
+  assert.deepEqual(values(), ['now'], 'outside a transaction: at once');
+  db.transaction(() => {
+    add.defer('a');
+    add.defer('b');
+    assert.deepEqual(values(), ['a', 'b', 'now'], 'the next statement of the transaction sees them');
+    // Failing when sent (here by the savepoint's end), a deferred write undoes its savepoint only, as a failed statement would.
+    assert.throws(() => db.transaction(() => { add.defer('c'); add.defer('a'); })(), duplicate);
+    db.transaction(() => { add.defer('d'); })();
+    // A savepoint whose body fails before anything was sent undoes nothing else.
+    assert.throws(() => db.transaction(() => { add.defer('e'); throw new Error('body fails'); })(), /body fails/);
+    add.defer('f');
+  })();
+  assert.deepEqual(values(), ['a', 'b', 'd', 'f', 'now']);
+  // The commit reports a deferred write's failure: nothing of the transaction stays.
+  assert.throws(() => db.transaction(() => { add.defer('g'); add.defer('now'); })(), duplicate);
+  assert.deepEqual(values(), ['a', 'b', 'd', 'f', 'now']);
+  assert.equal(db.transaction(() => 'nothing sent')(), 'nothing sent');
+});
+
+test('a prepared statement whose table another connection changed is prepared again (the transaction run again)', () => {
+  const schema = testSchema();
+  const a = connect(schema);
+  const b = connect(schema);
+  a.exec('CREATE TABLE t (id BIGINT)');
+  a.prepare('INSERT INTO t VALUES (?)').run(1);
+  const all = () => a.prepare('SELECT * FROM t').all();
+  assert.deepEqual(all(), [{ id: 1 }]);
+  b.exec("ALTER TABLE t ADD COLUMN note TEXT DEFAULT 'x'");
+  assert.deepEqual(all(), [{ id: 1, note: 'x' }], 'alone');
+  b.exec('ALTER TABLE t ADD COLUMN n BIGINT DEFAULT 2');
+  let bodies = 0;
+  assert.deepEqual(a.transaction(() => { bodies++; return all(); })(), [{ id: 1, note: 'x', n: 2 }], 'in a transaction');
+  assert.equal(bodies, 2);
 });
 
 test('a serialization failure caused by another connection runs the whole transaction again', () => {

@@ -10,24 +10,31 @@
  *   serialization failure or a deadlock (SQLSTATE 40001, 40P01), a bounded number of times: replicas sharing the
  *   database see each transaction as if it ran alone, which is what SQLite's single writer gave;
  * - nested `transaction()` calls are savepoints;
+ * - inside a transaction, what needs no answer waits to be sent with the next statement that does (libpq's pipeline
+ *   mode, `pg-pipeline.ts`): its BEGIN and savepoints, and the writes queued with `defer`, so a transaction costs
+ *   the round trips of its answered statements and its COMMIT;
+ * - a statement with parameters is prepared on the connection the first time its text runs and executed by name
+ *   afterwards (the server parses and plans it once: about half of a short statement's cost);
  * - the target's schema is created if missing and is the connection's `search_path`;
  * - errors are `XcsError`s with `database.*` codes whose messages never contain the password.
  */
 import { createRequire } from 'node:module';
 import { XcsError } from '../errors.ts';
+import { numberPlaceholders } from './placeholders.ts';
+import { PipelineBroken, runPipeline, type PipelineItem, type PipelineLibpq } from './pg-pipeline.ts';
 import { redact } from './target.ts';
 import type { RunResult, SqlValue, SyncDatabase, SyncStatement } from './sync-sql.ts';
 
 /** The part of pg-native (and of its libpq handle) used here; pg-native ships no types. */
-interface Libpq {
-  cmdTuples(): string;
+interface Libpq extends PipelineLibpq {
   transactionStatus(): number;
-  resultErrorFields(): { sqlState?: string } | undefined;
 }
 interface PgNativeClient {
   pq: Libpq;
   connectSync(params: string): void;
   querySync(text: string, values?: Array<string | null>): Array<Record<string, unknown>>;
+  prepareSync(name: string, text: string, count: number): void;
+  executeSync(name: string, values: Array<string | null>): Array<Record<string, unknown>>;
   end(): void;
 }
 type PgNativeConstructor = new (config: { types: TypeParsers }) => PgNativeClient;
@@ -40,6 +47,15 @@ const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 30;
 /** libpq's transaction status: 0 idle (no transaction open). */
 const PQTRANS_IDLE = 0;
+/** Statements kept prepared on a connection; past this they are all deallocated (between transactions). */
+const MAX_PREPARED = 500;
+/** Statements held back at most before they are sent anyway. */
+const MAX_PENDING = 100;
+/**
+ * A prepared `SELECT *` whose table gained a column since (another replica migrated the schema): nothing ran, so
+ * the statement (or its transaction) is run again, prepared afresh.
+ */
+const STALE_PLAN = /cached plan must not change result type/;
 
 const asNumber = (text: string): number => Number(text);
 const PARSERS: Record<number, (text: string) => unknown> = {
@@ -72,49 +88,6 @@ let constructorCache: PgNativeConstructor | undefined;
 function pgNative(): PgNativeConstructor {
   constructorCache ??= createRequire(import.meta.url)('pg-native') as PgNativeConstructor;
   return constructorCache;
-}
-
-/**
- * `?` → `$1`, `$2`… outside single-quoted strings, double-quoted identifiers, dollar-quoted bodies and comments.
- * Returns the text and the number of placeholders.
- */
-export function numberPlaceholders(sql: string): { text: string; count: number } {
-  let out = '';
-  let n = 0;
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i];
-    if (c === "'" || c === '"') {
-      // '' (or "") inside is an escaped quote: the scan simply closes and reopens.
-      const end = sql.indexOf(c, i + 1);
-      const stop = end === -1 ? sql.length : end + 1;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      const stop = end === -1 ? sql.length : end;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      const stop = end === -1 ? sql.length : end + 2;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))![0];
-      const end = sql.indexOf(tag, i + tag.length);
-      const stop = end === -1 ? sql.length : end + tag.length;
-      out += sql.slice(i, stop);
-      i = stop;
-    } else if (c === '?') {
-      out += `$${++n}`;
-      i++;
-    } else {
-      out += c;
-      i++;
-    }
-  }
-  return { text: out, count: n };
 }
 
 function toParam(v: SqlValue | undefined): string | null {
@@ -168,6 +141,22 @@ class PgStatement<P extends readonly SqlValue[], R> implements SyncStatement<P, 
   all(...params: P): R[] {
     return this.#db.query(this.#text, this.#values(params)).rows as R[];
   }
+
+  defer(...params: P): void {
+    this.#db.defer(this.#text, this.#values(params));
+  }
+}
+
+/**
+ * A statement of the open transaction not sent yet: a transaction control statement (BEGIN, SAVEPOINT — `savepoint`
+ * names the savepoint it opens —, RELEASE; run unprepared) or a deferred write (`write`).
+ */
+interface Pending {
+  text: string;
+  values: Array<string | null>;
+  control: boolean;
+  write: boolean;
+  savepoint?: string;
 }
 
 export interface PgSyncTarget {
@@ -190,6 +179,12 @@ export class PgSyncDatabase implements SyncDatabase {
   /** Set when a statement of the open transaction hit a serialization failure (even if the body caught it). */
   #conflict: RetryableConflict | undefined;
   readonly #translated = new Map<string, { text: string; count: number }>();
+  /** What the open transaction has not sent yet, in order. */
+  #pending: Pending[] = [];
+  #statementsRun = 0;
+  /** Statement text → name of the statement prepared on the current connection. */
+  readonly #prepared = new Map<string, string>();
+  #preparedCount = 0;
 
   constructor(target: PgSyncTarget) {
     this.schema = target.schema;
@@ -214,6 +209,7 @@ export class PgSyncDatabase implements SyncDatabase {
         { path: 'database', hint: 'check the database URL (--database or XCS_DATABASE_URL) and that the server accepts connections' });
     }
     this.#client = client;
+    this.#prepared.clear();
     try {
       // Notices (e.g. "schema already exists, skipping") would be printed on stderr by libpq.
       this.#raw('SET client_min_messages = warning', undefined);
@@ -231,9 +227,14 @@ export class PgSyncDatabase implements SyncDatabase {
   #drop(): void {
     const client = this.#client;
     this.#client = undefined;
+    this.#pending = [];
     if (!client) return;
     client.end();
     keepUntilClosed(client);
+  }
+
+  get statementsRun(): number {
+    return this.#statementsRun;
   }
 
   prepare<P extends readonly SqlValue[] = SqlValue[], R = unknown>(sql: string): SyncStatement<P, R> {
@@ -247,11 +248,29 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   exec(sql: string): void {
-    this.#statement(sql, () => this.#raw(sql, undefined));
+    this.#statementsRun++;
+    // Several statements go by the simple protocol, which a pipeline cannot carry: what waits is sent first.
+    this.#statement(sql, () => { this.#flush(); return this.#raw(sql, undefined); });
+  }
+
+  /**
+   * Runs a statement whose answer is not needed as part of the open transaction: it is sent with the next statement
+   * that needs an answer, or the commit. Its failure fails the transaction (or the savepoint) around it, reported by
+   * that later statement. Outside a transaction it runs at once.
+   */
+  defer(text: string, values: Array<string | null>): void {
+    this.#statementsRun++;
+    if (this.#depth === 0) {
+      this.query(text, values);
+      return;
+    }
+    this.#pending.push({ text, values, control: false, write: true });
+    if (this.#pending.length >= MAX_PENDING) this.#statement(text, () => this.#flush());
   }
 
   /** Runs one statement; outside a transaction it is retried alone after a serialization failure. */
   query(text: string, values: Array<string | null>): { rows: Array<Record<string, unknown>>; changes: number } {
+    this.#statementsRun++;
     return this.#statement(text, () => this.#raw(text, values));
   }
 
@@ -280,6 +299,7 @@ export class PgSyncDatabase implements SyncDatabase {
       } finally {
         this.#depth = 0;
         this.#conflict = undefined;
+        this.#pending = [];
       }
     }, { rerunnable: true });
   }
@@ -294,7 +314,8 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   #transactionOnce<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
-    this.#raw('BEGIN', undefined);
+    // Sent with the first statement that needs an answer (the transaction's snapshot is taken by that one anyway).
+    this.#pending = [{ text: 'BEGIN', values: [], control: true, write: false }];
     this.#depth = 1;
     this.#conflict = undefined;
     try {
@@ -304,6 +325,8 @@ export class PgSyncDatabase implements SyncDatabase {
       }
       // A body that caught a conflict must not commit what is left of its transaction.
       if (this.#conflict) throw this.#conflict;
+      // Nothing was written, nor even begun: nothing to commit.
+      if (this.#pending[0]?.text === 'BEGIN' && !this.#pending.some((p) => p.write)) return out;
       try {
         this.#raw('COMMIT', undefined);
       } catch (e) {
@@ -319,20 +342,40 @@ export class PgSyncDatabase implements SyncDatabase {
     } finally {
       this.#depth = 0;
       this.#conflict = undefined;
+      this.#pending = [];
     }
   }
 
   #savepoint<A extends unknown[], T>(fn: (...args: A) => T, args: A): T {
     const name = `xcs_sp${this.#depth}`;
-    this.#raw(`SAVEPOINT ${name}`, undefined);
+    // Writes deferred before the savepoint are sent first: a failure of theirs is not this savepoint's to undo.
+    if (this.#pending.some((p) => p.write)) this.#statement('SAVEPOINT', () => this.#flush());
+    this.#pending.push({ text: `SAVEPOINT ${name}`, values: [], control: true, write: false, savepoint: name });
     this.#depth++;
     try {
       const out = fn(...args);
-      this.#raw(`RELEASE SAVEPOINT ${name}`, undefined);
+      const at = this.#pending.findIndex((p) => p.savepoint === name);
+      if (at >= 0 && !this.#pending.slice(at).some((p) => p.write)) {
+        // Nothing was sent since the savepoint, nor waits to be: it need not exist at all.
+        this.#pending.length = at;
+      } else if (this.#pending.some((p) => p.write)) {
+        // Deferred writes are sent now, so that their failure is this savepoint's.
+        this.#statement('RELEASE', () => this.#raw(`RELEASE SAVEPOINT ${name}`, undefined));
+      } else {
+        this.#pending.push({ text: `RELEASE SAVEPOINT ${name}`, values: [], control: true, write: false });
+      }
       return out;
     } catch (e) {
-      // After a conflict the whole transaction is run again; otherwise only this part is undone, as in SQLite.
-      if (!this.#conflict) this.#raw(`ROLLBACK TO SAVEPOINT ${name}`, undefined);
+      const at = this.#pending.findIndex((p) => p.savepoint === name);
+      if (at >= 0) {
+        // The savepoint was never sent: what followed it is forgotten, nothing is to be undone on the server.
+        this.#pending.length = at;
+      } else {
+        // Everything waiting came after the savepoint: undone with it.
+        this.#pending = [];
+        // After a conflict the whole transaction is run again; otherwise only this part is undone, as in SQLite.
+        if (!this.#conflict) this.#raw(`ROLLBACK TO SAVEPOINT ${name}`, undefined);
+      }
       throw e;
     } finally {
       this.#depth--;
@@ -340,6 +383,7 @@ export class PgSyncDatabase implements SyncDatabase {
   }
 
   #rollback(): void {
+    this.#pending = [];
     const client = this.#client;
     if (client && client.pq.transactionStatus() !== PQTRANS_IDLE) {
       try { client.querySync('ROLLBACK'); } catch { /* the connection is gone: nothing to undo */ }
@@ -407,9 +451,14 @@ export class PgSyncDatabase implements SyncDatabase {
       throw new XcsError('database.unavailable', `PostgreSQL at ${redact(this.#url)} is not connected (it went away; reconnecting failed)`,
         { path: 'database' });
     }
+    if (this.#pending.length > 0) return this.#pipeline(client, { text, values: values ?? [], control: values === undefined, write: false });
     let rows: Array<Record<string, unknown>>;
     try {
-      rows = values === undefined ? client.querySync(text) : client.querySync(text, values);
+      if (values === undefined) rows = client.querySync(text);
+      else {
+        const name = this.#preparedName(client, text, values.length);
+        rows = name === undefined ? client.querySync(text, values) : client.executeSync(name, values);
+      }
     } catch (e) {
       throw this.#error(client, e as Error);
     }
@@ -417,10 +466,75 @@ export class PgSyncDatabase implements SyncDatabase {
     return { rows, changes: tuples === '' ? 0 : Number(tuples) };
   }
 
+  /** Sends what waits, alone (before a statement that cannot be pipelined). */
+  #flush(): void {
+    const client = this.#client;
+    if (client && this.#pending.length > 0) this.#pipeline(client, undefined);
+  }
+
+  /**
+   * Sends what waits and then `last` (if any) in one pipeline; returns the answer to the last statement sent. The
+   * first failure is thrown (the server skipped what followed it).
+   */
+  #pipeline(client: PgNativeClient, last: Pending | undefined): { rows: Array<Record<string, unknown>>; changes: number } {
+    const pending = last ? [...this.#pending, last] : this.#pending;
+    this.#pending = [];
+    // Statements not prepared yet are prepared in the pipeline itself (once, however often they appear in it).
+    const preparing = new Map<string, string>();
+    const items: PipelineItem[] = pending.map(({ text, values, control }) => {
+      if (control) return { text, values };
+      const name = this.#prepared.get(text) ?? preparing.get(text);
+      if (name !== undefined) return { text, values, name };
+      if (this.#prepared.size + preparing.size >= MAX_PREPARED) return { text, values };
+      const prepareAs = `xcs_${++this.#preparedCount}`;
+      preparing.set(text, prepareAs);
+      return { text, values, prepareAs };
+    });
+    let outcomes;
+    try {
+      outcomes = runPipeline(client.pq, items, TYPES.getTypeParser);
+    } catch (e) {
+      if (!(e instanceof PipelineBroken)) throw e;
+      throw this.#errorOf(e.message, undefined);
+    }
+    outcomes.forEach((o, i) => { if (o.prepared) this.#prepared.set(items[i].text, items[i].prepareAs as string); });
+    const failed = outcomes.find((o) => !o.ok && !o.skipped) ?? outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) throw this.#errorOf(failed.message, failed.sqlState);
+    const answer = outcomes[outcomes.length - 1];
+    return answer.ok ? { rows: answer.rows, changes: answer.changes } : { rows: [], changes: 0 };
+  }
+
+  /**
+   * The name `text` is prepared under on this connection, preparing it now if needed; undefined when it is to run
+   * unprepared (the cache is full inside a transaction, where it is not emptied).
+   */
+  #preparedName(client: PgNativeClient, text: string, count: number): string | undefined {
+    const known = this.#prepared.get(text);
+    if (known !== undefined) return known;
+    if (this.#prepared.size >= MAX_PREPARED) {
+      if (client.pq.transactionStatus() !== PQTRANS_IDLE) return undefined;
+      client.querySync('DEALLOCATE ALL');
+      this.#prepared.clear();
+    }
+    const name = `xcs_${++this.#preparedCount}`;
+    client.prepareSync(name, text, count);
+    this.#prepared.set(text, name);
+    return name;
+  }
+
   #error(client: PgNativeClient, e: Error): Error {
-    const sqlState = client.pq.resultErrorFields()?.sqlState;
-    const message = this.#clean(e.message.trim().replace(/^ERROR:\s*/, ''));
+    return this.#errorOf(e.message, client.pq.resultErrorFields()?.sqlState);
+  }
+
+  /** The error to throw for a server's `message` and SQLSTATE (none: the connection failed). */
+  #errorOf(raw: string, sqlState: string | undefined): Error {
+    const message = this.#clean(raw.trim().replace(/^ERROR:\s*/, ''));
     if (sqlState && RETRYABLE.has(sqlState)) return new RetryableConflict(sqlState, `${message} (SQLSTATE ${sqlState})`);
+    if (sqlState === '0A000' && STALE_PLAN.test(message)) {
+      // Prepared again under new names (the old ones stay on the server, unused, until the connection closes).
+      this.#prepared.clear();
+      return new RetryableConflict(sqlState, `${message} (SQLSTATE ${sqlState})`);
+    }
     if (sqlState === undefined) {
       return new XcsError('database.unavailable', `PostgreSQL at ${redact(this.#url)} does not answer: ${message}`, { path: 'database' });
     }

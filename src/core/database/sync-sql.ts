@@ -29,6 +29,14 @@ export interface SyncStatement<P extends readonly SqlValue[] = SqlValue[], R = u
   run(...params: P): RunResult;
   get(...params: P): R | undefined;
   all(...params: P): R[];
+  /**
+   * Runs the statement as part of the open transaction without waiting for its answer: on PostgreSQL it is sent with
+   * the transaction's next statement that needs one (or its commit), saving a round trip; SQLite runs it at once. Its
+   * failure fails the transaction, or the savepoint (nested transaction) it was deferred in, and is reported by that
+   * later statement: for writes whose result is not read and whose failure the caller does not handle. Outside a
+   * transaction it runs at once.
+   */
+  defer(...params: P): void;
 }
 
 export interface SyncDatabase {
@@ -44,6 +52,11 @@ export interface SyncDatabase {
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
   /** Asks the database something trivial; throws an `XcsError` when it cannot answer (readiness). */
   ping(): void;
+  /**
+   * How many statements this connection has run so far (of any kind): while it has not moved, this process has
+   * changed nothing since (other processes may have).
+   */
+  readonly statementsRun: number;
   close(): void;
 }
 
@@ -70,21 +83,30 @@ export function sqlFragments(dialect: SqlDialect) {
 
 class SqliteStatement<P extends readonly SqlValue[], R> implements SyncStatement<P, R> {
   readonly #stmt: Database.Statement;
+  readonly #counted: () => void;
 
-  constructor(stmt: Database.Statement) {
+  constructor(stmt: Database.Statement, counted: () => void) {
     this.#stmt = stmt;
+    this.#counted = counted;
   }
 
   run(...params: P): RunResult {
+    this.#counted();
     return { changes: this.#stmt.run(...params).changes };
   }
 
   get(...params: P): R | undefined {
+    this.#counted();
     return this.#stmt.get(...params) as R | undefined;
   }
 
   all(...params: P): R[] {
+    this.#counted();
     return this.#stmt.all(...params) as R[];
+  }
+
+  defer(...params: P): void {
+    this.run(...params);
   }
 }
 
@@ -103,11 +125,19 @@ export class SqliteSyncDatabase implements SyncDatabase {
     this.raw.pragma('busy_timeout = 5000');
   }
 
+  #statementsRun = 0;
+  readonly #counted = (): void => { this.#statementsRun++; };
+
+  get statementsRun(): number {
+    return this.#statementsRun;
+  }
+
   prepare<P extends readonly SqlValue[] = SqlValue[], R = unknown>(sql: string): SyncStatement<P, R> {
-    return new SqliteStatement<P, R>(this.raw.prepare(sql));
+    return new SqliteStatement<P, R>(this.raw.prepare(sql), this.#counted);
   }
 
   exec(sql: string): void {
+    this.#statementsRun++;
     this.raw.exec(sql);
   }
 

@@ -35,6 +35,12 @@ function refuse(dialect: SqlDialect, name: string, event: 'UPDATE' | 'DELETE', t
     : `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION provenance_append_only();`;
 }
 
+/**
+ * Slots of the listings' change counter on PostgreSQL: a transaction bumps the slot of its server process
+ * (`pg_backend_pid()` modulo this), so concurrent connections practically never write the same row.
+ */
+const VERSION_SLOTS = 1024;
+
 const MIGRATIONS: Migration[] = [
   `
   CREATE TABLE commands (
@@ -295,6 +301,23 @@ const MIGRATIONS: Migration[] = [
     expires_at INTEGER NOT NULL
   );
   CREATE INDEX jobs_lease_owner ON jobs(lease_owner);
+  `,
+  // A run's end drops its waiting jobs by run id (one index read, not a scan of every job). The listings' change
+  // counter becomes one row per slot, summed by its readers: on PostgreSQL a transaction bumps the row of its
+  // connection's slot, once, so that replicas writing at once do not all update (and conflict on) one row.
+  (d) => `
+  CREATE INDEX jobs_run ON jobs(run_id);
+  ALTER TABLE runs_version ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;
+  CREATE UNIQUE INDEX runs_version_slot ON runs_version(slot);
+  ${d === 'postgres' ? `CREATE OR REPLACE FUNCTION runs_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF current_setting('xcs.runs_version_bumped', true) IS DISTINCT FROM 'on' THEN
+        INSERT INTO runs_version (slot, v) VALUES (pg_backend_pid() % ${VERSION_SLOTS}, 1)
+          ON CONFLICT (slot) DO UPDATE SET v = runs_version.v + 1;
+        PERFORM set_config('xcs.runs_version_bumped', 'on', true);
+      END IF;
+      RETURN NULL;
+    END $$;` : ''}
   `,
 ];
 

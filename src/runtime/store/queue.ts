@@ -52,7 +52,7 @@ export class JobQueue {
         VALUES (?, ?, 'waiting', ?, ?, ?)
         ON CONFLICT(queue, run_id) DO UPDATE SET state = 'waiting', run_at = excluded.run_at, lease_owner = NULL,
           lease_expires_at = NULL, updated_at = excluded.updated_at WHERE jobs.state IN ('done', 'dead')`)
-      .run(queue, runId, runAt, t, t);
+      .defer(queue, runId, runAt, t, t);
     // Wake workers after the surrounding transaction (if any) has committed.
     queueMicrotask(() => { for (const w of this.wakers) w(queue); });
   }
@@ -132,7 +132,7 @@ export class JobQueue {
   /** Drops the run's pending jobs (the run ended). An active job is left to its worker, which will see the end. */
   cancelRun(runId: number): void {
     this.db.prepare(`UPDATE jobs SET state = 'done', updated_at = ? WHERE run_id = ? AND state = 'waiting'`)
-      .run(this.now(), runId);
+      .defer(this.now(), runId);
   }
 
   private wakeAll(): void {

@@ -92,7 +92,7 @@ test('PostgreSQL: replicas starting at once on a fresh schema migrate it once an
     const db = openRunDatabaseAt({ kind: 'postgres', url: postgresUrl(), schema }, 'unused');
     try {
       assert.deepEqual(db.prepare('SELECT version FROM runs_schema_version').all(), [{ version: RUN_SCHEMA_VERSION }]);
-      assert.deepEqual(db.prepare('SELECT v FROM runs_version').all(), [{ v: 0 }], 'the counter row was inserted once');
+      assert.deepEqual(db.prepare('SELECT slot, v FROM runs_version').all(), [{ slot: 0, v: 0 }], 'the counter row was inserted once');
     } finally {
       db.close();
     }
@@ -128,6 +128,36 @@ test('PostgreSQL: replicas claiming from one queue at once never both win a job'
     assert.deepEqual(all, Array.from({ length: jobs }, (_, i) => i + 1), 'every job claimed exactly once');
     assert.ok(won.filter((w) => w.length > 0).length >= 2, `the replicas shared the work: ${won.map((w) => w.length).join(', ')}`);
   } finally {
+    dropSchema(schema);
+  }
+});
+
+test('PostgreSQL: replicas writing at once bump their own slot of the change counter, once a transaction: neither waits', () => {
+  const schema = testSchema();
+  const target = { kind: 'postgres' as const, url: postgresUrl(), schema };
+  const slotOf = (db: RunDatabase) => db.prepare<[], { s: number }>('SELECT pg_backend_pid() % 1024 AS s').get()!.s;
+  const a = openRunDatabaseAt(target, 'unused');
+  let b = openRunDatabaseAt(target, 'unused');
+  try {
+    // Two connections share a slot once in 1024 (their process ids): then another connection is taken.
+    while (slotOf(b) === slotOf(a)) { b.close(); b = openRunDatabaseAt(target, 'unused'); }
+    // Waiting for the other's row lock would fail at once instead of hanging this single-threaded test.
+    b.exec("SET lock_timeout = '2s'");
+    const [one, two] = [a, b].map((db) => new RunStore(db, new JobQueue(db)));
+    const query = new RunQuery(a, '/nonexistent');
+    const v0 = query.version();
+    const spec = { 'command-id': 1, 'wrapper-id': 1, image: 'x' } as unknown as RunSpec;
+    a.transaction(() => {
+      one.create({ spec, userId: 'u', project: null, containerNamePattern: 'a-{id}' });
+      one.transition(1, 'Staging', { source: 'system' });
+      // The other connection writes (and commits) while this transaction has bumped its slot, uncommitted.
+      two.create({ spec, userId: 'u', project: null, containerNamePattern: 'b-{id}' });
+    })();
+    assert.equal(query.version(), v0 + 2, 'one step per transaction, however many rows it wrote');
+    assert.equal(a.prepare<[], { n: number }>('SELECT count(*) AS n FROM runs_version WHERE v > 0').get()!.n, 2, 'in two slots');
+  } finally {
+    a.close();
+    b.close();
     dropSchema(schema);
   }
 });
@@ -175,7 +205,8 @@ onBothDialects('run listings: empty lists, case-insensitive like, docker-image i
   const b = store.create({ spec: spec('other/tool:2'), userId: 'bob', project: 'Q', containerNamePattern: 'run-{id}' });
   assert.ok(query.version() > v0, 'the counter moved');
   assert.equal(store.countInStatuses([]), 0);
-  assert.deepEqual(store.runsWithWaitingJob('stage', []), []);
+  assert.deepEqual(store.runsInStatuses('stage', []), []);
+  assert.deepEqual(store.runsInStatuses('stage', ['Queued']), [{ id: a.id, jobWaits: true }, { id: b.id, jobWaits: true }]);
   const search = (conditions: RunCondition[], column: RunColumn = 'id') =>
     query.search({ conditions, sort: { column, dir: 'asc' }, offset: 0, limit: 10 }).runs.map((r) => r.id);
   assert.deepEqual(search([{ column: 'status', op: 'in', values: [] }]), []);

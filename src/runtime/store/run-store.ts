@@ -6,7 +6,7 @@
 import { XcsError } from '../../core/errors.ts';
 import type { RunDatabase } from './db.ts';
 import { sqlFragments, sqlList, type SqlValue } from '../../core/database/sync-sql.ts';
-import { canTransition, isTerminal, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
+import { canTransition, isTerminal, RUN_STATUSES, type FailureCode, type HistorySource, type RunStatus } from './state-machine.ts';
 import type { RunSettings } from '../settings/site-settings.ts';
 import { decideRetry, describeDelay, NO_POLICY, type RetryClass, type RunPolicy } from '../retry/retry-policy.ts';
 import type { RunSpec } from './run-spec.ts';
@@ -181,20 +181,20 @@ export class RunStore {
   /** Records a launched run as `Queued` and enqueues its staging job, atomically. */
   create(input: NewRun): RunRecord {
     const t = this.now();
-    const id = this.db.transaction(() => {
-      const runId = this.insertRun(input, 1, null, t);
+    const created = this.db.transaction(() => {
+      const row = this.insertRun(input, 1, null, t);
       const message = input.relaunchOf ? `Queued for staging; relaunch of container ${input.relaunchOf}` : 'Queued for staging';
-      this.insertHistory(runId, 'Queued', { source: 'user', entityId: input.userId, message }, t);
-      this.insertStatusEvent(runId, 'Queued', message, null, null, t);
+      const item = this.insertHistory(row.id, 'Queued', { source: 'user', entityId: input.userId, message }, t);
+      this.insertStatusEvent(row.id, 'Queued', message, null, null, t);
       if (input.relaunchOf) {
         this.insertHistory(input.relaunchOf, 'Relaunched', { source: 'user', entityId: input.userId,
-          message: `Relaunched as container ${runId} by ${input.userId}` }, t);
+          message: `Relaunched as container ${row.id} by ${input.userId}` }, t);
       }
-      this.queue.enqueue('stage', runId);
-      return runId;
+      this.queue.enqueue('stage', row.id);
+      return { row, item };
     })();
-    const run = this.require(id);
-    this.emit(run, 'Queued');
+    const run = toRecord(created.row);
+    this.emit(run, created.item);
     return run;
   }
 
@@ -205,32 +205,34 @@ export class RunStore {
    */
   createRetry(failedId: number, next: NewAttempt, containerNamePattern: string): RunRecord | undefined {
     const t = this.now();
-    const id = this.db.transaction(() => {
+    const created = this.db.transaction(() => {
       const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(failedId) as RunRow | undefined;
       if (!row || row.retried_by !== null || !isTerminal(row.status)) return undefined;
       const failed = toRecord(row);
       const attempt = failed.attempt + 1;
       const of = failed.policy.retry?.maximumAttempts ?? attempt;
-      const runId = this.insertRun({ spec: next.spec, userId: failed.userId, project: failed.project, containerNamePattern,
+      const newRow = this.insertRun({ spec: next.spec, userId: failed.userId, project: failed.project, containerNamePattern,
         buildDir: next.buildDir, policy: failed.policy, settings: failed.settings }, attempt, failed.retryOf ?? failed.id, t);
-      this.db.prepare('UPDATE runs SET retried_by = ? WHERE id = ?').run(runId, failedId);
+      const runId = newRow.id;
+      const failedRow = this.db.prepare('UPDATE runs SET retried_by = ? WHERE id = ? RETURNING *').get(runId, failedId) as RunRow;
       const detail = next.detail ? `, ${next.detail}` : '';
-      this.insertHistory(failedId, 'Retrying', { source: 'system',
+      const retrying = this.insertHistory(failedId, 'Retrying', { source: 'system',
         message: `Retrying as container ${runId} (attempt ${attempt} of ${of}) after ${next.retryClass}${detail}` }, t);
       const queued = `Queued for staging: attempt ${attempt} of ${of}, retrying container ${failedId} after ${next.retryClass}${detail}`;
-      this.insertHistory(runId, 'Queued', { source: 'system', message: queued }, t);
+      const item = this.insertHistory(runId, 'Queued', { source: 'system', message: queued }, t);
       this.insertStatusEvent(runId, 'Queued', queued, null, null, t);
       this.queue.enqueue('stage', runId);
-      return runId;
+      return { failedRow, retrying, row: newRow, item };
     })();
-    if (id === undefined) return undefined;
-    this.emit(this.require(failedId));
-    const run = this.require(id);
-    this.emit(run, 'Queued');
+    if (created === undefined) return undefined;
+    this.emit(toRecord(created.failedRow), created.retrying);
+    const run = toRecord(created.row);
+    this.emit(run, created.item);
     return run;
   }
 
-  private insertRun(input: NewRun, attempt: number, retryOf: number | null, t: number): number {
+  /** Inserts a `Queued` run; returns its row. */
+  private insertRun(input: NewRun, attempt: number, retryOf: number | null, t: number): RunRow {
     const policy = input.policy ?? NO_POLICY;
     const stored = policy.retry === null && policy.maxRuntimeMs === null ? null : JSON.stringify(policy);
     const { id: runId } = this.db.prepare<SqlValue[], { id: number }>(`INSERT INTO runs (command_id, wrapper_id, user_id, project, status, status_time,
@@ -239,9 +241,8 @@ export class RunStore {
       .get(input.spec['command-id'], input.spec['wrapper-id'], input.userId, input.project, t, JSON.stringify(input.spec),
         input.buildDir ?? null, t, stored, attempt, retryOf, input.relaunchOf ?? null,
         input.settings ? JSON.stringify(input.settings) : null)!;
-    this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ?')
-      .run(input.containerNamePattern.replace('{id}', String(runId)), runId);
-    return runId;
+    return this.db.prepare('UPDATE runs SET container_name = ? WHERE id = ? RETURNING *')
+      .get(input.containerNamePattern.replace('{id}', String(runId)), runId) as RunRow;
   }
 
   get(id: number): RunRecord | undefined {
@@ -294,13 +295,17 @@ export class RunStore {
     return row.n;
   }
 
-  /** Runs in one of `statuses` whose `queue` job waits: work a crashed process left half done. */
-  runsWithWaitingJob(queue: QueueName, statuses: readonly string[]): number[] {
+  /**
+   * The runs in one of `statuses` (how many hold a slot), each with whether its `queue` job waits: work a crashed
+   * process left half done. One read driven by the status index, however many runs are queued.
+   */
+  runsInStatuses(queue: QueueName, statuses: readonly string[]): Array<{ id: number; jobWaits: boolean }> {
     if (statuses.length === 0) return [];
-    const rows = this.db.prepare(`SELECT r.id FROM runs r JOIN jobs j ON j.run_id = r.id AND j.queue = ?
-        WHERE j.state = 'waiting' AND r.status IN ${sqlList(statuses)} ORDER BY r.id`)
-      .all(queue, ...statuses) as { id: number }[];
-    return rows.map((r) => r.id);
+    const rows = this.db.prepare(`SELECT r.id, j.id AS job FROM runs r
+        LEFT JOIN jobs j ON j.run_id = r.id AND j.queue = ? AND j.state = 'waiting'
+        WHERE r.status IN ${sqlList(statuses)} ORDER BY r.id`)
+      .all(queue, ...statuses) as Array<{ id: number; job: number | null }>;
+    return rows.map((r) => ({ id: r.id, jobWaits: r.job !== null }));
   }
 
   /** Whether the run's history has an item with this status (e.g. `Retry scheduled`). */
@@ -325,26 +330,40 @@ export class RunStore {
   transition(runId: number, to: RunStatus, opts: TransitionOptions): boolean {
     const t = this.now();
     const applied = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
-      if (!row) throw runNotFound(runId);
-      if (!canTransition(row.status, to)) return false;
-      this.db.prepare(`UPDATE runs SET status = ?, status_time = ?,
-          failure_code = COALESCE(?, failure_code), failure_hint = COALESCE(?, failure_hint),
-          exit_code = COALESCE(?, exit_code) WHERE id = ?`)
-        .run(to, t, opts.failure?.code ?? null, opts.failure?.hint ?? null, opts.exitCode ?? null, runId);
-      this.insertHistory(runId, to, opts, t);
-      const ended = this.db.prepare('SELECT exit_code, failure_hint FROM runs WHERE id = ?').get(runId) as { exit_code: string | null; failure_hint: string | null };
-      this.insertStatusEvent(runId, to, opts.message ?? null, ended.exit_code, isTerminal(to) ? ended.failure_hint : null, t);
+      const row = this.moveTo(runId, to, opts, t);
+      if (!row) return undefined;
+      let item = this.insertHistory(runId, to, opts, t);
+      this.insertStatusEvent(runId, to, opts.message ?? null, row.exit_code, isTerminal(to) ? row.failure_hint : null, t);
       if (opts.enqueue) this.queue.enqueue(opts.enqueue, runId);
       if (isTerminal(to)) {
         // Nothing more will happen to this run: drop its pending jobs.
         this.queue.cancelRun(runId);
-        if (to !== 'Complete') this.scheduleRetry(runId, t);
+        if (to !== 'Complete') item = this.scheduleRetry(row, t) ?? item;
       }
-      return true;
+      return { row, item };
     })();
-    if (applied) this.emit(this.require(runId));
-    return applied;
+    if (!applied) return false;
+    this.emit(toRecord(applied.row), applied.item);
+    return true;
+  }
+
+  /**
+   * The status change of `transition` when the state machine allows it from the run's current status: one UPDATE
+   * whose WHERE names the statuses `to` may follow, returning the changed row. When it changes nothing, the run is
+   * missing (an error), in a status `to` may not follow (undefined), or in a status outside `RUN_STATUSES` that the
+   * state machine lets go to `to` (changed then).
+   */
+  private moveTo(runId: number, to: RunStatus, opts: TransitionOptions, t: number): RunRow | undefined {
+    const from = RUN_STATUSES.filter((s) => canTransition(s, to));
+    const update = (only: readonly string[] | null) => this.db.prepare(`UPDATE runs SET status = ?, status_time = ?,
+        failure_code = COALESCE(?, failure_code), failure_hint = COALESCE(?, failure_hint),
+        exit_code = COALESCE(?, exit_code) WHERE id = ?${only ? ` AND status IN ${sqlList(only)}` : ''} RETURNING *`)
+      .get(to, t, opts.failure?.code ?? null, opts.failure?.hint ?? null, opts.exitCode ?? null, runId, ...(only ?? [])) as RunRow | undefined;
+    const row = update(from);
+    if (row) return row;
+    const current = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
+    if (!current) throw runNotFound(runId);
+    return !from.includes(current.status as RunStatus) && canTransition(current.status, to) ? update(null) : undefined;
   }
 
   /**
@@ -352,18 +371,17 @@ export class RunStore {
    * to run after the backoff delay (durably: a restart meanwhile keeps the delay); otherwise, for a run that has
    * a policy, why it is not retried is noted.
    */
-  private scheduleRetry(runId: number, t: number): void {
-    const run = toRecord(this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow);
+  private scheduleRetry(row: RunRow, t: number): HistoryItem | undefined {
+    const run = toRecord(row);
     const policy = run.policy.retry;
-    if (policy === null) return;
+    if (policy === null) return undefined;
     const d = decideRetry(policy, run);
     if (d.retry) {
-      this.queue.enqueue('retry', runId, t + d.delayMs);
-      this.insertHistory(runId, 'Retry scheduled', { source: 'system',
+      this.queue.enqueue('retry', run.id, t + d.delayMs);
+      return this.insertHistory(run.id, 'Retry scheduled', { source: 'system',
         message: `Attempt ${d.nextAttempt} of ${policy.maximumAttempts} in ${describeDelay(d.delayMs)} after ${d.retryClass}` }, t);
-    } else {
-      this.insertHistory(runId, 'Not retried', { source: 'system', message: d.reason }, t);
     }
+    return this.insertHistory(run.id, 'Not retried', { source: 'system', message: d.reason }, t);
   }
 
   /**
@@ -389,11 +407,11 @@ export class RunStore {
 
   /** Where the backend placed the run (not a status change: no history item). */
   setPlacement(runId: number, placement: RunPlacement): void {
-    this.db.prepare('UPDATE runs SET placement = ? WHERE id = ?').run(JSON.stringify(placement), runId);
+    this.db.prepare('UPDATE runs SET placement = ? WHERE id = ?').defer(JSON.stringify(placement), runId);
   }
 
   setContainer(runId: number, containerId: string): void {
-    this.db.prepare('UPDATE runs SET container_id = ? WHERE id = ?').run(containerId, runId);
+    this.db.prepare('UPDATE runs SET container_id = ? WHERE id = ?').defer(containerId, runId);
   }
 
   /** Records the container's end; the first report wins (events and reconciliation may both report it). */
@@ -403,24 +421,24 @@ export class RunStore {
   }
 
   requestKill(runId: number): void {
-    this.db.prepare('UPDATE runs SET kill_requested = 1 WHERE id = ?').run(runId);
+    this.db.prepare('UPDATE runs SET kill_requested = 1 WHERE id = ?').defer(runId);
   }
 
   setCredentials(runId: number, tokenAlias: string, secrets: string[]): void {
     this.db.prepare('UPDATE runs SET token_alias = ?, secrets = ? WHERE id = ?')
-      .run(tokenAlias, JSON.stringify(secrets), runId);
+      .defer(tokenAlias, JSON.stringify(secrets), runId);
   }
 
   setBuildDir(runId: number, dir: string): void {
-    this.db.prepare('UPDATE runs SET build_dir = ? WHERE id = ?').run(dir, runId);
+    this.db.prepare('UPDATE runs SET build_dir = ? WHERE id = ?').defer(dir, runId);
   }
 
   setLogPaths(runId: number, paths: string[]): void {
-    this.db.prepare('UPDATE runs SET log_paths = ? WHERE id = ?').run(JSON.stringify(paths), runId);
+    this.db.prepare('UPDATE runs SET log_paths = ? WHERE id = ?').defer(JSON.stringify(paths), runId);
   }
 
   setCreatedOutputs(runId: number, created: Record<string, string>): void {
-    this.db.prepare('UPDATE runs SET created_outputs = ? WHERE id = ?').run(JSON.stringify(created), runId);
+    this.db.prepare('UPDATE runs SET created_outputs = ? WHERE id = ?').defer(JSON.stringify(created), runId);
   }
 
   /**
@@ -430,24 +448,25 @@ export class RunStore {
    */
   reopenForFinalization(runId: number, user: string): boolean {
     const reopened = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
-      if (!row) throw runNotFound(runId);
-      if (row.status !== 'Failed (Upload)') return false;
+      const current = this.db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
+      if (!current) throw runNotFound(runId);
+      if (current.status !== 'Failed (Upload)') return undefined;
       const t = this.now();
-      this.db.prepare(`UPDATE runs SET status = 'Waiting', status_time = ?, failure_code = NULL, failure_hint = NULL, cleaned_up = 0
-          WHERE id = ?`).run(t, runId);
+      const row = this.db.prepare(`UPDATE runs SET status = 'Waiting', status_time = ?, failure_code = NULL, failure_hint = NULL, cleaned_up = 0
+          WHERE id = ? RETURNING *`).get(t, runId) as RunRow;
       const message = `Finalization requested again by ${user}`;
-      this.insertHistory(runId, 'Waiting', { source: 'user', entityId: user, message }, t);
+      const item = this.insertHistory(runId, 'Waiting', { source: 'user', entityId: user, message }, t);
       this.insertStatusEvent(runId, 'Waiting', message, null, null, t);
       this.queue.enqueue('finalize', runId);
-      return true;
+      return { row, item };
     })();
-    if (reopened) this.emit(this.require(runId));
-    return reopened;
+    if (!reopened) return false;
+    this.emit(toRecord(reopened.row), reopened.item);
+    return true;
   }
 
   markCleanedUp(runId: number): void {
-    this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').run(runId);
+    this.db.prepare('UPDATE runs SET cleaned_up = 1 WHERE id = ?').defer(runId);
   }
 
   /** The run's setup or wrapup record at `index`, created (status `Created`) when there is none yet. */
@@ -486,11 +505,11 @@ export class RunStore {
       .run(status, exitCode, message, logPaths ? JSON.stringify(logPaths) : null, auxId);
   }
 
-  private insertHistory(runId: number, status: string, opts: Omit<TransitionOptions, 'failure' | 'enqueue'>, t: number): void {
-    this.db.prepare(`INSERT INTO history (run_id, status, entity_type, entity_id, time_recorded, external_timestamp,
-        message, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(runId, status, opts.source, opts.entityId ?? null, t, opts.externalTimestamp ?? String(t),
-        opts.message ?? null, opts.exitCode ?? null);
+  private insertHistory(runId: number, status: string, opts: Omit<TransitionOptions, 'failure' | 'enqueue'>, t: number): HistoryItem {
+    return toHistory(this.db.prepare(`INSERT INTO history (run_id, status, entity_type, entity_id, time_recorded, external_timestamp,
+        message, exit_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`)
+      .get(runId, status, opts.source, opts.entityId ?? null, t, opts.externalTimestamp ?? String(t),
+        opts.message ?? null, opts.exitCode ?? null) as HistoryRow);
   }
 
   /**
@@ -500,17 +519,14 @@ export class RunStore {
   private insertStatusEvent(runId: number, status: string, message: string | null, exitCode: string | null,
     hint: string | null, t: number): void {
     this.db.prepare('INSERT INTO status_events (run_id, status, time, exit_code, message, hint) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(runId, status, t, exitCode, message, hint);
+      .defer(runId, status, t, exitCode, message, hint);
   }
 
   /**
-   * Tells the listeners of `run` with its newest history item, or with its item of `status`: a new run's
-   * staging job may already have moved it on by the time it is announced, and listeners must still hear that
-   * it was queued (that is how automation sees every run start).
+   * Tells the listeners of a committed change: `run` as the transaction left it and the last history item it wrote
+   * (for a new run its `Queued` item — that is how automation sees every run start).
    */
-  private emit(run: RunRecord, status?: string): void {
-    const items = this.history(run.id);
-    const item = (status === undefined ? undefined : items.find((i) => i.status === status)) ?? items[items.length - 1];
+  private emit(run: RunRecord, item: HistoryItem): void {
     for (const l of this.listeners) l(run, item);
   }
 }

@@ -47,6 +47,8 @@ export type StatusListener = (event: StatusEvent) => void;
 
 /** How soon a subscriber hears of a status change another replica made. */
 const POLL_MS = 500;
+/** Events read at a time. */
+const POLL_BATCH = 1000;
 
 /**
  * Follows the store's committed transitions and passes each new event, once and in order, to every subscriber.
@@ -73,14 +75,15 @@ export class StatusFeed {
   /** Delivers the events committed since the last call. Safe to call at any time. */
   poll(): void {
     for (;;) {
-      const batch = eventsAfter(this.#db, this.#last);
-      if (batch.length === 0) return;
+      const batch = eventsAfter(this.#db, this.#last, POLL_BATCH);
       for (const e of batch) {
         this.#last = e.id;
         for (const l of this.#listeners) {
           try { l(e); } catch { /* a subscriber's failure must not stop the others or the engine */ }
         }
       }
+      // A short batch was all there was (one read per status change, not two).
+      if (batch.length < POLL_BATCH) return;
     }
   }
 
