@@ -91,7 +91,8 @@ const CHUNKED = {
   plugins: [deferOptionalTransports('require'), modemDebugWhenEnabled],
 };
 
-await build({
+/** What the CLI bundle and the exec snapshot's script are both built with. */
+const SHARED = {
   absWorkingDir: root,
   bundle: true,
   platform: 'node',
@@ -99,6 +100,10 @@ await build({
   external: [...EXTERNAL_PACKAGES, ...DEFERRED.map((d) => d.module), '*.node'],
   logLevel: 'warning',
   legalComments: 'none',
+};
+
+await build({
+  ...SHARED,
   ...CHUNKED,
 });
 
@@ -179,13 +184,7 @@ const SNAPSHOT_SCRIPT = 'dist/cli/exec-snapshot.cjs';
 const BLOB = 'dist/cli/exec.blob';
 
 await build({
-  absWorkingDir: root,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  external: [...EXTERNAL_PACKAGES, ...DEFERRED.map((d) => d.module), '*.node'],
-  logLevel: 'warning',
-  legalComments: 'none',
+  ...SHARED,
   entryPoints: ['src/cli/exec-snapshot.ts'],
   outfile: SNAPSHOT_SCRIPT,
   format: 'cjs',
