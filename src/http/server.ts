@@ -32,6 +32,7 @@ import { registerSecurityHeaders } from './server-headers.ts';
 import { registerWebUi, WEB_UI_PATH } from './web-ui.ts';
 import importPlugin from './data/import.ts';
 import containerServicePlugin from './xapi/index.ts';
+import { containerServiceDisabled, isContainerServicePath } from './xapi/disabled-service.ts';
 import type { ContainerService } from './xapi/service.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerMetricsRoute, ServerMetrics } from './metrics.ts';
@@ -136,10 +137,13 @@ export async function buildServer(opts: BuildOptions): Promise<FastifyInstance> 
     return reply.type('text/plain; charset=utf-8').send(text);
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404);
-    const e = new XcsError('http.not-found', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`, { status: 404 });
+    const path = request.url.split('?')[0];
+    const e = opts.containerService && !opts.containerService.engine && isContainerServicePath(path)
+      ? containerServiceDisabled(path)
+      : new XcsError('http.not-found', `no such endpoint: ${request.method} ${path}`, { status: 404 });
+    reply.code(e.status);
     if (wantsJson(request.url, request.headers.accept)) return reply.type('application/json').send(e.toJSON());
-    return reply.type('text/plain').send(`${e.message}\n`);
+    return reply.type('text/plain').send(`${e.message}${e.hint ? `\n${e.hint}` : ''}\n`);
   });
 
   const throttle = registerAuth(app, opts.users, {
