@@ -1,11 +1,12 @@
 // The container service on the swarm backend, over REST against a real server and the real multi-node swarm of
 // scripts/swarm-harness.sh: selected with XNAT's POST /xapi/docker/server {"backend": "swarm"}; dcm2niix on every
 // scan, one placed on the worker its user-settable constraint names; the record shows the service, task, node and
-// container; auto-cleanup removes finished services; an unplaceable run waits with its reason in words and is killed.
+// container; auto-cleanup removes finished services; archive-staging copy mounts a copy on the
+// worker; an unplaceable run waits with its reason in words and is killed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -105,6 +106,11 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
     const worker1 = ((await new Docker({ socketPath: SWARM_WORKERS['worker-1'].slice('unix://'.length) }).info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     const ids: number[] = [];
     for (const [i, scan] of scans.entries()) {
+      // The second scan's run stages its input as a copy in its build directory; its service is kept to be read.
+      if (i === 1) {
+        const copying = await api('POST', '/xapi/docker/server', server0({ 'swarm-constraints': [constraint], 'archive-staging': 'copy', 'auto-cleanup': false }));
+        assert.ok(copying.status < 300, JSON.stringify(copying.json));
+      }
       const params: Record<string, string> = { scan: scan.archiveUri };
       if (i === 0) params['swarm-constraints'] = JSON.stringify([{ attribute: 'node.labels.xcs-node', value: 'worker-1' }]);
       const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${wrapper.id}/root/scan/launch`, params);
@@ -125,6 +131,18 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
       assert.ok(c['log-paths'].some((p) => p.endsWith('stdout.log')));
       const stdout = await fetch(`${server.url}/xapi/containers/${id}/logs/stdout`, { headers: auth });
       assert.match(await stdout.text(), /Chris Rorden|dcm2niix|Convert/i);
+      if (i === 1) {
+        // Copy staging on the swarm: the task on worker-2 mounted the copy, never the archive; with auto-cleanup
+        // off the service and the build directory (the copy with it) stay for whoever looks into the run.
+        const service = await docker.getService(c['service-id']!).inspect() as { Spec: { TaskTemplate: { ContainerSpec: { Mounts: { Source: string; Target: string; ReadOnly?: boolean }[] } } } };
+        const input = service.Spec.TaskTemplate.ContainerSpec.Mounts.find((m) => m.Target === '/input');
+        assert.match(input?.Source ?? '', /\/archive-copies\/\d+-dicom-in$/, JSON.stringify(service.Spec.TaskTemplate.ContainerSpec.Mounts));
+        assert.ok(!input!.Source.startsWith(join(dir, 'data', 'archive')), 'never the archive');
+        assert.equal(input!.ReadOnly, true);
+        const dicoms = (await archive.listResources({ kind: 'scan', session: session.id, scan: scans[1].id })).find((r) => r.label === 'DICOM')!;
+        assert.deepEqual((await readdir(input!.Source)).sort(), (await archive.listFiles(dicoms.id)).map((f) => f.name).sort(), 'the scan\'s files, copied');
+        await docker.getService(c['service-id']!).remove();
+      }
       // auto-cleanup: the finished service is gone from the swarm.
       const t0 = Date.now();
       while ((await docker.listServices({ filters: JSON.stringify({ id: [c['service-id']] }) })).length > 0) {
@@ -136,6 +154,8 @@ test('dcm2niix on the swarm, placed by a user-settable constraint, cleaned up; a
       const nifti = (await archive.listResources({ kind: 'scan', session: session.id, scan: scan.id })).find((r) => r.label === 'NIFTI');
       assert.ok(nifti, `scan ${scan.id} has a NIFTI resource`);
     }
+
+    assert.ok((await api('POST', '/xapi/docker/server', server0({ 'swarm-constraints': [constraint] }))).status < 300);
 
     // No node carries the label: the run waits, and says why.
     const nowhere = { attribute: 'node.labels.xcs-node', comparator: '==', values: ['nowhere'], 'user-settable': false };
