@@ -1,6 +1,7 @@
 // dcm2niix end to end on the Slurm backend: the backend chosen with POST /xapi/docker/server {"backend": "slurm"},
 // taking effect at the next start; each run a batch job on the one-machine cluster (scripts/slurm-harness.sh) that
-// runs the container with the node's Docker; outputs back in the archive, logs saved, the job id and node known;
+// runs the container with the node's Docker; outputs back in the archive (one run reading a copy of
+// its input, archive-staging copy), logs saved, the job id and node known;
 // last, the same server talking to slurmrestd with a JWT instead of running the Slurm tools.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,13 +84,17 @@ test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on 
   assert.equal((await api('PUT', `/xapi/wrappers/${wrapper.id}/enabled`)).status, 200);
   assert.equal((await api('PUT', `/xapi/projects/DEMO/wrappers/${wrapper.id}/enabled`)).status, 200);
   const ids: number[] = [];
-  for (const scan of scans) {
+  const settings = (await api<Record<string, unknown>>('GET', '/xapi/docker/server')).json;
+  for (const [i, scan] of scans.entries()) {
+    // The second scan's job reads a copy of its DICOM staged in the run's build directory.
+    if (i === 1) assert.equal((await api('POST', '/xapi/docker/server', { ...settings, 'archive-staging': 'copy' })).status, 201);
     const r = await api<{ status: string; id: number; message?: string }>('POST', `/xapi/wrappers/${wrapper.id}/root/scan/launch`, { scan: scan.archiveUri });
     assert.equal(r.json.status, 'success', r.json.message);
     ids.push(r.json.id);
   }
-  for (const id of ids) {
-    let c: { status: string; 'container-name': string; outputs: { created: string | null }[]; history: { status: string }[] };
+  for (const [i, id] of ids.entries()) {
+    let c: { status: string; 'container-name': string; outputs: { created: string | null }[]; history: { status: string }[];
+      'run-settings': { archiveStaging?: string } };
     const t0 = Date.now();
     do {
       await new Promise((r) => setTimeout(r, 300));
@@ -97,6 +102,7 @@ test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on 
       assert.ok(Date.now() - t0 < 120_000, `run ${id} did not end: ${c.status}`);
     } while (!/^(Complete|Failed|Killed)/.test(c.status));
     assert.equal(c.status, 'Complete', JSON.stringify(c.history));
+    assert.equal(c['run-settings'].archiveStaging, i === 1 ? 'copy' : 'bind');
     assert.match(c.outputs[0].created ?? '', /resources\/NIFTI$/);
     const stdout = await fetch(`${server.url}/xapi/containers/${id}/logs/stdout`, { headers: auth });
     assert.match(await stdout.text(), /Chris Rorden|dcm2niix|Convert/i);
