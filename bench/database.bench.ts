@@ -47,6 +47,8 @@ async function withArchive<T>(kind: 'sqlite' | 'postgres', fn: (open: () => Prom
     });
   } finally {
     for (const o of opened) await o.close();
+    // The setting is process-wide: benches after this one open their archives on SQLite again.
+    useDatabaseUrl(undefined);
     if (base) {
       const c = new pg.Client({ connectionString: base.toString() });
       await c.connect();
