@@ -46,7 +46,9 @@ export function followServerSettings(engine: RunEngine, settings: SettingsStore,
       // The backend (`backend`, `host`): kinds the registry lacks are refused when posted. One that cannot connect
       // leaves runs on the current backend, with the reason logged.
       backend?.select(server.backend as BackendKind, server.host, backendOptionsOf(server)).catch((e: unknown) => {
-        log(`xcs: the ${server.backend} backend at ${server.host} cannot be used, runs stay on the ${backend.kind} backend: ${messageOf(e)}`);
+        log(backend.connected
+          ? `xcs: the ${server.backend} backend at ${server.host} cannot be used, runs stay on the ${backend.kind} backend: ${messageOf(e)}`
+          : `xcs: the ${server.backend} backend at ${server.host} does not answer yet; tried again in the background: ${messageOf(e)}`);
       });
     }
     last = now;

@@ -64,12 +64,28 @@ function instanceIdOf(dataDir: string): string {
   return id;
 }
 
-/** The backend the server settings select, or null (with the reason on stderr): the server still serves the archive. */
-async function openBackend(settings: SettingsStore): Promise<SelectedBackend | null> {
+/**
+ * The backend the server settings select. One that does not answer yet is waited for (the service runs, its
+ * launches fail with the reason until it answers); one that cannot work (a bad host, slurm without its tools)
+ * gives null, with the reason on stderr: the server still serves the archive.
+ */
+async function openBackend(settings: SettingsStore, log: EngineLogger, onConnected: () => void): Promise<SelectedBackend | null> {
+  const server = settings.server();
   try {
     // A selection that follows the settings (`selected-backend.ts`): `POST /xapi/docker/server` may switch it.
-    const server = settings.server();
-    return await SelectedBackend.connect(server.backend as BackendKind, server.host, backendOptionsOf(server));
+    const backend = await SelectedBackend.open(server.backend as BackendKind, backendOptionsOf(server), {
+      onConnected: (kind) => {
+        log.info(`xcs: the ${kind} backend answers now; the container service runs`);
+        onConnected();
+      },
+      onStillWaiting: (reason) => log.warn(`xcs: the ${server.backend} backend still does not answer: ${messageOf(reason)}`),
+    });
+    const reason = backend.waitingReason;
+    if (reason) {
+      process.stderr.write(`xcs: the ${server.backend} backend does not answer yet (${messageOf(reason)}); `
+        + 'waiting for it: runs launched until then fail with that reason\n');
+    }
+    return backend;
   } catch (e) {
     process.stderr.write(`xcs: container service disabled: ${messageOf(e)}\n`);
     return null;
@@ -87,7 +103,9 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
   const configs = await ConfigStore.open(opened.db);
   const access = await AccessControl.open(users, opened.db);
   const automation = await AutomationStore.open(opened.db);
-  const backend = await openBackend(settings);
+  // Once a backend that did not answer at start-up does: catch up on what its containers did meanwhile.
+  let reconcile = (): void => undefined;
+  const backend = await openBackend(settings, opts.log, () => reconcile());
   const engine = backend && RunEngine.open({
     dataDir, instanceId: instanceIdOf(dataDir), serverUrl: opts.serverUrl,
     maxRunning: positiveIntFromEnv('XCS_MAX_RUNNING'), maxFinalizing: positiveIntFromEnv('XCS_MAX_FINALIZING'),
@@ -123,6 +141,9 @@ export async function openApplication(opts: ApplicationOptions): Promise<Applica
   }, SETTINGS_REFRESH_MS);
   settingsRefresh.unref();
   if (engine) {
+    reconcile = () => {
+      engine.reconcileNow().catch((e: unknown) => opts.log.warn(`xcs: reconciliation failed: ${messageOf(e)}`));
+    };
     followQueueSettings(engine, settings);
     followServerSettings(engine, settings, backend ?? undefined, (m) => opts.log?.error(m) ?? process.stderr.write(`${m}\n`));
   }

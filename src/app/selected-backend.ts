@@ -4,10 +4,16 @@
  * changed selection connects the new backend first (a swarm manager that does not answer leaves the old one in
  * place, with the reason logged), then swaps it in and moves the engine's event subscriptions over.
  *
+ * A backend that does not answer when the server starts is waited for (`open`): tried again in the background and
+ * swapped in the same way once it answers.
+ *
  * Runs launched on the previous backend are not moved: their containers are on the old engine, so reconciliation
  * fails them (`container-vanished`) — change the backend when no run is in flight, as in XNAT.
  */
+import { isXcsError, type XcsError } from '../core/errors.ts';
 import { createBackend, type BackendOptionsByKind } from '../backends/index.ts';
+import { BackendErrorCode } from '../backends/types.ts';
+import { UnreachableBackend } from './unreachable-backend.ts';
 import type {
   BackendCapabilities, BackendEvent, BackendKind, ContainerBackend, ContainerSpec, ContainerState, ContainerSummary, EngineVersion,
   EventOptions, EventSubscription, ImageInfo, ImageSummary, KillCause, LogOptions, PlacementReport, PullOptions, RegistryAuth, RegistryLogin,
@@ -74,16 +80,97 @@ function selectionKey(kind: BackendKind, options: object): string {
   return `${kind}\n${JSON.stringify(options)}`;
 }
 
+/** How a server waiting for its backend hears of it (`SelectedBackend.open`). */
+export interface BackendWaitHooks {
+  /** The backend answered and is in use now. */
+  onConnected(kind: BackendKind): void;
+  /** It still does not answer (each failed attempt after the first, at most one a minute). */
+  onStillWaiting?(reason: XcsError): void;
+}
+
+/** Between attempts to reach a backend that does not answer: from the first to the longest, doubling. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_LONGEST_MS = 30_000;
+
 export class SelectedBackend implements ContainerBackend {
   private readonly relays = new Set<RelaySubscription>();
   private switching: Promise<void> = Promise.resolve();
+  /** The selection to reach while the current backend is an `UnreachableBackend`. */
+  private wanted: { kind: BackendKind; options: BackendOptionsByKind[BackendKind] } | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
-  private constructor(private current: ContainerBackend, private selection: string) {}
+  private constructor(private current: ContainerBackend, private selection: string, private readonly hooks?: BackendWaitHooks) {}
 
   /** Connects the backend of `kind` at `host` (the registry's refusal or `backend.unavailable` when it cannot). */
   static async connect(kind: BackendKind, host?: string, options?: BackendOptionsByKind[BackendKind]): Promise<SelectedBackend> {
     const chosen = options ?? (host === undefined ? {} : { host });
     return new SelectedBackend(await createBackend(kind, chosen), selectionKey(kind, chosen));
+  }
+
+  /**
+   * Like `connect`, but a backend that does not answer (`backend.unavailable`) is waited for rather than given up
+   * on: until it answers, every call fails with its reason (`UnreachableBackend`), and it is tried again in the
+   * background, then swapped in. A selection that cannot work (unknown kind, a bad host or option) still throws.
+   */
+  static async open(kind: BackendKind, options: BackendOptionsByKind[BackendKind], hooks: BackendWaitHooks): Promise<SelectedBackend> {
+    try {
+      return new SelectedBackend(await createBackend(kind, options), selectionKey(kind, options), hooks);
+    } catch (e) {
+      if (!isXcsError(e) || e.code !== BackendErrorCode.unavailable) throw e;
+      const waiting = new SelectedBackend(new UnreachableBackend(kind, e), '', hooks);
+      waiting.wanted = { kind, options };
+      waiting.scheduleRetry(RETRY_FIRST_MS, Date.now());
+      return waiting;
+    }
+  }
+
+  /** Whether the backend in use answered when it was connected (false while waiting for one). */
+  get connected(): boolean {
+    return !(this.current instanceof UnreachableBackend);
+  }
+
+  /** Why the backend waited for did not answer (null once connected). */
+  get waitingReason(): XcsError | null {
+    return this.current instanceof UnreachableBackend ? this.current.reason : null;
+  }
+
+  private scheduleRetry(delayMs: number, lastReport: number): void {
+    if (this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.switching = this.switching.catch(() => undefined).then(async () => {
+        // A selection made meanwhile (`select`) may have connected already, or changed what to wait for.
+        const wanted = this.wanted;
+        if (this.closed || wanted === null) return;
+        try {
+          await this.swapIn(wanted.kind, wanted.options);
+        } catch (e) {
+          const now = Date.now();
+          const report = this.hooks?.onStillWaiting && isXcsError(e) && now - lastReport >= 60_000;
+          if (report) this.hooks?.onStillWaiting?.(e as XcsError);
+          this.scheduleRetry(Math.min(delayMs * 2, RETRY_LONGEST_MS), report ? now : lastReport);
+        }
+      });
+    }, delayMs);
+    this.retryTimer.unref();
+  }
+
+  /** Connects `kind` with `options` and puts it in place of the current backend, moving the event relays over. */
+  private async swapIn(kind: BackendKind, options: BackendOptionsByKind[BackendKind]): Promise<void> {
+    const next = await createBackend(kind, options);
+    if (this.closed) {
+      await next.close();
+      return;
+    }
+    const old = this.current;
+    const wasWaiting = !this.connected;
+    this.current = next;
+    this.selection = selectionKey(kind, options);
+    this.wanted = null;
+    for (const r of this.relays) r.reopen();
+    await old.close();
+    if (wasWaiting) this.hooks?.onConnected(kind);
   }
 
   get kind(): BackendKind {
@@ -100,12 +187,12 @@ export class SelectedBackend implements ContainerBackend {
       const chosen = options ?? { host };
       const key = selectionKey(kind, chosen);
       if (key === this.selection) return;
-      const next = await createBackend(kind, chosen);
-      const old = this.current;
-      this.current = next;
-      this.selection = key;
-      for (const r of this.relays) r.reopen();
-      await old.close();
+      if (!this.connected) {
+        // Still waiting for a backend: the one selected now is the one to wait for (the retries go on).
+        if (this.wanted !== null && key === selectionKey(this.wanted.kind, this.wanted.options)) return;
+        this.wanted = { kind, options: chosen };
+      }
+      await this.swapIn(kind, chosen);
     });
     return this.switching;
   }
@@ -153,6 +240,8 @@ export class SelectedBackend implements ContainerBackend {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const r of [...this.relays]) r.close();
     await this.switching.catch(() => undefined);
     await this.current.close();

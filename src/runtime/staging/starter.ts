@@ -3,7 +3,7 @@
  * XCS finds the container instead of creating a second one), and start it. Each step checks whether an
  * earlier attempt already did it.
  */
-import { XCS_LABELS, type ContainerSpec, type ContainerSummary } from '../../backends/types.ts';
+import { BackendErrorCode, XCS_LABELS, type ContainerSpec, type ContainerSummary } from '../../backends/types.ts';
 import { requireSupported } from '../../backends/capabilities.ts';
 import { isXcsError } from '../../core/errors.ts';
 import { markWrapupsNotRun, removeAuxiliaries, runAuxiliaries } from './auxiliary.ts';
@@ -171,7 +171,8 @@ export async function runStagingJob(res: EngineResources, runId: number, attempt
   } catch (e) {
     // The job is another replica's now: it stages the run; failing it here would undo that.
     if (isLeaseLost(e)) throw e;
-    const code = failureCodeOf(e, 'staging-failed');
+    // An engine that does not answer is the engine's failure, not this run's preparation's.
+    const code = isXcsError(e) && e.code === BackendErrorCode.unavailable ? 'engine-unavailable' : failureCodeOf(e, 'staging-failed');
     res.log.warn(`run ${runId}: staging failed: ${describe(e)}`);
     // A missing secret: XNAT's message, and a hint saying where this site reads that secret.
     if (code === 'secret-missing' && isXcsError(e)) fail(res, runId, code, e.message, { hint: e.hint });

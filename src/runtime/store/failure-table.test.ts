@@ -43,7 +43,7 @@ test('retry classes come from the table', () => {
     'image-missing': null, 'mount-missing': null, oom: 'oom', 'non-zero-exit': 'exit-code', killed: null, 'output-missing': null,
     'upload-failed': null, 'resolution-failed': null, 'setup-failed': null, 'wrapup-failed': null, 'launch-failed': 'engine-error',
     'container-vanished': 'lost', 'staging-failed': 'engine-error', 'disk-full': null, timeout: 'timeout', 'secret-missing': null,
-    'container-removed': 'lost', 'node-lost': 'lost',
+    'container-removed': 'lost', 'node-lost': 'lost', 'engine-unavailable': 'engine-error',
   });
   assert.equal(failureClassOf(end('oom', true)), null, 'a kill asked for is never retried');
 });

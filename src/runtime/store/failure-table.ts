@@ -25,7 +25,7 @@ export interface FailureRow {
 export const FAILURE_CODES = [
   'image-missing', 'mount-missing', 'oom', 'non-zero-exit', 'killed', 'output-missing', 'upload-failed',
   'resolution-failed', 'setup-failed', 'wrapup-failed', 'launch-failed', 'container-vanished', 'staging-failed', 'disk-full',
-  'timeout', 'secret-missing', 'container-removed', 'node-lost',
+  'timeout', 'secret-missing', 'container-removed', 'node-lost', 'engine-unavailable',
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
@@ -97,6 +97,12 @@ export const FAILURES: { readonly [C in FailureCode]: FailureRow } = {
   'container-removed': {
     status: 'Failed', retryClass: 'lost',
     hint: 'The container was removed from the engine (docker rm) while XCS still needed it; its logs and unsaved outputs are lost. Relaunch the run.',
+  },
+  // Named by staging only (`staging/starter.ts`): an engine lost while finalizing leaves the run `upload-failed`,
+  // which can be finalized again once the engine is back.
+  'engine-unavailable': {
+    status: 'Failed (Container launch)', retryClass: 'engine-error',
+    hint: 'The container engine did not answer when the run was to start (the message names it). XCS takes it up again as soon as it answers (GET /health/ready shows when); relaunch the run then, or give the command a retry policy (retry-on "engine-error").',
   },
   'staging-failed': {
     status: 'Failed', retryClass: 'engine-error',
