@@ -21,8 +21,14 @@ class QuietSubscription implements EventSubscription {
     this.wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<BackendEvent> {
-    while (!this.closed) await new Promise<void>((resolve) => { this.wake = resolve; });
+  [Symbol.asyncIterator](): AsyncIterator<BackendEvent> {
+    return {
+      // Nothing ever comes: the one answer is the end, once closed.
+      next: async () => {
+        while (!this.closed) await new Promise<void>((resolve) => { this.wake = resolve; });
+        return { done: true, value: undefined };
+      },
+    };
   }
 }
 
