@@ -94,7 +94,7 @@ test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on 
   }
   for (const [i, id] of ids.entries()) {
     let c: { status: string; 'container-name': string; outputs: { created: string | null }[]; history: { status: string }[];
-      'run-settings': { archiveStaging?: string } };
+      'run-settings': { archiveStaging?: string }; 'service-id': string | null };
     const t0 = Date.now();
     do {
       await new Promise((r) => setTimeout(r, 300));
@@ -103,6 +103,13 @@ test('dcm2niix on every scan runs as Slurm jobs and creates a NIFTI resource on 
     } while (!/^(Complete|Failed|Killed)/.test(c.status));
     assert.equal(c.status, 'Complete', JSON.stringify(c.history));
     assert.equal(c['run-settings'].archiveStaging, i === 1 ? 'copy' : 'bind');
+    // The job's script (Slurm keeps it) bound the copy in the run's build directory, read-only, or the archive's own.
+    const script = (await run('scontrol', ['write', 'batch_script', c['service-id'] ?? '', '-'])).stdout;
+    const input = /'type=bind,source=([^,']+),target=\/input(,readonly)?'/.exec(script);
+    assert.ok(input, script);
+    assert.equal(input[2], ',readonly');
+    if (i === 1) assert.match(input[1], /\/archive-copies\/\d+-dicom-in$/);
+    else assert.ok(input[1].startsWith(join(dir, 'data', 'archive')), input[1]);
     assert.match(c.outputs[0].created ?? '', /resources\/NIFTI$/);
     const stdout = await fetch(`${server.url}/xapi/containers/${id}/logs/stdout`, { headers: auth });
     assert.match(await stdout.text(), /Chris Rorden|dcm2niix|Convert/i);
