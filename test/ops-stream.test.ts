@@ -5,6 +5,7 @@
 // project owner too, an outsider's stream shows nothing of the project.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
 import { ensureDockerHarness } from './helpers/docker.ts';
@@ -116,4 +117,27 @@ test('a project reader who neither launched nor owns sees statuses only (the scr
   reader.es.close();
   owner.es.close();
   await site.server.opened.users.setRole('P', 'outsider', null);
+});
+
+test('clients gone before their stream opened leave no stream behind (nor a heartbeat keeping the server up)', async () => {
+  const { port } = new URL(site.server.url);
+  const authorization = auth('member').authorization;
+  // Each sends its request and hangs up at once: the server reads the caller's permissions before it opens the
+  // stream, and by then the connection is gone.
+  await Promise.all(Array.from({ length: 30 }, () => new Promise<void>((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.end(`GET /xapi/containers/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`);
+      socket.destroy();
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+  })));
+  let open = NaN;
+  for (let i = 0; i < 40; i++) {
+    await sleep(100);
+    const metrics = await (await fetch(`${site.server.url}/metrics`, { headers: auth('admin') })).text();
+    open = Number(/^xcs_status_stream_subscribers (\d+)/m.exec(metrics)?.[1]);
+    if (open === 0) break;
+  }
+  assert.equal(open, 0, 'streams of clients that hung up are still open');
 });

@@ -58,7 +58,11 @@ export function registerStatusStream(app: FastifyInstance, ctx: XapiContext, acc
   const open = new Set<ServerResponse>();
   const heartbeatMs = Number(process.env.XCS_SSE_HEARTBEAT_MS) > 0 ? Number(process.env.XCS_SSE_HEARTBEAT_MS) : 15_000;
   // Streams never end on their own: end them so that closing the server does not wait for clients.
-  app.addHook('preClose', async () => { for (const res of open) res.end(); });
+  let serverClosing = false;
+  app.addHook('preClose', async () => {
+    serverClosing = true;
+    for (const res of open) res.end();
+  });
 
   // Every subscriber reads the same recent events: the run and each form of an event's text are made once.
   const recent = new Map<number, { run: RunRecord | undefined; text: Partial<Record<Sight, string | null>> }>();
@@ -103,6 +107,12 @@ export function registerStatusStream(app: FastifyInstance, ctx: XapiContext, acc
 
     reply.hijack();
     const res = reply.raw;
+    // The client may have gone, or the server begun closing, while the permissions above were read (a database round
+    // trip): its 'close' has fired already and would never end this stream, whose heartbeat would then run forever.
+    if (serverClosing || res.destroyed || !res.socket || res.socket.destroyed) {
+      res.end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id });
     res.write(`retry: 2000\n: connected, after event ${cursor}\n\n`);
@@ -113,6 +123,8 @@ export function registerStatusStream(app: FastifyInstance, ctx: XapiContext, acc
     let closed = false;
     const off = engine.feed.subscribe(() => { wake?.(); wake = null; });
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    // The listening server keeps the process alive; a stream's heartbeat alone must not.
+    heartbeat.unref();
     const close = (): void => {
       if (closed) return;
       closed = true;
