@@ -4,24 +4,14 @@
 // and a closed selection stops trying.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { SelectedBackend } from '../src/app/selected-backend.ts';
 import { isXcsError } from '../src/core/errors.ts';
-import { ensureDockerHarness } from './helpers/docker.ts';
+import { ensureDockerHarness, relayEngine } from './helpers/docker.ts';
 import { withTempDir } from './helpers/temp.ts';
 
-const REAL_ENGINE = (process.env.DOCKER_HOST || 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 
-function relayEngine(path: string): Promise<Server> {
-  const server = createServer((client) => {
-    const engine = createConnection(REAL_ENGINE);
-    client.pipe(engine).pipe(client);
-    engine.on('error', () => client.destroy());
-    client.on('error', () => engine.destroy());
-  });
-  return new Promise((resolve) => server.listen(path, () => resolve(server)));
-}
 
 async function eventually(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const t0 = Date.now();

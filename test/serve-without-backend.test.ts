@@ -5,16 +5,15 @@
 // endpoints answer 503 saying so, not a 404 that reads like a wrong URL, and without the engine's address.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { startServer } from '../src/app/server.ts';
-import { ensureDockerHarness, TEST_IMAGES } from './helpers/docker.ts';
+import { ensureDockerHarness, relayEngine, TEST_IMAGES } from './helpers/docker.ts';
 import { jsonApi } from './helpers/http.ts';
 import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 import { ADMIN } from './helpers/settings-server.ts';
 import { withTempDir } from './helpers/temp.ts';
 
-const REAL_ENGINE = (process.env.DOCKER_HOST || 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
 
 /** Runs `fn` with `DOCKER_HOST` (the backend's default host on a fresh data directory) and the admin password set. */
 async function withDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T> {
@@ -29,16 +28,6 @@ async function withDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T>
   }
 }
 
-/** A unix socket at `path` that relays every connection to the real engine: the engine "starting". */
-function relayEngine(path: string): Promise<Server> {
-  const server = createServer((client) => {
-    const engine = createConnection(REAL_ENGINE);
-    client.pipe(engine).pipe(client);
-    engine.on('error', () => client.destroy());
-    client.on('error', () => engine.destroy());
-  });
-  return new Promise((resolve) => server.listen(path, () => resolve(server)));
-}
 
 const command = {
   name: 'late-engine', version: '1', image: TEST_IMAGES.busybox, type: 'docker', 'command-line': 'echo ran', 'override-entrypoint': true,

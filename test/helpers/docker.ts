@@ -3,6 +3,7 @@
  * `scripts/docker-harness.sh` (idempotent and cached; nothing is pulled).
  */
 import { execFile } from 'node:child_process';
+import { createConnection, createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -33,4 +34,18 @@ export function ensureDockerHarness(): Promise<void> {
     },
   );
   return ready;
+}
+
+/** The local engine's socket, read when the tests start (a test may point `DOCKER_HOST` elsewhere meanwhile). */
+const LOCAL_ENGINE = (process.env.DOCKER_HOST || 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
+
+/** A unix socket at `path` that relays every connection to the local engine: an engine that "starts" on cue. */
+export function relayEngine(path: string): Promise<Server> {
+  const server = createServer((client) => {
+    const engine = createConnection(LOCAL_ENGINE);
+    client.pipe(engine).pipe(client);
+    engine.on('error', () => client.destroy());
+    client.on('error', () => engine.destroy());
+  });
+  return new Promise((resolve) => server.listen(path, () => resolve(server)));
 }
