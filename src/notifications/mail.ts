@@ -42,6 +42,10 @@ export function smtpTransport(url: string, from: string): Pick<MailPort, 'send'>
 }
 
 const MAX_ATTEMPTS = 8;
+/** How long a sender holds the rows it is sending (an SMTP exchange takes far less). */
+const CLAIM_MS = 5 * 60_000;
+/** Thrown inside a claim's transaction to undo it when another sender has some of the rows. */
+const CLAIM_LOST = new Error('mail rows claimed by another sender');
 
 interface MailRow { id: number; user_id: string; run_id: number; status: string; attempts: number }
 
@@ -114,7 +118,28 @@ export class MailQueue {
         continue; // a bulk launch by the same user is under way and may still claim this run
       }
       for (const g of group) done.add(g.id);
+      if (!this.#claim(group.map((g) => g.id), t)) continue;
       await this.#deliver(row.user_id, group, runs, batch?.id ?? null);
+    }
+  }
+
+  /**
+   * Takes the rows for this sender, all or none, by moving their due time past the claim: another replica that read
+   * them too (one that still believed it led, say) finds them taken and sends nothing. A sender that dies before it
+   * records the outcome leaves them due again once the claim lapses.
+   */
+  #claim(ids: number[], t: number): boolean {
+    const take = this.#db.transaction(() => {
+      const info = this.#db.prepare(`UPDATE mail_outbox SET next_at = ? WHERE id IN ${sqlList(ids)} AND state = 'pending' AND next_at <= ?`)
+        .run(t + CLAIM_MS, ...ids, t);
+      if (info.changes !== ids.length) throw CLAIM_LOST;
+    });
+    try {
+      take();
+      return true;
+    } catch (e) {
+      if (e === CLAIM_LOST) return false;
+      throw e;
     }
   }
 
