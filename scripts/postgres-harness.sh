@@ -21,7 +21,7 @@ if ! printf '%s' "$want" | cmp -s - "$conf"; then
   pg_ctlcluster "$version" main stop >/dev/null 2>&1 || true
 fi
 if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
-  pg_ctlcluster "$version" main start
+  pg_ctlcluster "$version" main start >&2  # it may say "Removed stale pid file.": stdout carries the URL only
 fi
 for _ in $(seq 1 50); do
   su postgres -c "psql -qtAc 'SELECT 1'" >/dev/null 2>&1 && break
