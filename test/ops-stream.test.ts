@@ -2,7 +2,8 @@
 // which reconnects on its own and sends Last-Event-ID), with the real engine and Docker, across a server restart:
 // a run launched after the restart, before the client is back, still reaches it whole, in order and once. Who sees
 // what follows `GET /xapi/containers`: the administrator and the launching member see messages and exit codes, the
-// project owner too, an outsider's stream shows nothing of the project.
+// project owner too, an outsider's stream shows nothing of the project. Live log followers
+// (`logs/{file}?follow=true`) are let go when their client hangs up.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -140,4 +141,65 @@ test('clients gone before their stream opened leave no stream behind (nor a hear
     if (open === 0) break;
   }
   assert.equal(open, 0, 'streams of clients that hung up are still open');
+});
+
+test('a live log follower is counted while it follows and let go when its client hangs up, also before its follow began', async () => {
+  const url = site.server.url;
+  const followers = async (): Promise<number> => {
+    const metrics = await (await fetch(`${url}/metrics`, { headers: auth('admin') })).text();
+    return Number(/^xcs_log_followers (\d+)/m.exec(metrics)?.[1]);
+  };
+  const settlesAt = async (want: number): Promise<number> => {
+    let n = NaN;
+    for (let i = 0; i < 50 && n !== want; i++) {
+      await sleep(100);
+      n = await followers();
+    }
+    return n;
+  };
+  const command = {
+    name: 'ops-sleep', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'command-line': 'sh -c "echo started; sleep 60"',
+    'override-entrypoint': true,
+    xnat: [{ name: 'ops-sleep-session', contexts: ['xnat:imageSessionData'], 'external-inputs': [{ name: 'session', type: 'Session', required: true }] }],
+  };
+  const reg = await call(url, 'POST', '/xapi/commands', { headers: auth('admin'), json: command });
+  assert.equal(reg.status, 201, reg.text);
+  const wrapper = ((await call(url, 'GET', `/xapi/commands/${Number(reg.body)}`, { headers: auth('admin') })).body as { xnat: Array<{ id: number }> }).xnat[0].id;
+  await call(url, 'PUT', `/xapi/wrappers/${wrapper}/enabled`, { headers: auth('admin') });
+  await call(url, 'PUT', `/xapi/projects/P/wrappers/${wrapper}/enabled`, { headers: auth('admin') });
+  const launched = await call(url, 'POST', `/xapi/projects/P/wrappers/${wrapper}/root/session/launch`,
+    { headers: auth('member'), json: { session: site.sessions[0] } });
+  assert.equal(launched.status, 200, launched.text);
+  const id = (launched.body as { id: number }).id;
+  for (let i = 0; ; i++) {
+    const run = (await call(url, 'GET', `/xapi/containers/${id}`, { headers: auth('admin') })).body as { status: string };
+    if (run.status === 'Running') break;
+    assert.ok(i < 600 && !/^(Complete|Failed|Killed)/.test(run.status), `the run did not start: ${run.status}`);
+    await sleep(50);
+  }
+  const path = `/xapi/containers/${id}/logs/stdout?follow=true`;
+
+  // A follower that stays is counted, and no longer once it hangs up: the gauge sees followers.
+  const live = new AbortController();
+  const response = await fetch(`${url}${path}`, { headers: auth('member'), signal: live.signal });
+  const reader = response.body!.getReader();
+  assert.match(new TextDecoder().decode((await reader.read()).value), /started/);
+  assert.equal(await followers(), 1);
+  live.abort();
+  assert.equal(await settlesAt(0), 0, 'a follower that hung up is still counted');
+
+  // Thirty send their request and hang up at once: the server reads the run before it starts following.
+  const { port } = new URL(url);
+  const authorization = auth('member').authorization;
+  await Promise.all(Array.from({ length: 30 }, () => new Promise<void>((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`);
+      socket.destroy();
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+  })));
+  assert.equal(await settlesAt(0), 0, 'followers of clients that hung up are still following');
+  assert.equal((await call(url, 'POST', `/xapi/containers/${id}/kill`, { headers: auth('member') })).status, 200);
+  await site.waitEnded([id]);
 });

@@ -41,6 +41,8 @@ export class ServerMetrics {
     labelNames: ['code'] as const, registers: [this.registry] });
   readonly streamSubscribers = new Gauge({ name: 'xcs_status_stream_subscribers', help: 'Clients connected to /xapi/containers/events',
     registers: [this.registry] });
+  readonly logFollowers = new Gauge({ name: 'xcs_log_followers', help: 'Clients following a running container\'s log (logs/{file}?follow=true)',
+    registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

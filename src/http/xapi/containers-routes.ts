@@ -69,7 +69,19 @@ function parseRelaunchSelection(body: unknown): { ids: string[] } | RelaunchFilt
     wrapperId: int(b['wrapper-id'], 'wrapper-id'), commandId: int(b['command-id'], 'command-id') };
 }
 
-export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl): void {
+/** Told when a live log follower starts and ends (the `xcs_log_followers` gauge). */
+export interface FollowerHooks { onOpen(): void; onClose(): void }
+
+async function* counted<T>(source: AsyncGenerator<T>, hooks: FollowerHooks | undefined): AsyncGenerator<T> {
+  hooks?.onOpen();
+  try {
+    yield* source;
+  } finally {
+    hooks?.onClose();
+  }
+}
+
+export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, access: AccessControl, followers?: FollowerHooks): void {
   const engine = ctx.engine;
 
   async function visibleTo(user: User, key: string): Promise<{ run: RunRecord; full: boolean }> {
@@ -189,8 +201,13 @@ export function registerContainerRoutes(app: FastifyInstance, ctx: XapiContext, 
     reply.header('Content-Disposition', `attachment; filename="${run.id}-${stream}.log"`).type('text/plain; charset=utf-8');
     if (request.query.follow === 'true') {
       const abort = new AbortController();
-      reply.raw.on('close', () => abort.abort());
-      return reply.send(Readable.from(engine.followLog(run, stream, abort.signal)));
+      const res = reply.raw;
+      res.on('close', () => abort.abort());
+      // Without the abort, a follower outlives its client: destroying the stream cannot end a generator waiting for
+      // the engine's next line, which for a quiet container comes when it ends. A client gone while its run was read
+      // closed before the listener above existed.
+      if (res.destroyed || !res.socket || res.socket.destroyed) abort.abort();
+      return reply.send(Readable.from(counted(engine.followLog(run, stream, abort.signal), followers)));
     }
     return engine.readLog(run, stream);
   });

@@ -74,7 +74,8 @@ export const containerServicePlugin: FastifyPluginAsync<ServerDeps> = async (app
     const ctx = service.launchContext;
     registerLaunchRoutes(app, ctx, access);
     registerContainerAdminRoutes(app, { ctx, access });
-    registerContainerRoutes(app, ctx, access);
+    const metrics = deps.metrics;
+    registerContainerRoutes(app, ctx, access, metrics && { onOpen: () => metrics.logFollowers.inc(), onClose: () => metrics.logFollowers.dec() });
     registerProvenanceRoutes(app, ctx, access);
     registerDashboardRoutes(app, ctx, access);
     operations = wireOperations(app, deps, ctx, access, settings);
