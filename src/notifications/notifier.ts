@@ -18,6 +18,8 @@ const TICK_MS = 1000;
 const MAX_ATTEMPTS = 10;
 const MAX_DELAY_MS = 60 * 60_000;
 const SEND_TIMEOUT_MS = 10_000;
+/** How long a sender holds a delivery it is making (longer than any attempt takes, the host check included). */
+const CLAIM_MS = 5 * 60_000;
 /** How often old events and finished deliveries are pruned (retention.ts). */
 const PRUNE_EVERY_MS = 60 * 60_000;
 
@@ -205,8 +207,10 @@ export class Notifier {
   }
 
   async #sendWebhooks(): Promise<void> {
-    const due = this.webhooks.due(this.#now());
+    const now = this.#now();
+    const due = this.webhooks.due(now);
     await Promise.all(due.map(async (d) => {
+      if (!this.webhooks.claim(d.id, now, now + CLAIM_MS)) return;
       const secret = this.webhooks.secretOf(d.webhookId);
       const hook = this.webhooks.get(d.webhookId);
       if (secret === undefined || !hook) return;

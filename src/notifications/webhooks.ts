@@ -139,6 +139,16 @@ export class WebhookStore {
       .all(now, limit) as DeliveryRow[]).map(toDelivery);
   }
 
+  /**
+   * Takes a due delivery for this sender by moving its due time to `until`: another replica that read it too (one
+   * that still believed it led, say) finds it taken and sends nothing. A sender that dies before it records the
+   * outcome leaves it due again at `until`. False when someone else took it first.
+   */
+  claim(id: number, now: number, until: number): boolean {
+    return this.#db.transaction(() => this.#db.prepare(`UPDATE webhook_deliveries SET next_at = ?
+        WHERE id = ? AND state = 'pending' AND next_at <= ?`).run(until, id, now).changes === 1)();
+  }
+
   /** The earliest time a pending delivery is due, or null. */
   nextDue(): number | null {
     return (this.#db.prepare(`SELECT MIN(next_at) AS t FROM webhook_deliveries WHERE state = 'pending'`).get() as { t: number | null }).t;
