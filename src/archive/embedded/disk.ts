@@ -1,7 +1,7 @@
 /** Streaming, hashing and walking files on disk (no database). */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,8 +24,14 @@ export async function streamToFile(body: Readable, tmp: string, maxBytes: number
       cb(null, chunk);
     },
   });
+  // Opened before the first byte: a write stream opening the file itself could create it after a failed body was
+  // already cleaned up (the open still in flight when the pipeline gave up), leaving a stray upload behind.
+  const file = await open(tmp, 'wx').catch((e: unknown) => {
+    body.destroy();
+    throw e;
+  });
   try {
-    await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }));
+    await pipeline(body, meter, file.createWriteStream());
   } catch (e) {
     await rm(tmp, { force: true });
     if (e instanceof XcsError) throw e;
