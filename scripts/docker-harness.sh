@@ -25,8 +25,9 @@ start_engine() {
   done
   rm -f /var/run/docker.sock
   echo "docker-harness: starting dockerd in the background (log: /var/log/xcs-dockerd.log)" >&2
-  # fd 9 is the harness lock: the daemon must not inherit it, or it would hold the lock for its whole life.
-  nohup dockerd >/var/log/xcs-dockerd.log 2>&1 9>&- &
+  # fd 9 is the harness lock: the daemon must not inherit it, or it would hold the lock for its whole life. It runs
+  # from / : a daemon left in a checkout's directory keeps it busy, and a removed checkout under its feet.
+  (cd / && exec nohup dockerd >/var/log/xcs-dockerd.log 2>&1 9>&-) &
   for _ in $(seq 1 60); do
     if engine_answers; then return 0; fi
     sleep 1

@@ -37,9 +37,10 @@ start_slurmrestd() {
   [ -x /usr/sbin/slurmrestd ] && [ -n "$jwt_conf" ] || return 0
   scontrol token lifespan=60 >/dev/null 2>&1 || return 0
   rest_answers && return 0
-  # fd 9 is the harness lock: the daemon must not inherit it.
-  SLURM_JWT=daemon setsid /usr/sbin/slurmrestd -a rest_auth/jwt -s openapi/v0.0.38 -u nobody "127.0.0.1:$rest_port" \
-    </dev/null >>"$log_dir/slurmrestd.log" 2>&1 9>&- &
+  # fd 9 is the harness lock: the daemon must not inherit it. It runs from / : one started from a checkout that was
+  # removed since logged "getcwd failed" and then stopped answering, in the middle of a later test run.
+  (cd / && SLURM_JWT=daemon exec setsid /usr/sbin/slurmrestd -a rest_auth/jwt -s openapi/v0.0.38 -u nobody "127.0.0.1:$rest_port" \
+    </dev/null >>"$log_dir/slurmrestd.log" 2>&1 9>&-) &
   echo $! >/run/slurmrestd.pid
   for _ in $(seq 1 40); do rest_answers && return 0; sleep 0.25; done
   echo "slurm-harness: slurmrestd did not answer on 127.0.0.1:$rest_port; last log lines:" >&2
@@ -139,7 +140,7 @@ if cluster_answers; then start_slurmrestd; exit 0; fi
 if ! munge -n </dev/null >/dev/null 2>&1; then
   chown munge:munge /run/munge
   # fd 9 is the harness lock: no daemon may inherit it.
-  runuser -u munge -- /usr/sbin/munged 9>&-
+  (cd / && exec runuser -u munge -- /usr/sbin/munged 9>&-)
   for _ in $(seq 1 20); do munge -n </dev/null >/dev/null 2>&1 && break; sleep 0.25; done
 fi
 
@@ -151,7 +152,7 @@ for daemon in slurmctld slurmd; do
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then continue; fi
     rm -f "$pidfile"
   fi
-  "/usr/sbin/$daemon" 9>&-
+  (cd / && exec "/usr/sbin/$daemon" 9>&-)
 done
 
 for _ in $(seq 1 60); do

@@ -52,8 +52,8 @@ start_worker_engine() {
   echo "swarm-harness: starting worker $i's dockerd (log: $log)" >&2
   # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: a task's image is never looked up in a registry (there is none here; XCS
   # names images by id, which swarm never pulls, but `docker service create` in the benchmark's baseline uses tags).
-  # fd 9 is the harness lock: the daemon must not inherit it.
-  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nohup dockerd \
+  # fd 9 is the harness lock: the daemon must not inherit it. It runs from / (not from a checkout that may go).
+  (cd / && DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 exec nohup dockerd \
     --host "$(worker_sock "$i")" \
     --data-root "$root" \
     --exec-root "$dir/exec" \
@@ -62,7 +62,7 @@ start_worker_engine() {
     --containerd-plugins-namespace "xcs-swarm-worker-$i-plugins" \
     --cgroup-parent "/xcs-swarm-worker-$i" \
     --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
-    >"$log" 2>&1 9>&- &
+    >"$log" 2>&1 9>&-) &
   for _ in $(seq 1 60); do
     if worker "$i" version >/dev/null 2>&1; then return 0; fi
     sleep 1
