@@ -5,7 +5,7 @@
  * entry's name is absolute, climbs out with `..`, has control characters, or the
  * entry is a link or device. Everything is checked before the archive changes.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -135,7 +135,7 @@ async function extractZip(zipPath: string, stageDir: string, budget: UnpackBudge
       checkNoOverlap(budget.compressed, zipSize);
       const path = join(stageDir, String(out.files.length));
       const stream = await zip.openReadStreamPromise(entry);
-      await pipeline(stream, createWriteStream(path, { flags: 'wx' }));
+      await pipeline(stream, (await open(path, 'wx')).createWriteStream());
       out.files.push({ name, path, size: entry.uncompressedSize, staged: true });
     }
   } catch (e) {
@@ -163,7 +163,7 @@ async function extractTar(body: Readable, gzipped: boolean, stageDir: string, bu
       if (h.type !== 'file' && h.type !== 'contiguous-file') throw unsafe(name, `is a ${h.type ?? 'special'} entry, not a regular file`);
       budget.addFile(name);
       const path = join(stageDir, String(out.files.length));
-      await pipeline(entry, budget.meter(name), createWriteStream(path, { flags: 'wx' }));
+      await pipeline(entry, budget.meter(name), (await open(path, 'wx')).createWriteStream());
       out.files.push({ name, path, size: h.size ?? -1, staged: true });
     }
     await feeding;

@@ -8,8 +8,7 @@
  *
  * Deviation: the embedded archive has no prearchive, so `dest=/prearchive…` and no `dest` both mean the archive.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -46,8 +45,10 @@ async function saveBody(body: Readable, path: string, maxBytes: number): Promise
       else done(null, chunk);
     },
   });
+  // Opened before the body streams in: a write stream's own open can land after a failed body's clean-up.
+  const file = await open(path, 'wx');
   try {
-    await pipeline(body, meter, createWriteStream(path, { flags: 'wx' }));
+    await pipeline(body, meter, file.createWriteStream());
   } catch (e) {
     if (isXcsError(e)) throw e;
     const status = (e as { statusCode?: unknown }).statusCode;

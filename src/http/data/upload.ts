@@ -5,8 +5,7 @@
  * later part fails (too large, a bad name, an archive bomb, too many parts), the files this request already
  * added are removed again. Files it replaced with `overwrite=true` cannot be brought back.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,7 +40,7 @@ export async function storeUpload(archive: Archive, request: FastifyRequest, u: 
       const dir = await mkdtemp(join(archive.stagingDir(), '.zip-'));
       try {
         const tmp = join(dir, 'upload.zip');
-        await pipeline(body, createWriteStream(tmp));
+        await pipeline(body, (await open(tmp, 'wx')).createWriteStream());
         if (truncated()) throw tooLarge();
         const files = await archive.putZip(u.resource, tmp, u.opts, u.login);
         if (!u.opts.overwrite) added.push(...files.map((f) => f.name));
