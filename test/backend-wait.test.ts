@@ -11,8 +11,6 @@ import { isXcsError } from '../src/core/errors.ts';
 import { ensureDockerHarness, relayEngine } from './helpers/docker.ts';
 import { withTempDir } from './helpers/temp.ts';
 
-
-
 async function eventually(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {

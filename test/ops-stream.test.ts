@@ -120,43 +120,44 @@ test('a project reader who neither launched nor owns sees statuses only (the scr
   await site.server.opened.users.setRole('P', 'outsider', null);
 });
 
-test('clients gone before their stream opened leave no stream behind (nor a heartbeat keeping the server up)', async () => {
+/** `count` clients each send a GET of `path` as the member and hang up at once, before any answer. */
+async function hangUps(path: string, count: number): Promise<void> {
   const { port } = new URL(site.server.url);
   const authorization = auth('member').authorization;
-  // Each sends its request and hangs up at once: the server reads the caller's permissions before it opens the
-  // stream, and by then the connection is gone.
-  await Promise.all(Array.from({ length: 30 }, () => new Promise<void>((resolve) => {
+  await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve) => {
     const socket = connect(Number(port), '127.0.0.1', () => {
-      socket.end(`GET /xapi/containers/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`);
+      socket.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`);
       socket.destroy();
     });
     socket.on('close', () => resolve());
     socket.on('error', () => resolve());
   })));
-  let open = NaN;
-  for (let i = 0; i < 40; i++) {
+}
+
+/** The gauge `name` read from /metrics. */
+async function gauge(name: string): Promise<number> {
+  const metrics = await (await fetch(`${site.server.url}/metrics`, { headers: auth('admin') })).text();
+  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+}
+
+/** The gauge once it reads `want`, or its last reading after about 5 s. */
+async function gaugeSettles(name: string, want: number): Promise<number> {
+  let n = NaN;
+  for (let i = 0; i < 50 && n !== want; i++) {
     await sleep(100);
-    const metrics = await (await fetch(`${site.server.url}/metrics`, { headers: auth('admin') })).text();
-    open = Number(/^xcs_status_stream_subscribers (\d+)/m.exec(metrics)?.[1]);
-    if (open === 0) break;
+    n = await gauge(name);
   }
-  assert.equal(open, 0, 'streams of clients that hung up are still open');
+  return n;
+}
+
+test('clients gone before their stream opened leave no stream behind (nor a heartbeat keeping the server up)', async () => {
+  // The server reads the caller's permissions before it opens the stream, and by then the connection is gone.
+  await hangUps('/xapi/containers/events', 30);
+  assert.equal(await gaugeSettles('xcs_status_stream_subscribers', 0), 0, 'streams of clients that hung up are still open');
 });
 
 test('a live log follower is counted while it follows and let go when its client hangs up, also before its follow began', async () => {
   const url = site.server.url;
-  const followers = async (): Promise<number> => {
-    const metrics = await (await fetch(`${url}/metrics`, { headers: auth('admin') })).text();
-    return Number(/^xcs_log_followers (\d+)/m.exec(metrics)?.[1]);
-  };
-  const settlesAt = async (want: number): Promise<number> => {
-    let n = NaN;
-    for (let i = 0; i < 50 && n !== want; i++) {
-      await sleep(100);
-      n = await followers();
-    }
-    return n;
-  };
   const command = {
     name: 'ops-sleep', version: '1', image: 'xcs-test/busybox:latest', type: 'docker', 'command-line': 'sh -c "echo started; sleep 60"',
     'override-entrypoint': true,
@@ -184,22 +185,13 @@ test('a live log follower is counted while it follows and let go when its client
   const response = await fetch(`${url}${path}`, { headers: auth('member'), signal: live.signal });
   const reader = response.body!.getReader();
   assert.match(new TextDecoder().decode((await reader.read()).value), /started/);
-  assert.equal(await followers(), 1);
+  assert.equal(await gauge('xcs_log_followers'), 1);
   live.abort();
-  assert.equal(await settlesAt(0), 0, 'a follower that hung up is still counted');
+  assert.equal(await gaugeSettles('xcs_log_followers', 0), 0, 'a follower that hung up is still counted');
 
-  // Thirty send their request and hang up at once: the server reads the run before it starts following.
-  const { port } = new URL(url);
-  const authorization = auth('member').authorization;
-  await Promise.all(Array.from({ length: 30 }, () => new Promise<void>((resolve) => {
-    const socket = connect(Number(port), '127.0.0.1', () => {
-      socket.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\n\r\n`);
-      socket.destroy();
-    });
-    socket.on('close', () => resolve());
-    socket.on('error', () => resolve());
-  })));
-  assert.equal(await settlesAt(0), 0, 'followers of clients that hung up are still following');
+  // The server reads the run before it starts following, and by then the connection is gone.
+  await hangUps(path, 30);
+  assert.equal(await gaugeSettles('xcs_log_followers', 0), 0, 'followers of clients that hung up are still following');
   assert.equal((await call(url, 'POST', `/xapi/containers/${id}/kill`, { headers: auth('member') })).status, 200);
   await site.waitEnded([id]);
 });

@@ -14,7 +14,6 @@ import { registerEnabled, removeInstanceContainers } from './helpers/runs.ts';
 import { ADMIN } from './helpers/settings-server.ts';
 import { withTempDir } from './helpers/temp.ts';
 
-
 /** Runs `fn` with `DOCKER_HOST` (the backend's default host on a fresh data directory) and the admin password set. */
 async function withDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T> {
   const saved = { host: process.env.DOCKER_HOST, password: process.env.XCS_ADMIN_PASSWORD };
@@ -27,7 +26,6 @@ async function withDockerHost<T>(host: string, fn: () => Promise<T>): Promise<T>
     if (saved.password === undefined) delete process.env.XCS_ADMIN_PASSWORD; else process.env.XCS_ADMIN_PASSWORD = saved.password;
   }
 }
-
 
 const command = {
   name: 'late-engine', version: '1', image: TEST_IMAGES.busybox, type: 'docker', 'command-line': 'echo ran', 'override-entrypoint': true,
